@@ -1,0 +1,2 @@
+//! uniffi bindings of the Moments SDK.
+uniffi::setup_scaffolding!();

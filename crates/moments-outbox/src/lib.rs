@@ -1,0 +1,1 @@
+//! Durable offline outbox for actions reported to the Moments Rewards API.

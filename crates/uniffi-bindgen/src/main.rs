@@ -1,0 +1,4 @@
+//! The uniffi bindgen CLI, pinned to the workspace's uniffi version.
+fn main() {
+    uniffi::uniffi_bindgen_main()
+}
