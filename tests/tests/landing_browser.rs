@@ -1,0 +1,313 @@
+//! The redemption landing page in a real browser: Debian's headless Chromium driven over WebDriver.
+//!
+//! Needs `chromium` and `chromium-driver` (`cargo xtask ci` installs them). Without them the test
+//! fails under CI and is skipped, loudly, on a developer machine.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use moments_mock_server::MockServer;
+use serde_json::{Value, json};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver child process, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start_driver() -> Option<Driver> {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium and chromium-driver are required in CI (cargo xtask ci installs them)"
+        );
+        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver {
+        child,
+        url,
+        _profile: tempfile::tempdir().expect("profile dir"),
+    };
+    // Wait until chromedriver answers its status endpoint (bounded).
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("{}/status", driver.url))
+            .send()
+            .await
+            .is_ok()
+        {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start within 10 s");
+}
+
+/// A minimal W3C WebDriver session over HTTP (what chromedriver speaks), enough for this test.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+    base: String,
+}
+
+/// The W3C key under which an element reference is returned.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+
+impl Browser {
+    async fn open(driver: &Driver) -> Browser {
+        let profile = driver._profile.path().display().to_string();
+        let http = reqwest::Client::new();
+        let answer: Value = http
+            .post(format!("{}/session", driver.url))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage", format!("--user-data-dir={profile}")
+                    ]
+                }
+            }}}))
+            .send()
+            .await
+            .expect("new session request")
+            .json()
+            .await
+            .expect("new session JSON");
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
+            .to_owned();
+        Browser {
+            http,
+            session,
+            base: driver.url.clone(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let answer: Value = self
+            .http
+            .request(method, url)
+            .json(&body)
+            .send()
+            .await
+            .expect("WebDriver request")
+            .json()
+            .await
+            .expect("WebDriver JSON");
+        answer["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    /// The element matching a CSS selector, if any.
+    async fn find(&self, css: &str) -> Option<String> {
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        value[ELEMENT_KEY].as_str().map(str::to_owned)
+    }
+
+    async fn expect(&self, css: &str) -> String {
+        match self.find(css).await {
+            Some(element) => element,
+            None => panic!("no element matches {css}; page: {}", self.text().await),
+        }
+    }
+
+    async fn click(&self, element: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, element: &str, text: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            json!({}),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    /// The visible text of the page body.
+    async fn text(&self) -> String {
+        let Some(body) = self.find("body").await else {
+            return String::new();
+        };
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{body}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    async fn quit(self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+}
+
+/// Triggers the demo campaign's `first_workout` for a fresh customer and returns the reward.
+async fn issue_reward(server: &MockServer, customer: &str) -> Value {
+    let demo = server.demo();
+    let reward: Value = reqwest::Client::new()
+        .post(format!("{}/v1/triggers", server.base_url()))
+        .bearer_auth(&demo.secret_key)
+        .header("Idempotency-Key", format!("browser-{customer}"))
+        .json(&json!({
+            "campaign_id": demo.campaign_id,
+            "moment_id": "first_workout",
+            "customer": {"id": customer, "marketplace": "US"},
+            "device": {"type": "Web", "id": format!("dev-{customer}")}
+        }))
+        .send()
+        .await
+        .expect("trigger sent")
+        .error_for_status()
+        .expect("trigger succeeds")
+        .json()
+        .await
+        .expect("trigger JSON");
+    assert_eq!(reward["outcome"], "reward", "{reward}");
+    reward["reward"].clone()
+}
+
+async fn reward_status(server: &MockServer, id: &str) -> String {
+    let reward: Value = reqwest::Client::new()
+        .get(format!("{}/v1/rewards/{id}", server.base_url()))
+        .bearer_auth(&server.demo().secret_key)
+        .send()
+        .await
+        .expect("reward read")
+        .json()
+        .await
+        .expect("reward JSON");
+    reward["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_customer_redeems_a_physical_item_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let server = MockServer::start().await.expect("mock starts");
+    let reward = issue_reward(&server, "browser-customer-1").await;
+    let url = reward["url"].as_str().expect("reward url").to_owned();
+    let reward_id = reward["id"].as_str().expect("reward id").to_owned();
+    let physical = reward["offer"]["items"]
+        .as_array()
+        .expect("offer items")
+        .iter()
+        .find(|item| item["kind"] == "physical")
+        .expect("the demo US group offers a physical item")["item_id"]
+        .as_str()
+        .expect("item id")
+        .to_owned();
+
+    let browser = Browser::open(&driver).await;
+    browser.goto(&url).await;
+    let body = browser.text().await;
+    assert!(
+        body.contains("Demo Fitness"),
+        "the landing page shows the brand: {body}"
+    );
+
+    // Choose the physical item and fill the shipping form.
+    let choice = browser
+        .expect(&format!("input[name='item_id'][value='{physical}']"))
+        .await;
+    browser.click(&choice).await;
+    for (field, value) in [
+        ("name", "Ada Lovelace"),
+        ("line1", "12 Analytical Row"),
+        ("city", "Seattle"),
+        ("postal_code", "98109"),
+        ("country", "US"),
+    ] {
+        let input = browser.expect(&format!("[name='{field}']")).await;
+        browser.type_into(&input, value).await;
+    }
+    let submit = browser.expect("form [type='submit']").await;
+    browser.click(&submit).await;
+
+    // The confirmation page shows the redeemed state, and the API agrees.
+    let confirmation = browser.text().await.to_lowercase();
+    assert!(
+        confirmation.contains("redeemed") || confirmation.contains("on its way"),
+        "confirmation page: {confirmation}"
+    );
+    assert_eq!(reward_status(&server, &reward_id).await, "redeemed");
+
+    // A second visit shows the used-link page, without a form to redeem again.
+    browser.goto(&url).await;
+    let again = browser.text().await;
+    assert!(
+        browser.find("input[name='item_id']").await.is_none(),
+        "a used link must not offer the form again: {again}"
+    );
+    assert!(
+        again.to_lowercase().contains("already"),
+        "the used-link page says so: {again}"
+    );
+
+    browser.quit().await;
+    server.shutdown().await;
+}
