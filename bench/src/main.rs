@@ -1,0 +1,397 @@
+//! `moments-bench`: load benchmarks of the mock server's hot paths, side by side in one run with the
+//! ceiling of this machine (a fixed-response axum server) and the tools a user would otherwise pick
+//! (Prism serving our OpenAPI document, json-server). See `docs/performance.md`.
+//!
+//! ```text
+//! cargo build --release -p moments-mock-server -p moments-bench
+//! target/release/moments-bench load [--seconds 10] [--connections 32,128] [--no-peers]
+//! ```
+
+mod ceiling;
+mod procs;
+mod scenarios;
+mod setup;
+mod wrk;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use procs::Server;
+use scenarios::Scenario;
+use wrk::{Load, LoadResult};
+
+struct Options {
+    seconds: u32,
+    connections: Vec<u32>,
+    peers: bool,
+    mock_bin: PathBuf,
+    out: PathBuf,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ceiling") => {
+            let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
+            let bytes =
+                flag(&args, "--body-bytes").map_or(512, |v| v.parse().unwrap_or_else(|_| usage()));
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            if let Err(e) = rt.block_on(ceiling::serve(port, bytes)) {
+                eprintln!("ceiling server: {e}");
+                std::process::exit(1);
+            }
+        }
+        Some("load") => {
+            let target = target_dir();
+            let opts = Options {
+                seconds: flag(&args, "--seconds")
+                    .map_or(10, |v| v.parse().unwrap_or_else(|_| usage())),
+                connections: flag(&args, "--connections").map_or_else(
+                    || vec![32, 128],
+                    |v| {
+                        v.split(',')
+                            .map(|c| c.trim().parse().unwrap_or_else(|_| usage()))
+                            .collect()
+                    },
+                ),
+                peers: !args.iter().any(|a| a == "--no-peers"),
+                mock_bin: flag(&args, "--mock-bin")
+                    .map_or_else(|| target.join("release/moments-mock-server"), PathBuf::from),
+                out: flag(&args, "--out")
+                    .map_or_else(|| target.join("bench/report.md"), PathBuf::from),
+            };
+            if let Err(e) = load(&opts) {
+                eprintln!("moments-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        _ => usage(),
+    }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// One line of the report.
+struct Row {
+    server: String,
+    scenario: String,
+    connections: u32,
+    result: LoadResult,
+}
+
+fn load(opts: &Options) -> Result<(), String> {
+    let work = opts.out.parent().unwrap_or(Path::new(".")).to_path_buf();
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let run = format!("{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    if !opts.mock_bin.exists() {
+        return Err(format!(
+            "{} not found: run `cargo build --release -p moments-mock-server` first",
+            opts.mock_bin.display()
+        ));
+    }
+    let mut cmd = Command::new(&opts.mock_bin);
+    cmd.args(["--port", "0"]);
+    let mock = Server::start("moments mock", cmd, None)?;
+    let fixture = rt.block_on(setup::prepare(&mock.url, &run))?;
+    let trigger_bytes = rt.block_on(setup::trigger_response_bytes(&mock.url, &fixture, &run))?;
+    let (_, rss_before) = mock.memory_kib().unwrap_or_default();
+    let rewards_before = rt.block_on(setup::rewards_issued(&mock.url, &fixture))?;
+
+    let mut rows = Vec::new();
+    let mut mock_peak_kib = 0;
+    for scenario in Scenario::ALL {
+        let script = write_script(&work, scenario.name(), &scenario.script(&fixture, &run))?;
+        for &c in &opts.connections {
+            let result = Load {
+                url: &mock.url,
+                connections: c,
+                threads: 2,
+                seconds: opts.seconds,
+                script: Some(&script),
+            }
+            .run()?;
+            mock_peak_kib = mock_peak_kib.max(mock.memory_kib().map_or(0, |m| m.0));
+            rows.push(Row {
+                server: "moments mock".into(),
+                scenario: scenario.name().into(),
+                connections: c,
+                result,
+            });
+        }
+    }
+    let (_, rss_after) = mock.memory_kib().unwrap_or_default();
+    let rewards_after = rt.block_on(setup::rewards_issued(&mock.url, &fixture))?;
+    drop(mock);
+
+    // (a) The ceiling: a fixed response of the same size as the mock's trigger answer.
+    let trigger_script = write_script(&work, "ceiling", &Scenario::Trigger.script(&fixture, &run))?;
+    let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    cmd.args([
+        "ceiling",
+        "--port",
+        "0",
+        "--body-bytes",
+        &trigger_bytes.to_string(),
+    ]);
+    let ceiling = Server::start("axum ceiling", cmd, None)?;
+    for &c in &opts.connections {
+        let result = Load {
+            url: &ceiling.url,
+            connections: c,
+            threads: 2,
+            seconds: opts.seconds,
+            script: Some(&trigger_script),
+        }
+        .run()?;
+        rows.push(Row {
+            server: "axum ceiling".into(),
+            scenario: Scenario::Trigger.name().into(),
+            connections: c,
+            result,
+        });
+    }
+    drop(ceiling);
+
+    // (b) Prism on our own OpenAPI document, silent and default logging; (c) json-server.
+    let mut notes = Vec::new();
+    if opts.peers {
+        match peers::run(&work, &fixture, &run, opts) {
+            Ok(mut peer_rows) => rows.append(&mut peer_rows),
+            Err(e) => notes.push(format!("peers not measured: {e}")),
+        }
+    }
+
+    let rewards = rewards_after.saturating_sub(rewards_before);
+    let report = render(
+        &rows,
+        opts,
+        mock_peak_kib,
+        rss_before,
+        rss_after,
+        rewards,
+        trigger_bytes,
+        &notes,
+    );
+    print!("{report}");
+    std::fs::write(&opts.out, &report).map_err(|e| e.to_string())?;
+    eprintln!("report written to {}", opts.out.display());
+    Ok(())
+}
+
+fn write_script(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let file = dir.join(format!("{}.lua", name.replace([' ', '(', ')'], "_")));
+    std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(file)
+}
+
+mod peers {
+    //! Prism and json-server, installed from npm into the bench directory on first use.
+
+    use super::*;
+
+    pub fn run(
+        work: &Path,
+        fixture: &scenarios::Fixture,
+        run: &str,
+        opts: &Options,
+    ) -> Result<Vec<Row>, String> {
+        let node = work.join("node");
+        let bin = node.join("node_modules/.bin");
+        if !bin.join("prism").exists() || !bin.join("json-server").exists() {
+            let status = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&node)
+                .args(["@stoplight/prism-cli@5", "json-server@0.17"])
+                .status()
+                .map_err(|e| format!("npm: {e}"))?;
+            if !status.success() {
+                return Err("npm install of @stoplight/prism-cli and json-server failed".into());
+            }
+        }
+        let spec = work.join("openapi.json");
+        let db = work.join("db.json");
+        std::fs::write(&db, r#"{"triggers": []}"#).map_err(|e| e.to_string())?;
+        let c = opts.connections.first().copied().unwrap_or(32);
+        let mut rows = Vec::new();
+
+        let trigger = write_script(
+            work,
+            "peer_trigger",
+            &Scenario::Trigger.script(fixture, run),
+        )?;
+        for (label, verbosity) in [
+            ("prism (-v silent)", Some("silent")),
+            ("prism (default logging)", None),
+        ] {
+            let port = procs::free_port();
+            let mut cmd = Command::new(bin.join("prism"));
+            cmd.args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some(v) = verbosity {
+                cmd.args(["-v", v]);
+            }
+            cmd.arg(&spec);
+            let server = Server::start(label, cmd, Some(format!("http://127.0.0.1:{port}")))?;
+            let result = Load {
+                url: &server.url,
+                connections: c,
+                threads: 2,
+                seconds: opts.seconds,
+                script: Some(&trigger),
+            }
+            .run()?;
+            rows.push(Row {
+                server: label.into(),
+                scenario: Scenario::Trigger.name().into(),
+                connections: c,
+                result,
+            });
+        }
+
+        let port = procs::free_port();
+        let mut cmd = Command::new(bin.join("json-server"));
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--quiet",
+        ])
+        .arg(&db);
+        let server = Server::start("json-server", cmd, Some(format!("http://127.0.0.1:{port}")))?;
+        let script = write_script(work, "json_server", &scenarios::json_server_script())?;
+        let result = Load {
+            url: &server.url,
+            connections: c,
+            threads: 2,
+            seconds: opts.seconds,
+            script: Some(&script),
+        }
+        .run()?;
+        rows.push(Row {
+            server: "json-server".into(),
+            scenario: Scenario::Trigger.name().into(),
+            connections: c,
+            result,
+        });
+        Ok(rows)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    rows: &[Row],
+    opts: &Options,
+    peak_kib: u64,
+    rss_before: u64,
+    rss_after: u64,
+    rewards: u64,
+    trigger_bytes: usize,
+    notes: &[String],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# moments-bench — {} s per run, wrk with 2 threads on the same machine\n",
+        opts.seconds
+    );
+    let _ = writeln!(
+        out,
+        "| server | path | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            r.server,
+            r.scenario,
+            r.connections,
+            r.result.requests_per_sec,
+            r.result.p50_ms,
+            r.result.p99_ms,
+            r.result.non_2xx,
+            r.result.socket_errors
+        );
+    }
+    let rate = |server: &str, c: u32| {
+        rows.iter()
+            .find(|r| {
+                r.server == server && r.scenario == Scenario::Trigger.name() && r.connections == c
+            })
+            .map(|r| r.result.requests_per_sec)
+    };
+    let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
+    for &c in &opts.connections {
+        if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate("axum ceiling", c)) {
+            let _ = writeln!(
+                out,
+                "- {c} connections: mock / axum ceiling = {:.1} %",
+                100.0 * mock / ceiling
+            );
+        }
+    }
+    let c = opts.connections.first().copied().unwrap_or(32);
+    for peer in [
+        "prism (-v silent)",
+        "prism (default logging)",
+        "json-server",
+    ] {
+        if let (Some(mock), Some(p)) = (rate("moments mock", c), rate(peer, c)) {
+            let _ = writeln!(out, "- {c} connections: mock / {peer} = {:.1}×", mock / p);
+        }
+    }
+    let _ = writeln!(out, "\n## Memory of the mock\n");
+    let _ = writeln!(
+        out,
+        "- peak RSS during the run: {:.1} MiB",
+        peak_kib as f64 / 1024.0
+    );
+    let _ = writeln!(
+        out,
+        "- RSS before / after: {:.1} / {:.1} MiB; rewards issued during the run: {rewards}",
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0
+    );
+    if rewards > 0 {
+        let per = (rss_after.saturating_sub(rss_before) * 1024) as f64 / rewards as f64;
+        let _ = writeln!(
+            out,
+            "- RSS growth per stored reward (with its idempotency record and journal share): {per:.0} bytes"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- trigger response body: {trigger_bytes} bytes (the ceiling answers the same size)"
+    );
+    for note in notes {
+        let _ = writeln!(out, "\nNote: {note}");
+    }
+    out
+}

@@ -1,0 +1,135 @@
+//! The hot paths under load, as wrk Lua scripts, and the state they need.
+
+use serde_json::{Value, json};
+
+/// What the scripts need to know about the server's state.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub secret_key: String,
+    pub campaign_id: String,
+    pub moment_id: String,
+    pub reward_id: String,
+    pub reward_token: String,
+}
+
+/// One hot path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// `POST /v1/triggers` with a fresh idempotency key, customer, device and IP: issues a reward.
+    Trigger,
+    /// `POST /v1/triggers` with one key and body: the idempotent replay.
+    Replay,
+    /// `GET /v1/rewards/{id}`.
+    RewardRead,
+    /// `GET /r/{token}`: the redemption landing page.
+    Landing,
+}
+
+impl Scenario {
+    /// Every scenario, in report order.
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Trigger,
+        Scenario::Replay,
+        Scenario::RewardRead,
+        Scenario::Landing,
+    ];
+
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Trigger => "trigger (fresh key)",
+            Scenario::Replay => "trigger (replay)",
+            Scenario::RewardRead => "reward read",
+            Scenario::Landing => "landing page",
+        }
+    }
+
+    /// The wrk Lua script for this scenario.
+    pub fn script(self, f: &Fixture, run: &str) -> String {
+        let auth = format!("Bearer {}", f.secret_key);
+        match self {
+            Scenario::Trigger => format!(
+                r#"
+local counter = 0
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+end
+request = function()
+  counter = counter + 1
+  local id = tid .. "-" .. counter
+  local ip = "10." .. (tid % 250) .. "." .. math.floor(counter / 250) % 250 .. "." .. counter % 250
+  local body = '{{"campaign_id":"{campaign}","moment_id":"{moment}","customer":{{"id":"bench-{run}-' .. id ..
+    '","marketplace":"US"}},"device":{{"type":"Android","id":"dev-{run}-' .. id .. '","ip":"' .. ip .. '"}}}}'
+  return wrk.format("POST", "/v1/triggers", {{
+    ["Authorization"] = "{auth}",
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = "bench-{run}-" .. id
+  }}, body)
+end
+"#,
+                campaign = f.campaign_id,
+                moment = f.moment_id,
+            ),
+            Scenario::Replay => {
+                let body = replay_body(f, run).to_string();
+                format!(
+                    r#"
+wrk.method = "POST"
+wrk.path = "/v1/triggers"
+wrk.body = '{body}'
+wrk.headers["Authorization"] = "{auth}"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Idempotency-Key"] = "bench-replay-{run}"
+"#
+                )
+            }
+            Scenario::RewardRead => format!(
+                r#"
+wrk.method = "GET"
+wrk.path = "/v1/rewards/{id}"
+wrk.headers["Authorization"] = "{auth}"
+"#,
+                id = f.reward_id
+            ),
+            Scenario::Landing => format!(
+                r#"
+wrk.method = "GET"
+wrk.path = "/r/{token}"
+"#,
+                token = f.reward_token
+            ),
+        }
+    }
+}
+
+/// The body the replay scenario sends again and again.
+pub fn replay_body(f: &Fixture, run: &str) -> Value {
+    json!({
+        "campaign_id": f.campaign_id,
+        "moment_id": f.moment_id,
+        "customer": {"id": format!("bench-replay-{run}"), "marketplace": "US"},
+        "device": {"type": "Android", "id": format!("bench-replay-{run}"), "ip": "10.255.0.1"}
+    })
+}
+
+/// The same trigger as the fresh-key scenario, for json-server (a stateful peer that stores every body).
+pub fn json_server_script() -> String {
+    r#"
+local counter = 0
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+end
+request = function()
+  counter = counter + 1
+  local id = tid .. "-" .. counter
+  local body = '{"campaign_id":"cmp_bench","moment_id":"first_workout","customer":{"id":"c-' .. id ..
+    '","marketplace":"US"},"device":{"type":"Android","id":"d-' .. id .. '"}}'
+  return wrk.format("POST", "/triggers", {["Content-Type"] = "application/json"}, body)
+end
+"#
+    .to_owned()
+}
