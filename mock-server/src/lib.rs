@@ -1,1 +1,45 @@
-//! Stateful mock of the Moments Rewards API.
+//! Stateful mock of the Moments Rewards API: the whole v1 API with real state, the
+//! compatibility endpoints, redemption landing pages, and a control API (`/_mock/…`) with a
+//! virtual clock, fault injection, a request journal and a webhook delivery log.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = moments_mock_server::MockServer::start().await?;
+//! println!("{} {}", server.base_url(), server.demo().secret_key);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod pagination;
+
+pub mod api;
+pub mod apps;
+pub mod auth;
+pub mod campaigns;
+pub mod catalog;
+pub mod clock;
+pub mod compat;
+pub mod control;
+pub mod errors;
+pub mod extract;
+pub mod fraud;
+pub mod idempotency;
+pub mod ids;
+pub mod info;
+pub mod landing;
+pub mod ledger;
+pub mod model;
+pub mod money;
+pub mod redemption;
+pub mod reports;
+pub mod request_id;
+pub mod rewards;
+pub mod server;
+pub mod state;
+pub mod triggers;
+pub mod webhooks;
+
+pub use server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
+pub use state::Demo;

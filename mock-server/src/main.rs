@@ -1,1 +1,97 @@
-fn main() {}
+//! `moments-mock-server`: run the Moments Rewards API mock.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+
+use clap::Parser;
+use moments_mock_server::{MockConfig, MockServer};
+
+/// Stateful mock of the Moments Rewards API (v1, compatibility endpoints, landing pages, /_mock control API).
+#[derive(Parser, Debug)]
+#[command(name = "moments-mock-server", version, about)]
+struct Cli {
+    /// Interface to bind.
+    #[arg(long, default_value = "127.0.0.1", env = "MOMENTS_MOCK_HOST")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free port (printed at start).
+    #[arg(long, default_value_t = 8080, env = "MOMENTS_MOCK_PORT")]
+    port: u16,
+    /// Generate random demo keys instead of the documented fixed ones.
+    #[arg(long)]
+    random_demo_keys: bool,
+    /// Fixtures JSON file to load at start (same format as POST /_mock/fixtures).
+    #[arg(long, value_name = "FILE")]
+    fixtures: Option<std::path::PathBuf>,
+    /// Log level filter (e.g. info, debug, moments_mock_server=trace).
+    #[arg(long, default_value = "warn", env = "MOMENTS_MOCK_LOG")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let fixtures = match &cli.fixtures {
+        None => None,
+        Some(p) => match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                eprintln!("error: cannot load fixtures {}: {e}", p.display());
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
+    let config = MockConfig { bind: Some(SocketAddr::new(cli.host, cli.port)), random_demo_keys: cli.random_demo_keys, fixtures };
+    let server = match MockServer::start_with(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let d = server.demo().clone();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Moments mock server listening on {}", server.base_url());
+    let _ = writeln!(out, "  app id:          {}", d.app_id);
+    let _ = writeln!(out, "  secret key:      {}", d.secret_key);
+    let _ = writeln!(out, "  legacy api key:  {}", d.api_key);
+    let _ = writeln!(out, "  campaign id:     {}", d.campaign_id);
+    let _ = writeln!(out, "  moment ids:      {}", d.moment_ids.join(", "));
+    let _ = writeln!(out, "  reward groups:   {}", d.reward_group_ids.join(", "));
+    let _ = writeln!(
+        out,
+        "  try: curl -s {}/v1/triggers -H 'Authorization: Bearer {}' -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' -d '{{\"campaign_id\":\"{}\",\"moment_id\":\"first_workout\",\"customer\":{{\"id\":\"cust_1\",\"marketplace\":\"US\"}},\"device\":{{\"type\":\"Android\"}}}}'",
+        server.base_url(),
+        d.secret_key,
+        d.campaign_id
+    );
+    let _ = out.flush();
+    drop(out);
+    shutdown_signal().await;
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

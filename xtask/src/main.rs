@@ -1,1 +1,53 @@
-fn main() {}
+//! Build, test and packaging tasks of the Moments SDK, in Rust rather than shell scripts.
+//!
+//! `cargo xtask <task>`; run `cargo xtask help` for the list. `cargo xtask ci` is what `.ci/run` calls.
+
+mod bindings;
+mod ci;
+mod kotlin;
+mod mobile;
+mod swift;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+  bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
+  kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library
+  swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root)
+  android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
+  xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
+  lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
+  ci            fmt, clippy, cargo test, bindings check, kotlin-test, swift-test; stops at the first failure
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let result = match task.as_str() {
+        "bindings" => bindings::generate_all(util::Profile::Dev).map(|_| ()),
+        "kotlin-test" => kotlin::test(),
+        "swift-test" => swift::test(),
+        "android" => mobile::android(&args[1..]),
+        "xcframework" => mobile::xcframework(),
+        "lib-size" => mobile::lib_size(),
+        "ci" => ci::run(),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask {task}: FAILED: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,223 @@
+package com.moments.sdk
+
+import java.util.UUID
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+
+/** The Kotlin SDK driving the real native library against a mock server started per test. */
+class MomentsClientTest {
+    private lateinit var mock: MockServer
+    private val customerId = "cust_kt_" + UUID.randomUUID().toString().take(8)
+
+    /** A provider that mints real tokens from the mock, like an app's backend, and counts its calls. */
+    private inner class CountingProvider(private val ttlSeconds: Int? = null) : TokenProvider {
+        val calls = AtomicInteger()
+        override suspend fun fetchToken(): CustomerToken {
+            calls.incrementAndGet()
+            return mock.mintToken(customerId, ttlSeconds)
+        }
+    }
+
+    private fun client(provider: TokenProvider): MomentsClient = MomentsClient(
+        ClientConfig(baseUrl = mock.baseUrl, device = DeviceInfo(DeviceType.ANDROID, "device-kt-1")),
+        provider,
+    )
+
+    @BeforeEach
+    fun start() {
+        mock = MockServer.start()
+    }
+
+    @AfterEach
+    fun stop() {
+        mock.close()
+    }
+
+    @Test
+    fun `reward info describes the challenge and the token is fetched once for 20 concurrent calls`() = runBlocking {
+        val provider = CountingProvider()
+        client(provider).use { client ->
+            val infos = coroutineScope {
+                (1..20).map { async(Dispatchers.Default) { client.rewardInfo(mock.campaignId, "first_workout") } }
+                    .awaitAll()
+            }
+            assertEquals(20, infos.size)
+            infos.forEach {
+                assertEquals(mock.campaignId, it.campaignId)
+                assertEquals("first_workout", it.momentId)
+                assertTrue(it.announcementMessage.isNotEmpty())
+                assertTrue(it.offer.isNotEmpty())
+            }
+            assertEquals(1, provider.calls.get(), "one token for all concurrent calls")
+            client.rewardInfo(mock.campaignId, "five_workouts").also { assertNotNull(it.goal) }
+            assertEquals(1, provider.calls.get(), "the token is cached")
+            assertEquals(ClientStatus.Online, client.status())
+        }
+    }
+
+    @Test
+    fun `an expired token is refreshed after the mock clock moves past its expiry`() = runBlocking {
+        val provider = CountingProvider(ttlSeconds = 60)
+        client(provider).use { client ->
+            client.rewardInfo(mock.campaignId, "first_workout")
+            assertEquals(1, provider.calls.get())
+            mock.advanceClock(120)
+            client.rewardInfo(mock.campaignId, "first_workout")
+            assertEquals(2, provider.calls.get(), "the API said token_expired: a new token was fetched")
+        }
+    }
+
+    @Test
+    fun `a reported moment returns a reward URL that opens, and a second report hits the frequency cap`() = runBlocking {
+        client(CountingProvider()).use { client ->
+            val outcome = client.reportAction(mock.campaignId, "first_workout")
+            val reward = (outcome as ActionOutcome.Rewarded).reward
+            assertTrue(reward.url.startsWith("http"), reward.url)
+            assertEquals(RewardStatus.Issued, reward.status)
+            assertEquals(200, mock.getAbsolute(reward.url).statusCode(), "the reward page opens")
+
+            val error = assertThrows<MomentsException.Api> {
+                runBlocking { client.reportAction(mock.campaignId, "first_workout") }
+            }
+            assertEquals("frequency_cap_reached", error.code)
+            assertEquals(422.toUShort(), error.httpStatus)
+            assertTrue(error.requestId!!.startsWith("req_"))
+            assertFalse(error.retryable)
+
+            val mine = client.myRewards()
+            assertTrue(mine.any { it.id == reward.id }, "my rewards list the new reward")
+        }
+    }
+
+    @Test
+    fun `a goal moment reports progress`() = runBlocking {
+        client(CountingProvider()).use { client ->
+            val first = client.reportAction(mock.campaignId, "five_workouts", 2u) as ActionOutcome.InProgress
+            assertEquals(2uL, first.progress.current)
+            assertEquals(5uL, first.progress.target)
+            assertFalse(first.progress.completed)
+            val progress = client.myProgress(mock.campaignId)
+            assertEquals(2uL, progress.single { it.momentId == "five_workouts" }.current)
+        }
+    }
+
+    @Test
+    fun `typed errors for a moment that is not client reportable and a campaign that is not live`() = runBlocking {
+        client(CountingProvider()).use { client ->
+            val notReportable = assertThrows<MomentsException.Api> {
+                runBlocking { client.reportAction(mock.campaignId, "level_5") }
+            }
+            assertEquals("moment_not_client_reportable", notReportable.code)
+
+            mock.advanceClock(200L * 24 * 3600) // past the demo campaign's end: finished
+            val notLive = assertThrows<MomentsException> {
+                runBlocking { client.reportAction(mock.campaignId, "first_workout") }
+            }
+            assertEquals("campaign_not_live", notLive.code)
+            assertFalse(notLive.retryable)
+        }
+    }
+
+    @Test
+    fun `a listener replays the current state then receives the issued reward`() = runBlocking {
+        client(CountingProvider()).use { client ->
+            val events = Channel<RewardEvent>(Channel.UNLIMITED)
+            val handle = client.addRewardListener(object : RewardListener {
+                override fun onEvent(event: RewardEvent) {
+                    events.trySend(event)
+                }
+            })
+            withTimeout(10_000) {
+                assertTrue(events.receive() is RewardEvent.Snapshot)
+                val reward = (client.reportAction(mock.campaignId, "first_workout") as ActionOutcome.Rewarded).reward
+                val issued = events.receive() as RewardEvent.RewardIssued
+                assertEquals(reward.id, issued.reward.id)
+            }
+            assertTrue(handle.isActive())
+            handle.cancel()
+            assertFalse(handle.isActive())
+
+            // The Flow form replays the snapshot, which now holds the reward.
+            val snapshot = withTimeout(10_000) { client.rewardEvents().first() } as RewardEvent.Snapshot
+            assertEquals(1, snapshot.rewards.size)
+        }
+    }
+
+    @Test
+    fun `calls can be cancelled by token, by cancelAll and by cancelling the coroutine`() = runBlocking {
+        val gate = CompletableDeferred<Unit>()
+        val stuck = object : TokenProvider {
+            override suspend fun fetchToken(): CustomerToken {
+                gate.await() // never completes: the app's backend hangs
+                error("unreachable")
+            }
+        }
+        client(stuck).use { client ->
+            val token = CancellationToken()
+            val call = async { runCatching { client.reportAction(mock.campaignId, "first_workout", 1u, token) } }
+            token.cancel()
+            val error = withTimeout(10_000) { call.await() }.exceptionOrNull()
+            assertTrue(error is MomentsException.Cancelled, "got $error")
+            assertEquals("cancelled", (error as MomentsException).code)
+
+            val pending = async { runCatching { client.rewardInfo(mock.campaignId, "first_workout") } }
+            kotlinx.coroutines.delay(50)
+            client.cancelAll()
+            assertEquals("cancelled", (withTimeout(10_000) { pending.await() }.exceptionOrNull() as MomentsException).code)
+
+            val job = launch { client.myRewards() }
+            job.cancel()
+            withTimeout(10_000) { job.join() }
+            assertTrue(job.isCancelled)
+        }
+    }
+
+    @Test
+    fun `an exception thrown by the app's token provider is a typed error, not a crash`() = runBlocking {
+        val throwing = object : TokenProvider {
+            override suspend fun fetchToken(): CustomerToken = throw IllegalStateException("backend down")
+        }
+        client(throwing).use { client ->
+            val error = assertThrows<MomentsException.TokenProvider> {
+                runBlocking { client.rewardInfo(mock.campaignId, "first_workout") }
+            }
+            assertEquals("token_provider_failed", error.code)
+            assertTrue(client.status() is ClientStatus.Unauthenticated)
+        }
+        val badArgument = assertThrows<MomentsException.InvalidArgument> {
+            runBlocking { client(CountingProvider()).use { it.reportAction(mock.campaignId, "first_workout", 0u) } }
+        }
+        assertEquals("invalid_argument", badArgument.code)
+    }
+
+    @Test
+    fun `logs are forwarded to the app's sink`() = runBlocking {
+        val records = CopyOnWriteArrayList<LogRecord>()
+        setLogSink(logSink { records.add(it) }, LogLevel.DEBUG)
+        try {
+            client(CountingProvider()).use { it.rewardInfo(mock.campaignId, "first_workout") }
+            assertTrue(records.isNotEmpty(), "the SDK logged through the sink")
+            assertTrue(records.none { it.line.contains("ct_") }, "no token in the logs")
+        } finally {
+            clearLogSink()
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import MomentsSDK
+
+/// One mock server process per test: `$MOMENTS_MOCK_BIN --port 0`, URL read from its first stdout line.
+final class MockServer {
+    let baseUrl: String
+    private let process: Process?
+    private(set) var campaignId = ""
+    private(set) var secretKey = ""
+
+    static func start() async throws -> MockServer {
+        let env = ProcessInfo.processInfo.environment
+        if let url = env["MOMENTS_MOCK_URL"] {
+            return try await MockServer(process: nil, baseUrl: url).loadDemo()
+        }
+        guard let bin = env["MOMENTS_MOCK_BIN"] else {
+            throw TestFailure("set MOMENTS_MOCK_BIN to the moments-mock-server binary (cargo xtask swift-test does)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin)
+        process.arguments = ["--port", "0"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        var url: String?
+        while url == nil {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+            if let range = seen.range(of: #"listening on (http://[^\s]+)"#, options: .regularExpression) {
+                url = String(seen[range].dropFirst("listening on ".count))
+            }
+        }
+        guard let url else {
+            process.terminate()
+            throw TestFailure("the mock server did not print its URL: \(seen)")
+        }
+        // Keep draining its output so it never blocks on a full pipe.
+        pipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        return try await MockServer(process: process, baseUrl: url).loadDemo()
+    }
+
+    private init(process: Process?, baseUrl: String) {
+        self.process = process
+        self.baseUrl = baseUrl.hasSuffix("/") ? String(baseUrl.dropLast()) : baseUrl
+    }
+
+    private func loadDemo() async throws -> MockServer {
+        let demo = try await json("GET", "/_mock/demo")
+        campaignId = demo["campaign_id"] as! String
+        secretKey = demo["secret_key"] as! String
+        return self
+    }
+
+    func stop() {
+        process?.terminate()
+        process?.waitUntilExit()
+    }
+
+    /// Mints a customer token the way the app's backend would.
+    func mintToken(customerId: String, ttlSeconds: Int? = nil) async throws -> CustomerToken {
+        var body: [String: Any] = ["customer_id": customerId, "marketplace": "US"]
+        if let ttlSeconds { body["ttl_seconds"] = ttlSeconds }
+        let answer = try await json("POST", "/v1/customer_tokens", body: body, bearer: secretKey)
+        return CustomerToken(
+            token: answer["token"] as! String,
+            expiresInSeconds: UInt64(answer["expires_in_seconds"] as! Int)
+        )
+    }
+
+    func advanceClock(seconds: Int) async throws {
+        _ = try await json("POST", "/_mock/clock/advance", body: ["seconds": seconds])
+    }
+
+    /// The HTTP status of a GET of an absolute URL.
+    func status(of url: String) async throws -> Int {
+        let (_, response) = try await URLSession.shared.data(for: URLRequest(url: URL(string: url)!))
+        return (response as! HTTPURLResponse).statusCode
+    }
+
+    private func json(_ method: String, _ path: String, body: [String: Any]? = nil, bearer: String? = nil)
+        async throws -> [String: Any]
+    {
+        var request = URLRequest(url: URL(string: baseUrl + path)!)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as! HTTPURLResponse).statusCode
+        guard (200..<300).contains(status) else {
+            throw TestFailure("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
+        }
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

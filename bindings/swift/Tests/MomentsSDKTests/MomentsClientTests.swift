@@ -1,0 +1,187 @@
+import Foundation
+import XCTest
+@testable import MomentsSDK
+
+/// Counts its calls; mints real tokens from the mock like an app's backend.
+final class CountingProvider: TokenProvider, @unchecked Sendable {
+    private let mock: MockServer
+    private let customerId: String
+    private let ttlSeconds: Int?
+    private let lock = NSLock()
+    private var count = 0
+
+    init(_ mock: MockServer, customerId: String, ttlSeconds: Int? = nil) {
+        self.mock = mock
+        self.customerId = customerId
+        self.ttlSeconds = ttlSeconds
+    }
+
+    var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
+
+    func fetchToken() async throws -> CustomerToken {
+        lock.lock(); count += 1; lock.unlock()
+        return try await mock.mintToken(customerId: customerId, ttlSeconds: ttlSeconds)
+    }
+}
+
+final class Collector: RewardListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [RewardEvent] = []
+    func onEvent(event: RewardEvent) { lock.lock(); events.append(event); lock.unlock() }
+    var all: [RewardEvent] { lock.lock(); defer { lock.unlock() }; return events }
+}
+
+struct AppBackendDown: Error {}
+
+final class MomentsClientTests: XCTestCase {
+    var mock: MockServer!
+    let customerId = "cust_sw_" + UUID().uuidString.prefix(8)
+
+    override func setUp() async throws {
+        mock = try await MockServer.start()
+    }
+
+    override func tearDown() async throws {
+        mock.stop()
+    }
+
+    func makeClient(_ provider: TokenProvider) throws -> MomentsClient {
+        try MomentsClient(
+            config: ClientConfig(baseUrl: mock.baseUrl, device: DeviceInfo(deviceType: .ios, deviceId: "device-sw-1")),
+            tokenProvider: provider
+        )
+    }
+
+    func testRewardInfoAndOneTokenForTwentyConcurrentCalls() async throws {
+        let provider = CountingProvider(mock, customerId: customerId)
+        let client = try makeClient(provider)
+        let campaignId = mock.campaignId
+        let infos = try await withThrowingTaskGroup(of: RewardInfo.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await client.rewardInfo(campaignId: campaignId, momentId: "first_workout") }
+            }
+            return try await group.reduce(into: [RewardInfo]()) { $0.append($1) }
+        }
+        XCTAssertEqual(infos.count, 20)
+        XCTAssertTrue(infos.allSatisfy { $0.campaignId == campaignId && !$0.offer.isEmpty })
+        XCTAssertEqual(provider.calls, 1)
+        let goal = try await client.rewardInfo(campaignId: campaignId, momentId: "five_workouts").goal
+        XCTAssertEqual(goal?.target, 5)
+        XCTAssertEqual(provider.calls, 1, "the token is cached")
+    }
+
+    func testExpiredTokenIsRefreshed() async throws {
+        let provider = CountingProvider(mock, customerId: customerId, ttlSeconds: 60)
+        let client = try makeClient(provider)
+        _ = try await client.rewardInfo(campaignId: mock.campaignId, momentId: "first_workout")
+        try await mock.advanceClock(seconds: 120)
+        _ = try await client.rewardInfo(campaignId: mock.campaignId, momentId: "first_workout")
+        XCTAssertEqual(provider.calls, 2)
+    }
+
+    func testReportedMomentGivesARewardUrlThatOpensThenTheFrequencyCap() async throws {
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        guard case let .rewarded(reward) = try await client.reportAction(campaignId: mock.campaignId, momentId: "first_workout") else {
+            return XCTFail("expected a reward")
+        }
+        let status = try await mock.status(of: reward.url)
+        XCTAssertEqual(status, 200)
+        do {
+            _ = try await client.reportAction(campaignId: mock.campaignId, momentId: "first_workout")
+            XCTFail("the second report must hit the frequency cap")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "frequency_cap_reached")
+            XCTAssertTrue(error.requestId?.hasPrefix("req_") ?? false)
+            XCTAssertFalse(error.isRetryable)
+        }
+        let mine = try await client.myRewards()
+        XCTAssertTrue(mine.contains { $0.id == reward.id })
+    }
+
+    func testGoalProgress() async throws {
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        guard case let .inProgress(progress) = try await client.reportAction(campaignId: mock.campaignId, momentId: "five_workouts", quantity: 3) else {
+            return XCTFail("expected progress")
+        }
+        XCTAssertEqual(progress.current, 3)
+        XCTAssertEqual(progress.target, 5)
+        let all = try await client.myProgress(campaignId: mock.campaignId)
+        XCTAssertEqual(all.first { $0.momentId == "five_workouts" }?.current, 3)
+    }
+
+    func testTypedErrorsNotReportableAndNotLive() async throws {
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        do {
+            _ = try await client.reportAction(campaignId: mock.campaignId, momentId: "level_5")
+            XCTFail("level_5 is not client reportable")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "moment_not_client_reportable")
+        }
+        try await mock.advanceClock(seconds: 200 * 24 * 3600)
+        do {
+            _ = try await client.reportAction(campaignId: mock.campaignId, momentId: "first_workout")
+            XCTFail("the campaign finished")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "campaign_not_live")
+        }
+    }
+
+    func testListenerReplaysThenReceivesTheReward() async throws {
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        let collector = Collector()
+        let handle = client.addRewardListener(listener: collector)
+        guard case let .rewarded(reward) = try await client.reportAction(campaignId: mock.campaignId, momentId: "first_workout") else {
+            return XCTFail("expected a reward")
+        }
+        for _ in 0..<200 where collector.all.count < 2 { try await Task.sleep(nanoseconds: 10_000_000) }
+        let events = collector.all
+        guard events.count >= 2, case .snapshot = events[0], case let .rewardIssued(issued) = events[1] else {
+            return XCTFail("unexpected events \(events)")
+        }
+        XCTAssertEqual(issued.id, reward.id)
+        handle.cancel()
+        XCTAssertFalse(handle.isActive())
+
+        var iterator = client.rewardEvents().makeAsyncIterator()
+        guard case let .snapshot(rewards, _) = await iterator.next() else { return XCTFail("expected a snapshot") }
+        XCTAssertEqual(rewards.map(\.id), [reward.id])
+    }
+
+    func testCancelledCalls() async throws {
+        let hanging = ClosureTokenProvider {
+            try await Task.sleep(nanoseconds: 3_600_000_000_000) // the app's backend hangs
+            throw AppBackendDown()
+        }
+        let client = try makeClient(hanging)
+        let token = CancellationToken()
+        let campaignId = mock.campaignId
+        let call = Task { try await client.reportAction(campaignId: campaignId, momentId: "first_workout", cancellation: token) }
+        token.cancel()
+        do {
+            _ = try await call.value
+            XCTFail("cancelled")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "cancelled")
+        }
+        let pending = Task { try await client.rewardInfo(campaignId: campaignId, momentId: "first_workout") }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        client.cancelAll()
+        do {
+            _ = try await pending.value
+            XCTFail("cancelled by cancelAll")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "cancelled")
+        }
+    }
+
+    func testThrowingTokenProviderIsATypedError() async throws {
+        let client = try makeClient(ClosureTokenProvider { throw AppBackendDown() })
+        do {
+            _ = try await client.rewardInfo(campaignId: mock.campaignId, momentId: "first_workout")
+            XCTFail("the provider threw")
+        } catch let error as MomentsError {
+            XCTAssertEqual(error.code, "token_provider_failed")
+            guard case .TokenProvider = error else { return XCTFail("expected .TokenProvider, got \(error)") }
+        }
+    }
+}

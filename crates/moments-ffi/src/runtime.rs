@@ -1,0 +1,108 @@
+//! The library's own tokio runtime.
+//!
+//! Every async method exported to Kotlin/Swift runs its body as a task on this runtime, so the caller's thread
+//! (often the app's main thread) never does network or disk I/O and never needs a tokio reactor of its own.
+//! The task is aborted when the foreign future is dropped or cancelled (a Kotlin coroutine cancelled, a Swift
+//! `Task` cancelled and the future freed), which makes every exported future drop-safe.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+
+use tokio::runtime::{Builder, Runtime};
+use tokio::task::JoinHandle;
+
+use crate::error::MomentsError;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The process-wide runtime, created on first use (two worker threads, named `moments-sdk`).
+pub(crate) fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("moments-sdk")
+            .enable_all()
+            .build()
+            .expect("the Moments SDK could not start its tokio runtime")
+    })
+}
+
+/// A `JoinHandle` that aborts its task when dropped.
+pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Runs `fut` on the SDK runtime and waits for it.
+///
+/// A panic inside `fut` becomes `MomentsError::Internal` instead of crossing the FFI; dropping the returned future
+/// aborts the task.
+pub(crate) async fn run<T, F>(fut: F) -> Result<T, MomentsError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, MomentsError>> + Send + 'static,
+{
+    match AbortOnDrop(runtime().spawn(fut)).await {
+        Ok(result) => result,
+        Err(err) if err.is_panic() => Err(MomentsError::internal(panic_text(err.into_panic()))),
+        Err(_) => Err(MomentsError::cancelled()),
+    }
+}
+
+/// Best-effort text of a panic payload (for the error's `reason`; never contains secrets we put there).
+pub(crate) fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panic in the Moments SDK: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panic in the Moments SDK: {s}")
+    } else {
+        "panic in the Moments SDK".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error() {
+        let result: Result<(), _> = runtime().block_on(run(async { panic!("boom") }));
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), "internal_error");
+        assert!(err.reason().contains("boom"));
+    }
+
+    #[test]
+    fn dropping_the_future_aborts_the_task() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let fut = run(async move {
+            let _tx = tx; // dropped when the task is aborted
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        // Poll once so the task is spawned, then drop it.
+        runtime().block_on(async {
+            let mut fut = Box::pin(fut);
+            let _ = futures_poll_once(fut.as_mut()).await;
+            drop(fut);
+            assert!(rx.await.is_err(), "the task's sender must be dropped by the abort");
+        });
+    }
+
+    async fn futures_poll_once<F: Future + Unpin>(mut fut: F) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await
+    }
+}

@@ -1,0 +1,1 @@
+//! `ClientDeliverer`: placeholder until moments-client exposes triggers.

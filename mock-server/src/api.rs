@@ -1,0 +1,160 @@
+//! The router and its OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::{apps, campaigns, catalog, compat, control, fraud, info, landing, redemption, reports, rewards, triggers, webhooks};
+
+/// Every route served, as (method, path template). A test checks the OpenAPI document has each.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/app"),
+    ("GET", "/v1/api_keys"),
+    ("POST", "/v1/api_keys"),
+    ("DELETE", "/v1/api_keys/{id}"),
+    ("POST", "/v1/customer_tokens"),
+    ("GET", "/v1/catalog/items"),
+    ("GET", "/v1/catalog/items/{id}"),
+    ("POST", "/v1/campaigns"),
+    ("GET", "/v1/campaigns"),
+    ("GET", "/v1/campaigns/{id}"),
+    ("PATCH", "/v1/campaigns/{id}"),
+    ("POST", "/v1/campaigns/{id}/submit"),
+    ("POST", "/v1/campaigns/{id}/approve"),
+    ("POST", "/v1/campaigns/{id}/reject"),
+    ("POST", "/v1/campaigns/{id}/pause"),
+    ("POST", "/v1/campaigns/{id}/resume"),
+    ("POST", "/v1/campaigns/{id}/end"),
+    ("GET", "/v1/campaigns/{id}/moments/{moment_id}/reward_info"),
+    ("POST", "/v1/triggers"),
+    ("GET", "/v1/rewards"),
+    ("GET", "/v1/rewards/{id}"),
+    ("POST", "/v1/rewards/{id}/cancel"),
+    ("GET", "/v1/customers/{customer_id}/progress"),
+    ("GET", "/v1/redemptions/{token}"),
+    ("POST", "/v1/redemptions/{token}"),
+    ("GET", "/r/{token}"),
+    ("POST", "/r/{token}"),
+    ("GET", "/v1/fraud_reviews"),
+    ("POST", "/v1/fraud_reviews/{reward_id}/release"),
+    ("POST", "/v1/fraud_reviews/{reward_id}/block"),
+    ("GET", "/v1/reports"),
+    ("POST", "/v1/webhook_endpoints"),
+    ("GET", "/v1/webhook_endpoints"),
+    ("GET", "/v1/webhook_endpoints/{id}"),
+    ("DELETE", "/v1/webhook_endpoints/{id}"),
+    ("POST", "/prod/GetRewardInfo"),
+    ("POST", "/prod/GetReward"),
+    ("POST", "/_mock/reset"),
+    ("POST", "/_mock/fixtures"),
+    ("GET", "/_mock/demo"),
+    ("POST", "/_mock/apps"),
+    ("GET", "/_mock/clock"),
+    ("POST", "/_mock/clock/advance"),
+    ("POST", "/_mock/clock/set"),
+    ("POST", "/_mock/faults"),
+    ("GET", "/_mock/faults"),
+    ("DELETE", "/_mock/faults"),
+    ("GET", "/_mock/journal"),
+    ("DELETE", "/_mock/journal"),
+    ("GET", "/_mock/webhooks/deliveries"),
+    ("GET", "/_mock/mode"),
+    ("POST", "/_mock/mode"),
+];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Moments Rewards API", version = "1.0.0", description = "The v1 API, the compatibility endpoints and the mock control API. See docs/api.md."),
+    components(schemas(
+        crate::errors::ErrorEnvelope, crate::model::Event, crate::model::EventData,
+        crate::webhooks::Delivery, crate::control::JournalEntry
+    )),
+    tags((name = "mock", description = "Only in the mock server"))
+)]
+struct ApiDoc;
+
+/// `GET /openapi.json`
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json() -> Response {
+    let mut r = (StatusCode::OK, openapi_string().to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(openapi_json))
+        .routes(routes!(apps::get_app))
+        .routes(routes!(apps::list_keys, apps::create_key))
+        .routes(routes!(apps::revoke_key))
+        .routes(routes!(apps::create_token))
+        .routes(routes!(catalog::routes::list))
+        .routes(routes!(catalog::routes::get))
+        .routes(routes!(campaigns::create, campaigns::list))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::submit))
+        .routes(routes!(campaigns::approve))
+        .routes(routes!(campaigns::reject))
+        .routes(routes!(campaigns::pause))
+        .routes(routes!(campaigns::resume))
+        .routes(routes!(campaigns::end))
+        .routes(routes!(info::reward_info))
+        .routes(routes!(triggers::trigger))
+        .routes(routes!(rewards::list))
+        .routes(routes!(rewards::get))
+        .routes(routes!(rewards::cancel))
+        .routes(routes!(rewards::progress))
+        .routes(routes!(redemption::get, redemption::post))
+        .routes(routes!(landing::page, landing::submit))
+        .routes(routes!(fraud::list))
+        .routes(routes!(fraud::release))
+        .routes(routes!(fraud::block))
+        .routes(routes!(reports::report))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(compat::get_reward_info))
+        .routes(routes!(compat::get_reward))
+        .routes(routes!(control::reset))
+        .routes(routes!(control::fixtures))
+        .routes(routes!(control::demo))
+        .routes(routes!(control::apps))
+        .routes(routes!(control::clock))
+        .routes(routes!(control::advance))
+        .routes(routes!(control::set_clock))
+        .routes(routes!(control::add_fault, control::list_faults, control::clear_faults))
+        .routes(routes!(control::journal, control::clear_journal))
+        .routes(routes!(control::deliveries))
+        .routes(routes!(control::get_mode, control::set_mode))
+        .split_for_parts()
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    build().1
+}
+
+fn openapi_string() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| openapi().to_pretty_json().unwrap_or_default())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::from_status(StatusCode::NOT_FOUND)
+}
+
+/// The full router with its middleware.
+pub fn router(app: AppState) -> Router {
+    build()
+        .0
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::request_id::middleware))
+        .with_state(app)
+}

@@ -1,0 +1,486 @@
+//! The mock control API under `/_mock/`: reset, fixtures, demo, apps, clock, faults, journal,
+//! webhook deliveries, mode.
+
+use axum::Json;
+use axum::extract::State as S;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::extract::{JsonBody, QueryMap};
+use crate::ids;
+use crate::model::{CampaignCreate, CampaignStatus, Item};
+use crate::pagination::List;
+use crate::state::{AppState, Demo, State};
+use crate::webhooks::Delivery;
+
+/// An injected fault.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// `METHOD path`: a route template or exact path; `*` matches any method.
+    pub route: String,
+    /// How many matching requests it applies to (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Answer this status with the error envelope.
+    pub status: Option<u16>,
+    /// Delay before answering (or before handling, alone).
+    pub latency_ms: Option<u64>,
+    /// `reset` (close the connection) or `rate_limit` (429).
+    pub action: Option<String>,
+    /// `Retry-After` for 429 answers (default 1).
+    pub retry_after_seconds: Option<u64>,
+}
+fn one() -> u32 {
+    1
+}
+crate::list_schema!(FaultList, Fault);
+crate::list_schema!(JournalList, JournalEntry);
+crate::list_schema!(DeliveryList, Delivery);
+
+impl Fault {
+    /// Whether the fault matches a request.
+    pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
+        let Some((m, p)) = self.route.split_once(' ') else { return false };
+        (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
+    }
+}
+
+/// A journal entry.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct JournalEntry {
+    /// Request id.
+    pub request_id: String,
+    /// Server time.
+    pub at: DateTime<Utc>,
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Route template, if any.
+    pub route: Option<String>,
+    /// Answer status (0 when the connection was reset).
+    pub status: u16,
+    /// `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+    /// Whether the answer was a replay.
+    pub replayed: bool,
+    /// The fault applied, if any.
+    pub fault: Option<String>,
+}
+
+/// The clock.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClockView {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// Frozen.
+    pub frozen: bool,
+    /// Offset from real time.
+    pub offset_seconds: i64,
+}
+
+/// Body of `POST /_mock/clock/advance`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceBody {
+    /// Seconds (≥ 0).
+    pub seconds: i64,
+}
+
+/// Body of `POST /_mock/clock/set`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetClockBody {
+    /// New time (not backwards).
+    pub now: DateTime<Utc>,
+    /// Freeze it.
+    pub frozen: Option<bool>,
+}
+
+/// Mode.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModeBody {
+    /// `test` or `live`.
+    pub mode: String,
+}
+
+/// Body of `POST /_mock/apps`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppBody {
+    /// Name.
+    pub name: String,
+    /// Existing account (a new one otherwise).
+    pub account_id: Option<String>,
+}
+
+/// Credentials of an app made by the control API.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MockApp {
+    /// `mock_app`.
+    pub object: String,
+    /// App.
+    pub app_id: String,
+    /// Account.
+    pub account_id: String,
+    /// Secret key.
+    pub secret_key: String,
+    /// Legacy key.
+    pub api_key: String,
+}
+
+/// An app in a fixtures file.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureApp {
+    /// Id (generated if absent).
+    pub id: Option<String>,
+    /// Account (created if unknown; new if absent).
+    pub account_id: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Secret key (generated if absent).
+    pub secret_key: Option<String>,
+    /// Legacy key (generated if absent).
+    pub api_key: Option<String>,
+}
+
+/// A campaign in a fixtures file.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureCampaign {
+    /// Id (generated if absent).
+    pub id: Option<String>,
+    /// Owner app.
+    pub app_id: String,
+    /// Initial status (default `draft`; `approved` follows the clock).
+    pub status: Option<CampaignStatus>,
+    /// The campaign.
+    pub campaign: CampaignCreate,
+}
+
+/// Fixtures to load.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fixtures {
+    /// Account ids.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Apps.
+    #[serde(default)]
+    pub apps: Vec<FixtureApp>,
+    /// Catalog items.
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// Campaigns.
+    #[serde(default)]
+    pub campaigns: Vec<FixtureCampaign>,
+}
+
+/// What a fixtures load created.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FixturesLoaded {
+    /// `fixtures`.
+    pub object: String,
+    /// Apps with their credentials.
+    pub apps: Vec<MockApp>,
+    /// Item ids.
+    pub items: Vec<String>,
+    /// Campaign ids.
+    pub campaigns: Vec<String>,
+}
+
+/// A generic acknowledgement.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ack {
+    /// `ok`.
+    pub object: String,
+    /// What happened.
+    pub message: String,
+}
+
+fn ack(m: &str) -> Json<Ack> {
+    Json(Ack { object: "ok".into(), message: m.into() })
+}
+
+impl State {
+    /// Creates an app with fresh credentials.
+    pub fn new_app(&mut self, name: &str, account_id: Option<String>, id: Option<String>, secret: Option<String>, legacy: Option<String>) -> ApiResult<MockApp> {
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::validation("name", "`name` must be 1–200 characters."));
+        }
+        let id = id.unwrap_or_else(|| ids::new_id("app_"));
+        if self.apps.contains_key(&id) {
+            return Err(ApiError::validation("id", format!("App {id} already exists.")));
+        }
+        let secret = secret.unwrap_or_else(|| ids::secret("sk_test_", 27));
+        let legacy = legacy.unwrap_or_else(|| ids::secret("mk_", 12));
+        if self.key_by_secret.contains_key(&secret) || self.app_by_legacy.contains_key(&legacy) {
+            return Err(ApiError::validation("secret_key", "This key is already in use."));
+        }
+        let account = account_id.unwrap_or_else(|| ids::new_id("acct_"));
+        if !self.accounts.contains_key(&account) {
+            self.add_account(&account);
+        }
+        self.add_app(&id, &account, name, &legacy);
+        self.add_key(&id, Some("default".into()), secret.clone());
+        Ok(MockApp { object: "mock_app".into(), app_id: id, account_id: account, secret_key: secret, api_key: legacy })
+    }
+
+    /// Loads fixtures (replacing nothing).
+    pub fn load_fixtures(&mut self, f: Fixtures) -> ApiResult<FixturesLoaded> {
+        for (i, it) in f.items.iter().enumerate() {
+            if self.items.contains_key(&it.id) || !it.id.starts_with("itm_") {
+                return Err(ApiError::validation(format!("items[{i}].id"), "Item ids start with itm_ and must be new."));
+            }
+        }
+        for a in &f.accounts {
+            self.add_account(a);
+        }
+        let mut apps = Vec::new();
+        for a in f.apps {
+            apps.push(self.new_app(&a.name, a.account_id, a.id, a.secret_key, a.api_key)?);
+        }
+        let mut items = Vec::new();
+        for mut it in f.items {
+            it.object = "item".into();
+            items.push(it.id.clone());
+            self.items.insert(it.id.clone(), it);
+        }
+        let mut campaigns = Vec::new();
+        for (i, c) in f.campaigns.into_iter().enumerate() {
+            if !self.apps.contains_key(&c.app_id) {
+                return Err(ApiError::validation(format!("campaigns[{i}].app_id"), "Unknown app."));
+            }
+            let id = self.insert_campaign(&c.app_id, c.campaign, c.id).map_err(|mut e| {
+                e.param = e.param.map(|p| format!("campaigns[{i}].campaign.{p}"));
+                e
+            })?;
+            let now = self.now();
+            if let Some(st) = c.status {
+                let st = if st == CampaignStatus::Approved || st == CampaignStatus::Live {
+                    let cc = &self.campaigns[&id].c;
+                    if now >= cc.end_at { CampaignStatus::Finished } else if now >= cc.start_at { CampaignStatus::Live } else { CampaignStatus::Approved }
+                } else {
+                    st
+                };
+                self.campaigns.get_mut(&id).expect("inserted").c.status = st;
+                self.schedule_campaign(&id);
+            }
+            campaigns.push(id);
+        }
+        Ok(FixturesLoaded { object: "fixtures".into(), apps, items, campaigns })
+    }
+
+    fn clock_view(&self) -> ClockView {
+        ClockView { now: self.now(), frozen: self.clock.is_frozen(), offset_seconds: self.clock.offset_seconds() }
+    }
+}
+
+/// `POST /_mock/reset`
+#[utoipa::path(post, path = "/_mock/reset", tag = "mock", responses((status = 200, body = Ack)))]
+pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
+    let fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
+    *app.0.state.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+    ack("State reset to the seeded demo; clock back to real time.")
+}
+
+/// `POST /_mock/fixtures`
+#[utoipa::path(post, path = "/_mock/fixtures", tag = "mock", request_body = Fixtures,
+    responses((status = 201, body = FixturesLoaded), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn fixtures(S(app): S<AppState>, JsonBody(f): JsonBody<Fixtures>) -> ApiResult<(StatusCode, Json<FixturesLoaded>)> {
+    let mut g = app.lock();
+    g.load_fixtures(f).map(|r| (StatusCode::CREATED, Json(r)))
+}
+
+/// `GET /_mock/demo`
+#[utoipa::path(get, path = "/_mock/demo", tag = "mock", responses((status = 200, body = Demo)))]
+pub async fn demo(S(app): S<AppState>) -> Json<Demo> {
+    Json(app.0.demo.clone())
+}
+
+/// `POST /_mock/apps`
+#[utoipa::path(post, path = "/_mock/apps", tag = "mock", request_body = NewAppBody,
+    responses((status = 201, body = MockApp), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn apps(S(app): S<AppState>, JsonBody(b): JsonBody<NewAppBody>) -> ApiResult<(StatusCode, Json<MockApp>)> {
+    let mut g = app.lock();
+    if let Some(a) = &b.account_id
+        && !g.accounts.contains_key(a)
+    {
+        return Err(ApiError::not_found("account", a).param("account_id"));
+    }
+    g.new_app(&b.name, b.account_id, None, None, None).map(|a| (StatusCode::CREATED, Json(a)))
+}
+
+/// `GET /_mock/clock`
+#[utoipa::path(get, path = "/_mock/clock", tag = "mock", responses((status = 200, body = ClockView)))]
+pub async fn clock(S(app): S<AppState>) -> Json<ClockView> {
+    Json(app.lock().clock_view())
+}
+
+/// `POST /_mock/clock/advance`: runs every rule that became due, in time order, and delivers due webhooks.
+#[utoipa::path(post, path = "/_mock/clock/advance", tag = "mock", request_body = AdvanceBody,
+    responses((status = 200, body = ClockView), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn advance(S(app): S<AppState>, JsonBody(b): JsonBody<AdvanceBody>) -> ApiResult<Json<ClockView>> {
+    if b.seconds < 0 || b.seconds > 100 * 365 * 86_400 {
+        return Err(ApiError::validation("seconds", "`seconds` must be ≥ 0."));
+    }
+    step_to(&app, |g| {
+        let t = g.now() + chrono::Duration::seconds(b.seconds);
+        (t, None)
+    })
+    .await;
+    crate::webhooks::flush(&app).await;
+    Ok(Json(app.lock().clock_view()))
+}
+
+/// Moves the clock to a target in steps, so rules (and webhook retries) run in time order.
+async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, Option<bool>)) {
+    let (t, frozen) = {
+        let g = app.lock();
+        target(&g)
+    };
+    loop {
+        let next_due = {
+            let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+            g.run_due();
+            let next = g.due.peek().map(|std::cmp::Reverse((at, _, _))| *at).filter(|at| *at <= t);
+            let frozen_now = g.clock.is_frozen();
+            match next {
+                Some(at) => {
+                    g.clock.set(at, frozen_now);
+                    g.run_due();
+                    true
+                }
+                None => {
+                    g.clock.set(t, frozen.unwrap_or(frozen_now));
+                    g.run_due();
+                    false
+                }
+            }
+        };
+        // Deliver webhooks due at this instant, so retries are scheduled from the right time.
+        crate::webhooks::flush(app).await;
+        if !next_due {
+            break;
+        }
+    }
+}
+
+/// `POST /_mock/clock/set`
+#[utoipa::path(post, path = "/_mock/clock/set", tag = "mock", request_body = SetClockBody,
+    responses((status = 200, body = ClockView), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn set_clock(S(app): S<AppState>, JsonBody(b): JsonBody<SetClockBody>) -> ApiResult<Json<ClockView>> {
+    {
+        let g = app.lock();
+        if crate::clock::trunc(b.now) < g.now() {
+            return Err(ApiError::validation("now", "The clock cannot go backwards."));
+        }
+    }
+    let frozen = b.frozen.unwrap_or(false);
+    step_to(&app, |_| (b.now, Some(frozen))).await;
+    Ok(Json(app.lock().clock_view()))
+}
+
+/// `POST /_mock/faults`
+#[utoipa::path(post, path = "/_mock/faults", tag = "mock", request_body = Fault,
+    responses((status = 201, body = Fault), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn add_fault(S(app): S<AppState>, JsonBody(f): JsonBody<Fault>) -> ApiResult<(StatusCode, Json<Fault>)> {
+    if f.route.split_once(' ').is_none_or(|(_, p)| !p.starts_with('/')) {
+        return Err(ApiError::validation("route", "`route` is `METHOD /path` (`*` for any method)."));
+    }
+    if f.count == 0 {
+        return Err(ApiError::validation("count", "`count` must be ≥ 1."));
+    }
+    if let Some(a) = &f.action
+        && a != "reset"
+        && a != "rate_limit"
+    {
+        return Err(ApiError::validation("action", "`action` is reset or rate_limit."));
+    }
+    if let Some(s) = f.status
+        && !(400..=599).contains(&s)
+    {
+        return Err(ApiError::validation("status", "`status` must be 400–599."));
+    }
+    if f.status.is_none() && f.action.is_none() && f.latency_ms.is_none() {
+        return Err(ApiError::validation("status", "A fault needs `status`, `action` or `latency_ms`."));
+    }
+    app.lock().faults.push(f.clone());
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+/// `GET /_mock/faults`
+#[utoipa::path(get, path = "/_mock/faults", tag = "mock", responses((status = 200, body = FaultList)))]
+pub async fn list_faults(S(app): S<AppState>) -> Json<List<Fault>> {
+    let data = app.lock().faults.clone();
+    Json(List { object: "list", data, has_more: false, next_cursor: None })
+}
+
+/// `DELETE /_mock/faults`
+#[utoipa::path(delete, path = "/_mock/faults", tag = "mock", responses((status = 200, body = Ack)))]
+pub async fn clear_faults(S(app): S<AppState>) -> Json<Ack> {
+    app.lock().faults.clear();
+    ack("Faults cleared.")
+}
+
+/// `GET /_mock/journal`
+#[utoipa::path(get, path = "/_mock/journal", tag = "mock", params(("limit" = Option<i64>, Query)),
+    responses((status = 200, body = JournalList), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn journal(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<JournalEntry>>> {
+    let limit = match q.get("limit") {
+        None => 10_000,
+        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
+    };
+    let g = app.lock();
+    let skip = g.journal.len().saturating_sub(limit);
+    let data: Vec<_> = g.journal.iter().skip(skip).cloned().collect();
+    Ok(Json(List { object: "list", data, has_more: skip > 0, next_cursor: None }))
+}
+
+/// `DELETE /_mock/journal`
+#[utoipa::path(delete, path = "/_mock/journal", tag = "mock", responses((status = 200, body = Ack)))]
+pub async fn clear_journal(S(app): S<AppState>) -> Json<Ack> {
+    app.lock().journal.clear();
+    ack("Journal cleared.")
+}
+
+/// `GET /_mock/webhooks/deliveries`
+#[utoipa::path(get, path = "/_mock/webhooks/deliveries", tag = "mock", params(("event_type" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = DeliveryList), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn deliveries(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<Delivery>>> {
+    let limit = match q.get("limit") {
+        None => 10_000,
+        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
+    };
+    let g = app.lock();
+    let mut data: Vec<_> = g.deliveries.iter().filter(|d| q.get("event_type").is_none_or(|t| d.event_type == t)).cloned().collect();
+    let skip = data.len().saturating_sub(limit);
+    data.drain(..skip);
+    Ok(Json(List { object: "list", data, has_more: skip > 0, next_cursor: None }))
+}
+
+/// `GET /_mock/mode`
+#[utoipa::path(get, path = "/_mock/mode", tag = "mock", responses((status = 200, body = ModeBody)))]
+pub async fn get_mode(S(app): S<AppState>) -> Json<ModeBody> {
+    let test = app.lock().test_mode;
+    Json(ModeBody { mode: if test { "test" } else { "live" }.into() })
+}
+
+/// `POST /_mock/mode`
+#[utoipa::path(post, path = "/_mock/mode", tag = "mock", request_body = ModeBody,
+    responses((status = 200, body = ModeBody), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn set_mode(S(app): S<AppState>, JsonBody(b): JsonBody<ModeBody>) -> ApiResult<Json<ModeBody>> {
+    let test = match b.mode.as_str() {
+        "test" => true,
+        "live" => false,
+        _ => return Err(ApiError::validation("mode", "`mode` is test or live.")),
+    };
+    app.lock().test_mode = test;
+    Ok(Json(b))
+}

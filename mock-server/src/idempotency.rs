@@ -1,0 +1,137 @@
+//! `Idempotency-Key` on every `POST` under `/v1/`: scope (app, customer?, key), replay, conflict,
+//! in-progress, 5xx not stored, 24 h retention on the server clock.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+
+use crate::auth::resolve;
+use crate::errors::ApiError;
+use crate::state::{AppState, IdemEntry};
+
+/// Retention of stored answers.
+pub const RETENTION_HOURS: i64 = 24;
+
+/// Whether a request is subject to idempotency handling.
+pub fn applies(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.starts_with("/v1/")
+}
+
+/// Outcome of looking a key up before handling.
+pub enum Pre {
+    /// No key (or no credential): handle normally.
+    Pass,
+    /// Handle, then store under this scope.
+    Store((String, Option<String>, String), String),
+    /// Answer this now.
+    Answer(Response),
+}
+
+fn valid_key(k: &str) -> bool {
+    (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// Looks the key up; marks it in progress when new.
+pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
+    let path = req.uri().path();
+    let key = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
+    let mut g = app.lock();
+    let principal = match resolve(&g, req.headers()) {
+        Ok(p) => p,
+        Err(_) => return Pre::Pass, // the handler answers the auth error
+    };
+    let key = match key {
+        None if path == "/v1/triggers" => {
+            return Pre::Answer(
+                ApiError::new(StatusCode::BAD_REQUEST, "idempotency_key_required", "POST /v1/triggers requires an Idempotency-Key header.")
+                    .param("Idempotency-Key")
+                    .into_response(),
+            );
+        }
+        None => return Pre::Pass,
+        Some(Ok(k)) if valid_key(&k) => k,
+        Some(_) => {
+            return Pre::Answer(
+                ApiError::validation("Idempotency-Key", "`Idempotency-Key` must be 1–255 printable ASCII characters.").into_response(),
+            );
+        }
+    };
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b" ");
+    h.update(req.uri().to_string().as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    let fp = hex::encode(h.finalize());
+    let scope = (principal.app_id().to_string(), principal.customer().map(str::to_string), key);
+    let now = g.now();
+    let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
+    match g.idem.get(&scope) {
+        Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Pre::Answer(
+            ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed.")
+                .param("Idempotency-Key")
+                .into_response(),
+        ),
+        Some(IdemEntry::Done { fingerprint, at, status, body, retry_after }) if fresh(*at) => {
+            if *fingerprint != fp {
+                return Pre::Answer(
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        "idempotency_conflict",
+                        "This Idempotency-Key was used with another request (method, path or body).",
+                    )
+                    .param("Idempotency-Key")
+                    .into_response(),
+                );
+            }
+            let mut r = (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), body.clone()).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            if let Some(ra) = retry_after.as_ref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                r.headers_mut().insert(header::RETRY_AFTER, ra);
+            }
+            r.extensions_mut().insert(crate::errors::Enveloped);
+            r.extensions_mut().insert(Replayed);
+            Pre::Answer(r)
+        }
+        _ => {
+            g.idem.insert(scope.clone(), IdemEntry::InProgress { fingerprint: fp.clone(), at: now });
+            Pre::Store(scope, fp)
+        }
+    }
+}
+
+/// Marks a replayed answer (for the journal).
+#[derive(Clone, Copy, Debug)]
+pub struct Replayed;
+
+/// Stores the answer (or forgets the key for 5xx) and returns the response rebuilt.
+pub async fn after(app: &AppState, scope: (String, Option<String>, String), fp: String, resp: Response) -> Response {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    {
+        let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        if parts.status.is_server_error() {
+            g.idem.remove(&scope);
+        } else {
+            let now = g.now();
+            let retry_after = parts.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+            g.idem.insert(
+                scope,
+                IdemEntry::Done { fingerprint: fp, at: now, status: parts.status.as_u16(), body: bytes.clone(), retry_after },
+            );
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Forgets an in-progress key (the request never finished).
+pub fn abandon(app: &AppState, scope: &(String, Option<String>, String)) {
+    let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(g.idem.get(scope), Some(IdemEntry::InProgress { .. })) {
+        g.idem.remove(scope);
+    }
+}

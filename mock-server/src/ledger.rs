@@ -1,0 +1,134 @@
+//! The ledger: the one place money rules are enforced.
+//!
+//! A reward's cost is charged at issue to the UTC month of issue; an unredeemed reward that
+//! expires, is cancelled or is blocked is refunded to the month it was charged in. At every
+//! instant a campaign's net spend in a month ≤ its budget ≤ 500000 and an account's net spend
+//! in a month ≤ 1500000 (minor units, USD).
+
+use std::collections::HashMap;
+
+use crate::errors::ApiError;
+
+/// Maximum monthly budget of one campaign (USD cents).
+pub const CAMPAIGN_CAP: i64 = 500_000;
+/// Maximum monthly spend of one account (USD cents).
+pub const ACCOUNT_CAP: i64 = 1_500_000;
+/// Minimum campaign budget.
+pub const MIN_BUDGET: i64 = 5_000;
+
+/// Charged and refunded totals of one month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonthTotals {
+    /// Gross charges.
+    pub charged: i64,
+    /// Refunds.
+    pub refunded: i64,
+}
+
+impl MonthTotals {
+    /// Net spend.
+    pub fn net(&self) -> i64 {
+        self.charged - self.refunded
+    }
+}
+
+/// Spend per campaign and per account, per month.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    campaigns: HashMap<(String, String), MonthTotals>,
+    accounts: HashMap<(String, String), MonthTotals>,
+}
+
+impl Ledger {
+    /// A campaign's totals for a month.
+    pub fn campaign(&self, campaign: &str, month: &str) -> MonthTotals {
+        self.campaigns.get(&(campaign.to_string(), month.to_string())).copied().unwrap_or_default()
+    }
+
+    /// An account's totals for a month.
+    pub fn account(&self, account: &str, month: &str) -> MonthTotals {
+        self.accounts.get(&(account.to_string(), month.to_string())).copied().unwrap_or_default()
+    }
+
+    /// Checks that charging `cost` keeps both caps; changes nothing.
+    pub fn check(&self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> Result<(), ApiError> {
+        let budget = budget.min(CAMPAIGN_CAP);
+        if self.campaign(campaign, month).net() + cost > budget {
+            return Err(ApiError::unprocessable(
+                "budget_exhausted",
+                format!("Campaign {campaign} has spent its budget for {month}."),
+            ));
+        }
+        if self.account(account, month).net() + cost > ACCOUNT_CAP {
+            return Err(ApiError::unprocessable(
+                "account_budget_exhausted",
+                format!("The account has reached its $15,000 monthly cap for {month}."),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Charges `cost` after checking the caps.
+    pub fn charge(&mut self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> Result<(), ApiError> {
+        self.check(account, campaign, budget, month, cost)?;
+        self.campaigns.entry((campaign.to_string(), month.to_string())).or_default().charged += cost;
+        self.accounts.entry((account.to_string(), month.to_string())).or_default().charged += cost;
+        Ok(())
+    }
+
+    /// Refunds `cost` to the month it was charged in.
+    pub fn refund(&mut self, account: &str, campaign: &str, month: &str, cost: i64) {
+        self.campaigns.entry((campaign.to_string(), month.to_string())).or_default().refunded += cost;
+        self.accounts.entry((account.to_string(), month.to_string())).or_default().refunded += cost;
+    }
+
+    /// How many rewards of `cost` can still be charged now.
+    pub fn remaining_count(&self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> i64 {
+        if cost <= 0 {
+            return i64::MAX;
+        }
+        let c = (budget.min(CAMPAIGN_CAP) - self.campaign(campaign, month).net()).max(0) / cost;
+        let a = (ACCOUNT_CAP - self.account(account, month).net()).max(0) / cost;
+        c.min(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_up_to_budget_exactly() {
+        let mut l = Ledger::default();
+        for _ in 0..10 {
+            l.charge("a", "c", 5_000, "2026-11", 500).unwrap();
+        }
+        let e = l.charge("a", "c", 5_000, "2026-11", 500).unwrap_err();
+        assert_eq!(e.code, "budget_exhausted");
+        assert_eq!(l.campaign("c", "2026-11").net(), 5_000);
+        // A refund frees room in the charged month only.
+        l.refund("a", "c", "2026-11", 500);
+        assert!(l.charge("a", "c", 5_000, "2026-11", 500).is_ok());
+        assert_eq!(l.campaign("c", "2026-12").net(), 0);
+    }
+
+    #[test]
+    fn account_cap_across_campaigns() {
+        let mut l = Ledger::default();
+        for c in ["c1", "c2", "c3"] {
+            l.charge("a", c, 500_000, "2026-11", 500_000).unwrap();
+        }
+        let e = l.charge("a", "c4", 500_000, "2026-11", 1).unwrap_err();
+        assert_eq!(e.code, "account_budget_exhausted");
+        assert_eq!(l.account("a", "2026-11").net(), ACCOUNT_CAP);
+        assert_eq!(l.remaining_count("a", "c4", 500_000, "2026-11", 500), 0);
+        // A new month starts from zero.
+        assert!(l.charge("a", "c4", 500_000, "2026-12", 500).is_ok());
+    }
+
+    #[test]
+    fn budget_above_cap_is_clamped() {
+        let l = Ledger::default();
+        assert_eq!(l.remaining_count("a", "c", 900_000, "2026-11", 100_000), 5);
+    }
+}

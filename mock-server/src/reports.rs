@@ -1,0 +1,159 @@
+//! Reports: aggregates only (no customer ids, addresses or chosen items).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State as S;
+use chrono::NaiveDate;
+
+use crate::auth::SecretAuth;
+use crate::clock::month_of;
+use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::extract::QueryMap;
+use crate::ledger::ACCOUNT_CAP;
+use crate::model::*;
+use crate::money::Money;
+use crate::state::AppState;
+
+fn zero() -> Metrics {
+    Metrics {
+        actions: 0,
+        rewards_issued: 0,
+        rewards_redeemed: 0,
+        rewards_expired: 0,
+        rewards_flagged: 0,
+        rewards_cancelled: 0,
+        spend: Money::usd(0),
+        refunds: Money::usd(0),
+    }
+}
+
+/// A ratio as a decimal string with 4 places, truncated (`7/16` → `"0.4375"`); integers only.
+pub fn rate(num: i64, den: i64) -> Option<String> {
+    if den <= 0 {
+        return None;
+    }
+    let scaled = num * 10_000 / den;
+    Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
+}
+
+fn parse_date(q: &QueryMap, k: &str) -> ApiResult<Option<NaiveDate>> {
+    q.get(k)
+        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::validation(k, format!("`{k}` is a date YYYY-MM-DD."))))
+        .transpose()
+}
+
+/// `GET /v1/reports`
+#[utoipa::path(get, path = "/v1/reports", tag = "reports",
+    params(("campaign_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("group_by" = Option<String>, Query)),
+    responses((status = 200, body = Report), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap) -> ApiResult<Json<Report>> {
+    let from = parse_date(&q, "from")?;
+    let to = parse_date(&q, "to")?;
+    let group_by = q.get("group_by").map(str::to_string);
+    if let Some(gb) = &group_by
+        && !["moment", "marketplace", "segment", "variant", "day"].contains(&gb.as_str())
+    {
+        return Err(ApiError::validation("group_by", "`group_by` is moment, marketplace, segment, variant or day."));
+    }
+    let campaign = q.get("campaign_id").map(str::to_string);
+    let g = app.lock();
+    if let Some(c) = &campaign {
+        g.own_campaign(p.app_id(), c)?;
+    }
+    let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
+    let key_of = |moment: &str, market: &str, seg: Option<&str>, var: Option<&str>, day: NaiveDate| -> String {
+        match group_by.as_deref() {
+            Some("moment") => moment.to_string(),
+            Some("marketplace") => market.to_string(),
+            Some("segment") => seg.unwrap_or("(none)").to_string(),
+            Some("variant") => var.unwrap_or("(none)").to_string(),
+            Some("day") => day.to_string(),
+            _ => String::new(),
+        }
+    };
+    let mut totals = zero();
+    let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
+    let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for a in &g.actions {
+        if a.app_id != p.app_id() || campaign.as_deref().is_some_and(|c| c != a.campaign_id) || !in_range(a.at.date_naive()) {
+            continue;
+        }
+        totals.actions += 1;
+        let k = key_of(&a.moment_id, &a.marketplace, a.segment.as_deref(), a.variant_id.as_deref(), a.at.date_naive());
+        rows.entry(k).or_insert_with(zero).actions += 1;
+    }
+    for id in &g.reward_order {
+        let Some(r) = g.rewards.get(id) else { continue };
+        let rw = &r.r;
+        if r.app_id != p.app_id() || rw.test || campaign.as_deref().is_some_and(|c| c != rw.campaign_id) || !in_range(rw.created_at.date_naive()) {
+            continue;
+        }
+        let k = key_of(&rw.moment_id, &rw.marketplace, rw.segment.as_deref(), rw.variant_id.as_deref(), rw.created_at.date_naive());
+        let row = rows.entry(k).or_insert_with(zero);
+        for m in [&mut totals, row] {
+            m.rewards_issued += 1;
+            m.spend.amount += rw.cost.amount;
+            if rw.status.is_redeemed() {
+                m.rewards_redeemed += 1;
+            }
+            match rw.status {
+                RewardStatus::Expired => m.rewards_expired += 1,
+                RewardStatus::Cancelled => m.rewards_cancelled += 1,
+                _ => {}
+            }
+            if rw.flag.is_some() {
+                m.rewards_flagged += 1;
+            }
+            if r.refunded {
+                m.refunds.amount += rw.cost.amount;
+            }
+        }
+        if let Some(v) = &rw.variant_id {
+            let e = variants.entry(v.clone()).or_default();
+            e.0 += 1;
+            if rw.status.is_redeemed() {
+                e.1 += 1;
+            }
+        }
+    }
+    let month = month_of(g.now());
+    let remaining = match &campaign {
+        Some(c) => {
+            let rec = &g.campaigns[c];
+            let camp_left = rec.c.budget.amount - g.ledger.campaign(c, &month).net();
+            let acct_left = ACCOUNT_CAP - g.ledger.account(p.account_id(), &month).net();
+            camp_left.min(acct_left).max(0)
+        }
+        None => (ACCOUNT_CAP - g.ledger.account(p.account_id(), &month).net()).max(0),
+    };
+    Ok(Json(Report {
+        object: "report".into(),
+        campaign_id: campaign,
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
+        totals,
+        rows: if group_by.is_some() {
+            rows.into_iter().map(|(key, metrics)| ReportRow { key, metrics }).collect()
+        } else {
+            vec![]
+        },
+        group_by,
+        remaining_budget: Money::usd(remaining),
+        variants: variants
+            .into_iter()
+            .map(|(variant_id, (i, r))| VariantStats { variant_id, issued: i, redeemed: r, redemption_rate: rate(r, i) })
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_exact_decimal_strings() {
+        assert_eq!(super::rate(7, 16).as_deref(), Some("0.4375"));
+        assert_eq!(super::rate(1, 1).as_deref(), Some("1.0000"));
+        assert_eq!(super::rate(1, 3).as_deref(), Some("0.3333"));
+        assert_eq!(super::rate(0, 0), None);
+    }
+}

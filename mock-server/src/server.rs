@@ -1,0 +1,179 @@
+//! `MockServer`: binds, seeds, serves connections (with connection-reset faults) and shuts down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tower::ServiceExt;
+
+use crate::ids;
+use crate::request_id::ConnCtl;
+use crate::state::{AppState, Demo, Shared, State};
+
+/// The fixed demo secret key (documented, so README examples work).
+pub const DEMO_SECRET_KEY: &str = "sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc";
+/// The fixed demo legacy key.
+pub const DEMO_LEGACY_KEY: &str = "mk_demo_8f2b9c1d4e5a6b7c";
+/// The demo app id.
+pub const DEMO_APP_ID: &str = "app_demo_fitness";
+/// The demo account id.
+pub const DEMO_ACCOUNT_ID: &str = "acct_demo";
+/// The demo campaign id.
+pub const DEMO_CAMPAIGN_ID: &str = "cmp_demo_workouts";
+
+/// Configuration of a mock server.
+#[derive(Clone, Debug, Default)]
+pub struct MockConfig {
+    /// Address to bind (default `127.0.0.1:0`).
+    pub bind: Option<SocketAddr>,
+    /// Generate demo keys from the CSPRNG instead of the documented fixed ones.
+    pub random_demo_keys: bool,
+    /// Fixtures JSON to load at start (the body of `POST /_mock/fixtures`).
+    pub fixtures: Option<serde_json::Value>,
+}
+
+/// A running mock server with its own isolated state.
+pub struct MockServer {
+    addr: SocketAddr,
+    demo: Demo,
+    app: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts on `127.0.0.1:0` with the seeded demo.
+    pub async fn start() -> std::io::Result<MockServer> {
+        Self::start_with(MockConfig::default()).await
+    }
+
+    /// Starts with a configuration.
+    pub async fn start_with(config: MockConfig) -> std::io::Result<MockServer> {
+        let bind = config.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+        let base_url = format!("http://{host}:{}", addr.port());
+        let (secret, legacy) = if config.random_demo_keys {
+            (ids::secret("sk_test_", 27), ids::secret("mk_", 12))
+        } else {
+            (DEMO_SECRET_KEY.to_string(), DEMO_LEGACY_KEY.to_string())
+        };
+        let demo = Demo {
+            app_id: DEMO_APP_ID.into(),
+            account_id: DEMO_ACCOUNT_ID.into(),
+            api_key: legacy.clone(),
+            secret_key: secret,
+            campaign_id: DEMO_CAMPAIGN_ID.into(),
+            moment_ids: vec!["first_workout".into(), "five_workouts".into(), "level_5".into()],
+            reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
+            base_url: base_url.clone(),
+        };
+        let mut state = State::seeded(base_url, &demo, &legacy);
+        if let Some(f) = config.fixtures {
+            let f: crate::control::Fixtures = crate::extract::parse_json(f.to_string().as_bytes())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            state.load_fixtures(f).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let app = AppState(Arc::new(Shared { state: Mutex::new(state), demo: demo.clone(), legacy, http }));
+        let router = crate::api::router(app.clone());
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let tick_app = app.clone();
+        let task = tokio::spawn(async move {
+            let graceful = GracefulShutdown::new();
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => break,
+                    _ = tick.tick() => {
+                        // Background tick: run due rules and deliver due webhooks.
+                        let pending = { let g = tick_app.lock(); !g.outbox.is_empty() };
+                        if pending {
+                            let a = tick_app.clone();
+                            tokio::spawn(async move { crate::webhooks::flush(&a).await });
+                        }
+                    }
+                    accepted = listener.accept() => {
+                        let Ok((stream, peer)) = accepted else { continue };
+                        let ctl = Arc::new(Notify::new());
+                        let router = router.clone();
+                        let ctl2 = ctl.clone();
+                        let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                            req.extensions_mut().insert(ConnCtl(ctl2.clone()));
+                            req.extensions_mut().insert(ConnectInfo(peer));
+                            router.clone().oneshot(req)
+                        });
+                        let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                            .into_owned();
+                        let watched = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                _ = watched => {}
+                                // A `reset` fault: drop the connection without an answer.
+                                _ = ctl.notified() => {}
+                            }
+                        });
+                    }
+                }
+            }
+            drop(listener);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+        });
+        Ok(MockServer { addr, demo, app, stop: Some(stop_tx), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.demo.base_url.clone()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The demo fixture.
+    pub fn demo(&self) -> &Demo {
+        &self.demo
+    }
+
+    /// The OpenAPI document served at `/openapi.json`.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        crate::api::openapi()
+    }
+
+    /// Advances the virtual clock in process (same as `POST /_mock/clock/advance`).
+    pub async fn advance_clock(&self, seconds: i64) {
+        let mut g = self.app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.clock.advance(seconds.max(0));
+        g.run_due();
+    }
+
+    /// Graceful shutdown: stops accepting and finishes in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}

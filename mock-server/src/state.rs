@@ -1,0 +1,526 @@
+//! All server state behind one lock: validate, then mutate, so a failed request changes nothing.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::control::{Fault, JournalEntry};
+use crate::ids;
+use crate::ledger::Ledger;
+use crate::model::*;
+use crate::money::Money;
+use crate::webhooks::{Delivery, PendingSend, WebhookJob};
+
+/// An account.
+#[derive(Clone, Debug)]
+pub struct AccountRec {
+    /// `acct_…`.
+    pub id: String,
+}
+
+/// An app.
+#[derive(Clone, Debug)]
+pub struct AppRec {
+    /// `app_…`.
+    pub id: String,
+    /// Owner account.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Legacy `x-api-key`.
+    pub legacy_key: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A secret key.
+#[derive(Clone, Debug)]
+pub struct KeyRec {
+    /// `key_…`.
+    pub id: String,
+    /// Owner app.
+    pub app_id: String,
+    /// Label.
+    pub name: Option<String>,
+    /// The secret.
+    pub secret: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A customer token.
+#[derive(Clone, Debug)]
+pub struct TokenRec {
+    /// App.
+    pub app_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// Marketplace.
+    pub marketplace: String,
+    /// Segment.
+    pub segment: Option<String>,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A campaign as stored.
+#[derive(Clone, Debug)]
+pub struct CampaignRec {
+    /// Sequence for ordering.
+    pub seq: u64,
+    /// Account.
+    pub account_id: String,
+    /// The public view without spend (spend is computed).
+    pub c: Campaign,
+    /// Months for which `campaign.budget_exhausted` was emitted.
+    pub exhausted_months: HashSet<String>,
+}
+
+/// A reward as stored.
+#[derive(Clone, Debug)]
+pub struct RewardRec {
+    /// Sequence.
+    pub seq: u64,
+    /// App.
+    pub app_id: String,
+    /// Account.
+    pub account_id: String,
+    /// Link token.
+    pub token: String,
+    /// Month charged.
+    pub charged_month: String,
+    /// Item whose stock is reserved (None for test rewards or after release).
+    pub reserved_item: Option<String>,
+    /// Chosen item.
+    pub chosen_item: Option<String>,
+    /// Shipping address (private).
+    pub shipping: Option<ShippingAddress>,
+    /// Digital code (private).
+    pub digital_code: Option<String>,
+    /// Device id.
+    pub device_id: Option<String>,
+    /// Whether the cost was refunded.
+    pub refunded: bool,
+    /// Public view.
+    pub r: Reward,
+}
+
+/// An accepted action (for reports).
+#[derive(Clone, Debug)]
+pub struct ActionRec {
+    /// App.
+    pub app_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Moment.
+    pub moment_id: String,
+    /// Marketplace.
+    pub marketplace: String,
+    /// Segment.
+    pub segment: Option<String>,
+    /// Variant.
+    pub variant_id: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A stored idempotent answer.
+#[derive(Clone, Debug)]
+pub enum IdemEntry {
+    /// Still running.
+    InProgress {
+        /// Hash of method, path and body.
+        fingerprint: String,
+        /// When it started.
+        at: DateTime<Utc>,
+    },
+    /// Finished.
+    Done {
+        /// Hash of method, path and body.
+        fingerprint: String,
+        /// When it finished.
+        at: DateTime<Utc>,
+        /// Answer status.
+        status: u16,
+        /// Answer body.
+        body: bytes::Bytes,
+        /// Answer `Retry-After`.
+        retry_after: Option<String>,
+    },
+}
+
+/// Something the clock will make happen.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DueKind {
+    /// Campaign reaches `start_at`.
+    CampaignStart(String),
+    /// Campaign reaches `end_at`.
+    CampaignEnd(String),
+    /// Reward expires.
+    Expire(String),
+    /// Physical reward ships.
+    Ship(String),
+    /// Physical reward is delivered.
+    Deliver(String),
+    /// Webhook delivery attempt (delivery id).
+    Webhook(u64),
+}
+
+/// A webhook endpoint as stored.
+#[derive(Clone, Debug)]
+pub struct EndpointRec {
+    /// Sequence.
+    pub seq: u64,
+    /// App.
+    pub app_id: String,
+    /// Secret.
+    pub secret: String,
+    /// Deleted.
+    pub deleted: bool,
+    /// View.
+    pub e: WebhookEndpoint,
+}
+
+/// Token-bucket state for the compat rate limit.
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    /// Tokens left (in thousandths).
+    pub milli_tokens: i64,
+    /// Last refill.
+    pub at_ms: i64,
+}
+
+/// The one state.
+pub struct State {
+    /// The clock.
+    pub clock: Clock,
+    /// `test` mode.
+    pub test_mode: bool,
+    /// Base URL for reward links.
+    pub base_url: String,
+    /// Accounts.
+    pub accounts: HashMap<String, AccountRec>,
+    /// Apps.
+    pub apps: HashMap<String, AppRec>,
+    /// Secret keys by id.
+    pub keys: HashMap<String, KeyRec>,
+    /// Key ids by secret.
+    pub key_by_secret: HashMap<String, String>,
+    /// App ids by legacy key.
+    pub app_by_legacy: HashMap<String, String>,
+    /// Customer tokens.
+    pub tokens: HashMap<String, TokenRec>,
+    /// Catalog by id.
+    pub items: BTreeMap<String, Item>,
+    /// Campaigns.
+    pub campaigns: HashMap<String, CampaignRec>,
+    /// Rewards.
+    pub rewards: HashMap<String, RewardRec>,
+    /// Reward ids in issue order.
+    pub reward_order: Vec<String>,
+    /// Reward id by token.
+    pub reward_by_token: HashMap<String, String>,
+    /// Test reward per (campaign, moment).
+    pub test_rewards: HashMap<(String, String), String>,
+    /// Money.
+    pub ledger: Ledger,
+    /// Goal actions per (campaign, moment, customer).
+    pub goals: HashMap<(String, String, String), VecDeque<(DateTime<Utc>, i64)>>,
+    /// Rewards per (campaign, moment, customer) for frequency caps.
+    pub freq: HashMap<(String, String, String), Vec<String>>,
+    /// Velocity windows per (campaign, kind, key).
+    pub velocity: HashMap<(String, &'static str, String), VecDeque<DateTime<Utc>>>,
+    /// Customers seen per (campaign, device id).
+    pub device_customers: HashMap<(String, String), Vec<String>>,
+    /// Fraud reviews by reward id.
+    pub reviews: HashMap<String, (u64, FraudReview)>,
+    /// Accepted actions.
+    pub actions: Vec<ActionRec>,
+    /// Events per app.
+    pub events: Vec<(String, Event)>,
+    /// Webhook endpoints.
+    pub endpoints: HashMap<String, EndpointRec>,
+    /// Webhook deliveries.
+    pub deliveries: Vec<Delivery>,
+    /// Idempotency store.
+    pub idem: HashMap<(String, Option<String>, String), IdemEntry>,
+    /// Due queue.
+    pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
+    /// Sequence counter.
+    pub seq: u64,
+    /// Injected faults.
+    pub faults: Vec<Fault>,
+    /// Request journal.
+    pub journal: VecDeque<JournalEntry>,
+    /// Compat buckets per legacy key.
+    pub buckets: HashMap<String, Bucket>,
+    /// Webhook sends made due and not yet taken by a sender.
+    pub outbox: Vec<PendingSend>,
+    /// Webhook delivery jobs.
+    pub webhook_jobs: HashMap<u64, WebhookJob>,
+}
+
+/// The demo fixture.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Demo {
+    /// App id.
+    pub app_id: String,
+    /// Account id.
+    pub account_id: String,
+    /// Legacy `x-api-key`.
+    pub api_key: String,
+    /// Secret key.
+    pub secret_key: String,
+    /// Demo campaign.
+    pub campaign_id: String,
+    /// Moment ids.
+    pub moment_ids: Vec<String>,
+    /// Reward group ids.
+    pub reward_group_ids: Vec<String>,
+    /// Base URL.
+    pub base_url: String,
+}
+
+impl State {
+    /// An empty state with the seeded catalog.
+    pub fn empty(base_url: String) -> State {
+        State {
+            clock: Clock::default(),
+            test_mode: false,
+            base_url,
+            accounts: HashMap::with_capacity(16),
+            apps: HashMap::with_capacity(16),
+            keys: HashMap::with_capacity(16),
+            key_by_secret: HashMap::with_capacity(16),
+            app_by_legacy: HashMap::with_capacity(16),
+            tokens: HashMap::with_capacity(256),
+            items: crate::catalog::seed(),
+            campaigns: HashMap::with_capacity(64),
+            rewards: HashMap::with_capacity(4096),
+            reward_order: Vec::with_capacity(4096),
+            reward_by_token: HashMap::with_capacity(4096),
+            test_rewards: HashMap::new(),
+            ledger: Ledger::default(),
+            goals: HashMap::with_capacity(1024),
+            freq: HashMap::with_capacity(4096),
+            velocity: HashMap::with_capacity(4096),
+            device_customers: HashMap::with_capacity(1024),
+            reviews: HashMap::new(),
+            actions: Vec::with_capacity(4096),
+            events: Vec::with_capacity(4096),
+            endpoints: HashMap::new(),
+            deliveries: Vec::new(),
+            idem: HashMap::with_capacity(4096),
+            due: BinaryHeap::with_capacity(4096),
+            seq: 0,
+            faults: Vec::new(),
+            journal: VecDeque::with_capacity(1024),
+            buckets: HashMap::new(),
+            outbox: Vec::new(),
+            webhook_jobs: HashMap::new(),
+        }
+    }
+
+    /// The seeded state: catalog, demo app and demo campaign (live).
+    pub fn seeded(base_url: String, demo: &Demo, legacy: &str) -> State {
+        let mut s = State::empty(base_url);
+        s.seed_demo(demo, legacy);
+        s
+    }
+
+    fn seed_demo(&mut self, demo: &Demo, legacy: &str) {
+        let now = self.now();
+        self.add_account(&demo.account_id);
+        self.add_app(&demo.app_id, &demo.account_id, "Demo Fitness", legacy);
+        self.add_key(&demo.app_id, Some("demo".into()), demo.secret_key.clone());
+        let usd = |a| Money::usd(a);
+        let group = |id: &str, items: &[&str]| RewardGroup {
+            id: id.into(),
+            marketplace: id.into(),
+            segments: vec![],
+            items: items.iter().map(|s| s.to_string()).collect(),
+            cost_per_action: None,
+            variants: vec![],
+        };
+        let create = CampaignCreate {
+            name: "Demo Fitness: workout rewards".into(),
+            brand_name: "Demo Fitness".into(),
+            start_at: now - Duration::days(1),
+            end_at: now + Duration::days(90),
+            budget: usd(500_000),
+            cost_per_action: usd(500),
+            marketplaces: vec!["US".into(), "UK".into(), "DE".into()],
+            reward_groups: vec![
+                group("US", &["itm_echo_dot", "itm_gc_10", "itm_credit_store_5"]),
+                group("UK", &["itm_water_bottle", "itm_gc_10"]),
+                group("DE", &["itm_skipping_rope", "itm_gc_10"]),
+            ],
+            moments: vec![
+                Moment {
+                    id: "first_workout".into(),
+                    name: Some("First workout".into()),
+                    client_reportable: true,
+                    goal: None,
+                    frequency_cap: None,
+                },
+                Moment {
+                    id: "five_workouts".into(),
+                    name: Some("5 workouts in 30 days".into()),
+                    client_reportable: true,
+                    goal: Some(Goal { target: 5, window_seconds: 2_592_000 }),
+                    frequency_cap: None,
+                },
+                Moment {
+                    id: "level_5".into(),
+                    name: Some("Reach level 5".into()),
+                    client_reportable: false,
+                    goal: None,
+                    frequency_cap: None,
+                },
+            ],
+            announcement_message: "Complete your first workout and get a gift!".into(),
+            redemption_message: "Congratulations on your workout! Pick your reward.".into(),
+            landing_image_url: Some("https://images.example.com/demo-fitness/landing.png".into()),
+            reward_expiry_seconds: None,
+            fraud: None,
+        };
+        let c = self
+            .insert_campaign(&demo.app_id, create, Some(demo.campaign_id.clone()))
+            .expect("the demo campaign is valid");
+        let rec = self.campaigns.get_mut(&c).expect("just inserted");
+        rec.c.status = CampaignStatus::Live;
+        self.schedule_campaign(&c);
+    }
+
+    /// Current server time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Next sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Adds an account.
+    pub fn add_account(&mut self, id: &str) {
+        self.accounts.insert(id.to_string(), AccountRec { id: id.to_string() });
+    }
+
+    /// Adds an app.
+    pub fn add_app(&mut self, id: &str, account: &str, name: &str, legacy: &str) {
+        let now = self.now();
+        self.apps.insert(
+            id.into(),
+            AppRec {
+                id: id.into(),
+                account_id: account.into(),
+                name: name.into(),
+                legacy_key: legacy.into(),
+                created_at: now,
+            },
+        );
+        self.app_by_legacy.insert(legacy.into(), id.into());
+    }
+
+    /// Adds a secret key; returns its id.
+    pub fn add_key(&mut self, app: &str, name: Option<String>, secret: String) -> String {
+        let id = ids::new_id("key_");
+        let now = self.now();
+        self.key_by_secret.insert(secret.clone(), id.clone());
+        self.keys.insert(
+            id.clone(),
+            KeyRec { id: id.clone(), app_id: app.into(), name, secret, created_at: now, revoked_at: None },
+        );
+        id
+    }
+
+    /// Schedules a due item.
+    pub fn schedule(&mut self, at: DateTime<Utc>, kind: DueKind) {
+        let seq = self.next_seq();
+        self.due.push(Reverse((at, seq, kind)));
+    }
+
+    /// Runs every due rule up to now, in time order. Webhook sends go to `outbox`.
+    pub fn run_due(&mut self) {
+        let now = self.now();
+        while let Some(Reverse((at, _, _))) = self.due.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, _, kind))) = self.due.pop() else { break };
+            match kind {
+                DueKind::CampaignStart(id) | DueKind::CampaignEnd(id) => self.apply_clock_status(&id, at),
+                DueKind::Expire(id) => self.expire_reward(&id, at),
+                DueKind::Ship(id) => self.ship_reward(&id, at),
+                DueKind::Deliver(id) => self.deliver_reward(&id, at),
+                DueKind::Webhook(d) => self.make_send(d),
+            }
+        }
+    }
+
+    /// Emits an event for an app and queues deliveries to subscribed endpoints.
+    pub fn emit(&mut self, app_id: &str, kind: &str, object: serde_json::Value, previous_status: Option<String>, at: DateTime<Utc>) {
+        let ev = Event {
+            object: "event".into(),
+            id: ids::new_id("evt_"),
+            kind: kind.into(),
+            created_at: at,
+            data: EventData { object, previous_status },
+        };
+        let mut targets: Vec<(u64, String)> = self
+            .endpoints
+            .values()
+            .filter(|e| !e.deleted && e.app_id == app_id && (e.e.events.is_empty() || e.e.events.iter().any(|t| t == kind)))
+            .map(|e| (e.seq, e.e.id.clone()))
+            .collect();
+        targets.sort();
+        for (_, endpoint) in targets {
+            self.queue_delivery(&ev, &endpoint, at);
+        }
+        self.events.push((app_id.into(), ev));
+    }
+
+    /// Emits a reward event.
+    pub fn emit_reward(&mut self, reward_id: &str, kind: &str, at: DateTime<Utc>) {
+        let Some(r) = self.rewards.get(reward_id) else { return };
+        if r.r.test {
+            return;
+        }
+        let app = r.app_id.clone();
+        let obj = serde_json::to_value(&r.r).unwrap_or_default();
+        self.emit(&app, kind, obj, None, at);
+    }
+}
+
+/// Shared server handle: the state behind one mutex plus fixed configuration.
+pub struct Shared {
+    /// The state.
+    pub state: Mutex<State>,
+    /// Demo fixture.
+    pub demo: Demo,
+    /// Legacy key of the demo app.
+    pub legacy: String,
+    /// HTTP client for webhooks.
+    pub http: reqwest::Client,
+}
+
+/// Axum state.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl AppState {
+    /// Locks the state and runs due rules.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.run_due();
+        g
+    }
+}

@@ -1,0 +1,562 @@
+//! The consuming call: checks in the documented order, then issue.
+
+use std::collections::VecDeque;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State as S};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Auth, Principal, valid_customer_id, valid_label};
+use crate::clock::month_of;
+use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::extract::JsonBody;
+use crate::ids;
+use crate::model::*;
+use crate::money::{Money, marketplace_currency};
+use crate::state::{ActionRec, AppState, DueKind, RewardRec, State};
+
+/// The reward group and variant chosen for a customer.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// Group id.
+    pub group_id: String,
+    /// Variant id.
+    pub variant_id: Option<String>,
+    /// Items in fallback order.
+    pub items: Vec<String>,
+    /// Cost (variant, else group, else campaign).
+    pub cost: Money,
+}
+
+/// Deterministic A/B bucket: SHA-256(campaign_id ":" customer_id), first 8 bytes big-endian, mod total.
+pub fn ab_bucket(campaign_id: &str, customer_id: &str, total: u64) -> u64 {
+    let h = Sha256::digest(format!("{campaign_id}:{customer_id}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h[..8]);
+    u64::from_be_bytes(b) % total.max(1)
+}
+
+/// Picks the reward group (and variant) per the documented selection rules.
+pub fn select(c: &Campaign, marketplace: &str, segment: Option<&str>, forced: Option<&str>, customer: Option<&str>) -> ApiResult<Selection> {
+    if !c.marketplaces.iter().any(|m| m == marketplace) {
+        return Err(ApiError::unprocessable("marketplace_not_allowed", format!("The campaign does not target {marketplace}.")));
+    }
+    let group = if let Some(f) = forced {
+        let g = c
+            .reward_groups
+            .iter()
+            .find(|g| g.id == f)
+            .ok_or_else(|| ApiError::not_found("reward group", f).param("reward_group_id"))?;
+        if g.marketplace != marketplace {
+            return Err(ApiError::unprocessable(
+                "marketplace_not_allowed",
+                format!("Reward group {f} is for {}, not {marketplace}.", g.marketplace),
+            )
+            .param("reward_group_id"));
+        }
+        g
+    } else {
+        let in_m = || c.reward_groups.iter().filter(|g| g.marketplace == marketplace);
+        let by_seg = segment.and_then(|s| in_m().find(|g| g.segments.iter().any(|x| x == s)));
+        by_seg.or_else(|| in_m().find(|g| g.segments.is_empty())).ok_or_else(|| {
+            ApiError::unprocessable("segment_not_targeted", "No reward group serves this customer's segment in this marketplace.")
+        })?
+    };
+    let base_cost = group.cost_per_action.clone().unwrap_or_else(|| c.cost_per_action.clone());
+    if group.variants.is_empty() {
+        return Ok(Selection { group_id: group.id.clone(), variant_id: None, items: group.items.clone(), cost: base_cost });
+    }
+    let total: u64 = group.variants.iter().map(|v| v.weight as u64).sum();
+    // Without a customer (compat calls, anonymous info) the first variant is shown.
+    let pick = customer.map(|cust| ab_bucket(&c.id, cust, total)).unwrap_or(0);
+    let mut acc = 0u64;
+    let mut chosen = &group.variants[0];
+    for v in &group.variants {
+        acc += v.weight as u64;
+        if pick < acc {
+            chosen = v;
+            break;
+        }
+    }
+    Ok(Selection {
+        group_id: group.id.clone(),
+        variant_id: Some(chosen.id.clone()),
+        items: chosen.items.clone(),
+        cost: chosen.cost_per_action.clone().unwrap_or(base_cost),
+    })
+}
+
+/// Everything a validated trigger needs.
+pub struct TriggerInput {
+    /// App.
+    pub app_id: String,
+    /// Account.
+    pub account_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Moment.
+    pub moment_id: String,
+    /// Customer (None for compat).
+    pub customer_id: Option<String>,
+    /// Marketplace.
+    pub marketplace: String,
+    /// Segment.
+    pub segment: Option<String>,
+    /// Device type.
+    pub device_type: DeviceType,
+    /// Device id.
+    pub device_id: Option<String>,
+    /// IP.
+    pub ip: Option<String>,
+    /// Forced group.
+    pub reward_group_id: Option<String>,
+    /// Quantity.
+    pub quantity: i64,
+    /// Whether a customer token is calling.
+    pub customer_token: bool,
+}
+
+/// Outcome of a trigger.
+pub enum Outcome {
+    /// A reward (id).
+    Reward(String),
+    /// Goal progress.
+    Progress(Progress),
+}
+
+fn prune(q: &mut VecDeque<DateTime<Utc>>, since: DateTime<Utc>) {
+    while q.front().is_some_and(|t| *t <= since) {
+        q.pop_front();
+    }
+}
+
+impl State {
+    /// Offer items for a selection in a marketplace.
+    pub fn offer(&self, items: &[String], marketplace: &str) -> Offer {
+        Offer {
+            items: items
+                .iter()
+                .filter_map(|id| self.items.get(id))
+                .map(|it| OfferItem {
+                    item_id: it.id.clone(),
+                    title: it.title.clone(),
+                    kind: it.kind,
+                    value: it.prices.get(marketplace).cloned().unwrap_or_else(|| Money {
+                        amount: 0,
+                        currency: marketplace_currency(marketplace).unwrap_or("USD").into(),
+                    }),
+                    image_url: it.image_url.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Stock left in a marketplace.
+    pub fn stock(&self, item: &str, marketplace: &str) -> i64 {
+        self.items.get(item).and_then(|i| i.stock.get(marketplace)).copied().unwrap_or(0)
+    }
+
+    /// Adjusts stock.
+    pub fn adjust_stock(&mut self, item: &str, marketplace: &str, delta: i64) {
+        if let Some(s) = self.items.get_mut(item).and_then(|i| i.stock.get_mut(marketplace)) {
+            *s += delta;
+        }
+    }
+
+    /// Runs a trigger (v1 or compat). `Ok` outcomes have changed state; errors changed nothing
+    /// except velocity counters (which count every trigger past validation).
+    pub fn run_trigger(&mut self, t: &TriggerInput) -> ApiResult<Outcome> {
+        let now = self.now();
+        let rec = self.own_campaign(&t.app_id, &t.campaign_id)?;
+        let c = rec.c.clone();
+        let test = self.test_mode || match c.status {
+            CampaignStatus::Live => false,
+            CampaignStatus::Approved => true,
+            s => {
+                return Err(ApiError::unprocessable(
+                    "campaign_not_live",
+                    format!("Campaign {} is `{}`, not live.", c.id, s.as_str()),
+                ));
+            }
+        };
+        let moment = c.moments.iter().find(|m| m.id == t.moment_id).cloned().ok_or_else(|| {
+            ApiError::not_found("moment", &t.moment_id).param("moment_id")
+        })?;
+        if t.customer_token && !moment.client_reportable {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "moment_not_client_reportable",
+                format!("Moment {} may only be reported by the brand's server.", moment.id),
+            ));
+        }
+        let sel = select(&c, &t.marketplace, t.segment.as_deref(), t.reward_group_id.as_deref(), t.customer_id.as_deref())?;
+        if test {
+            return Ok(Outcome::Reward(self.test_reward(t, &c, &sel)));
+        }
+        // Fraud velocity limits (per customer, device, IP; compat: per device type).
+        let hour_ago = now - Duration::hours(1);
+        let f = &c.fraud;
+        let mut checks: Vec<(&'static str, String, i64)> = Vec::new();
+        if let Some(cu) = &t.customer_id {
+            checks.push(("velocity_customer", cu.clone(), f.max_actions_per_customer_per_hour.unwrap_or(20)));
+        }
+        let dev_key = t.device_id.clone().or_else(|| t.customer_id.is_none().then(|| format!("{:?}", t.device_type)));
+        if let Some(d) = &dev_key {
+            checks.push(("velocity_device", d.clone(), f.max_actions_per_device_per_hour.unwrap_or(30)));
+        }
+        if let Some(ip) = &t.ip {
+            checks.push(("velocity_ip", ip.clone(), f.max_actions_per_ip_per_hour.unwrap_or(100)));
+        }
+        for (kind, key, max) in &checks {
+            let q = self.velocity.entry((c.id.clone(), *kind, key.clone())).or_default();
+            prune(q, hour_ago);
+            if q.len() as i64 >= *max {
+                let oldest = *q.front().expect("non-empty at the limit");
+                let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1) as u64;
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "velocity_limit_exceeded",
+                    format!("Too many actions in the last hour ({kind})."),
+                )
+                .retry_after(wait));
+            }
+        }
+        for (kind, key, _) in checks {
+            self.velocity.entry((c.id.clone(), kind, key)).or_default().push_back(now);
+        }
+        // Goal progress.
+        let ckey = t.customer_id.clone().map(|cu| (c.id.clone(), moment.id.clone(), cu));
+        if let (Some(goal), Some(k)) = (&moment.goal, &ckey) {
+            let since = now - Duration::seconds(goal.window_seconds);
+            let q = self.goals.entry(k.clone()).or_default();
+            while q.front().is_some_and(|(at, _)| *at <= since) {
+                q.pop_front();
+            }
+            let current: i64 = q.iter().map(|(_, n)| n).sum::<i64>() + t.quantity;
+            if current < goal.target {
+                q.push_back((now, t.quantity));
+                let started = q.front().map(|(a, _)| *a);
+                self.record_action(t, &sel, now);
+                return Ok(Outcome::Progress(Progress {
+                    object: "progress".into(),
+                    campaign_id: c.id.clone(),
+                    moment_id: moment.id.clone(),
+                    customer_id: k.2.clone(),
+                    current,
+                    target: goal.target,
+                    window_seconds: goal.window_seconds,
+                    window_started_at: started,
+                    completed: false,
+                }));
+            }
+        }
+        // Frequency cap.
+        if let Some(k) = &ckey {
+            let cap = moment.frequency_cap.clone().unwrap_or(FrequencyCap { max_rewards: 1, period_seconds: None });
+            let since = cap.period_seconds.map(|p| now - Duration::seconds(p));
+            let n = self
+                .freq
+                .get(k)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| self.rewards.get(id))
+                        .filter(|r| r.r.status != RewardStatus::Cancelled && since.is_none_or(|s| r.r.created_at > s))
+                        .count() as i64
+                })
+                .unwrap_or(0);
+            if n >= cap.max_rewards {
+                return Err(ApiError::unprocessable(
+                    "frequency_cap_reached",
+                    format!("The customer already got {n} reward(s) for moment {}.", moment.id),
+                ));
+            }
+        }
+        // Inventory: first item with stock, in order.
+        let item = sel.items.iter().find(|i| self.stock(i, &t.marketplace) > 0).cloned().ok_or_else(|| {
+            ApiError::unprocessable("inventory_exhausted", "No item of the reward group has stock in this marketplace.")
+        })?;
+        // Money.
+        let month = month_of(now);
+        self.ledger.charge(&t.account_id, &c.id, c.budget.amount, &month, sel.cost.amount)?;
+        // Issue.
+        self.adjust_stock(&item, &t.marketplace, -1);
+        if let (Some(_), Some(k)) = (&moment.goal, &ckey) {
+            self.goals.remove(k);
+        }
+        let mut flag = None;
+        if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
+            let list = self.device_customers.entry((c.id.clone(), d.clone())).or_default();
+            if !list.contains(cu) {
+                list.push(cu.clone());
+            }
+            if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
+                flag = Some(RewardFlag { reason_code: "device_shared".into(), decision: "held".into(), decided_at: None });
+            }
+        }
+        let id = ids::new_id("rwd_");
+        let token = ids::reward_token();
+        let expires_at = now + Duration::seconds(c.reward_expiry_seconds);
+        let reward = Reward {
+            object: "reward".into(),
+            id: id.clone(),
+            campaign_id: c.id.clone(),
+            moment_id: moment.id.clone(),
+            reward_group_id: sel.group_id.clone(),
+            variant_id: sel.variant_id.clone(),
+            customer_id: t.customer_id.clone(),
+            marketplace: t.marketplace.clone(),
+            segment: t.segment.clone(),
+            device_type: t.device_type,
+            status: if flag.is_some() { RewardStatus::Flagged } else { RewardStatus::Issued },
+            test: false,
+            url: format!("{}/r/{token}", self.base_url),
+            expires_at,
+            cost: sel.cost.clone(),
+            offer: self.offer(&sel.items, &t.marketplace),
+            flag: flag.clone(),
+            created_at: now,
+            redeemed_at: None,
+            shipped_at: None,
+            delivered_at: None,
+            expired_at: None,
+            cancelled_at: None,
+        };
+        let seq = self.next_seq();
+        self.rewards.insert(
+            id.clone(),
+            RewardRec {
+                seq,
+                app_id: t.app_id.clone(),
+                account_id: t.account_id.clone(),
+                token: token.clone(),
+                charged_month: month.clone(),
+                reserved_item: Some(item),
+                chosen_item: None,
+                shipping: None,
+                digital_code: None,
+                device_id: t.device_id.clone(),
+                refunded: false,
+                r: reward,
+            },
+        );
+        self.reward_order.push(id.clone());
+        self.reward_by_token.insert(token, id.clone());
+        if let Some(k) = ckey {
+            self.freq.entry(k).or_default().push(id.clone());
+        }
+        self.record_action(t, &sel, now);
+        self.schedule(expires_at, DueKind::Expire(id.clone()));
+        if let Some(fl) = flag {
+            let rseq = self.next_seq();
+            self.reviews.insert(
+                id.clone(),
+                (rseq, FraudReview {
+                    object: "fraud_review".into(),
+                    reward_id: id.clone(),
+                    campaign_id: c.id.clone(),
+                    reason_code: fl.reason_code,
+                    decision: "held".into(),
+                    created_at: now,
+                    decided_at: None,
+                }),
+            );
+            self.emit_reward(&id, "reward.flagged", now);
+        } else {
+            self.emit_reward(&id, "reward.issued", now);
+        }
+        self.check_budget_exhausted(&c.id, now);
+        Ok(Outcome::Reward(id))
+    }
+
+    fn record_action(&mut self, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
+        self.actions.push(ActionRec {
+            app_id: t.app_id.clone(),
+            campaign_id: t.campaign_id.clone(),
+            moment_id: t.moment_id.clone(),
+            marketplace: t.marketplace.clone(),
+            segment: t.segment.clone(),
+            variant_id: sel.variant_id.clone(),
+            at,
+        });
+    }
+
+    /// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
+    pub fn check_budget_exhausted(&mut self, campaign_id: &str, at: DateTime<Utc>) {
+        let Some(rec) = self.campaigns.get(campaign_id) else { return };
+        let month = month_of(at);
+        if rec.exhausted_months.contains(&month) {
+            return;
+        }
+        let c = &rec.c;
+        let mut cheapest = c.cost_per_action.amount;
+        for g in &c.reward_groups {
+            if let Some(m) = &g.cost_per_action {
+                cheapest = cheapest.min(m.amount);
+            }
+            for v in &g.variants {
+                if let Some(m) = &v.cost_per_action {
+                    cheapest = cheapest.min(m.amount);
+                }
+            }
+        }
+        let remaining = c.budget.amount - self.ledger.campaign(campaign_id, &month).net();
+        if remaining < cheapest {
+            let app = c.app_id.clone();
+            self.campaigns.get_mut(campaign_id).expect("exists").exhausted_months.insert(month);
+            let view = self.campaign_view(campaign_id);
+            self.emit(&app, "campaign.budget_exhausted", serde_json::to_value(view).unwrap_or_default(), None, at);
+        }
+    }
+
+    /// The test reward of (campaign, moment): same id and URL every call, consumes nothing.
+    fn test_reward(&mut self, t: &TriggerInput, c: &Campaign, sel: &Selection) -> String {
+        let key = (c.id.clone(), t.moment_id.clone());
+        if let Some(id) = self.test_rewards.get(&key) {
+            return id.clone();
+        }
+        let now = self.now();
+        let id = ids::new_id("rwd_test_");
+        let token = ids::reward_token();
+        let reward = Reward {
+            object: "reward".into(),
+            id: id.clone(),
+            campaign_id: c.id.clone(),
+            moment_id: t.moment_id.clone(),
+            reward_group_id: sel.group_id.clone(),
+            variant_id: sel.variant_id.clone(),
+            customer_id: t.customer_id.clone(),
+            marketplace: t.marketplace.clone(),
+            segment: t.segment.clone(),
+            device_type: t.device_type,
+            status: RewardStatus::Issued,
+            test: true,
+            url: format!("{}/r/{token}", self.base_url),
+            expires_at: c.end_at.max(now + Duration::seconds(c.reward_expiry_seconds)),
+            cost: Money::usd(0),
+            offer: self.offer(&sel.items, &t.marketplace),
+            flag: None,
+            created_at: now,
+            redeemed_at: None,
+            shipped_at: None,
+            delivered_at: None,
+            expired_at: None,
+            cancelled_at: None,
+        };
+        let seq = self.next_seq();
+        self.rewards.insert(
+            id.clone(),
+            RewardRec {
+                seq,
+                app_id: t.app_id.clone(),
+                account_id: t.account_id.clone(),
+                token: token.clone(),
+                charged_month: month_of(now),
+                reserved_item: None,
+                chosen_item: None,
+                shipping: None,
+                digital_code: None,
+                device_id: None,
+                refunded: false,
+                r: reward,
+            },
+        );
+        self.reward_by_token.insert(token, id.clone());
+        self.test_rewards.insert(key, id.clone());
+        id
+    }
+}
+
+/// Validates a v1 trigger body against the caller.
+pub fn validate_trigger(p: &Principal, b: &Trigger, peer_ip: Option<String>) -> ApiResult<TriggerInput> {
+    let (customer_id, marketplace, segment, customer_token) = match p {
+        Principal::Secret { .. } => {
+            let cu = b.customer.as_ref().ok_or_else(|| ApiError::validation("customer", "`customer` is required with a secret key."))?;
+            (cu.id.clone(), cu.marketplace.clone(), cu.segment.clone(), false)
+        }
+        Principal::Customer { customer_id, marketplace, segment, .. } => {
+            if let Some(cu) = &b.customer
+                && (&cu.id != customer_id || &cu.marketplace != marketplace)
+            {
+                return Err(ApiError::forbidden("A customer token acts for its own customer only.").param("customer.id"));
+            }
+            let seg = b.customer.as_ref().and_then(|c| c.segment.clone()).or_else(|| segment.clone());
+            (customer_id.clone(), marketplace.clone(), seg, true)
+        }
+    };
+    if !valid_customer_id(&customer_id) {
+        return Err(ApiError::validation("customer.id", "`customer.id` must be 1–128 characters of [A-Za-z0-9_.:@-]."));
+    }
+    if marketplace_currency(&marketplace).is_none() {
+        return Err(ApiError::validation("customer.marketplace", "Unknown marketplace code."));
+    }
+    if let Some(s) = &segment
+        && !valid_label(s)
+    {
+        return Err(ApiError::validation("customer.segment", "Segments match ^[A-Za-z0-9_-]{1,64}$."));
+    }
+    let quantity = b.quantity.unwrap_or(1);
+    if !(1..=1_000_000).contains(&quantity) {
+        return Err(ApiError::validation("quantity", "`quantity` must be 1–1000000."));
+    }
+    if let Some(d) = &b.device.id
+        && !(1..=200).contains(&d.len())
+    {
+        return Err(ApiError::validation("device.id", "`device.id` must be 1–200 characters."));
+    }
+    if b.campaign_id.is_empty() {
+        return Err(ApiError::validation("campaign_id", "`campaign_id` is required."));
+    }
+    Ok(TriggerInput {
+        app_id: p.app_id().into(),
+        account_id: p.account_id().into(),
+        campaign_id: b.campaign_id.clone(),
+        moment_id: b.moment_id.clone(),
+        customer_id: Some(customer_id),
+        marketplace,
+        segment,
+        device_type: b.device.kind,
+        device_id: b.device.id.clone(),
+        ip: b.device.ip.clone().or(peer_ip),
+        reward_group_id: b.reward_group_id.clone(),
+        quantity,
+        customer_token,
+    })
+}
+
+/// `POST /v1/triggers`
+#[utoipa::path(post, path = "/v1/triggers", tag = "triggers", request_body = Trigger,
+    params(("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters")),
+    responses((status = 200, body = TriggerResult), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn trigger(
+    S(app): S<AppState>,
+    Auth(p): Auth,
+    peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    JsonBody(b): JsonBody<Trigger>,
+) -> ApiResult<Json<TriggerResult>> {
+    let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip().to_string()))?;
+    let mut g = app.lock();
+    let outcome = g.run_trigger(&input)?;
+    let customer_id = input.customer_id.clone().unwrap_or_default();
+    Ok(Json(match outcome {
+        Outcome::Reward(id) => TriggerResult {
+            object: "trigger_result".into(),
+            outcome: "reward".into(),
+            campaign_id: input.campaign_id,
+            moment_id: input.moment_id,
+            customer_id,
+            reward: Some(g.rewards[&id].r.clone()),
+            progress: None,
+        },
+        Outcome::Progress(pr) => TriggerResult {
+            object: "trigger_result".into(),
+            outcome: "progress".into(),
+            campaign_id: input.campaign_id,
+            moment_id: input.moment_id,
+            customer_id,
+            reward: None,
+            progress: Some(pr),
+        },
+    }))
+}

@@ -1,0 +1,290 @@
+//! Webhook endpoints, signed delivery over HTTP, retries on the virtual clock, the delivery log.
+
+use axum::Json;
+use axum::extract::{Path, State as S};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::auth::SecretAuth;
+use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::extract::JsonBody;
+use crate::ids;
+use crate::model::*;
+use crate::pagination::List;
+use crate::state::{AppState, DueKind, EndpointRec, State};
+
+/// Backoff after attempt n (1-based): 1 min, 5 min, 30 min, 2 h, 5 h, 10 h; 7 attempts in all.
+pub const BACKOFF_SECONDS: [i64; 6] = [60, 300, 1800, 7200, 18000, 36000];
+
+/// The event types.
+pub const EVENT_TYPES: [&str; 8] = [
+    "reward.issued",
+    "reward.redeemed",
+    "reward.shipped",
+    "reward.delivered",
+    "reward.expired",
+    "reward.flagged",
+    "campaign.state_changed",
+    "campaign.budget_exhausted",
+];
+
+/// One event to one endpoint.
+#[derive(Clone, Debug)]
+pub struct WebhookJob {
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Endpoint id.
+    pub endpoint_id: String,
+    /// Raw body.
+    pub body: String,
+    /// Next attempt number.
+    pub attempt: u32,
+}
+
+/// A send taken out of the lock.
+#[derive(Clone, Debug)]
+pub struct PendingSend {
+    /// Job.
+    pub job_id: u64,
+    /// URL.
+    pub url: String,
+    /// Signature header.
+    pub signature: String,
+    /// Body.
+    pub body: String,
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+}
+
+/// One delivery attempt in the log.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Endpoint.
+    pub endpoint_id: String,
+    /// URL.
+    pub url: String,
+    /// Attempt number (1–7).
+    pub attempt: u32,
+    /// HTTP status, if any answer.
+    pub status: Option<u16>,
+    /// Whether it succeeded (2xx).
+    pub succeeded: bool,
+    /// Connection or status error.
+    pub error: Option<String>,
+    /// When (server clock).
+    pub at: DateTime<Utc>,
+    /// Next retry, if any.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// `Moments-Signature` header value for a body at unix time `t`.
+pub fn sign(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl State {
+    /// Queues the first delivery attempt of an event to an endpoint.
+    pub fn queue_delivery(&mut self, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
+        let id = self.next_seq();
+        self.webhook_jobs.insert(
+            id,
+            WebhookJob {
+                event_id: ev.id.clone(),
+                event_type: ev.kind.clone(),
+                endpoint_id: endpoint_id.into(),
+                body: serde_json::to_string(ev).unwrap_or_default(),
+                attempt: 1,
+            },
+        );
+        self.schedule(at, DueKind::Webhook(id));
+    }
+
+    /// Makes a due job a pending send.
+    pub fn make_send(&mut self, job_id: u64) {
+        let now = self.now();
+        let Some(job) = self.webhook_jobs.get(&job_id) else { return };
+        let Some(ep) = self.endpoints.get(&job.endpoint_id).filter(|e| !e.deleted) else {
+            self.webhook_jobs.remove(&job_id);
+            return;
+        };
+        self.outbox.push(PendingSend {
+            job_id,
+            url: ep.e.url.clone(),
+            signature: sign(&ep.secret, now.timestamp(), &job.body),
+            body: job.body.clone(),
+            event_id: job.event_id.clone(),
+            event_type: job.event_type.clone(),
+        });
+    }
+
+    /// Records an attempt's result and schedules a retry when it failed.
+    pub fn record_delivery(&mut self, send: &PendingSend, status: Option<u16>, error: Option<String>) {
+        let now = self.now();
+        let Some(job) = self.webhook_jobs.get_mut(&send.job_id) else { return };
+        let ok = status.is_some_and(|s| (200..300).contains(&s));
+        let attempt = job.attempt;
+        let next = (!ok && (attempt as usize) <= BACKOFF_SECONDS.len())
+            .then(|| now + Duration::seconds(BACKOFF_SECONDS[attempt as usize - 1]));
+        let entry = Delivery {
+            event_id: job.event_id.clone(),
+            event_type: job.event_type.clone(),
+            endpoint_id: job.endpoint_id.clone(),
+            url: send.url.clone(),
+            attempt,
+            status,
+            succeeded: ok,
+            error: if ok { None } else { error.or_else(|| status.map(|s| format!("HTTP {s}"))) },
+            at: now,
+            next_retry_at: next,
+        };
+        if self.deliveries.len() >= 10_000 {
+            self.deliveries.remove(0);
+        }
+        self.deliveries.push(entry);
+        match next {
+            Some(at) => {
+                job.attempt += 1;
+                self.schedule(at, DueKind::Webhook(send.job_id));
+            }
+            None => {
+                self.webhook_jobs.remove(&send.job_id);
+            }
+        }
+    }
+}
+
+/// Sends every pending webhook and records the results. Returns when all attempts finished.
+pub async fn flush(app: &AppState) {
+    loop {
+        let sends = {
+            let mut g = app.lock();
+            std::mem::take(&mut g.outbox)
+        };
+        if sends.is_empty() {
+            return;
+        }
+        let futs = sends.into_iter().map(|s| {
+            let http = app.0.http.clone();
+            async move {
+                let res = http
+                    .post(&s.url)
+                    .header("content-type", "application/json")
+                    .header("Moments-Signature", &s.signature)
+                    .header("Moments-Event-Id", &s.event_id)
+                    .header("Moments-Event-Type", &s.event_type)
+                    .body(s.body.clone())
+                    .timeout(std::time::Duration::from_secs(10))
+                    .send()
+                    .await;
+                let (status, err) = match res {
+                    Ok(r) => (Some(r.status().as_u16()), None),
+                    Err(e) => (None, Some(if e.is_timeout() { "timeout".to_string() } else { "connection error".to_string() })),
+                };
+                (s, status, err)
+            }
+        });
+        let results = futures_util::future::join_all(futs).await;
+        let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (s, status, err) in results {
+            g.record_delivery(&s, status, err);
+        }
+    }
+}
+
+fn view(e: &EndpointRec) -> WebhookEndpoint {
+    let mut v = e.e.clone();
+    v.secret = None;
+    v
+}
+
+/// `POST /v1/webhook_endpoints`
+#[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = WebhookEndpointCreate,
+    responses((status = 201, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn create(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(b): JsonBody<WebhookEndpointCreate>) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
+    let parsed = url::Url::parse(&b.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+    if parsed.is_none() || b.url.len() > 1000 {
+        return Err(ApiError::validation("url", "`url` must be an http(s) URL."));
+    }
+    for (i, e) in b.events.iter().enumerate() {
+        if !EVENT_TYPES.contains(&e.as_str()) {
+            return Err(ApiError::validation(format!("events[{i}]"), format!("Unknown event type `{e}`.")));
+        }
+    }
+    let mut g = app.lock();
+    let now = g.now();
+    let secret = ids::secret("whsec_", 24);
+    let id = ids::new_id("whe_");
+    let seq = g.next_seq();
+    let e = WebhookEndpoint {
+        object: "webhook_endpoint".into(),
+        id: id.clone(),
+        url: b.url,
+        events: b.events,
+        secret: Some(secret.clone()),
+        created_at: now,
+        deleted: None,
+    };
+    g.endpoints.insert(id, EndpointRec { seq, app_id: p.app_id().into(), secret, deleted: false, e: e.clone() });
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+/// `GET /v1/webhook_endpoints`
+#[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks",
+    responses((status = 200, body = WebhookEndpointList), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn list(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<List<WebhookEndpoint>>> {
+    let g = app.lock();
+    let mut v: Vec<_> = g.endpoints.values().filter(|e| !e.deleted && e.app_id == p.app_id()).collect();
+    v.sort_by(|a, b| b.seq.cmp(&a.seq));
+    Ok(Json(List { object: "list", data: v.into_iter().map(view).collect(), has_more: false, next_cursor: None }))
+}
+
+/// `GET /v1/webhook_endpoints/{id}`
+#[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn get(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<WebhookEndpoint>> {
+    let g = app.lock();
+    g.endpoints
+        .get(&id)
+        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .map(|e| Json(view(e)))
+        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))
+}
+
+/// `DELETE /v1/webhook_endpoints/{id}`
+#[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn delete(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<WebhookEndpoint>> {
+    let mut g = app.lock();
+    let e = g
+        .endpoints
+        .get_mut(&id)
+        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
+    e.deleted = true;
+    let mut v = view(e);
+    v.deleted = Some(true);
+    Ok(Json(v))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_is_hmac_of_t_dot_body() {
+        let s = super::sign("whsec_test", 1_700_000_000, "{}");
+        assert!(s.starts_with("t=1700000000,v1="));
+        assert_eq!(s.len(), "t=1700000000,v1=".len() + 64);
+    }
+}

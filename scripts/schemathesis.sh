@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Property-based API fuzzing of the mock with schemathesis, against the mock's own OpenAPI document.
+#
+#   scripts/schemathesis.sh                      # bounded budget, for CI
+#   ST_MAX_EXAMPLES=200 ST_TIME_LIMIT=900 scripts/schemathesis.sh
+#
+# Installs schemathesis into a venv under target/ when missing, starts the built mock binary on a free
+# port (builds it if needed), runs the checks `not_a_server_error` and `response_schema_conformance`
+# with the demo secret key, exits non-zero on any failure, and always stops the mock. The control API
+# (/_mock/…) is left out: it injects faults and moves the clock by design.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+VENV="$TARGET_DIR/schemathesis-venv"
+ST_VERSION="${ST_VERSION:-}"               # e.g. "==3.39.16"; empty = latest
+MAX_EXAMPLES="${ST_MAX_EXAMPLES:-25}"
+TIME_LIMIT="${ST_TIME_LIMIT:-300}"          # seconds for the whole run
+DEMO_SECRET="sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc"
+
+if [ ! -x "$VENV/bin/schemathesis" ]; then
+  echo "installing schemathesis into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet "schemathesis${ST_VERSION}"
+fi
+
+BIN="$TARGET_DIR/debug/moments-mock-server"
+if [ ! -x "$BIN" ]; then
+  cargo build -p moments-mock-server --bin moments-mock-server
+fi
+
+LOG="$(mktemp)"
+"$BIN" --port 0 >"$LOG" 2>&1 &
+MOCK_PID=$!
+cleanup() {
+  kill "$MOCK_PID" 2>/dev/null || true
+  wait "$MOCK_PID" 2>/dev/null || true
+  rm -f "$LOG"
+}
+trap cleanup EXIT
+
+URL=""
+for _ in $(seq 1 300); do
+  URL="$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$LOG" | head -n1 | sed 's/^listening on //')" || true
+  [ -n "$URL" ] && break
+  if ! kill -0 "$MOCK_PID" 2>/dev/null; then
+    cat "$LOG" >&2
+    echo "the mock exited before listening" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ -z "$URL" ]; then
+  cat "$LOG" >&2
+  echo "the mock did not print its URL within 30 s" >&2
+  exit 1
+fi
+echo "schemathesis against $URL (max $MAX_EXAMPLES examples per operation, ${TIME_LIMIT}s)" >&2
+
+ST="$VENV/bin/schemathesis"
+MAJOR="$("$VENV/bin/python" -c 'import schemathesis; print(schemathesis.__version__.split(".")[0])' 2>/dev/null || echo 3)"
+STATUS=0
+if [ "$MAJOR" -ge 4 ]; then
+  timeout --signal=INT "$TIME_LIMIT" "$ST" run "$URL/openapi.json" \
+    --url "$URL" \
+    --header "Authorization: Bearer $DEMO_SECRET" \
+    --checks not_a_server_error,response_schema_conformance \
+    --max-examples "$MAX_EXAMPLES" \
+    --phases examples,fuzzing \
+    --exclude-path-regex '^/_mock/' \
+    --suppress-health-check all \
+    --seed 1 \
+    --no-color || STATUS=$?
+else
+  timeout --signal=INT "$TIME_LIMIT" "$ST" run "$URL/openapi.json" \
+    --base-url "$URL" \
+    --header "Authorization: Bearer $DEMO_SECRET" \
+    --checks not_a_server_error,response_schema_conformance \
+    --hypothesis-max-examples "$MAX_EXAMPLES" \
+    --hypothesis-suppress-health-check all \
+    --hypothesis-seed 1 \
+    --exclude-path-regex '^/_mock/' \
+    --no-color || STATUS=$?
+fi
+if [ "$STATUS" -eq 124 ]; then
+  echo "schemathesis hit the ${TIME_LIMIT}s budget before finishing" >&2
+fi
+if ! kill -0 "$MOCK_PID" 2>/dev/null; then
+  echo "the mock died during the run" >&2
+  STATUS=1
+fi
+exit "$STATUS"

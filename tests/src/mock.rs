@@ -1,0 +1,168 @@
+//! A small harness for the mock-server tests (`tests/tests/mock_*.rs`): one isolated
+//! in-process mock per test, a reqwest client and JSON helpers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use moments_mock_server::MockServer;
+use serde_json::{Value, json};
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// JSON body (`Null` when not JSON).
+    pub body: Value,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Raw text.
+    pub text: String,
+}
+
+impl Answer {
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+    /// `error.code` of an error envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// The harness.
+pub struct Mock {
+    /// The server.
+    pub server: MockServer,
+    /// Client.
+    pub http: reqwest::Client,
+    /// Base URL.
+    pub base: String,
+    /// Demo secret key.
+    pub key: String,
+    /// Demo campaign.
+    pub campaign: String,
+    counter: AtomicU64,
+}
+
+impl Mock {
+    /// Starts an isolated mock.
+    pub async fn start() -> Mock {
+        let server = MockServer::start().await.expect("mock starts");
+        let base = server.base_url();
+        let key = server.demo().secret_key.clone();
+        let campaign = server.demo().campaign_id.clone();
+        Mock { server, http: reqwest::Client::new(), base, key, campaign, counter: AtomicU64::new(0) }
+    }
+
+    /// A fresh idempotency key.
+    pub fn idem(&self) -> String {
+        format!("k-{}", self.counter.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A request with an optional bearer credential, idempotency key and JSON body.
+    pub async fn call(&self, method: &str, path: &str, auth: Option<&str>, idem: Option<&str>, body: Option<&Value>) -> Answer {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(a) = auth {
+            req = req.bearer_auth(a);
+        }
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("an HTTP answer");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, body, headers, text }
+    }
+
+    /// GET with the demo secret key.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call("GET", path, Some(&self.key.clone()), None, None).await
+    }
+
+    /// POST with the demo secret key and a fresh idempotency key.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        let k = self.idem();
+        self.call("POST", path, Some(&self.key.clone()), Some(&k), Some(&body)).await
+    }
+
+    /// POST to the control API.
+    pub async fn control(&self, path: &str, body: Value) -> Answer {
+        self.call("POST", path, None, None, Some(&body)).await
+    }
+
+    /// Advances the virtual clock.
+    pub async fn advance(&self, seconds: i64) -> Answer {
+        let a = self.control("/_mock/clock/advance", json!({"seconds": seconds})).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        a
+    }
+
+    /// Freezes the clock at its current time.
+    pub async fn freeze(&self) {
+        let now = self.call("GET", "/_mock/clock", None, None, None).await.body["now"].clone();
+        let a = self.control("/_mock/clock/set", json!({"now": now, "frozen": true})).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+
+    /// The server's time.
+    pub async fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let v = self.call("GET", "/_mock/clock", None, None, None).await.body;
+        v["now"].as_str().expect("now").parse().expect("RFC 3339")
+    }
+
+    /// A trigger with the demo secret key.
+    pub async fn trigger(&self, campaign: &str, moment: &str, customer: &str, marketplace: &str) -> Answer {
+        self.post(
+            "/v1/triggers",
+            json!({"campaign_id": campaign, "moment_id": moment,
+                   "customer": {"id": customer, "marketplace": marketplace}, "device": {"type": "Android"}}),
+        )
+        .await
+    }
+
+    /// A valid campaign body starting `start_offset` seconds from the server's now.
+    pub async fn campaign_body(&self, start_offset: i64, budget: i64, cost: i64) -> Value {
+        let now = self.now().await;
+        let t = |s: i64| (now + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        json!({
+            "name": "Test campaign", "brand_name": "Test Brand",
+            "start_at": t(start_offset), "end_at": t(start_offset + 60 * 86_400),
+            "budget": {"amount": budget, "currency": "USD"},
+            "cost_per_action": {"amount": cost, "currency": "USD"},
+            "marketplaces": ["US"],
+            "reward_groups": [{"id": "US", "marketplace": "US", "items": ["itm_echo_dot", "itm_gc_10"]}],
+            "moments": [{"id": "m1", "client_reportable": true}],
+            "announcement_message": "Do it and win", "redemption_message": "Well done!",
+            "landing_image_url": "https://images.example.com/landing.png"
+        })
+    }
+
+    /// Creates, submits and approves a campaign; returns its id.
+    pub async fn launch(&self, body: Value) -> String {
+        self.launch_with(&self.key.clone(), body).await
+    }
+
+    /// Same, with another app's secret key.
+    pub async fn launch_with(&self, key: &str, body: Value) -> String {
+        let a = self.call("POST", "/v1/campaigns", Some(key), Some(&self.idem()), Some(&body)).await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        let id = a.body["id"].as_str().expect("id").to_string();
+        for step in ["submit", "approve"] {
+            let a = self.call("POST", &format!("/v1/campaigns/{id}/{step}"), Some(key), Some(&self.idem()), None).await;
+            assert_eq!(a.status, 200, "{step}: {}", a.text);
+        }
+        id
+    }
+
+    /// The path of a reward URL.
+    pub fn link_token(url: &str) -> String {
+        url.rsplit('/').next().expect("token").to_string()
+    }
+}
