@@ -11,7 +11,10 @@ use utoipa_axum::routes;
 
 use crate::errors::ApiError;
 use crate::state::AppState;
-use crate::{apps, campaigns, catalog, compat, control, fraud, info, landing, redemption, reports, rewards, triggers, webhooks};
+use crate::{
+    apps, campaigns, catalog, compat, control, fraud, info, landing, redemption, reports, rewards,
+    triggers, webhooks,
+};
 
 /// Every route served, as (method, path template). A test checks the OpenAPI document has each.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -85,7 +88,10 @@ struct ApiDoc;
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
     let mut r = (StatusCode::OK, openapi_string().to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -129,7 +135,11 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(control::clock))
         .routes(routes!(control::advance))
         .routes(routes!(control::set_clock))
-        .routes(routes!(control::add_fault, control::list_faults, control::clear_faults))
+        .routes(routes!(
+            control::add_fault,
+            control::list_faults,
+            control::clear_faults
+        ))
         .routes(routes!(control::journal, control::clear_journal))
         .routes(routes!(control::deliveries))
         .routes(routes!(control::get_mode, control::set_mode))
@@ -155,6 +165,9 @@ pub fn router(app: AppState) -> Router {
     build()
         .0
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::request_id::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::request_id::middleware,
+        ))
         .with_state(app)
 }

@@ -45,26 +45,43 @@ impl State {
 #[utoipa::path(get, path = "/v1/app", tag = "app", responses((status = 200, body = App), (status = "4XX", body = ErrorEnvelope)))]
 pub async fn get_app(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<App>> {
     let g = app.lock();
-    g.app_view(p.app_id()).map(Json).ok_or_else(|| ApiError::not_found("app", p.app_id()))
+    g.app_view(p.app_id())
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("app", p.app_id()))
 }
 
 /// `GET /v1/api_keys`
 #[utoipa::path(get, path = "/v1/api_keys", tag = "app", responses((status = 200, body = ApiKeyList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn list_keys(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<List<ApiKey>>> {
+pub async fn list_keys(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+) -> ApiResult<Json<List<ApiKey>>> {
     let g = app.lock();
     let mut keys: Vec<_> = g.keys.values().filter(|k| k.app_id == p.app_id()).collect();
     keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    Ok(Json(List { object: "list", data: keys.into_iter().map(key_view).collect(), has_more: false, next_cursor: None }))
+    Ok(Json(List {
+        object: "list",
+        data: keys.into_iter().map(key_view).collect(),
+        has_more: false,
+        next_cursor: None,
+    }))
 }
 
 /// `POST /v1/api_keys`
 #[utoipa::path(post, path = "/v1/api_keys", tag = "app", request_body = ApiKeyCreate,
     responses((status = 201, body = ApiKey), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn create_key(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(b): JsonBody<ApiKeyCreate>) -> ApiResult<(StatusCode, Json<ApiKey>)> {
+pub async fn create_key(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    JsonBody(b): JsonBody<ApiKeyCreate>,
+) -> ApiResult<(StatusCode, Json<ApiKey>)> {
     if let Some(n) = &b.name
         && n.chars().count() > 200
     {
-        return Err(ApiError::validation("name", "`name` is at most 200 characters."));
+        return Err(ApiError::validation(
+            "name",
+            "`name` is at most 200 characters.",
+        ));
     }
     let mut g = app.lock();
     let secret = ids::secret("sk_test_", 27);
@@ -77,10 +94,18 @@ pub async fn create_key(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody
 /// `DELETE /v1/api_keys/{id}`
 #[utoipa::path(delete, path = "/v1/api_keys/{id}", tag = "app", params(("id" = String, Path)),
     responses((status = 200, body = ApiKey), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn revoke_key(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<ApiKey>> {
+pub async fn revoke_key(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiKey>> {
     let mut g = app.lock();
     let now = g.now();
-    let k = g.keys.get_mut(&id).filter(|k| k.app_id == p.app_id()).ok_or_else(|| ApiError::not_found("api key", &id))?;
+    let k = g
+        .keys
+        .get_mut(&id)
+        .filter(|k| k.app_id == p.app_id())
+        .ok_or_else(|| ApiError::not_found("api key", &id))?;
     k.revoked_at.get_or_insert(now);
     Ok(Json(key_view(k)))
 }
@@ -88,21 +113,37 @@ pub async fn revoke_key(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id)
 /// `POST /v1/customer_tokens`
 #[utoipa::path(post, path = "/v1/customer_tokens", tag = "customer_tokens", request_body = CustomerTokenCreate,
     responses((status = 201, body = CustomerToken), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn create_token(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(b): JsonBody<CustomerTokenCreate>) -> ApiResult<(StatusCode, Json<CustomerToken>)> {
+pub async fn create_token(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    JsonBody(b): JsonBody<CustomerTokenCreate>,
+) -> ApiResult<(StatusCode, Json<CustomerToken>)> {
     if !valid_customer_id(&b.customer_id) {
-        return Err(ApiError::validation("customer_id", "`customer_id` must be 1–128 characters of [A-Za-z0-9_.:@-]."));
+        return Err(ApiError::validation(
+            "customer_id",
+            "`customer_id` must be 1–128 characters of [A-Za-z0-9_.:@-].",
+        ));
     }
     if marketplace_currency(&b.marketplace).is_none() {
-        return Err(ApiError::validation("marketplace", "Unknown marketplace code."));
+        return Err(ApiError::validation(
+            "marketplace",
+            "Unknown marketplace code.",
+        ));
     }
     if let Some(s) = &b.segment
         && !valid_label(s)
     {
-        return Err(ApiError::validation("segment", "Segments match ^[A-Za-z0-9_-]{1,64}$."));
+        return Err(ApiError::validation(
+            "segment",
+            "Segments match ^[A-Za-z0-9_-]{1,64}$.",
+        ));
     }
     let ttl = b.ttl_seconds.unwrap_or(900);
     if !(60..=86_400).contains(&ttl) {
-        return Err(ApiError::validation("ttl_seconds", "`ttl_seconds` must be 60–86400."));
+        return Err(ApiError::validation(
+            "ttl_seconds",
+            "`ttl_seconds` must be 60–86400.",
+        ));
     }
     let mut g = app.lock();
     let token = ids::secret("ct_", 24);

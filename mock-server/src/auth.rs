@@ -42,7 +42,9 @@ impl Principal {
     /// The account.
     pub fn account_id(&self) -> &str {
         match self {
-            Principal::Secret { account_id, .. } | Principal::Customer { account_id, .. } => account_id,
+            Principal::Secret { account_id, .. } | Principal::Customer { account_id, .. } => {
+                account_id
+            }
         }
     }
     /// The customer of a token.
@@ -56,22 +58,36 @@ impl Principal {
     pub fn require_secret(&self) -> Result<(), ApiError> {
         match self {
             Principal::Secret { .. } => Ok(()),
-            Principal::Customer { .. } => Err(ApiError::forbidden("A customer token may not use this route.")),
+            Principal::Customer { .. } => Err(ApiError::forbidden(
+                "A customer token may not use this route.",
+            )),
         }
     }
 }
 
 /// Resolves the `Authorization` header.
 pub fn resolve(state: &State, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let raw = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(cred) = raw.and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|s| !s.is_empty()) else {
+    let raw = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(cred) = raw
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_required",
             "Send `Authorization: Bearer <secret key or customer token>`.",
         ));
     };
-    let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "The credential is unknown or revoked.");
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "The credential is unknown or revoked.",
+        )
+    };
     if cred.starts_with("ct_") {
         let t = state.tokens.get(cred).ok_or_else(invalid)?;
         if state.now() >= t.expires_at {
@@ -96,7 +112,10 @@ pub fn resolve(state: &State, headers: &HeaderMap) -> Result<Principal, ApiError
         return Err(invalid());
     }
     let app = state.apps.get(&key.app_id).ok_or_else(invalid)?;
-    Ok(Principal::Secret { app_id: app.id.clone(), account_id: app.account_id.clone() })
+    Ok(Principal::Secret {
+        app_id: app.id.clone(),
+        account_id: app.account_id.clone(),
+    })
 }
 
 /// Extractor: any valid credential.
@@ -105,7 +124,10 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let g = app.lock();
         resolve(&g, &parts.headers).map(Auth)
     }
@@ -117,7 +139,10 @@ pub struct SecretAuth(pub Principal);
 impl FromRequestParts<AppState> for SecretAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Auth(p) = Auth::from_request_parts(parts, app).await?;
         p.require_secret()?;
         Ok(SecretAuth(p))
@@ -126,10 +151,14 @@ impl FromRequestParts<AppState> for SecretAuth {
 
 /// Checks a customer id (`[A-Za-z0-9_.:@-]{1,128}`).
 pub fn valid_customer_id(s: &str) -> bool {
-    (1..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.:@-".contains(c))
+    (1..=128).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:@-".contains(c))
 }
 
 /// Checks a brand-chosen id or segment (`^[A-Za-z0-9_-]{1,64}$`).
 pub fn valid_label(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }

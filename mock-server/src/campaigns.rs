@@ -25,7 +25,10 @@ fn len_ok(s: &str, min: usize, max: usize) -> bool {
 
 fn check_usd(m: &Money, param: &str) -> ApiResult<()> {
     if m.currency != "USD" {
-        return Err(ApiError::validation(format!("{param}.currency"), "Budgets and costs are in USD."));
+        return Err(ApiError::validation(
+            format!("{param}.currency"),
+            "Budgets and costs are in USD.",
+        ));
     }
     Ok(())
 }
@@ -50,7 +53,10 @@ fn to_campaign(id: String, app_id: String, c: CampaignCreate, now: DateTime<Utc>
             .moments
             .into_iter()
             .map(|mut m| {
-                m.frequency_cap.get_or_insert(FrequencyCap { max_rewards: 1, period_seconds: None });
+                m.frequency_cap.get_or_insert(FrequencyCap {
+                    max_rewards: 1,
+                    period_seconds: None,
+                });
                 m
             })
             .collect(),
@@ -82,15 +88,24 @@ fn fill_fraud(f: FraudSettings) -> FraudSettings {
 
 fn validate_fraud(f: &FraudSettings) -> ApiResult<()> {
     for (v, name) in [
-        (f.max_actions_per_customer_per_hour, "max_actions_per_customer_per_hour"),
-        (f.max_actions_per_device_per_hour, "max_actions_per_device_per_hour"),
+        (
+            f.max_actions_per_customer_per_hour,
+            "max_actions_per_customer_per_hour",
+        ),
+        (
+            f.max_actions_per_device_per_hour,
+            "max_actions_per_device_per_hour",
+        ),
         (f.max_actions_per_ip_per_hour, "max_actions_per_ip_per_hour"),
         (f.max_customers_per_device, "max_customers_per_device"),
     ] {
         if let Some(v) = v
             && !(1..=1_000_000).contains(&v)
         {
-            return Err(ApiError::validation(format!("fraud.{name}"), format!("`fraud.{name}` must be 1–1000000.")));
+            return Err(ApiError::validation(
+                format!("fraud.{name}"),
+                format!("`fraud.{name}` must be 1–1000000."),
+            ));
         }
     }
     Ok(())
@@ -100,17 +115,29 @@ impl State {
     /// Validates a full campaign definition (as a view with defaults filled in).
     pub fn validate_campaign(&self, c: &Campaign) -> ApiResult<()> {
         if !len_ok(&c.name, 1, 200) {
-            return Err(ApiError::validation("name", "`name` must be 1–200 characters."));
+            return Err(ApiError::validation(
+                "name",
+                "`name` must be 1–200 characters.",
+            ));
         }
         if !len_ok(&c.brand_name, 1, 100) {
-            return Err(ApiError::validation("brand_name", "`brand_name` must be 1–100 characters."));
+            return Err(ApiError::validation(
+                "brand_name",
+                "`brand_name` must be 1–100 characters.",
+            ));
         }
         if c.end_at <= c.start_at {
-            return Err(ApiError::validation("end_at", "`end_at` must be after `start_at`."));
+            return Err(ApiError::validation(
+                "end_at",
+                "`end_at` must be after `start_at`.",
+            ));
         }
         check_usd(&c.budget, "budget")?;
         if c.budget.amount < MIN_BUDGET || c.budget.amount > CAMPAIGN_CAP {
-            return Err(ApiError::validation("budget.amount", "The monthly budget must be 5000–500000 (USD cents)."));
+            return Err(ApiError::validation(
+                "budget.amount",
+                "The monthly budget must be 5000–500000 (USD cents).",
+            ));
         }
         check_usd(&c.cost_per_action, "cost_per_action")?;
         if c.cost_per_action.amount <= 0 || c.cost_per_action.amount > c.budget.amount {
@@ -125,30 +152,48 @@ impl State {
         let mut seen = HashSet::new();
         for (i, m) in c.marketplaces.iter().enumerate() {
             if !MARKETPLACES.contains(&m.as_str()) || !seen.insert(m) {
-                return Err(ApiError::validation(format!("marketplaces[{i}]"), format!("Unknown or repeated marketplace `{m}`.")));
+                return Err(ApiError::validation(
+                    format!("marketplaces[{i}]"),
+                    format!("Unknown or repeated marketplace `{m}`."),
+                ));
             }
         }
         if c.reward_groups.is_empty() || c.reward_groups.len() > 100 {
-            return Err(ApiError::validation("reward_groups", "1–100 reward groups."));
+            return Err(ApiError::validation(
+                "reward_groups",
+                "1–100 reward groups.",
+            ));
         }
         let mut gids = HashSet::new();
         for (i, g) in c.reward_groups.iter().enumerate() {
             let p = format!("reward_groups[{i}]");
             if !valid_label(&g.id) || !gids.insert(&g.id) {
-                return Err(ApiError::validation(format!("{p}.id"), "Reward group ids match ^[A-Za-z0-9_-]{1,64}$ and are unique."));
+                return Err(ApiError::validation(
+                    format!("{p}.id"),
+                    "Reward group ids match ^[A-Za-z0-9_-]{1,64}$ and are unique.",
+                ));
             }
             if !c.marketplaces.contains(&g.marketplace) {
-                return Err(ApiError::validation(format!("{p}.marketplace"), "The group's marketplace is not targeted."));
+                return Err(ApiError::validation(
+                    format!("{p}.marketplace"),
+                    "The group's marketplace is not targeted.",
+                ));
             }
             for (j, s) in g.segments.iter().enumerate() {
                 if !valid_label(s) {
-                    return Err(ApiError::validation(format!("{p}.segments[{j}]"), "Segments match ^[A-Za-z0-9_-]{1,64}$."));
+                    return Err(ApiError::validation(
+                        format!("{p}.segments[{j}]"),
+                        "Segments match ^[A-Za-z0-9_-]{1,64}$.",
+                    ));
                 }
             }
             if let Some(cpa) = &g.cost_per_action {
                 check_usd(cpa, &format!("{p}.cost_per_action"))?;
                 if cpa.amount <= 0 || cpa.amount > c.budget.amount {
-                    return Err(ApiError::validation(format!("{p}.cost_per_action.amount"), "Must be > 0 and ≤ the budget."));
+                    return Err(ApiError::validation(
+                        format!("{p}.cost_per_action.amount"),
+                        "Must be > 0 and ≤ the budget.",
+                    ));
                 }
             }
             let check_items = |items: &[String], ip: String| -> ApiResult<()> {
@@ -157,7 +202,12 @@ impl State {
                 }
                 for (k, it) in items.iter().enumerate() {
                     match self.items.get(it) {
-                        None => return Err(ApiError::validation(format!("{ip}[{k}]"), format!("Unknown item `{it}`."))),
+                        None => {
+                            return Err(ApiError::validation(
+                                format!("{ip}[{k}]"),
+                                format!("Unknown item `{it}`."),
+                            ));
+                        }
                         Some(item) if !item.prices.contains_key(&g.marketplace) => {
                             return Err(ApiError::validation(
                                 format!("{ip}[{k}]"),
@@ -176,16 +226,25 @@ impl State {
                 for (k, v) in g.variants.iter().enumerate() {
                     let vp = format!("{p}.variants[{k}]");
                     if !valid_label(&v.id) || !vids.insert(&v.id) {
-                        return Err(ApiError::validation(format!("{vp}.id"), "Variant ids are labels, unique in the group."));
+                        return Err(ApiError::validation(
+                            format!("{vp}.id"),
+                            "Variant ids are labels, unique in the group.",
+                        ));
                     }
                     if !(1..=10_000).contains(&v.weight) {
-                        return Err(ApiError::validation(format!("{vp}.weight"), "`weight` must be 1–10000."));
+                        return Err(ApiError::validation(
+                            format!("{vp}.weight"),
+                            "`weight` must be 1–10000.",
+                        ));
                     }
                     check_items(&v.items, format!("{vp}.items"))?;
                     if let Some(cpa) = &v.cost_per_action {
                         check_usd(cpa, &format!("{vp}.cost_per_action"))?;
                         if cpa.amount <= 0 || cpa.amount > c.budget.amount {
-                            return Err(ApiError::validation(format!("{vp}.cost_per_action.amount"), "Must be > 0 and ≤ the budget."));
+                            return Err(ApiError::validation(
+                                format!("{vp}.cost_per_action.amount"),
+                                "Must be > 0 and ≤ the budget.",
+                            ));
                         }
                     }
                 }
@@ -193,7 +252,10 @@ impl State {
         }
         for m in &c.marketplaces {
             if !c.reward_groups.iter().any(|g| &g.marketplace == m) {
-                return Err(ApiError::validation("reward_groups", format!("Marketplace {m} has no reward group.")));
+                return Err(ApiError::validation(
+                    "reward_groups",
+                    format!("Marketplace {m} has no reward group."),
+                ));
             }
         }
         if c.moments.is_empty() || c.moments.len() > 50 {
@@ -203,59 +265,106 @@ impl State {
         for (i, m) in c.moments.iter().enumerate() {
             let p = format!("moments[{i}]");
             if !valid_label(&m.id) || !mids.insert(&m.id) {
-                return Err(ApiError::validation(format!("{p}.id"), "Moment ids match ^[A-Za-z0-9_-]{1,64}$ and are unique."));
+                return Err(ApiError::validation(
+                    format!("{p}.id"),
+                    "Moment ids match ^[A-Za-z0-9_-]{1,64}$ and are unique.",
+                ));
             }
             if let Some(g) = &m.goal {
                 if !(1..=1_000_000).contains(&g.target) {
-                    return Err(ApiError::validation(format!("{p}.goal.target"), "`target` must be 1–1000000."));
+                    return Err(ApiError::validation(
+                        format!("{p}.goal.target"),
+                        "`target` must be 1–1000000.",
+                    ));
                 }
                 if !(1..=31_536_000 * 10).contains(&g.window_seconds) {
-                    return Err(ApiError::validation(format!("{p}.goal.window_seconds"), "`window_seconds` must be positive."));
+                    return Err(ApiError::validation(
+                        format!("{p}.goal.window_seconds"),
+                        "`window_seconds` must be positive.",
+                    ));
                 }
             }
             if let Some(f) = &m.frequency_cap {
                 if !(1..=1000).contains(&f.max_rewards) {
-                    return Err(ApiError::validation(format!("{p}.frequency_cap.max_rewards"), "`max_rewards` must be 1–1000."));
+                    return Err(ApiError::validation(
+                        format!("{p}.frequency_cap.max_rewards"),
+                        "`max_rewards` must be 1–1000.",
+                    ));
                 }
                 if let Some(ps) = f.period_seconds
                     && ps <= 0
                 {
-                    return Err(ApiError::validation(format!("{p}.frequency_cap.period_seconds"), "Must be positive or null."));
+                    return Err(ApiError::validation(
+                        format!("{p}.frequency_cap.period_seconds"),
+                        "Must be positive or null.",
+                    ));
                 }
             }
         }
         if !len_ok(&c.announcement_message, 1, 500) {
-            return Err(ApiError::validation("announcement_message", "1–500 characters."));
+            return Err(ApiError::validation(
+                "announcement_message",
+                "1–500 characters.",
+            ));
         }
         if !len_ok(&c.redemption_message, 1, 500) {
-            return Err(ApiError::validation("redemption_message", "1–500 characters."));
+            return Err(ApiError::validation(
+                "redemption_message",
+                "1–500 characters.",
+            ));
         }
         if let Some(u) = &c.landing_image_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            return Err(ApiError::validation("landing_image_url", "Must be an http(s) URL."));
+            return Err(ApiError::validation(
+                "landing_image_url",
+                "Must be an http(s) URL.",
+            ));
         }
         if !(3600..=31_536_000).contains(&c.reward_expiry_seconds) {
-            return Err(ApiError::validation("reward_expiry_seconds", "Must be 3600–31536000."));
+            return Err(ApiError::validation(
+                "reward_expiry_seconds",
+                "Must be 3600–31536000.",
+            ));
         }
         validate_fraud(&c.fraud)?;
         Ok(())
     }
 
     /// Validates and inserts a draft campaign; returns its id.
-    pub fn insert_campaign(&mut self, app_id: &str, body: CampaignCreate, id: Option<String>) -> ApiResult<String> {
+    pub fn insert_campaign(
+        &mut self,
+        app_id: &str,
+        body: CampaignCreate,
+        id: Option<String>,
+    ) -> ApiResult<String> {
         if let Some(f) = &body.fraud {
             validate_fraud(f)?;
         }
         let id = id.unwrap_or_else(|| ids::new_id("cmp_"));
         if self.campaigns.contains_key(&id) {
-            return Err(ApiError::validation("id", format!("Campaign {id} already exists.")));
+            return Err(ApiError::validation(
+                "id",
+                format!("Campaign {id} already exists."),
+            ));
         }
         let c = to_campaign(id.clone(), app_id.into(), body, self.now());
         self.validate_campaign(&c)?;
-        let account_id = self.apps.get(app_id).map(|a| a.account_id.clone()).unwrap_or_default();
+        let account_id = self
+            .apps
+            .get(app_id)
+            .map(|a| a.account_id.clone())
+            .unwrap_or_default();
         let seq = self.next_seq();
-        self.campaigns.insert(id.clone(), CampaignRec { seq, account_id, c, exhausted_months: HashSet::new() });
+        self.campaigns.insert(
+            id.clone(),
+            CampaignRec {
+                seq,
+                account_id,
+                c,
+                exhausted_months: HashSet::new(),
+            },
+        );
         Ok(id)
     }
 
@@ -281,8 +390,13 @@ impl State {
 
     /// Applies a clock-driven status change (start/end reached).
     pub fn apply_clock_status(&mut self, id: &str, at: DateTime<Utc>) {
-        let Some(rec) = self.campaigns.get(id) else { return };
-        if !matches!(rec.c.status, CampaignStatus::Approved | CampaignStatus::Live) {
+        let Some(rec) = self.campaigns.get(id) else {
+            return;
+        };
+        if !matches!(
+            rec.c.status,
+            CampaignStatus::Approved | CampaignStatus::Live
+        ) {
             return;
         }
         let next = Self::clock_status(&rec.c, at);
@@ -293,7 +407,9 @@ impl State {
 
     /// Sets a status and emits `campaign.state_changed`.
     pub fn set_status(&mut self, id: &str, status: CampaignStatus, at: DateTime<Utc>) {
-        let Some(rec) = self.campaigns.get_mut(id) else { return };
+        let Some(rec) = self.campaigns.get_mut(id) else {
+            return;
+        };
         let prev = rec.c.status;
         if prev == status {
             return;
@@ -302,7 +418,13 @@ impl State {
         rec.c.updated_at = at;
         let app = rec.c.app_id.clone();
         let view = self.campaign_view(id);
-        self.emit(&app, "campaign.state_changed", serde_json::to_value(view).unwrap_or_default(), Some(prev.as_str().into()), at);
+        self.emit(
+            &app,
+            "campaign.state_changed",
+            serde_json::to_value(view).unwrap_or_default(),
+            Some(prev.as_str().into()),
+            at,
+        );
     }
 
     /// The campaign with this month's spend.
@@ -322,11 +444,20 @@ impl State {
 
     /// A campaign of this app, or 404.
     pub fn own_campaign(&self, app_id: &str, id: &str) -> ApiResult<&CampaignRec> {
-        self.campaigns.get(id).filter(|c| c.c.app_id == app_id).ok_or_else(|| ApiError::not_found("campaign", id))
+        self.campaigns
+            .get(id)
+            .filter(|c| c.c.app_id == app_id)
+            .ok_or_else(|| ApiError::not_found("campaign", id))
     }
 
     /// Applies a lifecycle call.
-    pub fn transition(&mut self, app_id: &str, id: &str, action: &str, reason: Option<String>) -> ApiResult<Campaign> {
+    pub fn transition(
+        &mut self,
+        app_id: &str,
+        id: &str,
+        action: &str,
+        reason: Option<String>,
+    ) -> ApiResult<Campaign> {
         use CampaignStatus::*;
         let rec = self.own_campaign(app_id, id)?;
         let now = self.now();
@@ -339,18 +470,32 @@ impl State {
             ("resume", Suspended) => Self::clock_status(&rec.c, now),
             ("end", s) if s != Finished => Finished,
             _ => {
-                return Err(ApiError::transition(format!("Cannot {action} a campaign in status `{}`.", cur.as_str())));
+                return Err(ApiError::transition(format!(
+                    "Cannot {action} a campaign in status `{}`.",
+                    cur.as_str()
+                )));
             }
         };
         if action == "reject" {
             let r = reason.unwrap_or_default();
             if !len_ok(&r, 1, 1000) {
-                return Err(ApiError::validation("reason", "`reason` must be 1–1000 characters."));
+                return Err(ApiError::validation(
+                    "reason",
+                    "`reason` must be 1–1000 characters.",
+                ));
             }
-            self.campaigns.get_mut(id).expect("checked").c.rejection_reason = Some(r);
+            self.campaigns
+                .get_mut(id)
+                .expect("checked")
+                .c
+                .rejection_reason = Some(r);
         }
         if action == "submit" {
-            self.campaigns.get_mut(id).expect("checked").c.rejection_reason = None;
+            self.campaigns
+                .get_mut(id)
+                .expect("checked")
+                .c
+                .rejection_reason = None;
         }
         if action == "approve" {
             self.schedule_campaign(id);
@@ -360,14 +505,22 @@ impl State {
     }
 
     /// Applies a PATCH.
-    pub fn update_campaign(&mut self, app_id: &str, id: &str, u: CampaignUpdate) -> ApiResult<Campaign> {
+    pub fn update_campaign(
+        &mut self,
+        app_id: &str,
+        id: &str,
+        u: CampaignUpdate,
+    ) -> ApiResult<Campaign> {
         use CampaignStatus::*;
         let rec = self.own_campaign(app_id, id)?;
         let now = self.now();
         let status = rec.c.status;
         let limited = matches!(status, Approved | Live | Suspended);
         if matches!(status, PendingApproval | Finished) {
-            return Err(ApiError::transition(format!("A campaign in status `{}` cannot be edited.", status.as_str())));
+            return Err(ApiError::transition(format!(
+                "A campaign in status `{}` cannot be edited.",
+                status.as_str()
+            )));
         }
         if limited {
             let locked = [
@@ -382,18 +535,30 @@ impl State {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "invalid_state_transition",
-                    format!("`{f}` cannot change once the campaign is `{}`.", status.as_str()),
+                    format!(
+                        "`{f}` cannot change once the campaign is `{}`.",
+                        status.as_str()
+                    ),
                 )
                 .param(*f));
             }
         }
         let mut c = rec.c.clone();
-        if let Some(v) = u.name { c.name = v; }
-        if let Some(v) = u.brand_name { c.brand_name = v; }
-        if let Some(v) = u.start_at { c.start_at = v; }
+        if let Some(v) = u.name {
+            c.name = v;
+        }
+        if let Some(v) = u.brand_name {
+            c.brand_name = v;
+        }
+        if let Some(v) = u.start_at {
+            c.start_at = v;
+        }
         if let Some(v) = u.end_at {
             if limited && v <= now {
-                return Err(ApiError::validation("end_at", "`end_at` may not be in the past."));
+                return Err(ApiError::validation(
+                    "end_at",
+                    "`end_at` may not be in the past.",
+                ));
             }
             c.end_at = v;
         }
@@ -401,27 +566,47 @@ impl State {
             if limited {
                 let spent = self.ledger.campaign(id, &month_of(now)).net();
                 if v.amount < spent {
-                    return Err(ApiError::validation("budget.amount", "The budget may not go below this month's spend."));
+                    return Err(ApiError::validation(
+                        "budget.amount",
+                        "The budget may not go below this month's spend.",
+                    ));
                 }
             }
             c.budget = v;
         }
-        if let Some(v) = u.cost_per_action { c.cost_per_action = v; }
-        if let Some(v) = u.marketplaces { c.marketplaces = v; }
-        if let Some(v) = u.reward_groups { c.reward_groups = v; }
+        if let Some(v) = u.cost_per_action {
+            c.cost_per_action = v;
+        }
+        if let Some(v) = u.marketplaces {
+            c.marketplaces = v;
+        }
+        if let Some(v) = u.reward_groups {
+            c.reward_groups = v;
+        }
         if let Some(v) = u.moments {
             c.moments = v
                 .into_iter()
                 .map(|mut m| {
-                    m.frequency_cap.get_or_insert(FrequencyCap { max_rewards: 1, period_seconds: None });
+                    m.frequency_cap.get_or_insert(FrequencyCap {
+                        max_rewards: 1,
+                        period_seconds: None,
+                    });
                     m
                 })
                 .collect();
         }
-        if let Some(v) = u.announcement_message { c.announcement_message = v; }
-        if let Some(v) = u.redemption_message { c.redemption_message = v; }
-        if let Some(v) = u.landing_image_url { c.landing_image_url = Some(v); }
-        if let Some(v) = u.reward_expiry_seconds { c.reward_expiry_seconds = v; }
+        if let Some(v) = u.announcement_message {
+            c.announcement_message = v;
+        }
+        if let Some(v) = u.redemption_message {
+            c.redemption_message = v;
+        }
+        if let Some(v) = u.landing_image_url {
+            c.landing_image_url = Some(v);
+        }
+        if let Some(v) = u.reward_expiry_seconds {
+            c.reward_expiry_seconds = v;
+        }
         if let Some(v) = u.fraud {
             validate_fraud(&v)?;
             c.fraud = fill_fraud(v);
@@ -441,22 +626,36 @@ impl State {
 /// `POST /v1/campaigns`
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", request_body = CampaignCreate,
     responses((status = 201, body = Campaign), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn create(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(body): JsonBody<CampaignCreate>) -> ApiResult<(StatusCode, Json<Campaign>)> {
+pub async fn create(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    JsonBody(body): JsonBody<CampaignCreate>,
+) -> ApiResult<(StatusCode, Json<Campaign>)> {
     let mut g = app.lock();
     let id = g.insert_campaign(p.app_id(), body, None)?;
-    Ok((StatusCode::CREATED, Json(g.campaign_view(&id).expect("inserted"))))
+    Ok((
+        StatusCode::CREATED,
+        Json(g.campaign_view(&id).expect("inserted")),
+    ))
 }
 
 /// `GET /v1/campaigns`
 #[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns",
     params(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = CampaignList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn list(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap) -> ApiResult<Json<List<Campaign>>> {
+pub async fn list(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    q: QueryMap,
+) -> ApiResult<Json<List<Campaign>>> {
     let limit = q.limit()?;
     let cursor = q.cursor()?;
     let status = match q.get("status") {
         None => None,
-        Some(s) => Some(CampaignStatus::parse(s).ok_or_else(|| ApiError::validation("status", "Unknown campaign status."))?),
+        Some(s) => Some(
+            CampaignStatus::parse(s)
+                .ok_or_else(|| ApiError::validation("status", "Unknown campaign status."))?,
+        ),
     };
     let g = app.lock();
     let mut v: Vec<&CampaignRec> = g
@@ -464,15 +663,21 @@ pub async fn list(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap) -
         .values()
         .filter(|c| c.c.app_id == p.app_id() && status.is_none_or(|s| c.c.status == s))
         .collect();
-    v.sort_by(|a, b| b.seq.cmp(&a.seq));
-    let it = v.into_iter().map(|c| (c.seq, g.campaign_view(&c.c.id).expect("exists")));
+    v.sort_by_key(|c| std::cmp::Reverse(c.seq));
+    let it = v
+        .into_iter()
+        .map(|c| (c.seq, g.campaign_view(&c.c.id).expect("exists")));
     Ok(Json(page(it, cursor, limit)))
 }
 
 /// `GET /v1/campaigns/{id}`
 #[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "campaigns", params(("id" = String, Path)),
     responses((status = 200, body = Campaign), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn get(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<Campaign>> {
+pub async fn get(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Campaign>> {
     let g = app.lock();
     g.own_campaign(p.app_id(), &id)?;
     Ok(Json(g.campaign_view(&id).expect("exists")))
@@ -481,7 +686,12 @@ pub async fn get(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<
 /// `PATCH /v1/campaigns/{id}`
 #[utoipa::path(patch, path = "/v1/campaigns/{id}", tag = "campaigns", params(("id" = String, Path)), request_body = CampaignUpdate,
     responses((status = 200, body = Campaign), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn update(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>, JsonBody(u): JsonBody<CampaignUpdate>) -> ApiResult<Json<Campaign>> {
+pub async fn update(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+    JsonBody(u): JsonBody<CampaignUpdate>,
+) -> ApiResult<Json<Campaign>> {
     let mut g = app.lock();
     g.update_campaign(p.app_id(), &id, u).map(Json)
 }
@@ -506,7 +716,13 @@ lifecycle!(end, "end", "/v1/campaigns/{id}/end");
 /// `POST /v1/campaigns/{id}/reject`
 #[utoipa::path(post, path = "/v1/campaigns/{id}/reject", tag = "campaigns", params(("id" = String, Path)), request_body = RejectBody,
     responses((status = 200, body = Campaign), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn reject(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>, JsonBody(b): JsonBody<RejectBody>) -> ApiResult<Json<Campaign>> {
+pub async fn reject(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<RejectBody>,
+) -> ApiResult<Json<Campaign>> {
     let mut g = app.lock();
-    g.transition(p.app_id(), &id, "reject", Some(b.reason)).map(Json)
+    g.transition(p.app_id(), &id, "reject", Some(b.reason))
+        .map(Json)
 }

@@ -22,8 +22,15 @@ fn convert(usd_cents: i64, market: &str) -> Money {
     };
     // Round to a "nice" price: whole units minus one minor unit for non-JPY.
     let raw = usd_cents * num / den;
-    let amount = if cur == "JPY" { (raw / 10).max(1) * 10 } else { ((raw + 99) / 100).max(1) * 100 - 1 };
-    Money { amount, currency: cur.to_string() }
+    let amount = if cur == "JPY" {
+        (raw / 10).max(1) * 10
+    } else {
+        ((raw + 99) / 100).max(1) * 100 - 1
+    };
+    Money {
+        amount,
+        currency: cur.to_string(),
+    }
 }
 
 const ALL: &[&str] = &MARKETPLACES;
@@ -32,41 +39,272 @@ const EU: &[&str] = &["UK", "DE", "FR", "IT", "ES", "NL"];
 const NA: &[&str] = &["US", "CA", "MX"];
 
 /// (id, title, description, kind, USD cents, marketplaces)
-type Seed = (&'static str, &'static str, &'static str, ItemKind, i64, &'static [&'static str]);
+type Seed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    ItemKind,
+    i64,
+    &'static [&'static str],
+);
 
 const SEED: &[Seed] = &[
-    ("itm_echo_dot", "Echo Dot (5th Gen)", "Smart speaker with Alexa", ItemKind::Physical, 4999, ALL),
-    ("itm_echo_show", "Echo Show 8", "Smart display with Alexa", ItemKind::Physical, 14999, ALL),
-    ("itm_kindle", "Kindle Paperwhite", "Waterproof e-reader", ItemKind::Physical, 14999, ALL),
-    ("itm_fire_tv_stick", "Fire TV Stick 4K", "Streaming media player", ItemKind::Physical, 4999, WEST),
-    ("itm_water_bottle", "Insulated Water Bottle", "750 ml steel bottle", ItemKind::Physical, 2499, ALL),
-    ("itm_yoga_mat", "Yoga Mat", "6 mm non-slip mat", ItemKind::Physical, 2999, WEST),
-    ("itm_resistance_bands", "Resistance Bands Set", "Five bands with handles", ItemKind::Physical, 1999, WEST),
-    ("itm_foam_roller", "Foam Roller", "High-density 45 cm roller", ItemKind::Physical, 2199, NA),
-    ("itm_earbuds", "Wireless Earbuds", "Bluetooth earbuds with case", ItemKind::Physical, 7999, ALL),
-    ("itm_fitness_band", "Fitness Band", "Heart-rate and step tracker", ItemKind::Physical, 5999, WEST),
-    ("itm_headphones", "Over-ear Headphones", "Noise-cancelling headphones", ItemKind::Physical, 19999, WEST),
-    ("itm_coffee_mug", "Travel Coffee Mug", "Leak-proof 400 ml mug", ItemKind::Physical, 1499, EU),
-    ("itm_backpack", "Gym Backpack", "30 l backpack with shoe pocket", ItemKind::Physical, 4499, NA),
-    ("itm_skipping_rope", "Speed Skipping Rope", "Adjustable steel rope", ItemKind::Physical, 999, ALL),
-    ("itm_gc_5", "$5 Gift Card", "Digital gift card", ItemKind::Digital, 500, ALL),
-    ("itm_gc_10", "$10 Gift Card", "Digital gift card", ItemKind::Digital, 1000, ALL),
-    ("itm_gc_25", "$25 Gift Card", "Digital gift card", ItemKind::Digital, 2500, ALL),
-    ("itm_gc_50", "$50 Gift Card", "Digital gift card", ItemKind::Digital, 5000, ALL),
-    ("itm_gc_200", "$200 Gift Card", "Digital gift card", ItemKind::Digital, 20000, ALL),
-    ("itm_ebook_running", "E-book: Run Your First 10K", "Training plan e-book", ItemKind::Digital, 999, ALL),
-    ("itm_music_3m", "Music Unlimited, 3 months", "Streaming subscription code", ItemKind::Digital, 2997, WEST),
-    ("itm_audiobook_1", "One Audiobook", "Audiobook credit code", ItemKind::Digital, 1495, WEST),
-    ("itm_game_coins", "Game Coins 1000", "In-game currency code", ItemKind::Digital, 999, ALL),
-    ("itm_video_rental", "Movie Rental", "One HD movie rental", ItemKind::Digital, 399, NA),
-    ("itm_meditation_1y", "Meditation App, 1 year", "Premium subscription code", ItemKind::Digital, 6999, EU),
-    ("itm_credit_books_10", "Books credit", "Credit toward Books", ItemKind::Credit, 1000, ALL),
-    ("itm_credit_sports_25", "Sports & Outdoors credit", "Credit toward Sports & Outdoors", ItemKind::Credit, 2500, ALL),
-    ("itm_credit_store_5", "Store credit $5", "Store-wide credit", ItemKind::Credit, 500, ALL),
-    ("itm_credit_store_20", "Store credit $20", "Store-wide credit", ItemKind::Credit, 2000, ALL),
-    ("itm_credit_grocery_15", "Grocery credit", "Credit toward Grocery", ItemKind::Credit, 1500, NA),
-    ("itm_credit_music_10", "Digital Music credit", "Credit toward Digital Music", ItemKind::Credit, 1000, WEST),
-    ("itm_credit_electronics_50", "Electronics credit", "Credit toward Electronics", ItemKind::Credit, 5000, EU),
+    (
+        "itm_echo_dot",
+        "Echo Dot (5th Gen)",
+        "Smart speaker with Alexa",
+        ItemKind::Physical,
+        4999,
+        ALL,
+    ),
+    (
+        "itm_echo_show",
+        "Echo Show 8",
+        "Smart display with Alexa",
+        ItemKind::Physical,
+        14999,
+        ALL,
+    ),
+    (
+        "itm_kindle",
+        "Kindle Paperwhite",
+        "Waterproof e-reader",
+        ItemKind::Physical,
+        14999,
+        ALL,
+    ),
+    (
+        "itm_fire_tv_stick",
+        "Fire TV Stick 4K",
+        "Streaming media player",
+        ItemKind::Physical,
+        4999,
+        WEST,
+    ),
+    (
+        "itm_water_bottle",
+        "Insulated Water Bottle",
+        "750 ml steel bottle",
+        ItemKind::Physical,
+        2499,
+        ALL,
+    ),
+    (
+        "itm_yoga_mat",
+        "Yoga Mat",
+        "6 mm non-slip mat",
+        ItemKind::Physical,
+        2999,
+        WEST,
+    ),
+    (
+        "itm_resistance_bands",
+        "Resistance Bands Set",
+        "Five bands with handles",
+        ItemKind::Physical,
+        1999,
+        WEST,
+    ),
+    (
+        "itm_foam_roller",
+        "Foam Roller",
+        "High-density 45 cm roller",
+        ItemKind::Physical,
+        2199,
+        NA,
+    ),
+    (
+        "itm_earbuds",
+        "Wireless Earbuds",
+        "Bluetooth earbuds with case",
+        ItemKind::Physical,
+        7999,
+        ALL,
+    ),
+    (
+        "itm_fitness_band",
+        "Fitness Band",
+        "Heart-rate and step tracker",
+        ItemKind::Physical,
+        5999,
+        WEST,
+    ),
+    (
+        "itm_headphones",
+        "Over-ear Headphones",
+        "Noise-cancelling headphones",
+        ItemKind::Physical,
+        19999,
+        WEST,
+    ),
+    (
+        "itm_coffee_mug",
+        "Travel Coffee Mug",
+        "Leak-proof 400 ml mug",
+        ItemKind::Physical,
+        1499,
+        EU,
+    ),
+    (
+        "itm_backpack",
+        "Gym Backpack",
+        "30 l backpack with shoe pocket",
+        ItemKind::Physical,
+        4499,
+        NA,
+    ),
+    (
+        "itm_skipping_rope",
+        "Speed Skipping Rope",
+        "Adjustable steel rope",
+        ItemKind::Physical,
+        999,
+        ALL,
+    ),
+    (
+        "itm_gc_5",
+        "$5 Gift Card",
+        "Digital gift card",
+        ItemKind::Digital,
+        500,
+        ALL,
+    ),
+    (
+        "itm_gc_10",
+        "$10 Gift Card",
+        "Digital gift card",
+        ItemKind::Digital,
+        1000,
+        ALL,
+    ),
+    (
+        "itm_gc_25",
+        "$25 Gift Card",
+        "Digital gift card",
+        ItemKind::Digital,
+        2500,
+        ALL,
+    ),
+    (
+        "itm_gc_50",
+        "$50 Gift Card",
+        "Digital gift card",
+        ItemKind::Digital,
+        5000,
+        ALL,
+    ),
+    (
+        "itm_gc_200",
+        "$200 Gift Card",
+        "Digital gift card",
+        ItemKind::Digital,
+        20000,
+        ALL,
+    ),
+    (
+        "itm_ebook_running",
+        "E-book: Run Your First 10K",
+        "Training plan e-book",
+        ItemKind::Digital,
+        999,
+        ALL,
+    ),
+    (
+        "itm_music_3m",
+        "Music Unlimited, 3 months",
+        "Streaming subscription code",
+        ItemKind::Digital,
+        2997,
+        WEST,
+    ),
+    (
+        "itm_audiobook_1",
+        "One Audiobook",
+        "Audiobook credit code",
+        ItemKind::Digital,
+        1495,
+        WEST,
+    ),
+    (
+        "itm_game_coins",
+        "Game Coins 1000",
+        "In-game currency code",
+        ItemKind::Digital,
+        999,
+        ALL,
+    ),
+    (
+        "itm_video_rental",
+        "Movie Rental",
+        "One HD movie rental",
+        ItemKind::Digital,
+        399,
+        NA,
+    ),
+    (
+        "itm_meditation_1y",
+        "Meditation App, 1 year",
+        "Premium subscription code",
+        ItemKind::Digital,
+        6999,
+        EU,
+    ),
+    (
+        "itm_credit_books_10",
+        "Books credit",
+        "Credit toward Books",
+        ItemKind::Credit,
+        1000,
+        ALL,
+    ),
+    (
+        "itm_credit_sports_25",
+        "Sports & Outdoors credit",
+        "Credit toward Sports & Outdoors",
+        ItemKind::Credit,
+        2500,
+        ALL,
+    ),
+    (
+        "itm_credit_store_5",
+        "Store credit $5",
+        "Store-wide credit",
+        ItemKind::Credit,
+        500,
+        ALL,
+    ),
+    (
+        "itm_credit_store_20",
+        "Store credit $20",
+        "Store-wide credit",
+        ItemKind::Credit,
+        2000,
+        ALL,
+    ),
+    (
+        "itm_credit_grocery_15",
+        "Grocery credit",
+        "Credit toward Grocery",
+        ItemKind::Credit,
+        1500,
+        NA,
+    ),
+    (
+        "itm_credit_music_10",
+        "Digital Music credit",
+        "Credit toward Digital Music",
+        ItemKind::Credit,
+        1000,
+        WEST,
+    ),
+    (
+        "itm_credit_electronics_50",
+        "Electronics credit",
+        "Credit toward Electronics",
+        ItemKind::Credit,
+        5000,
+        EU,
+    ),
 ];
 
 /// The seeded catalog: dozens of items across the 13 marketplaces, with stock.
@@ -76,13 +314,27 @@ pub fn seed() -> BTreeMap<String, Item> {
         let mut prices = BTreeMap::new();
         let mut stock = BTreeMap::new();
         for m in markets.iter() {
-            prices.insert(m.to_string(), if *m == "US" { Money::usd(*usd) } else { convert(*usd, m) });
+            prices.insert(
+                m.to_string(),
+                if *m == "US" {
+                    Money::usd(*usd)
+                } else {
+                    convert(*usd, m)
+                },
+            );
             let base = match kind {
                 ItemKind::Physical => 120,
                 ItemKind::Digital => 1000,
                 ItemKind::Credit => 5000,
             };
-            stock.insert(m.to_string(), if *m == "US" { base } else { base / 2 + (i as i64 % 7) * 5 });
+            stock.insert(
+                m.to_string(),
+                if *m == "US" {
+                    base
+                } else {
+                    base / 2 + (i as i64 % 7) * 5
+                },
+            );
         }
         out.insert(
             id.to_string(),
@@ -92,7 +344,10 @@ pub fn seed() -> BTreeMap<String, Item> {
                 title: title.to_string(),
                 description: desc.to_string(),
                 kind: *kind,
-                image_url: Some(format!("https://images.example.com/catalog/{}.png", id.trim_start_matches("itm_"))),
+                image_url: Some(format!(
+                    "https://images.example.com/catalog/{}.png",
+                    id.trim_start_matches("itm_")
+                )),
                 prices,
                 stock,
             },
@@ -107,7 +362,8 @@ mod tests {
     fn seed_has_dozens_of_items_in_many_markets() {
         let c = super::seed();
         assert!(c.len() >= 30);
-        let markets: std::collections::BTreeSet<_> = c.values().flat_map(|i| i.prices.keys().cloned()).collect();
+        let markets: std::collections::BTreeSet<_> =
+            c.values().flat_map(|i| i.prices.keys().cloned()).collect();
         assert!(markets.len() >= 5);
         assert_eq!(c["itm_echo_dot"].prices["US"].amount, 4999);
         assert_eq!(c["itm_gc_10"].prices["JP"].currency, "JPY");
@@ -131,21 +387,29 @@ pub mod routes {
         params(("marketplace" = Option<String>, Query), ("kind" = Option<String>, Query), ("q" = Option<String>, Query),
                ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
         responses((status = 200, body = ItemList), (status = "4XX", body = ErrorEnvelope)))]
-    pub async fn list(S(app): S<AppState>, Auth(_p): Auth, q: QueryMap) -> ApiResult<Json<List<Item>>> {
+    pub async fn list(
+        S(app): S<AppState>,
+        Auth(_p): Auth,
+        q: QueryMap,
+    ) -> ApiResult<Json<List<Item>>> {
         let limit = q.limit()?;
         let cursor = q.cursor()?;
         let kind: Option<ItemKind> = match q.get("kind") {
             None => None,
             Some(k) => Some(
-                serde_json::from_value(serde_json::Value::String(k.into()))
-                    .map_err(|_| ApiError::validation("kind", "`kind` is physical, digital or credit."))?,
+                serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
+                    ApiError::validation("kind", "`kind` is physical, digital or credit.")
+                })?,
             ),
         };
         let market = q.get("marketplace");
         if let Some(m) = market
             && crate::money::marketplace_currency(m).is_none()
         {
-            return Err(ApiError::validation("marketplace", "Unknown marketplace code."));
+            return Err(ApiError::validation(
+                "marketplace",
+                "Unknown marketplace code.",
+            ));
         }
         let needle = q.get("q").map(str::to_lowercase);
         let g = app.lock();
@@ -157,7 +421,8 @@ pub mod routes {
                 kind.is_none_or(|k| i.kind == k)
                     && market.is_none_or(|m| i.prices.contains_key(m))
                     && needle.as_deref().is_none_or(|n| {
-                        i.title.to_lowercase().contains(n) || i.description.to_lowercase().contains(n)
+                        i.title.to_lowercase().contains(n)
+                            || i.description.to_lowercase().contains(n)
                     })
             })
             .map(|(n, i)| (n as u64 + 1, i.clone()));
@@ -167,8 +432,16 @@ pub mod routes {
     /// `GET /v1/catalog/items/{id}`
     #[utoipa::path(get, path = "/v1/catalog/items/{id}", tag = "catalog", params(("id" = String, Path)),
         responses((status = 200, body = Item), (status = "4XX", body = ErrorEnvelope)))]
-    pub async fn get(S(app): S<AppState>, Auth(_p): Auth, Path(id): Path<String>) -> ApiResult<Json<Item>> {
+    pub async fn get(
+        S(app): S<AppState>,
+        Auth(_p): Auth,
+        Path(id): Path<String>,
+    ) -> ApiResult<Json<Item>> {
         let g = app.lock();
-        g.items.get(&id).cloned().map(Json).ok_or_else(|| ApiError::not_found("item", &id))
+        g.items
+            .get(&id)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found("item", &id))
     }
 }

@@ -59,7 +59,8 @@ fn fail(e: ApiError) -> Response {
     };
     let mut r = (e.status, Json(body)).into_response();
     if let Some(s) = e.retry_after {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     r.extensions_mut().insert(crate::errors::Enveloped);
     r
@@ -71,35 +72,58 @@ impl State {
     /// Takes a token from the key's bucket (5 per second, on the server clock).
     fn take_token(&mut self, key: &str) -> Result<(), ApiError> {
         let now_ms = self.now().timestamp_millis();
-        let b = self.buckets.entry(key.to_string()).or_insert(Bucket { milli_tokens: RATE * 1000, at_ms: now_ms });
+        let b = self.buckets.entry(key.to_string()).or_insert(Bucket {
+            milli_tokens: RATE * 1000,
+            at_ms: now_ms,
+        });
         let elapsed = (now_ms - b.at_ms).max(0);
         b.milli_tokens = (b.milli_tokens + elapsed * RATE).min(RATE * 1000);
         b.at_ms = now_ms;
         if b.milli_tokens < 1000 {
             let wait_ms = (1000 - b.milli_tokens) / RATE;
-            return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Rate exceeded: 5 requests per second per key.")
-                .retry_after(((wait_ms + 999) / 1000) as u64));
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Rate exceeded: 5 requests per second per key.",
+            )
+            .retry_after(((wait_ms + 999) / 1000) as u64));
         }
         b.milli_tokens -= 1000;
         Ok(())
     }
 }
 
-fn run(app: &AppState, headers: &HeaderMap, body: &[u8], consume: bool) -> Result<CompatResponse, ApiError> {
+fn run(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    consume: bool,
+) -> Result<CompatResponse, ApiError> {
     let mut g = app.lock();
-    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if key.is_empty() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "authentication_required", "Missing Authentication Token: send header x-api-key."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authentication_required",
+            "Missing Authentication Token: send header x-api-key.",
+        ));
     }
-    let app_id = g
-        .app_by_legacy
-        .get(key)
-        .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "invalid_api_key", "Forbidden: the API key is not valid."))?;
+    let app_id = g.app_by_legacy.get(key).cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_api_key",
+            "Forbidden: the API key is not valid.",
+        )
+    })?;
     g.take_token(key)?;
     let req: CompatRequest = crate::extract::parse_json(body)?;
     if req.app_id != app_id {
-        return Err(ApiError::forbidden("The appId does not belong to this API key.").param("appId"));
+        return Err(
+            ApiError::forbidden("The appId does not belong to this API key.").param("appId"),
+        );
     }
     let account_id = g.apps[&app_id].account_id.clone();
     let camp = g.own_campaign(&app_id, &req.campaign_id)?.c.clone();
@@ -107,7 +131,9 @@ fn run(app: &AppState, headers: &HeaderMap, body: &[u8], consume: bool) -> Resul
         .reward_groups
         .iter()
         .find(|x| x.id == req.reward_group_id)
-        .ok_or_else(|| ApiError::not_found("reward group", &req.reward_group_id).param("rewardGroupId"))?;
+        .ok_or_else(|| {
+            ApiError::not_found("reward group", &req.reward_group_id).param("rewardGroupId")
+        })?;
     let marketplace = group.marketplace.clone();
     if consume {
         let input = TriggerInput {
@@ -126,24 +152,49 @@ fn run(app: &AppState, headers: &HeaderMap, body: &[u8], consume: bool) -> Resul
             customer_token: false,
         };
         let Outcome::Reward(id) = g.run_trigger(&input)? else {
-            return Err(ApiError::unprocessable("campaign_not_live", "Unexpected progress outcome."));
+            return Err(ApiError::unprocessable(
+                "campaign_not_live",
+                "Unexpected progress outcome.",
+            ));
         };
         let url = g.rewards[&id].r.url.clone();
-        let info = g.reward_info(&app_id, &req.campaign_id, &req.moment_id, &marketplace, None, Some(&req.reward_group_id), None)?;
+        let info = g.reward_info(
+            &app_id,
+            &req.campaign_id,
+            &req.moment_id,
+            &marketplace,
+            None,
+            Some(&req.reward_group_id),
+            None,
+        )?;
         return Ok(CompatResponse {
             reward_notification_text: Some(camp.redemption_message.clone()),
             reward_notification_url: Some(url),
-            campaign_end_date: Some(camp.end_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            campaign_end_date: Some(
+                camp.end_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
             reward_image_url: camp.landing_image_url.clone(),
             remaining_reward_count: Some(info.remaining_reward_count),
             error_code: None,
         });
     }
-    let info = g.reward_info(&app_id, &req.campaign_id, &req.moment_id, &marketplace, None, Some(&req.reward_group_id), None)?;
+    let info = g.reward_info(
+        &app_id,
+        &req.campaign_id,
+        &req.moment_id,
+        &marketplace,
+        None,
+        Some(&req.reward_group_id),
+        None,
+    )?;
     Ok(CompatResponse {
         reward_notification_text: Some(camp.announcement_message.clone()),
         reward_notification_url: None,
-        campaign_end_date: Some(camp.end_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        campaign_end_date: Some(
+            camp.end_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
         reward_image_url: camp.landing_image_url.clone(),
         remaining_reward_count: Some(info.remaining_reward_count),
         error_code: None,

@@ -44,7 +44,9 @@ crate::list_schema!(DeliveryList, Delivery);
 impl Fault {
     /// Whether the fault matches a request.
     pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
-        let Some((m, p)) = self.route.split_once(' ') else { return false };
+        let Some((m, p)) = self.route.split_once(' ') else {
+            return false;
+        };
         (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
     }
 }
@@ -205,23 +207,42 @@ pub struct Ack {
 }
 
 fn ack(m: &str) -> Json<Ack> {
-    Json(Ack { object: "ok".into(), message: m.into() })
+    Json(Ack {
+        object: "ok".into(),
+        message: m.into(),
+    })
 }
 
 impl State {
     /// Creates an app with fresh credentials.
-    pub fn new_app(&mut self, name: &str, account_id: Option<String>, id: Option<String>, secret: Option<String>, legacy: Option<String>) -> ApiResult<MockApp> {
+    pub fn new_app(
+        &mut self,
+        name: &str,
+        account_id: Option<String>,
+        id: Option<String>,
+        secret: Option<String>,
+        legacy: Option<String>,
+    ) -> ApiResult<MockApp> {
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ApiError::validation("name", "`name` must be 1–200 characters."));
+            return Err(ApiError::validation(
+                "name",
+                "`name` must be 1–200 characters.",
+            ));
         }
         let id = id.unwrap_or_else(|| ids::new_id("app_"));
         if self.apps.contains_key(&id) {
-            return Err(ApiError::validation("id", format!("App {id} already exists.")));
+            return Err(ApiError::validation(
+                "id",
+                format!("App {id} already exists."),
+            ));
         }
         let secret = secret.unwrap_or_else(|| ids::secret("sk_test_", 27));
         let legacy = legacy.unwrap_or_else(|| ids::secret("mk_", 12));
         if self.key_by_secret.contains_key(&secret) || self.app_by_legacy.contains_key(&legacy) {
-            return Err(ApiError::validation("secret_key", "This key is already in use."));
+            return Err(ApiError::validation(
+                "secret_key",
+                "This key is already in use.",
+            ));
         }
         let account = account_id.unwrap_or_else(|| ids::new_id("acct_"));
         if !self.accounts.contains_key(&account) {
@@ -229,14 +250,23 @@ impl State {
         }
         self.add_app(&id, &account, name, &legacy);
         self.add_key(&id, Some("default".into()), secret.clone());
-        Ok(MockApp { object: "mock_app".into(), app_id: id, account_id: account, secret_key: secret, api_key: legacy })
+        Ok(MockApp {
+            object: "mock_app".into(),
+            app_id: id,
+            account_id: account,
+            secret_key: secret,
+            api_key: legacy,
+        })
     }
 
     /// Loads fixtures (replacing nothing).
     pub fn load_fixtures(&mut self, f: Fixtures) -> ApiResult<FixturesLoaded> {
         for (i, it) in f.items.iter().enumerate() {
             if self.items.contains_key(&it.id) || !it.id.starts_with("itm_") {
-                return Err(ApiError::validation(format!("items[{i}].id"), "Item ids start with itm_ and must be new."));
+                return Err(ApiError::validation(
+                    format!("items[{i}].id"),
+                    "Item ids start with itm_ and must be new.",
+                ));
             }
         }
         for a in &f.accounts {
@@ -255,17 +285,28 @@ impl State {
         let mut campaigns = Vec::new();
         for (i, c) in f.campaigns.into_iter().enumerate() {
             if !self.apps.contains_key(&c.app_id) {
-                return Err(ApiError::validation(format!("campaigns[{i}].app_id"), "Unknown app."));
+                return Err(ApiError::validation(
+                    format!("campaigns[{i}].app_id"),
+                    "Unknown app.",
+                ));
             }
-            let id = self.insert_campaign(&c.app_id, c.campaign, c.id).map_err(|mut e| {
-                e.param = e.param.map(|p| format!("campaigns[{i}].campaign.{p}"));
-                e
-            })?;
+            let id = self
+                .insert_campaign(&c.app_id, c.campaign, c.id)
+                .map_err(|mut e| {
+                    e.param = e.param.map(|p| format!("campaigns[{i}].campaign.{p}"));
+                    e
+                })?;
             let now = self.now();
             if let Some(st) = c.status {
                 let st = if st == CampaignStatus::Approved || st == CampaignStatus::Live {
                     let cc = &self.campaigns[&id].c;
-                    if now >= cc.end_at { CampaignStatus::Finished } else if now >= cc.start_at { CampaignStatus::Live } else { CampaignStatus::Approved }
+                    if now >= cc.end_at {
+                        CampaignStatus::Finished
+                    } else if now >= cc.start_at {
+                        CampaignStatus::Live
+                    } else {
+                        CampaignStatus::Approved
+                    }
                 } else {
                     st
                 };
@@ -274,11 +315,20 @@ impl State {
             }
             campaigns.push(id);
         }
-        Ok(FixturesLoaded { object: "fixtures".into(), apps, items, campaigns })
+        Ok(FixturesLoaded {
+            object: "fixtures".into(),
+            apps,
+            items,
+            campaigns,
+        })
     }
 
     fn clock_view(&self) -> ClockView {
-        ClockView { now: self.now(), frozen: self.clock.is_frozen(), offset_seconds: self.clock.offset_seconds() }
+        ClockView {
+            now: self.now(),
+            frozen: self.clock.is_frozen(),
+            offset_seconds: self.clock.offset_seconds(),
+        }
     }
 }
 
@@ -293,7 +343,10 @@ pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
 /// `POST /_mock/fixtures`
 #[utoipa::path(post, path = "/_mock/fixtures", tag = "mock", request_body = Fixtures,
     responses((status = 201, body = FixturesLoaded), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn fixtures(S(app): S<AppState>, JsonBody(f): JsonBody<Fixtures>) -> ApiResult<(StatusCode, Json<FixturesLoaded>)> {
+pub async fn fixtures(
+    S(app): S<AppState>,
+    JsonBody(f): JsonBody<Fixtures>,
+) -> ApiResult<(StatusCode, Json<FixturesLoaded>)> {
     let mut g = app.lock();
     g.load_fixtures(f).map(|r| (StatusCode::CREATED, Json(r)))
 }
@@ -307,14 +360,18 @@ pub async fn demo(S(app): S<AppState>) -> Json<Demo> {
 /// `POST /_mock/apps`
 #[utoipa::path(post, path = "/_mock/apps", tag = "mock", request_body = NewAppBody,
     responses((status = 201, body = MockApp), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn apps(S(app): S<AppState>, JsonBody(b): JsonBody<NewAppBody>) -> ApiResult<(StatusCode, Json<MockApp>)> {
+pub async fn apps(
+    S(app): S<AppState>,
+    JsonBody(b): JsonBody<NewAppBody>,
+) -> ApiResult<(StatusCode, Json<MockApp>)> {
     let mut g = app.lock();
     if let Some(a) = &b.account_id
         && !g.accounts.contains_key(a)
     {
         return Err(ApiError::not_found("account", a).param("account_id"));
     }
-    g.new_app(&b.name, b.account_id, None, None, None).map(|a| (StatusCode::CREATED, Json(a)))
+    g.new_app(&b.name, b.account_id, None, None, None)
+        .map(|a| (StatusCode::CREATED, Json(a)))
 }
 
 /// `GET /_mock/clock`
@@ -326,7 +383,10 @@ pub async fn clock(S(app): S<AppState>) -> Json<ClockView> {
 /// `POST /_mock/clock/advance`: runs every rule that became due, in time order, and delivers due webhooks.
 #[utoipa::path(post, path = "/_mock/clock/advance", tag = "mock", request_body = AdvanceBody,
     responses((status = 200, body = ClockView), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn advance(S(app): S<AppState>, JsonBody(b): JsonBody<AdvanceBody>) -> ApiResult<Json<ClockView>> {
+pub async fn advance(
+    S(app): S<AppState>,
+    JsonBody(b): JsonBody<AdvanceBody>,
+) -> ApiResult<Json<ClockView>> {
     if b.seconds < 0 || b.seconds > 100 * 365 * 86_400 {
         return Err(ApiError::validation("seconds", "`seconds` must be ≥ 0."));
     }
@@ -349,7 +409,11 @@ async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, 
         let next_due = {
             let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
             g.run_due();
-            let next = g.due.peek().map(|std::cmp::Reverse((at, _, _))| *at).filter(|at| *at <= t);
+            let next = g
+                .due
+                .peek()
+                .map(|std::cmp::Reverse((at, _, _))| *at)
+                .filter(|at| *at <= t);
             let frozen_now = g.clock.is_frozen();
             match next {
                 Some(at) => {
@@ -375,11 +439,17 @@ async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, 
 /// `POST /_mock/clock/set`
 #[utoipa::path(post, path = "/_mock/clock/set", tag = "mock", request_body = SetClockBody,
     responses((status = 200, body = ClockView), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn set_clock(S(app): S<AppState>, JsonBody(b): JsonBody<SetClockBody>) -> ApiResult<Json<ClockView>> {
+pub async fn set_clock(
+    S(app): S<AppState>,
+    JsonBody(b): JsonBody<SetClockBody>,
+) -> ApiResult<Json<ClockView>> {
     {
         let g = app.lock();
         if crate::clock::trunc(b.now) < g.now() {
-            return Err(ApiError::validation("now", "The clock cannot go backwards."));
+            return Err(ApiError::validation(
+                "now",
+                "The clock cannot go backwards.",
+            ));
         }
     }
     let frozen = b.frozen.unwrap_or(false);
@@ -390,9 +460,18 @@ pub async fn set_clock(S(app): S<AppState>, JsonBody(b): JsonBody<SetClockBody>)
 /// `POST /_mock/faults`
 #[utoipa::path(post, path = "/_mock/faults", tag = "mock", request_body = Fault,
     responses((status = 201, body = Fault), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn add_fault(S(app): S<AppState>, JsonBody(f): JsonBody<Fault>) -> ApiResult<(StatusCode, Json<Fault>)> {
-    if f.route.split_once(' ').is_none_or(|(_, p)| !p.starts_with('/')) {
-        return Err(ApiError::validation("route", "`route` is `METHOD /path` (`*` for any method)."));
+pub async fn add_fault(
+    S(app): S<AppState>,
+    JsonBody(f): JsonBody<Fault>,
+) -> ApiResult<(StatusCode, Json<Fault>)> {
+    if f.route
+        .split_once(' ')
+        .is_none_or(|(_, p)| !p.starts_with('/'))
+    {
+        return Err(ApiError::validation(
+            "route",
+            "`route` is `METHOD /path` (`*` for any method).",
+        ));
     }
     if f.count == 0 {
         return Err(ApiError::validation("count", "`count` must be ≥ 1."));
@@ -401,7 +480,10 @@ pub async fn add_fault(S(app): S<AppState>, JsonBody(f): JsonBody<Fault>) -> Api
         && a != "reset"
         && a != "rate_limit"
     {
-        return Err(ApiError::validation("action", "`action` is reset or rate_limit."));
+        return Err(ApiError::validation(
+            "action",
+            "`action` is reset or rate_limit.",
+        ));
     }
     if let Some(s) = f.status
         && !(400..=599).contains(&s)
@@ -409,7 +491,10 @@ pub async fn add_fault(S(app): S<AppState>, JsonBody(f): JsonBody<Fault>) -> Api
         return Err(ApiError::validation("status", "`status` must be 400–599."));
     }
     if f.status.is_none() && f.action.is_none() && f.latency_ms.is_none() {
-        return Err(ApiError::validation("status", "A fault needs `status`, `action` or `latency_ms`."));
+        return Err(ApiError::validation(
+            "status",
+            "A fault needs `status`, `action` or `latency_ms`.",
+        ));
     }
     app.lock().faults.push(f.clone());
     Ok((StatusCode::CREATED, Json(f)))
@@ -419,7 +504,12 @@ pub async fn add_fault(S(app): S<AppState>, JsonBody(f): JsonBody<Fault>) -> Api
 #[utoipa::path(get, path = "/_mock/faults", tag = "mock", responses((status = 200, body = FaultList)))]
 pub async fn list_faults(S(app): S<AppState>) -> Json<List<Fault>> {
     let data = app.lock().faults.clone();
-    Json(List { object: "list", data, has_more: false, next_cursor: None })
+    Json(List {
+        object: "list",
+        data,
+        has_more: false,
+        next_cursor: None,
+    })
 }
 
 /// `DELETE /_mock/faults`
@@ -435,12 +525,21 @@ pub async fn clear_faults(S(app): S<AppState>) -> Json<Ack> {
 pub async fn journal(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<JournalEntry>>> {
     let limit = match q.get("limit") {
         None => 10_000,
-        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
     };
     let g = app.lock();
     let skip = g.journal.len().saturating_sub(limit);
     let data: Vec<_> = g.journal.iter().skip(skip).cloned().collect();
-    Ok(Json(List { object: "list", data, has_more: skip > 0, next_cursor: None }))
+    Ok(Json(List {
+        object: "list",
+        data,
+        has_more: skip > 0,
+        next_cursor: None,
+    }))
 }
 
 /// `DELETE /_mock/journal`
@@ -456,26 +555,45 @@ pub async fn clear_journal(S(app): S<AppState>) -> Json<Ack> {
 pub async fn deliveries(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<Delivery>>> {
     let limit = match q.get("limit") {
         None => 10_000,
-        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
     };
     let g = app.lock();
-    let mut data: Vec<_> = g.deliveries.iter().filter(|d| q.get("event_type").is_none_or(|t| d.event_type == t)).cloned().collect();
+    let mut data: Vec<_> = g
+        .deliveries
+        .iter()
+        .filter(|d| q.get("event_type").is_none_or(|t| d.event_type == t))
+        .cloned()
+        .collect();
     let skip = data.len().saturating_sub(limit);
     data.drain(..skip);
-    Ok(Json(List { object: "list", data, has_more: skip > 0, next_cursor: None }))
+    Ok(Json(List {
+        object: "list",
+        data,
+        has_more: skip > 0,
+        next_cursor: None,
+    }))
 }
 
 /// `GET /_mock/mode`
 #[utoipa::path(get, path = "/_mock/mode", tag = "mock", responses((status = 200, body = ModeBody)))]
 pub async fn get_mode(S(app): S<AppState>) -> Json<ModeBody> {
     let test = app.lock().test_mode;
-    Json(ModeBody { mode: if test { "test" } else { "live" }.into() })
+    Json(ModeBody {
+        mode: if test { "test" } else { "live" }.into(),
+    })
 }
 
 /// `POST /_mock/mode`
 #[utoipa::path(post, path = "/_mock/mode", tag = "mock", request_body = ModeBody,
     responses((status = 200, body = ModeBody), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn set_mode(S(app): S<AppState>, JsonBody(b): JsonBody<ModeBody>) -> ApiResult<Json<ModeBody>> {
+pub async fn set_mode(
+    S(app): S<AppState>,
+    JsonBody(b): JsonBody<ModeBody>,
+) -> ApiResult<Json<ModeBody>> {
     let test = match b.mode.as_str() {
         "test" => true,
         "live" => false,

@@ -62,7 +62,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), param: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            param: None,
+            retry_after: None,
+        }
     }
     /// Sets `param`.
     pub fn param(mut self, p: impl Into<String>) -> Self {
@@ -76,7 +82,8 @@ impl ApiError {
     }
     /// Whether a client may retry unchanged.
     pub fn retryable(&self) -> bool {
-        matches!(self.status.as_u16(), 429 | 500 | 502 | 503 | 504) || self.code == "idempotency_in_progress"
+        matches!(self.status.as_u16(), 429 | 500 | 502 | 503 | 504)
+            || self.code == "idempotency_in_progress"
     }
     /// `400 validation_error` naming `param`.
     pub fn validation(param: impl Into<String>, message: impl Into<String>) -> Self {
@@ -84,7 +91,11 @@ impl ApiError {
     }
     /// `404 resource_not_found`.
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "resource_not_found", format!("No {what} with id {id}."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            format!("No {what} with id {id}."),
+        )
     }
     /// `403 forbidden`.
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -105,11 +116,20 @@ impl ApiError {
             401 => ("authentication_required", "Authentication required."),
             403 => ("forbidden", "Forbidden."),
             404 => ("route_not_found", "No such route."),
-            405 => ("method_not_allowed", "This path does not accept this method."),
+            405 => (
+                "method_not_allowed",
+                "This path does not accept this method.",
+            ),
             413 => ("payload_too_large", "The request body is over 64 KiB."),
-            415 => ("unsupported_media_type", "The body must be application/json."),
+            415 => (
+                "unsupported_media_type",
+                "The body must be application/json.",
+            ),
             429 => ("rate_limited", "Too many requests."),
-            503 => ("service_unavailable", "The service is temporarily unavailable."),
+            503 => (
+                "service_unavailable",
+                "The service is temporarily unavailable.",
+            ),
             s if s >= 500 => ("internal_error", "Internal error."),
             _ => ("invalid_request", "The request was not accepted."),
         };
@@ -133,9 +153,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.envelope()).unwrap_or_default();
         let mut resp = (self.status, body).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(s) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp.extensions_mut().insert(Enveloped);
         resp

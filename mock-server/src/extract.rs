@@ -16,10 +16,18 @@ pub struct JsonBody<T>(pub T);
 /// Parses a JSON body the way every route does.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("The body is not valid JSON: {e}."))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("The body is not valid JSON: {e}."),
+        )
     })?;
     if !value.is_object() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The body must be a JSON object."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "The body must be a JSON object.",
+        ));
     }
     let mut track = serde_path_to_error::Track::new();
     let de = serde_path_to_error::Deserializer::new(value, &mut track);
@@ -34,12 +42,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             {
                 let already = param == field || param.ends_with(&format!(".{field}"));
                 if !already {
-                    param = if param.is_empty() { field.to_string() } else { format!("{param}.{field}") };
+                    param = if param.is_empty() {
+                        field.to_string()
+                    } else {
+                        format!("{param}.{field}")
+                    };
                 }
             }
         }
-        let param = if param.is_empty() { "body".to_string() } else { param };
-        ApiError::validation(param.clone(), format!("Invalid value for `{param}`: {msg}."))
+        let param = if param.is_empty() {
+            "body".to_string()
+        } else {
+            param
+        };
+        ApiError::validation(
+            param.clone(),
+            format!("Invalid value for `{param}`: {msg}."),
+        )
     })
 }
 
@@ -47,7 +66,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE))?;
@@ -87,7 +111,10 @@ impl QueryMap {
             None => Ok(20),
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=100).contains(&n) => Ok(n),
-                _ => Err(ApiError::validation("limit", "`limit` must be an integer from 1 to 100.")),
+                _ => Err(ApiError::validation(
+                    "limit",
+                    "`limit` must be an integer from 1 to 100.",
+                )),
             },
         }
     }

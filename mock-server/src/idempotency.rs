@@ -37,7 +37,10 @@ fn valid_key(k: &str) -> bool {
 /// Looks the key up; marks it in progress when new.
 pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
     let path = req.uri().path();
-    let key = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_string));
     let mut g = app.lock();
     let principal = match resolve(&g, req.headers()) {
         Ok(p) => p,
@@ -46,16 +49,24 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
     let key = match key {
         None if path == "/v1/triggers" => {
             return Pre::Answer(
-                ApiError::new(StatusCode::BAD_REQUEST, "idempotency_key_required", "POST /v1/triggers requires an Idempotency-Key header.")
-                    .param("Idempotency-Key")
-                    .into_response(),
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_key_required",
+                    "POST /v1/triggers requires an Idempotency-Key header.",
+                )
+                .param("Idempotency-Key")
+                .into_response(),
             );
         }
         None => return Pre::Pass,
         Some(Ok(k)) if valid_key(&k) => k,
         Some(_) => {
             return Pre::Answer(
-                ApiError::validation("Idempotency-Key", "`Idempotency-Key` must be 1–255 printable ASCII characters.").into_response(),
+                ApiError::validation(
+                    "Idempotency-Key",
+                    "`Idempotency-Key` must be 1–255 printable ASCII characters.",
+                )
+                .into_response(),
             );
         }
     };
@@ -66,16 +77,30 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
     h.update(b"\n");
     h.update(body);
     let fp = hex::encode(h.finalize());
-    let scope = (principal.app_id().to_string(), principal.customer().map(str::to_string), key);
+    let scope = (
+        principal.app_id().to_string(),
+        principal.customer().map(str::to_string),
+        key,
+    );
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
     match g.idem.get(&scope) {
         Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Pre::Answer(
-            ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed.")
-                .param("Idempotency-Key")
-                .into_response(),
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still being processed.",
+            )
+            .param("Idempotency-Key")
+            .into_response(),
         ),
-        Some(IdemEntry::Done { fingerprint, at, status, body, retry_after }) if fresh(*at) => {
+        Some(IdemEntry::Done {
+            fingerprint,
+            at,
+            status,
+            body,
+            retry_after,
+        }) if fresh(*at) => {
             if *fingerprint != fp {
                 return Pre::Answer(
                     ApiError::new(
@@ -87,10 +112,21 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
                     .into_response(),
                 );
             }
-            let mut r = (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), body.clone()).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            if let Some(ra) = retry_after.as_ref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            let mut r = (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
+                body.clone(),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            if let Some(ra) = retry_after
+                .as_ref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
                 r.headers_mut().insert(header::RETRY_AFTER, ra);
             }
             r.extensions_mut().insert(crate::errors::Enveloped);
@@ -98,7 +134,13 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
             Pre::Answer(r)
         }
         _ => {
-            g.idem.insert(scope.clone(), IdemEntry::InProgress { fingerprint: fp.clone(), at: now });
+            g.idem.insert(
+                scope.clone(),
+                IdemEntry::InProgress {
+                    fingerprint: fp.clone(),
+                    at: now,
+                },
+            );
             Pre::Store(scope, fp)
         }
     }
@@ -109,19 +151,36 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
 pub struct Replayed;
 
 /// Stores the answer (or forgets the key for 5xx) and returns the response rebuilt.
-pub async fn after(app: &AppState, scope: (String, Option<String>, String), fp: String, resp: Response) -> Response {
+pub async fn after(
+    app: &AppState,
+    scope: (String, Option<String>, String),
+    fp: String,
+    resp: Response,
+) -> Response {
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     {
         let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
         if parts.status.is_server_error() {
             g.idem.remove(&scope);
         } else {
             let now = g.now();
-            let retry_after = parts.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let retry_after = parts
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             g.idem.insert(
                 scope,
-                IdemEntry::Done { fingerprint: fp, at: now, status: parts.status.as_u16(), body: bytes.clone(), retry_after },
+                IdemEntry::Done {
+                    fingerprint: fp,
+                    at: now,
+                    status: parts.status.as_u16(),
+                    body: bytes.clone(),
+                    retry_after,
+                },
             );
         }
     }
@@ -133,5 +192,98 @@ pub fn abandon(app: &AppState, scope: &(String, Option<String>, String)) {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
     if matches!(g.idem.get(scope), Some(IdemEntry::InProgress { .. })) {
         g.idem.remove(scope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
+    use crate::state::{Demo, Shared, State};
+
+    fn app() -> AppState {
+        let demo = Demo {
+            app_id: "app_t".into(),
+            account_id: "acct_t".into(),
+            api_key: DEMO_LEGACY_KEY.into(),
+            secret_key: DEMO_SECRET_KEY.into(),
+            campaign_id: "cmp_t".into(),
+            moment_ids: vec![],
+            reward_group_ids: vec![],
+            base_url: "http://127.0.0.1:1".into(),
+        };
+        let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
+        AppState(Arc::new(Shared {
+            state: Mutex::new(state),
+            demo,
+            legacy: DEMO_LEGACY_KEY.into(),
+            http: reqwest::Client::new(),
+            flush_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    fn req(key: &str) -> Request<Body> {
+        Request::post("/v1/api_keys")
+            .header("authorization", format!("Bearer {DEMO_SECRET_KEY}"))
+            .header("idempotency-key", key)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn in_progress_then_replay_then_conflict() {
+        let app = app();
+        let body = Bytes::from_static(b"{}");
+        let Pre::Store(scope, fp) = before(&app, &req("k1"), &body) else {
+            panic!("first use stores")
+        };
+        let Pre::Answer(r) = before(&app, &req("k1"), &body) else {
+            panic!("second use answers")
+        };
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let b = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&b).contains("idempotency_in_progress"));
+        let done = after(
+            &app,
+            scope,
+            fp,
+            (StatusCode::CREATED, "{\"ok\":1}").into_response(),
+        )
+        .await;
+        assert_eq!(done.status(), StatusCode::CREATED);
+        let Pre::Answer(r) = before(&app, &req("k1"), &body) else {
+            panic!("replay")
+        };
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        let Pre::Answer(r) = before(&app, &req("k1"), &Bytes::from_static(b"{\"name\":\"x\"}"))
+        else {
+            panic!("conflict")
+        };
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_not_stored() {
+        let app = app();
+        let body = Bytes::new();
+        let Pre::Store(scope, fp) = before(&app, &req("k2"), &body) else {
+            panic!()
+        };
+        after(
+            &app,
+            scope,
+            fp,
+            StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        )
+        .await;
+        assert!(
+            matches!(before(&app, &req("k2"), &body), Pre::Store(..)),
+            "a 5xx answer lets the key run again"
+        );
     }
 }

@@ -27,13 +27,23 @@ pub fn secret(prefix: &str, bytes: usize) -> String {
     random_bytes(&mut b);
     let s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     // Keep secrets alphanumeric so they copy-paste cleanly.
-    let s: String = s.chars().map(|c| if c == '-' || c == '_' { 'x' } else { c }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| if c == '-' || c == '_' { 'x' } else { c })
+        .collect();
     format!("{prefix}{s}")
 }
 
 /// Masks a secret for display: prefix, an ellipsis and the last 4 characters.
 pub fn hint(secret: &str, prefix: &str) -> String {
-    let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("{prefix}…{tail}")
 }
 

@@ -14,6 +14,7 @@ use crate::triggers::select;
 
 impl State {
     /// Describes the reward a customer would get (consumes nothing).
+    #[allow(clippy::too_many_arguments)]
     pub fn reward_info(
         &self,
         app_id: &str,
@@ -26,11 +27,25 @@ impl State {
     ) -> ApiResult<RewardInfo> {
         let rec = self.own_campaign(app_id, campaign_id)?;
         let c = &rec.c;
-        let m = c.moments.iter().find(|m| m.id == moment_id).ok_or_else(|| ApiError::not_found("moment", moment_id))?;
+        let m = c
+            .moments
+            .iter()
+            .find(|m| m.id == moment_id)
+            .ok_or_else(|| ApiError::not_found("moment", moment_id))?;
         let sel = select(c, marketplace, segment, group, customer)?;
         let month = month_of(self.now());
-        let money_left = self.ledger.remaining_count(&rec.account_id, &c.id, c.budget.amount, &month, sel.cost.amount);
-        let stock: i64 = sel.items.iter().map(|i| self.stock(i, marketplace).max(0)).sum();
+        let money_left = self.ledger.remaining_count(
+            &rec.account_id,
+            &c.id,
+            c.budget.amount,
+            &month,
+            sel.cost.amount,
+        );
+        let stock: i64 = sel
+            .items
+            .iter()
+            .map(|i| self.stock(i, marketplace).max(0))
+            .sum();
         Ok(RewardInfo {
             object: "reward_info".into(),
             campaign_id: c.id.clone(),
@@ -53,21 +68,47 @@ impl State {
 #[utoipa::path(get, path = "/v1/campaigns/{id}/moments/{moment_id}/reward_info", tag = "campaigns",
     params(("id" = String, Path), ("moment_id" = String, Path), ("marketplace" = Option<String>, Query), ("segment" = Option<String>, Query)),
     responses((status = 200, body = RewardInfo), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn reward_info(S(app): S<crate::state::AppState>, Auth(p): Auth, Path((id, moment)): Path<(String, String)>, q: QueryMap) -> ApiResult<Json<RewardInfo>> {
+pub async fn reward_info(
+    S(app): S<crate::state::AppState>,
+    Auth(p): Auth,
+    Path((id, moment)): Path<(String, String)>,
+    q: QueryMap,
+) -> ApiResult<Json<RewardInfo>> {
     let (market, segment, customer) = match &p {
         Principal::Secret { .. } => {
-            let m = q.get("marketplace").ok_or_else(|| ApiError::validation("marketplace", "`marketplace` is required."))?;
+            let m = q
+                .get("marketplace")
+                .ok_or_else(|| ApiError::validation("marketplace", "`marketplace` is required."))?;
             if marketplace_currency(m).is_none() {
-                return Err(ApiError::validation("marketplace", "Unknown marketplace code."));
+                return Err(ApiError::validation(
+                    "marketplace",
+                    "Unknown marketplace code.",
+                ));
             }
             (m.to_string(), q.get("segment").map(str::to_string), None)
         }
-        Principal::Customer { marketplace, segment, customer_id, .. } => (
+        Principal::Customer {
+            marketplace,
+            segment,
+            customer_id,
+            ..
+        } => (
             marketplace.clone(),
-            q.get("segment").map(str::to_string).or_else(|| segment.clone()),
+            q.get("segment")
+                .map(str::to_string)
+                .or_else(|| segment.clone()),
             Some(customer_id.clone()),
         ),
     };
     let g = app.lock();
-    g.reward_info(p.app_id(), &id, &moment, &market, segment.as_deref(), None, customer.as_deref()).map(Json)
+    g.reward_info(
+        p.app_id(),
+        &id,
+        &moment,
+        &market,
+        segment.as_deref(),
+        None,
+        customer.as_deref(),
+    )
+    .map(Json)
 }

@@ -11,7 +11,11 @@ use crate::model::*;
 use crate::state::AppState;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn html(status: StatusCode, title: &str, body: &str) -> Response {
@@ -22,30 +26,63 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
 <body>{body}</body></html>",
         t = esc(title)
     );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 fn error_page(e: &ApiError) -> Response {
     let (title, text) = match e.code {
-        "reward_already_redeemed" => ("Already redeemed", "This reward link was already used. Each reward can be redeemed once."),
+        "reward_already_redeemed" => (
+            "Already redeemed",
+            "This reward link was already used. Each reward can be redeemed once.",
+        ),
         "reward_expired" => ("Reward expired", "This reward link has expired."),
-        "reward_not_redeemable" => ("Reward cancelled", "This reward was cancelled and can no longer be redeemed."),
-        "flagged_for_review" => ("Under review", "This reward is being reviewed. The link will work once the review is done."),
-        "resource_not_found" => ("Link not valid", "This reward link is not valid. Check that you copied the whole link."),
+        "reward_not_redeemable" => (
+            "Reward cancelled",
+            "This reward was cancelled and can no longer be redeemed.",
+        ),
+        "flagged_for_review" => (
+            "Under review",
+            "This reward is being reviewed. The link will work once the review is done.",
+        ),
+        "resource_not_found" => (
+            "Link not valid",
+            "This reward link is not valid. Check that you copied the whole link.",
+        ),
         _ => ("Cannot redeem", "This reward cannot be redeemed."),
     };
-    html(e.status, title, &format!("<h1>{}</h1><p>{}</p><p><small>Code: {}</small></p>", esc(title), esc(text), e.code))
+    html(
+        e.status,
+        title,
+        &format!(
+            "<h1>{}</h1><p>{}</p><p><small>Code: {}</small></p>",
+            esc(title),
+            esc(text),
+            e.code
+        ),
+    )
 }
 
 fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
-    let mut b = format!("<h1>{}</h1><p>{}</p>", esc(&v.brand_name), esc(&v.redemption_message));
+    let mut b = format!(
+        "<h1>{}</h1><p>{}</p>",
+        esc(&v.brand_name),
+        esc(&v.redemption_message)
+    );
     if let Some(img) = &v.image_url {
         b += &format!("<img src=\"{}\" alt=\"{}\">", esc(img), esc(&v.brand_name));
     }
     if let Some(e) = error {
         b += &format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e));
     }
-    b += &format!("<form method=\"post\" action=\"/r/{}\"><fieldset><legend>Choose your reward</legend>", esc(token));
+    b += &format!(
+        "<form method=\"post\" action=\"/r/{}\"><fieldset><legend>Choose your reward</legend>",
+        esc(token)
+    );
     for (i, c) in v.choices.iter().enumerate() {
         b += &format!(
             "<div class=\"choice\"><label><input type=\"radio\" name=\"item_id\" value=\"{}\"{}> {} <small>({}, value {} {})</small></label></div>",
@@ -64,12 +101,24 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
     b += "</fieldset>";
     if v.requires_shipping {
         b += "<fieldset><legend>Shipping address (for physical items)</legend>";
-        for (f, label) in [("name", "Full name"), ("line1", "Address line 1"), ("line2", "Address line 2 (optional)"), ("city", "City"), ("postal_code", "Postal code"), ("country", "Country")] {
-            b += &format!("<p><label>{label}<br><input name=\"{f}\" autocomplete=\"on\"></label></p>");
+        for (f, label) in [
+            ("name", "Full name"),
+            ("line1", "Address line 1"),
+            ("line2", "Address line 2 (optional)"),
+            ("city", "City"),
+            ("postal_code", "Postal code"),
+            ("country", "Country"),
+        ] {
+            b += &format!(
+                "<p><label>{label}<br><input name=\"{f}\" autocomplete=\"on\"></label></p>"
+            );
         }
         b += "</fieldset>";
     }
-    b += &format!("<button type=\"submit\">Redeem</button></form><p><small>Expires {}</small></p>", v.expires_at.to_rfc3339());
+    b += &format!(
+        "<button type=\"submit\">Redeem</button></form><p><small>Expires {}</small></p>",
+        v.expires_at.to_rfc3339()
+    );
     b
 }
 
@@ -87,7 +136,11 @@ pub async fn page(S(app): S<AppState>, Path(token): Path<String>) -> Response {
         return error_page(&e);
     }
     let v = g.redemption_view(&id);
-    html(StatusCode::OK, &format!("{} reward", v.brand_name), &landing(&v, &token, None))
+    html(
+        StatusCode::OK,
+        &format!("{} reward", v.brand_name),
+        &landing(&v, &token, None),
+    )
 }
 
 #[derive(Deserialize)]
@@ -111,7 +164,8 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
         Ok(f) => f,
         Err(_) => return error_page(&ApiError::validation("body", "The form could not be read.")),
     };
-    let has_addr = f.name.as_deref().is_some_and(|s| !s.is_empty()) || f.line1.as_deref().is_some_and(|s| !s.is_empty());
+    let has_addr = f.name.as_deref().is_some_and(|s| !s.is_empty())
+        || f.line1.as_deref().is_some_and(|s| !s.is_empty());
     let req = RedeemRequest {
         item_id: f.item_id.unwrap_or_default(),
         shipping_address: has_addr.then(|| ShippingAddress {
@@ -126,8 +180,16 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
     let mut g = app.lock();
     match g.redeem(&token, req) {
         Ok(v) => {
-            let item = v.redeemed_item.as_ref().map(|i| i.title.clone()).unwrap_or_default();
-            let mut b = format!("<h1>Thank you!</h1><p>You redeemed <strong>{}</strong> from {}.</p>", esc(&item), esc(&v.brand_name));
+            let item = v
+                .redeemed_item
+                .as_ref()
+                .map(|i| i.title.clone())
+                .unwrap_or_default();
+            let mut b = format!(
+                "<h1>Thank you!</h1><p>You redeemed <strong>{}</strong> from {}.</p>",
+                esc(&item),
+                esc(&v.brand_name)
+            );
             if let Some(code) = &v.digital_code {
                 b += &format!("<p>Your code: <code>{}</code></p>", esc(code));
             }
@@ -136,13 +198,19 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
             }
             html(StatusCode::OK, "Redeemed", &b)
         }
-        Err(e) if e.code == "validation_error" || e.code == "inventory_exhausted" => match g.reward_by_link(&token) {
-            Ok(id) => {
-                let v = g.redemption_view(&id);
-                html(e.status, "Please check the form", &landing(&v, &token, Some(&e.message)))
+        Err(e) if e.code == "validation_error" || e.code == "inventory_exhausted" => {
+            match g.reward_by_link(&token) {
+                Ok(id) => {
+                    let v = g.redemption_view(&id);
+                    html(
+                        e.status,
+                        "Please check the form",
+                        &landing(&v, &token, Some(&e.message)),
+                    )
+                }
+                Err(e) => error_page(&e),
             }
-            Err(e) => error_page(&e),
-        },
+        }
         Err(e) => error_page(&e),
     }
 }

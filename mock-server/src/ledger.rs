@@ -42,16 +42,29 @@ pub struct Ledger {
 impl Ledger {
     /// A campaign's totals for a month.
     pub fn campaign(&self, campaign: &str, month: &str) -> MonthTotals {
-        self.campaigns.get(&(campaign.to_string(), month.to_string())).copied().unwrap_or_default()
+        self.campaigns
+            .get(&(campaign.to_string(), month.to_string()))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// An account's totals for a month.
     pub fn account(&self, account: &str, month: &str) -> MonthTotals {
-        self.accounts.get(&(account.to_string(), month.to_string())).copied().unwrap_or_default()
+        self.accounts
+            .get(&(account.to_string(), month.to_string()))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Checks that charging `cost` keeps both caps; changes nothing.
-    pub fn check(&self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> Result<(), ApiError> {
+    pub fn check(
+        &self,
+        account: &str,
+        campaign: &str,
+        budget: i64,
+        month: &str,
+        cost: i64,
+    ) -> Result<(), ApiError> {
         let budget = budget.min(CAMPAIGN_CAP);
         if self.campaign(campaign, month).net() + cost > budget {
             return Err(ApiError::unprocessable(
@@ -69,21 +82,47 @@ impl Ledger {
     }
 
     /// Charges `cost` after checking the caps.
-    pub fn charge(&mut self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> Result<(), ApiError> {
+    pub fn charge(
+        &mut self,
+        account: &str,
+        campaign: &str,
+        budget: i64,
+        month: &str,
+        cost: i64,
+    ) -> Result<(), ApiError> {
         self.check(account, campaign, budget, month, cost)?;
-        self.campaigns.entry((campaign.to_string(), month.to_string())).or_default().charged += cost;
-        self.accounts.entry((account.to_string(), month.to_string())).or_default().charged += cost;
+        self.campaigns
+            .entry((campaign.to_string(), month.to_string()))
+            .or_default()
+            .charged += cost;
+        self.accounts
+            .entry((account.to_string(), month.to_string()))
+            .or_default()
+            .charged += cost;
         Ok(())
     }
 
     /// Refunds `cost` to the month it was charged in.
     pub fn refund(&mut self, account: &str, campaign: &str, month: &str, cost: i64) {
-        self.campaigns.entry((campaign.to_string(), month.to_string())).or_default().refunded += cost;
-        self.accounts.entry((account.to_string(), month.to_string())).or_default().refunded += cost;
+        self.campaigns
+            .entry((campaign.to_string(), month.to_string()))
+            .or_default()
+            .refunded += cost;
+        self.accounts
+            .entry((account.to_string(), month.to_string()))
+            .or_default()
+            .refunded += cost;
     }
 
     /// How many rewards of `cost` can still be charged now.
-    pub fn remaining_count(&self, account: &str, campaign: &str, budget: i64, month: &str, cost: i64) -> i64 {
+    pub fn remaining_count(
+        &self,
+        account: &str,
+        campaign: &str,
+        budget: i64,
+        month: &str,
+        cost: i64,
+    ) -> i64 {
         if cost <= 0 {
             return i64::MAX;
         }

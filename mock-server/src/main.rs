@@ -31,12 +31,17 @@ struct Cli {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let fixtures = match &cli.fixtures {
         None => None,
-        Some(p) => match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+        Some(p) => match std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
             Ok(v) => Some(v),
             Err(e) => {
                 eprintln!("error: cannot load fixtures {}: {e}", p.display());
@@ -44,7 +49,11 @@ async fn main() -> std::process::ExitCode {
             }
         },
     };
-    let config = MockConfig { bind: Some(SocketAddr::new(cli.host, cli.port)), random_demo_keys: cli.random_demo_keys, fixtures };
+    let config = MockConfig {
+        bind: Some(SocketAddr::new(cli.host, cli.port)),
+        random_demo_keys: cli.random_demo_keys,
+        fixtures,
+    };
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -54,7 +63,11 @@ async fn main() -> std::process::ExitCode {
     };
     let d = server.demo().clone();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Moments mock server listening on {}", server.base_url());
+    let _ = writeln!(
+        out,
+        "Moments mock server listening on {}",
+        server.base_url()
+    );
     let _ = writeln!(out, "  app id:          {}", d.app_id);
     let _ = writeln!(out, "  secret key:      {}", d.secret_key);
     let _ = writeln!(out, "  legacy api key:  {}", d.api_key);

@@ -16,7 +16,10 @@ pub struct Money {
 impl Money {
     /// An amount in USD cents.
     pub fn usd(amount: i64) -> Money {
-        Money { amount, currency: "USD".into() }
+        Money {
+            amount,
+            currency: "USD".into(),
+        }
     }
 }
 
@@ -37,5 +40,6 @@ pub fn marketplace_currency(m: &str) -> Option<&'static str> {
 }
 
 /// The 13 marketplaces.
-pub const MARKETPLACES: [&str; 13] =
-    ["US", "CA", "MX", "BR", "UK", "DE", "FR", "IT", "ES", "NL", "IN", "JP", "AU"];
+pub const MARKETPLACES: [&str; 13] = [
+    "US", "CA", "MX", "BR", "UK", "DE", "FR", "IT", "ES", "NL", "IN", "JP", "AU",
+];

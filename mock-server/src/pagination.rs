@@ -30,11 +30,17 @@ pub fn decode_cursor(s: &str) -> Result<u64, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("c1:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::validation("cursor", "`cursor` is not a cursor this server issued."))
+        .ok_or_else(|| {
+            ApiError::validation("cursor", "`cursor` is not a cursor this server issued.")
+        })
 }
 
 /// Builds a page from items ordered by descending `seq`, after the cursor position.
-pub fn page<T, I: Iterator<Item = (u64, T)>>(iter: I, cursor: Option<u64>, limit: usize) -> List<T> {
+pub fn page<T, I: Iterator<Item = (u64, T)>>(
+    iter: I,
+    cursor: Option<u64>,
+    limit: usize,
+) -> List<T> {
     let mut data = Vec::with_capacity(limit);
     let mut last = 0;
     let mut has_more = false;
@@ -46,11 +52,20 @@ pub fn page<T, I: Iterator<Item = (u64, T)>>(iter: I, cursor: Option<u64>, limit
         last = seq;
         data.push(item);
     }
-    List { object: "list", data, has_more, next_cursor: has_more.then(|| encode_cursor(last)) }
+    List {
+        object: "list",
+        data,
+        has_more,
+        next_cursor: has_more.then(|| encode_cursor(last)),
+    }
 }
 
 /// Builds a page from items ordered by ascending `seq` (e.g. catalog by id).
-pub fn page_asc<T, I: Iterator<Item = (u64, T)>>(iter: I, cursor: Option<u64>, limit: usize) -> List<T> {
+pub fn page_asc<T, I: Iterator<Item = (u64, T)>>(
+    iter: I,
+    cursor: Option<u64>,
+    limit: usize,
+) -> List<T> {
     let mut data = Vec::with_capacity(limit);
     let mut last = 0;
     let mut has_more = false;
@@ -62,7 +77,12 @@ pub fn page_asc<T, I: Iterator<Item = (u64, T)>>(iter: I, cursor: Option<u64>, l
         last = seq;
         data.push(item);
     }
-    List { object: "list", data, has_more, next_cursor: has_more.then(|| encode_cursor(last)) }
+    List {
+        object: "list",
+        data,
+        has_more,
+        next_cursor: has_more.then(|| encode_cursor(last)),
+    }
 }
 
 /// Defines a named list schema for OpenAPI (`{"object": "list", "data": [...], ...}`).

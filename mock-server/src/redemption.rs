@@ -13,10 +13,13 @@ use crate::state::{AppState, State};
 impl State {
     /// The reward id of a link token, or 404.
     pub fn reward_by_link(&self, token: &str) -> ApiResult<String> {
-        self.reward_by_token
-            .get(token)
-            .cloned()
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "This reward link is not valid."))
+        self.reward_by_token.get(token).cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "resource_not_found",
+                "This reward link is not valid.",
+            )
+        })
     }
 
     /// Refuses links that do not work (expired, cancelled, blocked, flagged); `allow_redeemed` for views.
@@ -29,10 +32,16 @@ impl State {
                 "reward_already_redeemed",
                 "This reward was already redeemed.",
             )),
-            RewardStatus::Expired => Err(ApiError::new(StatusCode::GONE, "reward_expired", "This reward expired.")),
-            RewardStatus::Issued if r.expires_at <= now => {
-                Err(ApiError::new(StatusCode::GONE, "reward_expired", "This reward expired."))
-            }
+            RewardStatus::Expired => Err(ApiError::new(
+                StatusCode::GONE,
+                "reward_expired",
+                "This reward expired.",
+            )),
+            RewardStatus::Issued if r.expires_at <= now => Err(ApiError::new(
+                StatusCode::GONE,
+                "reward_expired",
+                "This reward expired.",
+            )),
             RewardStatus::Cancelled | RewardStatus::Blocked => Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "reward_not_redeemable",
@@ -52,7 +61,11 @@ impl State {
         let rec = &self.rewards[id];
         let r = &rec.r;
         let camp = self.campaigns.get(&r.campaign_id).map(|c| &c.c);
-        let chosen = rec.chosen_item.as_ref().and_then(|i| r.offer.items.iter().find(|o| &o.item_id == i)).cloned();
+        let chosen = rec
+            .chosen_item
+            .as_ref()
+            .and_then(|i| r.offer.items.iter().find(|o| &o.item_id == i))
+            .cloned();
         let requires_shipping = match &chosen {
             Some(c) => c.kind == ItemKind::Physical,
             None => r.offer.items.iter().any(|o| o.kind == ItemKind::Physical),
@@ -62,7 +75,9 @@ impl State {
             reward_id: r.id.clone(),
             status: r.status,
             brand_name: camp.map(|c| c.brand_name.clone()).unwrap_or_default(),
-            redemption_message: camp.map(|c| c.redemption_message.clone()).unwrap_or_default(),
+            redemption_message: camp
+                .map(|c| c.redemption_message.clone())
+                .unwrap_or_default(),
             image_url: camp.and_then(|c| c.landing_image_url.clone()),
             expires_at: r.expires_at,
             choices: r.offer.items.clone(),
@@ -85,15 +100,28 @@ impl State {
             .iter()
             .find(|o| o.item_id == req.item_id)
             .cloned()
-            .ok_or_else(|| ApiError::validation("item_id", "`item_id` is not one of this reward's choices."))?;
+            .ok_or_else(|| {
+                ApiError::validation("item_id", "`item_id` is not one of this reward's choices.")
+            })?;
         if choice.kind == ItemKind::Physical {
-            let a = req
-                .shipping_address
-                .as_ref()
-                .ok_or_else(|| ApiError::validation("shipping_address", "A shipping address is required for a physical item."))?;
-            for (v, f) in [(&a.name, "name"), (&a.line1, "line1"), (&a.city, "city"), (&a.postal_code, "postal_code"), (&a.country, "country")] {
+            let a = req.shipping_address.as_ref().ok_or_else(|| {
+                ApiError::validation(
+                    "shipping_address",
+                    "A shipping address is required for a physical item.",
+                )
+            })?;
+            for (v, f) in [
+                (&a.name, "name"),
+                (&a.line1, "line1"),
+                (&a.city, "city"),
+                (&a.postal_code, "postal_code"),
+                (&a.country, "country"),
+            ] {
                 if v.trim().is_empty() || v.chars().count() > 200 {
-                    return Err(ApiError::validation(format!("shipping_address.{f}"), format!("`{f}` must be 1–200 characters.")));
+                    return Err(ApiError::validation(
+                        format!("shipping_address.{f}"),
+                        format!("`{f}` must be 1–200 characters."),
+                    ));
                 }
             }
         }
@@ -114,7 +142,10 @@ impl State {
         let reserved = rec.reserved_item.clone();
         if reserved.as_deref() != Some(choice.item_id.as_str()) {
             if self.stock(&choice.item_id, &market) <= 0 {
-                return Err(ApiError::unprocessable("inventory_exhausted", "This item is out of stock; choose another."));
+                return Err(ApiError::unprocessable(
+                    "inventory_exhausted",
+                    "This item is out of stock; choose another.",
+                ));
             }
             self.adjust_stock(&choice.item_id, &market, -1);
             if let Some(old) = &reserved {
@@ -149,6 +180,10 @@ pub async fn get(S(app): S<AppState>, Path(token): Path<String>) -> ApiResult<Js
 /// `POST /v1/redemptions/{token}`
 #[utoipa::path(post, path = "/v1/redemptions/{token}", tag = "redemption", params(("token" = String, Path)), request_body = RedeemRequest,
     responses((status = 200, body = Redemption), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn post(S(app): S<AppState>, Path(token): Path<String>, JsonBody(b): JsonBody<RedeemRequest>) -> ApiResult<Json<Redemption>> {
+pub async fn post(
+    S(app): S<AppState>,
+    Path(token): Path<String>,
+    JsonBody(b): JsonBody<RedeemRequest>,
+) -> ApiResult<Json<Redemption>> {
     app.lock().redeem(&token, b).map(Json)
 }

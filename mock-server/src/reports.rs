@@ -39,7 +39,10 @@ pub fn rate(num: i64, den: i64) -> Option<String> {
 
 fn parse_date(q: &QueryMap, k: &str) -> ApiResult<Option<NaiveDate>> {
     q.get(k)
-        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::validation(k, format!("`{k}` is a date YYYY-MM-DD."))))
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation(k, format!("`{k}` is a date YYYY-MM-DD.")))
+        })
         .transpose()
 }
 
@@ -47,14 +50,21 @@ fn parse_date(q: &QueryMap, k: &str) -> ApiResult<Option<NaiveDate>> {
 #[utoipa::path(get, path = "/v1/reports", tag = "reports",
     params(("campaign_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("group_by" = Option<String>, Query)),
     responses((status = 200, body = Report), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap) -> ApiResult<Json<Report>> {
+pub async fn report(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    q: QueryMap,
+) -> ApiResult<Json<Report>> {
     let from = parse_date(&q, "from")?;
     let to = parse_date(&q, "to")?;
     let group_by = q.get("group_by").map(str::to_string);
     if let Some(gb) = &group_by
         && !["moment", "marketplace", "segment", "variant", "day"].contains(&gb.as_str())
     {
-        return Err(ApiError::validation("group_by", "`group_by` is moment, marketplace, segment, variant or day."));
+        return Err(ApiError::validation(
+            "group_by",
+            "`group_by` is moment, marketplace, segment, variant or day.",
+        ));
     }
     let campaign = q.get("campaign_id").map(str::to_string);
     let g = app.lock();
@@ -62,7 +72,12 @@ pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap)
         g.own_campaign(p.app_id(), c)?;
     }
     let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
-    let key_of = |moment: &str, market: &str, seg: Option<&str>, var: Option<&str>, day: NaiveDate| -> String {
+    let key_of = |moment: &str,
+                  market: &str,
+                  seg: Option<&str>,
+                  var: Option<&str>,
+                  day: NaiveDate|
+     -> String {
         match group_by.as_deref() {
             Some("moment") => moment.to_string(),
             Some("marketplace") => market.to_string(),
@@ -76,20 +91,39 @@ pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap)
     let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for a in &g.actions {
-        if a.app_id != p.app_id() || campaign.as_deref().is_some_and(|c| c != a.campaign_id) || !in_range(a.at.date_naive()) {
+        if a.app_id != p.app_id()
+            || campaign.as_deref().is_some_and(|c| c != a.campaign_id)
+            || !in_range(a.at.date_naive())
+        {
             continue;
         }
         totals.actions += 1;
-        let k = key_of(&a.moment_id, &a.marketplace, a.segment.as_deref(), a.variant_id.as_deref(), a.at.date_naive());
+        let k = key_of(
+            &a.moment_id,
+            &a.marketplace,
+            a.segment.as_deref(),
+            a.variant_id.as_deref(),
+            a.at.date_naive(),
+        );
         rows.entry(k).or_insert_with(zero).actions += 1;
     }
     for id in &g.reward_order {
         let Some(r) = g.rewards.get(id) else { continue };
         let rw = &r.r;
-        if r.app_id != p.app_id() || rw.test || campaign.as_deref().is_some_and(|c| c != rw.campaign_id) || !in_range(rw.created_at.date_naive()) {
+        if r.app_id != p.app_id()
+            || rw.test
+            || campaign.as_deref().is_some_and(|c| c != rw.campaign_id)
+            || !in_range(rw.created_at.date_naive())
+        {
             continue;
         }
-        let k = key_of(&rw.moment_id, &rw.marketplace, rw.segment.as_deref(), rw.variant_id.as_deref(), rw.created_at.date_naive());
+        let k = key_of(
+            &rw.moment_id,
+            &rw.marketplace,
+            rw.segment.as_deref(),
+            rw.variant_id.as_deref(),
+            rw.created_at.date_naive(),
+        );
         let row = rows.entry(k).or_insert_with(zero);
         for m in [&mut totals, row] {
             m.rewards_issued += 1;
@@ -134,7 +168,9 @@ pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap)
         to: to.map(|d| d.to_string()),
         totals,
         rows: if group_by.is_some() {
-            rows.into_iter().map(|(key, metrics)| ReportRow { key, metrics }).collect()
+            rows.into_iter()
+                .map(|(key, metrics)| ReportRow { key, metrics })
+                .collect()
         } else {
             vec![]
         },
@@ -142,7 +178,12 @@ pub async fn report(S(app): S<AppState>, SecretAuth(p): SecretAuth, q: QueryMap)
         remaining_budget: Money::usd(remaining),
         variants: variants
             .into_iter()
-            .map(|(variant_id, (i, r))| VariantStats { variant_id, issued: i, redeemed: r, redemption_rate: rate(r, i) })
+            .map(|(variant_id, (i, r))| VariantStats {
+                variant_id,
+                issued: i,
+                redeemed: r,
+                redemption_rate: rate(r, i),
+            })
             .collect(),
     }))
 }

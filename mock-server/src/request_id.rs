@@ -13,8 +13,8 @@ use tokio::sync::Notify;
 
 use crate::control::JournalEntry;
 use crate::errors::{ApiError, Enveloped, REQUEST_ID};
-use crate::ids;
 use crate::idempotency::{self, Pre, Replayed};
+use crate::ids;
 use crate::state::AppState;
 
 /// Maximum request body.
@@ -29,25 +29,38 @@ pub fn route_template(path: &str) -> Option<&'static str> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     crate::api::ROUTES.iter().map(|(_, t)| *t).find(|t| {
         let ts: Vec<&str> = t.split('/').collect();
-        ts.len() == segs.len() && ts.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+        ts.len() == segs.len()
+            && ts
+                .iter()
+                .zip(&segs)
+                .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
     })
 }
 
 /// The middleware.
 pub async fn middleware(S(app): S<AppState>, req: Request, next: Next) -> Response {
     let rid = ids::new_id("req_");
-    REQUEST_ID.scope(rid.clone(), handle(app, rid, req, next)).await
+    REQUEST_ID
+        .scope(rid.clone(), handle(app, rid, req, next))
+        .await
 }
 
 async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let route = route_template(&path);
-    let idem_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let idem_key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     // Faults fire before the request is handled.
     let fault = {
         let mut g = app.lock();
-        let pos = g.faults.iter().position(|f| f.matches(&method, &path, route));
+        let pos = g
+            .faults
+            .iter()
+            .position(|f| f.matches(&method, &path, route));
         pos.map(|i| {
             let f = g.faults[i].clone();
             g.faults[i].count -= 1;
@@ -60,14 +73,32 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     let mut fault_desc = None;
     let mut early: Option<Response> = None;
     if let Some(f) = &fault {
-        fault_desc = Some(f.route.clone() + &f.action.as_ref().map(|a| format!(" action={a}")).unwrap_or_default()
-            + &f.status.map(|s| format!(" status={s}")).unwrap_or_default()
-            + &f.latency_ms.map(|l| format!(" latency_ms={l}")).unwrap_or_default());
+        fault_desc = Some(
+            f.route.clone()
+                + &f.action
+                    .as_ref()
+                    .map(|a| format!(" action={a}"))
+                    .unwrap_or_default()
+                + &f.status.map(|s| format!(" status={s}")).unwrap_or_default()
+                + &f.latency_ms
+                    .map(|l| format!(" latency_ms={l}"))
+                    .unwrap_or_default(),
+        );
         if let Some(ms) = f.latency_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if f.action.as_deref() == Some("reset") {
-            journal(&app, &rid, &method, &path, route, 0, idem_key.clone(), false, fault_desc.clone());
+            journal(
+                &app,
+                &rid,
+                &method,
+                &path,
+                route,
+                0,
+                idem_key.clone(),
+                false,
+                fault_desc.clone(),
+            );
             if let Some(ctl) = req.extensions().get::<ConnCtl>() {
                 ctl.0.notify_one();
                 std::future::pending::<()>().await;
@@ -76,9 +107,13 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             early = Some(ApiError::from_status(StatusCode::BAD_GATEWAY).into_response());
         } else if f.action.as_deref() == Some("rate_limit") {
             early = Some(
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests (injected).")
-                    .retry_after(f.retry_after_seconds.unwrap_or(1))
-                    .into_response(),
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many requests (injected).",
+                )
+                .retry_after(f.retry_after_seconds.unwrap_or(1))
+                .into_response(),
             );
         } else if let Some(s) = f.status {
             let st = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -95,11 +130,19 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         None => run(&app, req, next).await,
     };
     // Every error answer is an envelope.
-    let is_html = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/html"));
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/html"));
     if resp.status().as_u16() >= 400 && resp.extensions().get::<Enveloped>().is_none() && !is_html {
         let mut e = ApiError::from_status(resp.status());
         if resp.status() == StatusCode::NOT_FOUND && route.is_some() {
-            e = ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "No such resource.");
+            e = ApiError::new(
+                StatusCode::NOT_FOUND,
+                "resource_not_found",
+                "No such resource.",
+            );
         }
         let retry = resp.headers().get(header::RETRY_AFTER).cloned();
         resp = e.into_response();
@@ -108,10 +151,29 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         }
     }
     let replayed = resp.extensions().get::<Replayed>().is_some();
-    resp.headers_mut().insert("x-request-id", HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")));
-    journal(&app, &rid, &method, &path, route, resp.status().as_u16(), idem_key, replayed, fault_desc);
+    resp.headers_mut().insert(
+        "x-request-id",
+        HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
+    );
+    journal(
+        &app,
+        &rid,
+        &method,
+        &path,
+        route,
+        resp.status().as_u16(),
+        idem_key,
+        replayed,
+        fault_desc,
+    );
     // Deliver webhooks that became due.
-    if !app.0.state.lock().map(|g| g.outbox.is_empty()).unwrap_or(true) {
+    if !app
+        .0
+        .state
+        .lock()
+        .map(|g| g.outbox.is_empty())
+        .unwrap_or(true)
+    {
         let a = app.clone();
         tokio::spawn(async move { crate::webhooks::flush(&a).await });
     }
@@ -150,7 +212,17 @@ async fn run(app: &AppState, req: Request, next: Next) -> Response {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn journal(app: &AppState, rid: &str, method: &str, path: &str, route: Option<&str>, status: u16, key: Option<String>, replayed: bool, fault: Option<String>) {
+fn journal(
+    app: &AppState,
+    rid: &str,
+    method: &str,
+    path: &str,
+    route: Option<&str>,
+    status: u16,
+    key: Option<String>,
+    replayed: bool,
+    fault: Option<String>,
+) {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
     let at = g.now();
     if g.journal.len() >= 10_000 {

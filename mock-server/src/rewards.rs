@@ -14,12 +14,19 @@ use crate::state::{AppState, DueKind, State};
 impl State {
     /// Refunds an unredeemed reward's cost and releases its stock reservation.
     pub fn refund_reward(&mut self, id: &str) {
-        let Some(r) = self.rewards.get_mut(id) else { return };
+        let Some(r) = self.rewards.get_mut(id) else {
+            return;
+        };
         if r.refunded || r.r.test {
             return;
         }
         r.refunded = true;
-        let (acct, cmp, month, cost) = (r.account_id.clone(), r.r.campaign_id.clone(), r.charged_month.clone(), r.r.cost.amount);
+        let (acct, cmp, month, cost) = (
+            r.account_id.clone(),
+            r.r.campaign_id.clone(),
+            r.charged_month.clone(),
+            r.r.cost.amount,
+        );
         let reserved = r.reserved_item.take();
         let market = r.r.marketplace.clone();
         self.ledger.refund(&acct, &cmp, &month, cost);
@@ -30,8 +37,12 @@ impl State {
 
     /// Expires a reward that is still unredeemed at `at`.
     pub fn expire_reward(&mut self, id: &str, at: DateTime<Utc>) {
-        let Some(r) = self.rewards.get_mut(id) else { return };
-        if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.r.expires_at > at {
+        let Some(r) = self.rewards.get_mut(id) else {
+            return;
+        };
+        if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged)
+            || r.r.expires_at > at
+        {
             return;
         }
         r.r.status = RewardStatus::Expired;
@@ -42,7 +53,9 @@ impl State {
 
     /// Ships a redeemed physical reward.
     pub fn ship_reward(&mut self, id: &str, at: DateTime<Utc>) {
-        let Some(r) = self.rewards.get_mut(id) else { return };
+        let Some(r) = self.rewards.get_mut(id) else {
+            return;
+        };
         if r.r.status != RewardStatus::Redeemed {
             return;
         }
@@ -53,7 +66,9 @@ impl State {
 
     /// Delivers a shipped reward.
     pub fn deliver_reward(&mut self, id: &str, at: DateTime<Utc>) {
-        let Some(r) = self.rewards.get_mut(id) else { return };
+        let Some(r) = self.rewards.get_mut(id) else {
+            return;
+        };
         if r.r.status != RewardStatus::Shipped {
             return;
         }
@@ -70,7 +85,11 @@ impl State {
 
     /// A reward visible to the caller, or 404.
     pub fn visible_reward(&self, p: &Principal, id: &str) -> ApiResult<&Reward> {
-        let r = self.rewards.get(id).filter(|r| r.app_id == p.app_id()).ok_or_else(|| ApiError::not_found("reward", id))?;
+        let r = self
+            .rewards
+            .get(id)
+            .filter(|r| r.app_id == p.app_id())
+            .ok_or_else(|| ApiError::not_found("reward", id))?;
         if let Some(c) = p.customer()
             && r.r.customer_id.as_deref() != Some(c)
         {
@@ -82,7 +101,11 @@ impl State {
     /// Cancels an issued or flagged reward and refunds it.
     pub fn cancel_reward(&mut self, app_id: &str, id: &str) -> ApiResult<Reward> {
         let now = self.now();
-        let r = self.rewards.get(id).filter(|r| r.app_id == app_id).ok_or_else(|| ApiError::not_found("reward", id))?;
+        let r = self
+            .rewards
+            .get(id)
+            .filter(|r| r.app_id == app_id)
+            .ok_or_else(|| ApiError::not_found("reward", id))?;
         if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.r.test {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
@@ -110,7 +133,11 @@ impl State {
     params(("campaign_id" = Option<String>, Query), ("moment_id" = Option<String>, Query), ("customer_id" = Option<String>, Query),
            ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = RewardList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn list(S(app): S<AppState>, Auth(p): Auth, q: QueryMap) -> ApiResult<Json<List<Reward>>> {
+pub async fn list(
+    S(app): S<AppState>,
+    Auth(p): Auth,
+    q: QueryMap,
+) -> ApiResult<Json<List<Reward>>> {
     let limit = q.limit()?;
     let cursor = q.cursor()?;
     let status: Option<RewardStatus> = match q.get("status") {
@@ -123,26 +150,40 @@ pub async fn list(S(app): S<AppState>, Auth(p): Auth, q: QueryMap) -> ApiResult<
     let mut customer = q.get("customer_id").map(str::to_string);
     if let Some(own) = p.customer() {
         if customer.as_deref().is_some_and(|c| c != own) {
-            return Err(ApiError::forbidden("A customer token reads its own customer's rewards only.").param("customer_id"));
+            return Err(ApiError::forbidden(
+                "A customer token reads its own customer's rewards only.",
+            )
+            .param("customer_id"));
         }
         customer = Some(own.to_string());
     }
     let (cmp, moment) = (q.get("campaign_id"), q.get("moment_id"));
     let g = app.lock();
-    let it = g.reward_order.iter().rev().filter_map(|id| g.rewards.get(id)).filter(|r| {
-        r.app_id == p.app_id()
-            && cmp.is_none_or(|c| r.r.campaign_id == c)
-            && moment.is_none_or(|m| r.r.moment_id == m)
-            && customer.as_deref().is_none_or(|c| r.r.customer_id.as_deref() == Some(c))
-            && status.is_none_or(|s| r.r.status == s)
-    });
+    let it = g
+        .reward_order
+        .iter()
+        .rev()
+        .filter_map(|id| g.rewards.get(id))
+        .filter(|r| {
+            r.app_id == p.app_id()
+                && cmp.is_none_or(|c| r.r.campaign_id == c)
+                && moment.is_none_or(|m| r.r.moment_id == m)
+                && customer
+                    .as_deref()
+                    .is_none_or(|c| r.r.customer_id.as_deref() == Some(c))
+                && status.is_none_or(|s| r.r.status == s)
+        });
     Ok(Json(page(it.map(|r| (r.seq, r.r.clone())), cursor, limit)))
 }
 
 /// `GET /v1/rewards/{id}`
 #[utoipa::path(get, path = "/v1/rewards/{id}", tag = "rewards", params(("id" = String, Path)),
     responses((status = 200, body = Reward), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn get(S(app): S<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Reward>> {
+pub async fn get(
+    S(app): S<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Reward>> {
     let g = app.lock();
     g.visible_reward(&p, &id).cloned().map(Json)
 }
@@ -150,7 +191,11 @@ pub async fn get(S(app): S<AppState>, Auth(p): Auth, Path(id): Path<String>) -> 
 /// `POST /v1/rewards/{id}/cancel`
 #[utoipa::path(post, path = "/v1/rewards/{id}/cancel", tag = "rewards", params(("id" = String, Path)),
     responses((status = 200, body = Reward), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn cancel(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<Reward>> {
+pub async fn cancel(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Reward>> {
     let mut g = app.lock();
     g.cancel_reward(p.app_id(), &id).map(Json)
 }
@@ -159,16 +204,30 @@ pub async fn cancel(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Pa
 #[utoipa::path(get, path = "/v1/customers/{customer_id}/progress", tag = "progress",
     params(("customer_id" = String, Path), ("campaign_id" = Option<String>, Query)),
     responses((status = 200, body = ProgressList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn progress(S(app): S<AppState>, Auth(p): Auth, Path(customer): Path<String>, q: QueryMap) -> ApiResult<Json<List<Progress>>> {
+pub async fn progress(
+    S(app): S<AppState>,
+    Auth(p): Auth,
+    Path(customer): Path<String>,
+    q: QueryMap,
+) -> ApiResult<Json<List<Progress>>> {
     let customer = match p.customer() {
         Some(own) if customer == "me" || customer == own => own.to_string(),
-        Some(_) => return Err(ApiError::forbidden("A customer token reads its own progress only.").param("customer_id")),
+        Some(_) => {
+            return Err(
+                ApiError::forbidden("A customer token reads its own progress only.")
+                    .param("customer_id"),
+            );
+        }
         None => customer,
     };
     let g = app.lock();
     let now = g.now();
     let mut out = Vec::new();
-    let mut camps: Vec<_> = g.campaigns.values().filter(|c| c.c.app_id == p.app_id()).collect();
+    let mut camps: Vec<_> = g
+        .campaigns
+        .values()
+        .filter(|c| c.c.app_id == p.app_id())
+        .collect();
     camps.sort_by_key(|c| c.seq);
     for c in camps {
         if q.get("campaign_id").is_some_and(|id| id != c.c.id) {
@@ -176,7 +235,12 @@ pub async fn progress(S(app): S<AppState>, Auth(p): Auth, Path(customer): Path<S
         }
         for m in &c.c.moments {
             let Some(goal) = &m.goal else { continue };
-            let Some(actions) = g.goals.get(&(c.c.id.clone(), m.id.clone(), customer.clone())) else { continue };
+            let Some(actions) = g
+                .goals
+                .get(&(c.c.id.clone(), m.id.clone(), customer.clone()))
+            else {
+                continue;
+            };
             let since = now - Duration::seconds(goal.window_seconds);
             let counted: Vec<_> = actions.iter().filter(|(at, _)| *at > since).collect();
             out.push(Progress {
@@ -192,5 +256,10 @@ pub async fn progress(S(app): S<AppState>, Auth(p): Auth, Path(customer): Path<S
             });
         }
     }
-    Ok(Json(List { object: "list", has_more: false, next_cursor: None, data: out }))
+    Ok(Json(List {
+        object: "list",
+        has_more: false,
+        next_cursor: None,
+        data: out,
+    }))
 }

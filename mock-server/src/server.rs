@@ -54,10 +54,16 @@ impl MockServer {
 
     /// Starts with a configuration.
     pub async fn start_with(config: MockConfig) -> std::io::Result<MockServer> {
-        let bind = config.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let bind = config
+            .bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
         let base_url = format!("http://{host}:{}", addr.port());
         let (secret, legacy) = if config.random_demo_keys {
             (ids::secret("sk_test_", 27), ids::secret("mk_", 12))
@@ -70,7 +76,11 @@ impl MockServer {
             api_key: legacy.clone(),
             secret_key: secret,
             campaign_id: DEMO_CAMPAIGN_ID.into(),
-            moment_ids: vec!["first_workout".into(), "five_workouts".into(), "level_5".into()],
+            moment_ids: vec![
+                "first_workout".into(),
+                "five_workouts".into(),
+                "level_5".into(),
+            ],
             reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
             base_url: base_url.clone(),
         };
@@ -78,13 +88,21 @@ impl MockServer {
         if let Some(f) = config.fixtures {
             let f: crate::control::Fixtures = crate::extract::parse_json(f.to_string().as_bytes())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-            state.load_fixtures(f).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            state
+                .load_fixtures(f)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let app = AppState(Arc::new(Shared { state: Mutex::new(state), demo: demo.clone(), legacy, http }));
+        let app = AppState(Arc::new(Shared {
+            state: Mutex::new(state),
+            demo: demo.clone(),
+            legacy,
+            http,
+            flush_lock: tokio::sync::Mutex::new(()),
+        }));
         let router = crate::api::router(app.clone());
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let tick_app = app.clone();
@@ -127,9 +145,16 @@ impl MockServer {
                 }
             }
             drop(listener);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
         });
-        Ok(MockServer { addr, demo, app, stop: Some(stop_tx), task: Some(task) })
+        Ok(MockServer {
+            addr,
+            demo,
+            app,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.

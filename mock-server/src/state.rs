@@ -196,6 +196,9 @@ pub struct Bucket {
     pub at_ms: i64,
 }
 
+/// (campaign, moment, customer).
+pub type CustomerMomentKey = (String, String, String);
+
 /// The one state.
 pub struct State {
     /// The clock.
@@ -231,7 +234,7 @@ pub struct State {
     /// Money.
     pub ledger: Ledger,
     /// Goal actions per (campaign, moment, customer).
-    pub goals: HashMap<(String, String, String), VecDeque<(DateTime<Utc>, i64)>>,
+    pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
     /// Rewards per (campaign, moment, customer) for frequency caps.
     pub freq: HashMap<(String, String, String), Vec<String>>,
     /// Velocity windows per (campaign, kind, key).
@@ -373,7 +376,10 @@ impl State {
                     id: "five_workouts".into(),
                     name: Some("5 workouts in 30 days".into()),
                     client_reportable: true,
-                    goal: Some(Goal { target: 5, window_seconds: 2_592_000 }),
+                    goal: Some(Goal {
+                        target: 5,
+                        window_seconds: 2_592_000,
+                    }),
                     frequency_cap: None,
                 },
                 Moment {
@@ -411,7 +417,8 @@ impl State {
 
     /// Adds an account.
     pub fn add_account(&mut self, id: &str) {
-        self.accounts.insert(id.to_string(), AccountRec { id: id.to_string() });
+        self.accounts
+            .insert(id.to_string(), AccountRec { id: id.to_string() });
     }
 
     /// Adds an app.
@@ -437,7 +444,14 @@ impl State {
         self.key_by_secret.insert(secret.clone(), id.clone());
         self.keys.insert(
             id.clone(),
-            KeyRec { id: id.clone(), app_id: app.into(), name, secret, created_at: now, revoked_at: None },
+            KeyRec {
+                id: id.clone(),
+                app_id: app.into(),
+                name,
+                secret,
+                created_at: now,
+                revoked_at: None,
+            },
         );
         id
     }
@@ -455,9 +469,13 @@ impl State {
             if *at > now {
                 break;
             }
-            let Some(Reverse((at, _, kind))) = self.due.pop() else { break };
+            let Some(Reverse((at, _, kind))) = self.due.pop() else {
+                break;
+            };
             match kind {
-                DueKind::CampaignStart(id) | DueKind::CampaignEnd(id) => self.apply_clock_status(&id, at),
+                DueKind::CampaignStart(id) | DueKind::CampaignEnd(id) => {
+                    self.apply_clock_status(&id, at)
+                }
                 DueKind::Expire(id) => self.expire_reward(&id, at),
                 DueKind::Ship(id) => self.ship_reward(&id, at),
                 DueKind::Deliver(id) => self.deliver_reward(&id, at),
@@ -467,18 +485,32 @@ impl State {
     }
 
     /// Emits an event for an app and queues deliveries to subscribed endpoints.
-    pub fn emit(&mut self, app_id: &str, kind: &str, object: serde_json::Value, previous_status: Option<String>, at: DateTime<Utc>) {
+    pub fn emit(
+        &mut self,
+        app_id: &str,
+        kind: &str,
+        object: serde_json::Value,
+        previous_status: Option<String>,
+        at: DateTime<Utc>,
+    ) {
         let ev = Event {
             object: "event".into(),
             id: ids::new_id("evt_"),
             kind: kind.into(),
             created_at: at,
-            data: EventData { object, previous_status },
+            data: EventData {
+                object,
+                previous_status,
+            },
         };
         let mut targets: Vec<(u64, String)> = self
             .endpoints
             .values()
-            .filter(|e| !e.deleted && e.app_id == app_id && (e.e.events.is_empty() || e.e.events.iter().any(|t| t == kind)))
+            .filter(|e| {
+                !e.deleted
+                    && e.app_id == app_id
+                    && (e.e.events.is_empty() || e.e.events.iter().any(|t| t == kind))
+            })
             .map(|e| (e.seq, e.e.id.clone()))
             .collect();
         targets.sort();
@@ -490,7 +522,9 @@ impl State {
 
     /// Emits a reward event.
     pub fn emit_reward(&mut self, reward_id: &str, kind: &str, at: DateTime<Utc>) {
-        let Some(r) = self.rewards.get(reward_id) else { return };
+        let Some(r) = self.rewards.get(reward_id) else {
+            return;
+        };
         if r.r.test {
             return;
         }
@@ -510,6 +544,8 @@ pub struct Shared {
     pub legacy: String,
     /// HTTP client for webhooks.
     pub http: reqwest::Client,
+    /// Serializes webhook flushes, so a clock advance waits for sends already under way.
+    pub flush_lock: tokio::sync::Mutex<()>,
 }
 
 /// Axum state.

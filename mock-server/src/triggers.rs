@@ -39,9 +39,18 @@ pub fn ab_bucket(campaign_id: &str, customer_id: &str, total: u64) -> u64 {
 }
 
 /// Picks the reward group (and variant) per the documented selection rules.
-pub fn select(c: &Campaign, marketplace: &str, segment: Option<&str>, forced: Option<&str>, customer: Option<&str>) -> ApiResult<Selection> {
+pub fn select(
+    c: &Campaign,
+    marketplace: &str,
+    segment: Option<&str>,
+    forced: Option<&str>,
+    customer: Option<&str>,
+) -> ApiResult<Selection> {
     if !c.marketplaces.iter().any(|m| m == marketplace) {
-        return Err(ApiError::unprocessable("marketplace_not_allowed", format!("The campaign does not target {marketplace}.")));
+        return Err(ApiError::unprocessable(
+            "marketplace_not_allowed",
+            format!("The campaign does not target {marketplace}."),
+        ));
     }
     let group = if let Some(f) = forced {
         let g = c
@@ -52,25 +61,47 @@ pub fn select(c: &Campaign, marketplace: &str, segment: Option<&str>, forced: Op
         if g.marketplace != marketplace {
             return Err(ApiError::unprocessable(
                 "marketplace_not_allowed",
-                format!("Reward group {f} is for {}, not {marketplace}.", g.marketplace),
+                format!(
+                    "Reward group {f} is for {}, not {marketplace}.",
+                    g.marketplace
+                ),
             )
             .param("reward_group_id"));
         }
         g
     } else {
-        let in_m = || c.reward_groups.iter().filter(|g| g.marketplace == marketplace);
+        let in_m = || {
+            c.reward_groups
+                .iter()
+                .filter(|g| g.marketplace == marketplace)
+        };
         let by_seg = segment.and_then(|s| in_m().find(|g| g.segments.iter().any(|x| x == s)));
-        by_seg.or_else(|| in_m().find(|g| g.segments.is_empty())).ok_or_else(|| {
-            ApiError::unprocessable("segment_not_targeted", "No reward group serves this customer's segment in this marketplace.")
-        })?
+        by_seg
+            .or_else(|| in_m().find(|g| g.segments.is_empty()))
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "segment_not_targeted",
+                    "No reward group serves this customer's segment in this marketplace.",
+                )
+            })?
     };
-    let base_cost = group.cost_per_action.clone().unwrap_or_else(|| c.cost_per_action.clone());
+    let base_cost = group
+        .cost_per_action
+        .clone()
+        .unwrap_or_else(|| c.cost_per_action.clone());
     if group.variants.is_empty() {
-        return Ok(Selection { group_id: group.id.clone(), variant_id: None, items: group.items.clone(), cost: base_cost });
+        return Ok(Selection {
+            group_id: group.id.clone(),
+            variant_id: None,
+            items: group.items.clone(),
+            cost: base_cost,
+        });
     }
     let total: u64 = group.variants.iter().map(|v| v.weight as u64).sum();
     // Without a customer (compat calls, anonymous info) the first variant is shown.
-    let pick = customer.map(|cust| ab_bucket(&c.id, cust, total)).unwrap_or(0);
+    let pick = customer
+        .map(|cust| ab_bucket(&c.id, cust, total))
+        .unwrap_or(0);
     let mut acc = 0u64;
     let mut chosen = &group.variants[0];
     for v in &group.variants {
@@ -143,10 +174,14 @@ impl State {
                     item_id: it.id.clone(),
                     title: it.title.clone(),
                     kind: it.kind,
-                    value: it.prices.get(marketplace).cloned().unwrap_or_else(|| Money {
-                        amount: 0,
-                        currency: marketplace_currency(marketplace).unwrap_or("USD").into(),
-                    }),
+                    value: it
+                        .prices
+                        .get(marketplace)
+                        .cloned()
+                        .unwrap_or_else(|| Money {
+                            amount: 0,
+                            currency: marketplace_currency(marketplace).unwrap_or("USD").into(),
+                        }),
                     image_url: it.image_url.clone(),
                 })
                 .collect(),
@@ -155,12 +190,20 @@ impl State {
 
     /// Stock left in a marketplace.
     pub fn stock(&self, item: &str, marketplace: &str) -> i64 {
-        self.items.get(item).and_then(|i| i.stock.get(marketplace)).copied().unwrap_or(0)
+        self.items
+            .get(item)
+            .and_then(|i| i.stock.get(marketplace))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Adjusts stock.
     pub fn adjust_stock(&mut self, item: &str, marketplace: &str, delta: i64) {
-        if let Some(s) = self.items.get_mut(item).and_then(|i| i.stock.get_mut(marketplace)) {
+        if let Some(s) = self
+            .items
+            .get_mut(item)
+            .and_then(|i| i.stock.get_mut(marketplace))
+        {
             *s += delta;
         }
     }
@@ -171,27 +214,40 @@ impl State {
         let now = self.now();
         let rec = self.own_campaign(&t.app_id, &t.campaign_id)?;
         let c = rec.c.clone();
-        let test = self.test_mode || match c.status {
-            CampaignStatus::Live => false,
-            CampaignStatus::Approved => true,
-            s => {
-                return Err(ApiError::unprocessable(
-                    "campaign_not_live",
-                    format!("Campaign {} is `{}`, not live.", c.id, s.as_str()),
-                ));
-            }
-        };
-        let moment = c.moments.iter().find(|m| m.id == t.moment_id).cloned().ok_or_else(|| {
-            ApiError::not_found("moment", &t.moment_id).param("moment_id")
-        })?;
+        let test = self.test_mode
+            || match c.status {
+                CampaignStatus::Live => false,
+                CampaignStatus::Approved => true,
+                s => {
+                    return Err(ApiError::unprocessable(
+                        "campaign_not_live",
+                        format!("Campaign {} is `{}`, not live.", c.id, s.as_str()),
+                    ));
+                }
+            };
+        let moment = c
+            .moments
+            .iter()
+            .find(|m| m.id == t.moment_id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("moment", &t.moment_id).param("moment_id"))?;
         if t.customer_token && !moment.client_reportable {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "moment_not_client_reportable",
-                format!("Moment {} may only be reported by the brand's server.", moment.id),
+                format!(
+                    "Moment {} may only be reported by the brand's server.",
+                    moment.id
+                ),
             ));
         }
-        let sel = select(&c, &t.marketplace, t.segment.as_deref(), t.reward_group_id.as_deref(), t.customer_id.as_deref())?;
+        let sel = select(
+            &c,
+            &t.marketplace,
+            t.segment.as_deref(),
+            t.reward_group_id.as_deref(),
+            t.customer_id.as_deref(),
+        )?;
         if test {
             return Ok(Outcome::Reward(self.test_reward(t, &c, &sel)));
         }
@@ -200,17 +256,36 @@ impl State {
         let f = &c.fraud;
         let mut checks: Vec<(&'static str, String, i64)> = Vec::new();
         if let Some(cu) = &t.customer_id {
-            checks.push(("velocity_customer", cu.clone(), f.max_actions_per_customer_per_hour.unwrap_or(20)));
+            checks.push((
+                "velocity_customer",
+                cu.clone(),
+                f.max_actions_per_customer_per_hour.unwrap_or(20),
+            ));
         }
-        let dev_key = t.device_id.clone().or_else(|| t.customer_id.is_none().then(|| format!("{:?}", t.device_type)));
+        let dev_key = t.device_id.clone().or_else(|| {
+            t.customer_id
+                .is_none()
+                .then(|| format!("{:?}", t.device_type))
+        });
         if let Some(d) = &dev_key {
-            checks.push(("velocity_device", d.clone(), f.max_actions_per_device_per_hour.unwrap_or(30)));
+            checks.push((
+                "velocity_device",
+                d.clone(),
+                f.max_actions_per_device_per_hour.unwrap_or(30),
+            ));
         }
         if let Some(ip) = &t.ip {
-            checks.push(("velocity_ip", ip.clone(), f.max_actions_per_ip_per_hour.unwrap_or(100)));
+            checks.push((
+                "velocity_ip",
+                ip.clone(),
+                f.max_actions_per_ip_per_hour.unwrap_or(100),
+            ));
         }
         for (kind, key, max) in &checks {
-            let q = self.velocity.entry((c.id.clone(), *kind, key.clone())).or_default();
+            let q = self
+                .velocity
+                .entry((c.id.clone(), *kind, key.clone()))
+                .or_default();
             prune(q, hour_ago);
             if q.len() as i64 >= *max {
                 let oldest = *q.front().expect("non-empty at the limit");
@@ -224,10 +299,16 @@ impl State {
             }
         }
         for (kind, key, _) in checks {
-            self.velocity.entry((c.id.clone(), kind, key)).or_default().push_back(now);
+            self.velocity
+                .entry((c.id.clone(), kind, key))
+                .or_default()
+                .push_back(now);
         }
         // Goal progress.
-        let ckey = t.customer_id.clone().map(|cu| (c.id.clone(), moment.id.clone(), cu));
+        let ckey = t
+            .customer_id
+            .clone()
+            .map(|cu| (c.id.clone(), moment.id.clone(), cu));
         if let (Some(goal), Some(k)) = (&moment.goal, &ckey) {
             let since = now - Duration::seconds(goal.window_seconds);
             let q = self.goals.entry(k.clone()).or_default();
@@ -254,7 +335,10 @@ impl State {
         }
         // Frequency cap.
         if let Some(k) = &ckey {
-            let cap = moment.frequency_cap.clone().unwrap_or(FrequencyCap { max_rewards: 1, period_seconds: None });
+            let cap = moment.frequency_cap.clone().unwrap_or(FrequencyCap {
+                max_rewards: 1,
+                period_seconds: None,
+            });
             let since = cap.period_seconds.map(|p| now - Duration::seconds(p));
             let n = self
                 .freq
@@ -262,24 +346,44 @@ impl State {
                 .map(|ids| {
                     ids.iter()
                         .filter_map(|id| self.rewards.get(id))
-                        .filter(|r| r.r.status != RewardStatus::Cancelled && since.is_none_or(|s| r.r.created_at > s))
+                        .filter(|r| {
+                            r.r.status != RewardStatus::Cancelled
+                                && since.is_none_or(|s| r.r.created_at > s)
+                        })
                         .count() as i64
                 })
                 .unwrap_or(0);
             if n >= cap.max_rewards {
                 return Err(ApiError::unprocessable(
                     "frequency_cap_reached",
-                    format!("The customer already got {n} reward(s) for moment {}.", moment.id),
+                    format!(
+                        "The customer already got {n} reward(s) for moment {}.",
+                        moment.id
+                    ),
                 ));
             }
         }
         // Inventory: first item with stock, in order.
-        let item = sel.items.iter().find(|i| self.stock(i, &t.marketplace) > 0).cloned().ok_or_else(|| {
-            ApiError::unprocessable("inventory_exhausted", "No item of the reward group has stock in this marketplace.")
-        })?;
+        let item = sel
+            .items
+            .iter()
+            .find(|i| self.stock(i, &t.marketplace) > 0)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "inventory_exhausted",
+                    "No item of the reward group has stock in this marketplace.",
+                )
+            })?;
         // Money.
         let month = month_of(now);
-        self.ledger.charge(&t.account_id, &c.id, c.budget.amount, &month, sel.cost.amount)?;
+        self.ledger.charge(
+            &t.account_id,
+            &c.id,
+            c.budget.amount,
+            &month,
+            sel.cost.amount,
+        )?;
         // Issue.
         self.adjust_stock(&item, &t.marketplace, -1);
         if let (Some(_), Some(k)) = (&moment.goal, &ckey) {
@@ -287,12 +391,19 @@ impl State {
         }
         let mut flag = None;
         if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
-            let list = self.device_customers.entry((c.id.clone(), d.clone())).or_default();
+            let list = self
+                .device_customers
+                .entry((c.id.clone(), d.clone()))
+                .or_default();
             if !list.contains(cu) {
                 list.push(cu.clone());
             }
             if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
-                flag = Some(RewardFlag { reason_code: "device_shared".into(), decision: "held".into(), decided_at: None });
+                flag = Some(RewardFlag {
+                    reason_code: "device_shared".into(),
+                    decision: "held".into(),
+                    decided_at: None,
+                });
             }
         }
         let id = ids::new_id("rwd_");
@@ -309,7 +420,11 @@ impl State {
             marketplace: t.marketplace.clone(),
             segment: t.segment.clone(),
             device_type: t.device_type,
-            status: if flag.is_some() { RewardStatus::Flagged } else { RewardStatus::Issued },
+            status: if flag.is_some() {
+                RewardStatus::Flagged
+            } else {
+                RewardStatus::Issued
+            },
             test: false,
             url: format!("{}/r/{token}", self.base_url),
             expires_at,
@@ -352,15 +467,18 @@ impl State {
             let rseq = self.next_seq();
             self.reviews.insert(
                 id.clone(),
-                (rseq, FraudReview {
-                    object: "fraud_review".into(),
-                    reward_id: id.clone(),
-                    campaign_id: c.id.clone(),
-                    reason_code: fl.reason_code,
-                    decision: "held".into(),
-                    created_at: now,
-                    decided_at: None,
-                }),
+                (
+                    rseq,
+                    FraudReview {
+                        object: "fraud_review".into(),
+                        reward_id: id.clone(),
+                        campaign_id: c.id.clone(),
+                        reason_code: fl.reason_code,
+                        decision: "held".into(),
+                        created_at: now,
+                        decided_at: None,
+                    },
+                ),
             );
             self.emit_reward(&id, "reward.flagged", now);
         } else {
@@ -384,7 +502,9 @@ impl State {
 
     /// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
     pub fn check_budget_exhausted(&mut self, campaign_id: &str, at: DateTime<Utc>) {
-        let Some(rec) = self.campaigns.get(campaign_id) else { return };
+        let Some(rec) = self.campaigns.get(campaign_id) else {
+            return;
+        };
         let month = month_of(at);
         if rec.exhausted_months.contains(&month) {
             return;
@@ -404,9 +524,19 @@ impl State {
         let remaining = c.budget.amount - self.ledger.campaign(campaign_id, &month).net();
         if remaining < cheapest {
             let app = c.app_id.clone();
-            self.campaigns.get_mut(campaign_id).expect("exists").exhausted_months.insert(month);
+            self.campaigns
+                .get_mut(campaign_id)
+                .expect("exists")
+                .exhausted_months
+                .insert(month);
             let view = self.campaign_view(campaign_id);
-            self.emit(&app, "campaign.budget_exhausted", serde_json::to_value(view).unwrap_or_default(), None, at);
+            self.emit(
+                &app,
+                "campaign.budget_exhausted",
+                serde_json::to_value(view).unwrap_or_default(),
+                None,
+                at,
+            );
         }
     }
 
@@ -433,7 +563,9 @@ impl State {
             status: RewardStatus::Issued,
             test: true,
             url: format!("{}/r/{token}", self.base_url),
-            expires_at: c.end_at.max(now + Duration::seconds(c.reward_expiry_seconds)),
+            expires_at: c
+                .end_at
+                .max(now + Duration::seconds(c.reward_expiry_seconds)),
             cost: Money::usd(0),
             offer: self.offer(&sel.items, &t.marketplace),
             flag: None,
@@ -469,44 +601,85 @@ impl State {
 }
 
 /// Validates a v1 trigger body against the caller.
-pub fn validate_trigger(p: &Principal, b: &Trigger, peer_ip: Option<String>) -> ApiResult<TriggerInput> {
+pub fn validate_trigger(
+    p: &Principal,
+    b: &Trigger,
+    peer_ip: Option<String>,
+) -> ApiResult<TriggerInput> {
     let (customer_id, marketplace, segment, customer_token) = match p {
         Principal::Secret { .. } => {
-            let cu = b.customer.as_ref().ok_or_else(|| ApiError::validation("customer", "`customer` is required with a secret key."))?;
-            (cu.id.clone(), cu.marketplace.clone(), cu.segment.clone(), false)
+            let cu = b.customer.as_ref().ok_or_else(|| {
+                ApiError::validation("customer", "`customer` is required with a secret key.")
+            })?;
+            (
+                cu.id.clone(),
+                cu.marketplace.clone(),
+                cu.segment.clone(),
+                false,
+            )
         }
-        Principal::Customer { customer_id, marketplace, segment, .. } => {
+        Principal::Customer {
+            customer_id,
+            marketplace,
+            segment,
+            ..
+        } => {
             if let Some(cu) = &b.customer
                 && (&cu.id != customer_id || &cu.marketplace != marketplace)
             {
-                return Err(ApiError::forbidden("A customer token acts for its own customer only.").param("customer.id"));
+                return Err(ApiError::forbidden(
+                    "A customer token acts for its own customer only.",
+                )
+                .param("customer.id"));
             }
-            let seg = b.customer.as_ref().and_then(|c| c.segment.clone()).or_else(|| segment.clone());
+            let seg = b
+                .customer
+                .as_ref()
+                .and_then(|c| c.segment.clone())
+                .or_else(|| segment.clone());
             (customer_id.clone(), marketplace.clone(), seg, true)
         }
     };
     if !valid_customer_id(&customer_id) {
-        return Err(ApiError::validation("customer.id", "`customer.id` must be 1–128 characters of [A-Za-z0-9_.:@-]."));
+        return Err(ApiError::validation(
+            "customer.id",
+            "`customer.id` must be 1–128 characters of [A-Za-z0-9_.:@-].",
+        ));
     }
     if marketplace_currency(&marketplace).is_none() {
-        return Err(ApiError::validation("customer.marketplace", "Unknown marketplace code."));
+        return Err(ApiError::validation(
+            "customer.marketplace",
+            "Unknown marketplace code.",
+        ));
     }
     if let Some(s) = &segment
         && !valid_label(s)
     {
-        return Err(ApiError::validation("customer.segment", "Segments match ^[A-Za-z0-9_-]{1,64}$."));
+        return Err(ApiError::validation(
+            "customer.segment",
+            "Segments match ^[A-Za-z0-9_-]{1,64}$.",
+        ));
     }
     let quantity = b.quantity.unwrap_or(1);
     if !(1..=1_000_000).contains(&quantity) {
-        return Err(ApiError::validation("quantity", "`quantity` must be 1–1000000."));
+        return Err(ApiError::validation(
+            "quantity",
+            "`quantity` must be 1–1000000.",
+        ));
     }
     if let Some(d) = &b.device.id
         && !(1..=200).contains(&d.len())
     {
-        return Err(ApiError::validation("device.id", "`device.id` must be 1–200 characters."));
+        return Err(ApiError::validation(
+            "device.id",
+            "`device.id` must be 1–200 characters.",
+        ));
     }
     if b.campaign_id.is_empty() {
-        return Err(ApiError::validation("campaign_id", "`campaign_id` is required."));
+        return Err(ApiError::validation(
+            "campaign_id",
+            "`campaign_id` is required.",
+        ));
     }
     Ok(TriggerInput {
         app_id: p.app_id().into(),
@@ -518,7 +691,13 @@ pub fn validate_trigger(p: &Principal, b: &Trigger, peer_ip: Option<String>) -> 
         segment,
         device_type: b.device.kind,
         device_id: b.device.id.clone(),
-        ip: b.device.ip.clone().or(peer_ip),
+        // The caller's address is the customer's only when the customer's device calls (customer token);
+        // a brand server's own address would throttle all its customers together.
+        ip: b
+            .device
+            .ip
+            .clone()
+            .or(if customer_token { peer_ip } else { None }),
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,

@@ -115,7 +115,9 @@ impl State {
     /// Makes a due job a pending send.
     pub fn make_send(&mut self, job_id: u64) {
         let now = self.now();
-        let Some(job) = self.webhook_jobs.get(&job_id) else { return };
+        let Some(job) = self.webhook_jobs.get(&job_id) else {
+            return;
+        };
         let Some(ep) = self.endpoints.get(&job.endpoint_id).filter(|e| !e.deleted) else {
             self.webhook_jobs.remove(&job_id);
             return;
@@ -131,9 +133,16 @@ impl State {
     }
 
     /// Records an attempt's result and schedules a retry when it failed.
-    pub fn record_delivery(&mut self, send: &PendingSend, status: Option<u16>, error: Option<String>) {
+    pub fn record_delivery(
+        &mut self,
+        send: &PendingSend,
+        status: Option<u16>,
+        error: Option<String>,
+    ) {
         let now = self.now();
-        let Some(job) = self.webhook_jobs.get_mut(&send.job_id) else { return };
+        let Some(job) = self.webhook_jobs.get_mut(&send.job_id) else {
+            return;
+        };
         let ok = status.is_some_and(|s| (200..300).contains(&s));
         let attempt = job.attempt;
         let next = (!ok && (attempt as usize) <= BACKOFF_SECONDS.len())
@@ -146,7 +155,11 @@ impl State {
             attempt,
             status,
             succeeded: ok,
-            error: if ok { None } else { error.or_else(|| status.map(|s| format!("HTTP {s}"))) },
+            error: if ok {
+                None
+            } else {
+                error.or_else(|| status.map(|s| format!("HTTP {s}")))
+            },
             at: now,
             next_retry_at: next,
         };
@@ -168,6 +181,7 @@ impl State {
 
 /// Sends every pending webhook and records the results. Returns when all attempts finished.
 pub async fn flush(app: &AppState) {
+    let _serial = app.0.flush_lock.lock().await;
     loop {
         let sends = {
             let mut g = app.lock();
@@ -191,7 +205,14 @@ pub async fn flush(app: &AppState) {
                     .await;
                 let (status, err) = match res {
                     Ok(r) => (Some(r.status().as_u16()), None),
-                    Err(e) => (None, Some(if e.is_timeout() { "timeout".to_string() } else { "connection error".to_string() })),
+                    Err(e) => (
+                        None,
+                        Some(if e.is_timeout() {
+                            "timeout".to_string()
+                        } else {
+                            "connection error".to_string()
+                        }),
+                    ),
                 };
                 (s, status, err)
             }
@@ -213,14 +234,23 @@ fn view(e: &EndpointRec) -> WebhookEndpoint {
 /// `POST /v1/webhook_endpoints`
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = WebhookEndpointCreate,
     responses((status = 201, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn create(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(b): JsonBody<WebhookEndpointCreate>) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
-    let parsed = url::Url::parse(&b.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+pub async fn create(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    JsonBody(b): JsonBody<WebhookEndpointCreate>,
+) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
+    let parsed = url::Url::parse(&b.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
     if parsed.is_none() || b.url.len() > 1000 {
         return Err(ApiError::validation("url", "`url` must be an http(s) URL."));
     }
     for (i, e) in b.events.iter().enumerate() {
         if !EVENT_TYPES.contains(&e.as_str()) {
-            return Err(ApiError::validation(format!("events[{i}]"), format!("Unknown event type `{e}`.")));
+            return Err(ApiError::validation(
+                format!("events[{i}]"),
+                format!("Unknown event type `{e}`."),
+            ));
         }
     }
     let mut g = app.lock();
@@ -237,24 +267,49 @@ pub async fn create(S(app): S<AppState>, SecretAuth(p): SecretAuth, JsonBody(b):
         created_at: now,
         deleted: None,
     };
-    g.endpoints.insert(id, EndpointRec { seq, app_id: p.app_id().into(), secret, deleted: false, e: e.clone() });
+    g.endpoints.insert(
+        id,
+        EndpointRec {
+            seq,
+            app_id: p.app_id().into(),
+            secret,
+            deleted: false,
+            e: e.clone(),
+        },
+    );
     Ok((StatusCode::CREATED, Json(e)))
 }
 
 /// `GET /v1/webhook_endpoints`
 #[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks",
     responses((status = 200, body = WebhookEndpointList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn list(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<List<WebhookEndpoint>>> {
+pub async fn list(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+) -> ApiResult<Json<List<WebhookEndpoint>>> {
     let g = app.lock();
-    let mut v: Vec<_> = g.endpoints.values().filter(|e| !e.deleted && e.app_id == p.app_id()).collect();
-    v.sort_by(|a, b| b.seq.cmp(&a.seq));
-    Ok(Json(List { object: "list", data: v.into_iter().map(view).collect(), has_more: false, next_cursor: None }))
+    let mut v: Vec<_> = g
+        .endpoints
+        .values()
+        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .collect();
+    v.sort_by_key(|e| std::cmp::Reverse(e.seq));
+    Ok(Json(List {
+        object: "list",
+        data: v.into_iter().map(view).collect(),
+        has_more: false,
+        next_cursor: None,
+    }))
 }
 
 /// `GET /v1/webhook_endpoints/{id}`
 #[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn get(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<WebhookEndpoint>> {
+pub async fn get(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookEndpoint>> {
     let g = app.lock();
     g.endpoints
         .get(&id)
@@ -266,7 +321,11 @@ pub async fn get(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<
 /// `DELETE /v1/webhook_endpoints/{id}`
 #[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn delete(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<WebhookEndpoint>> {
+pub async fn delete(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookEndpoint>> {
     let mut g = app.lock();
     let e = g
         .endpoints

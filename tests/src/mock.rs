@@ -22,7 +22,10 @@ pub struct Answer {
 impl Answer {
     /// A header as a string.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
     /// `error.code` of an error envelope.
     pub fn code(&self) -> &str {
@@ -52,7 +55,14 @@ impl Mock {
         let base = server.base_url();
         let key = server.demo().secret_key.clone();
         let campaign = server.demo().campaign_id.clone();
-        Mock { server, http: reqwest::Client::new(), base, key, campaign, counter: AtomicU64::new(0) }
+        Mock {
+            server,
+            http: reqwest::Client::new(),
+            base,
+            key,
+            campaign,
+            counter: AtomicU64::new(0),
+        }
     }
 
     /// A fresh idempotency key.
@@ -61,7 +71,14 @@ impl Mock {
     }
 
     /// A request with an optional bearer credential, idempotency key and JSON body.
-    pub async fn call(&self, method: &str, path: &str, auth: Option<&str>, idem: Option<&str>, body: Option<&Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        idem: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, format!("{}{path}", self.base));
         if let Some(a) = auth {
@@ -78,18 +95,25 @@ impl Mock {
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, body, headers, text }
+        Answer {
+            status,
+            body,
+            headers,
+            text,
+        }
     }
 
     /// GET with the demo secret key.
     pub async fn get(&self, path: &str) -> Answer {
-        self.call("GET", path, Some(&self.key.clone()), None, None).await
+        self.call("GET", path, Some(&self.key.clone()), None, None)
+            .await
     }
 
     /// POST with the demo secret key and a fresh idempotency key.
     pub async fn post(&self, path: &str, body: Value) -> Answer {
         let k = self.idem();
-        self.call("POST", path, Some(&self.key.clone()), Some(&k), Some(&body)).await
+        self.call("POST", path, Some(&self.key.clone()), Some(&k), Some(&body))
+            .await
     }
 
     /// POST to the control API.
@@ -99,26 +123,43 @@ impl Mock {
 
     /// Advances the virtual clock.
     pub async fn advance(&self, seconds: i64) -> Answer {
-        let a = self.control("/_mock/clock/advance", json!({"seconds": seconds})).await;
+        let a = self
+            .control("/_mock/clock/advance", json!({"seconds": seconds}))
+            .await;
         assert_eq!(a.status, 200, "{}", a.text);
         a
     }
 
     /// Freezes the clock at its current time.
     pub async fn freeze(&self) {
-        let now = self.call("GET", "/_mock/clock", None, None, None).await.body["now"].clone();
-        let a = self.control("/_mock/clock/set", json!({"now": now, "frozen": true})).await;
+        let now = self
+            .call("GET", "/_mock/clock", None, None, None)
+            .await
+            .body["now"]
+            .clone();
+        let a = self
+            .control("/_mock/clock/set", json!({"now": now, "frozen": true}))
+            .await;
         assert_eq!(a.status, 200, "{}", a.text);
     }
 
     /// The server's time.
     pub async fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        let v = self.call("GET", "/_mock/clock", None, None, None).await.body;
+        let v = self
+            .call("GET", "/_mock/clock", None, None, None)
+            .await
+            .body;
         v["now"].as_str().expect("now").parse().expect("RFC 3339")
     }
 
     /// A trigger with the demo secret key.
-    pub async fn trigger(&self, campaign: &str, moment: &str, customer: &str, marketplace: &str) -> Answer {
+    pub async fn trigger(
+        &self,
+        campaign: &str,
+        moment: &str,
+        customer: &str,
+        marketplace: &str,
+    ) -> Answer {
         self.post(
             "/v1/triggers",
             json!({"campaign_id": campaign, "moment_id": moment,
@@ -130,7 +171,9 @@ impl Mock {
     /// A valid campaign body starting `start_offset` seconds from the server's now.
     pub async fn campaign_body(&self, start_offset: i64, budget: i64, cost: i64) -> Value {
         let now = self.now().await;
-        let t = |s: i64| (now + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let t = |s: i64| {
+            (now + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
         json!({
             "name": "Test campaign", "brand_name": "Test Brand",
             "start_at": t(start_offset), "end_at": t(start_offset + 60 * 86_400),
@@ -151,11 +194,27 @@ impl Mock {
 
     /// Same, with another app's secret key.
     pub async fn launch_with(&self, key: &str, body: Value) -> String {
-        let a = self.call("POST", "/v1/campaigns", Some(key), Some(&self.idem()), Some(&body)).await;
+        let a = self
+            .call(
+                "POST",
+                "/v1/campaigns",
+                Some(key),
+                Some(&self.idem()),
+                Some(&body),
+            )
+            .await;
         assert_eq!(a.status, 201, "{}", a.text);
         let id = a.body["id"].as_str().expect("id").to_string();
         for step in ["submit", "approve"] {
-            let a = self.call("POST", &format!("/v1/campaigns/{id}/{step}"), Some(key), Some(&self.idem()), None).await;
+            let a = self
+                .call(
+                    "POST",
+                    &format!("/v1/campaigns/{id}/{step}"),
+                    Some(key),
+                    Some(&self.idem()),
+                    None,
+                )
+                .await;
             assert_eq!(a.status, 200, "{step}: {}", a.text);
         }
         id

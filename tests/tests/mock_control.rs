@@ -12,9 +12,15 @@ use sha2::Sha256;
 async fn reset_demo_apps_and_fixtures() {
     let m = Mock::start().await;
     let demo = m.call("GET", "/_mock/demo", None, None, None).await;
-    assert_eq!(demo.body["secret_key"], "sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc");
+    assert_eq!(
+        demo.body["secret_key"],
+        "sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc"
+    );
     assert_eq!(demo.body["api_key"], "mk_demo_8f2b9c1d4e5a6b7c");
-    assert_eq!(demo.body["moment_ids"], json!(["first_workout", "five_workouts", "level_5"]));
+    assert_eq!(
+        demo.body["moment_ids"],
+        json!(["first_workout", "five_workouts", "level_5"])
+    );
     assert_eq!(demo.body["base_url"], m.base);
     assert!(demo.header("x-request-id").unwrap().starts_with("req_"));
     let c = m.get(&format!("/v1/campaigns/{}", m.campaign)).await;
@@ -25,9 +31,25 @@ async fn reset_demo_apps_and_fixtures() {
     let app = m.control("/_mock/apps", json!({"name": "Other"})).await;
     assert_eq!(app.status, 201);
     let other_key = app.body["secret_key"].as_str().unwrap().to_string();
-    let not_mine = m.call("GET", &format!("/v1/campaigns/{}", m.campaign), Some(&other_key), None, None).await;
-    assert_eq!((not_mine.status, not_mine.code()), (404, "resource_not_found"));
-    let same = m.control("/_mock/apps", json!({"name": "Sibling", "account_id": demo.body["account_id"]})).await;
+    let not_mine = m
+        .call(
+            "GET",
+            &format!("/v1/campaigns/{}", m.campaign),
+            Some(&other_key),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (not_mine.status, not_mine.code()),
+        (404, "resource_not_found")
+    );
+    let same = m
+        .control(
+            "/_mock/apps",
+            json!({"name": "Sibling", "account_id": demo.body["account_id"]}),
+        )
+        .await;
     assert_eq!(same.body["account_id"], demo.body["account_id"]);
 
     // Fixtures: an app and a live campaign with given ids.
@@ -42,15 +64,29 @@ async fn reset_demo_apps_and_fixtures() {
               Some(&json!({"campaign_id": "cmp_fx", "moment_id": "m1", "customer": {"id": "c", "marketplace": "US"}, "device": {"type": "Web"}})))
         .await;
     assert_eq!(t.status, 200, "{}", t.text);
-    let dup = m.control("/_mock/fixtures", json!({"apps": [{"id": "app_fx", "name": "again"}]})).await;
+    let dup = m
+        .control(
+            "/_mock/fixtures",
+            json!({"apps": [{"id": "app_fx", "name": "again"}]}),
+        )
+        .await;
     assert_eq!(dup.status, 400);
 
     // Reset: back to the seed.
-    m.trigger(&m.campaign.clone(), "first_workout", "r1", "US").await;
+    m.trigger(&m.campaign.clone(), "first_workout", "r1", "US")
+        .await;
     m.advance(3600).await;
     assert_eq!(m.control("/_mock/reset", json!({})).await.status, 200);
-    assert_eq!(m.get(&format!("/v1/campaigns/{}", m.campaign)).await.body["spend"]["spent"]["amount"], 0);
-    assert_eq!(m.call("GET", "/v1/app", Some(&other_key), None, None).await.status, 401);
+    assert_eq!(
+        m.get(&format!("/v1/campaigns/{}", m.campaign)).await.body["spend"]["spent"]["amount"],
+        0
+    );
+    assert_eq!(
+        m.call("GET", "/v1/app", Some(&other_key), None, None)
+            .await
+            .status,
+        401
+    );
     let clock = m.call("GET", "/_mock/clock", None, None, None).await;
     assert_eq!(clock.body["frozen"], false);
     assert!(clock.body["offset_seconds"].as_i64().unwrap().abs() <= 1);
@@ -64,68 +100,163 @@ async fn clock_get_set_advance() {
     let c = m.call("GET", "/_mock/clock", None, None, None).await;
     assert_eq!(c.body["frozen"], true);
     let a = m.advance(90).await;
-    assert_eq!(a.body["now"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(), now + chrono::Duration::seconds(90));
-    let back = m.control("/_mock/clock/set", json!({"now": now.to_rfc3339()})).await;
+    assert_eq!(
+        a.body["now"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        now + chrono::Duration::seconds(90)
+    );
+    let back = m
+        .control("/_mock/clock/set", json!({"now": now.to_rfc3339()}))
+        .await;
     assert_eq!((back.status, back.code()), (400, "validation_error"));
-    let neg = m.control("/_mock/clock/advance", json!({"seconds": -1})).await;
+    let neg = m
+        .control("/_mock/clock/advance", json!({"seconds": -1}))
+        .await;
     assert_eq!(neg.body["error"]["param"], "seconds");
     // The demo campaign finishes at its end date.
     m.advance(91 * 86_400).await;
-    assert_eq!(m.get(&format!("/v1/campaigns/{}", m.campaign)).await.body["status"], "finished");
-    let t = m.trigger(&m.campaign.clone(), "first_workout", "late", "US").await;
+    assert_eq!(
+        m.get(&format!("/v1/campaigns/{}", m.campaign)).await.body["status"],
+        "finished"
+    );
+    let t = m
+        .trigger(&m.campaign.clone(), "first_workout", "late", "US")
+        .await;
     assert_eq!((t.status, t.code()), (422, "campaign_not_live"));
 }
 
 #[tokio::test]
 async fn faults_status_latency_rate_limit_and_reset() {
     let m = Mock::start().await;
-    let add = m.control("/_mock/faults", json!({"route": "POST /v1/triggers", "count": 2, "status": 503})).await;
+    let add = m
+        .control(
+            "/_mock/faults",
+            json!({"route": "POST /v1/triggers", "count": 2, "status": 503}),
+        )
+        .await;
     assert_eq!(add.status, 201, "{}", add.text);
-    assert_eq!(m.call("GET", "/_mock/faults", None, None, None).await.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        m.call("GET", "/_mock/faults", None, None, None).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let key = m.key.clone();
     let body = json!({"campaign_id": m.campaign, "moment_id": "first_workout", "customer": {"id": "f1", "marketplace": "US"}, "device": {"type": "Web"}});
     for _ in 0..2 {
-        let a = m.call("POST", "/v1/triggers", Some(&key), Some("fault-key"), Some(&body)).await;
+        let a = m
+            .call(
+                "POST",
+                "/v1/triggers",
+                Some(&key),
+                Some("fault-key"),
+                Some(&body),
+            )
+            .await;
         assert_eq!((a.status, a.code()), (503, "service_unavailable"));
         assert_eq!(a.body["error"]["retryable"], true);
     }
     // The faulted requests had no effect; the same key now runs for real.
-    let ok = m.call("POST", "/v1/triggers", Some(&key), Some("fault-key"), Some(&body)).await;
+    let ok = m
+        .call(
+            "POST",
+            "/v1/triggers",
+            Some(&key),
+            Some("fault-key"),
+            Some(&body),
+        )
+        .await;
     assert_eq!(ok.status, 200);
     assert!(ok.header("idempotent-replayed").is_none());
 
     // Route templates, any method, rate limiting.
-    m.control("/_mock/faults", json!({"route": "* /v1/campaigns/{id}", "action": "rate_limit", "retry_after_seconds": 7})).await;
+    m.control(
+        "/_mock/faults",
+        json!({"route": "* /v1/campaigns/{id}", "action": "rate_limit", "retry_after_seconds": 7}),
+    )
+    .await;
     let r = m.get(&format!("/v1/campaigns/{}", m.campaign)).await;
     assert_eq!((r.status, r.code()), (429, "rate_limited"));
     assert_eq!(r.header("retry-after").as_deref(), Some("7"));
-    assert_eq!(m.get(&format!("/v1/campaigns/{}", m.campaign)).await.status, 200);
+    assert_eq!(
+        m.get(&format!("/v1/campaigns/{}", m.campaign)).await.status,
+        200
+    );
 
     // Latency alone: answers normally (no timing assertion).
-    m.control("/_mock/faults", json!({"route": "GET /v1/app", "latency_ms": 20})).await;
+    m.control(
+        "/_mock/faults",
+        json!({"route": "GET /v1/app", "latency_ms": 20}),
+    )
+    .await;
     assert_eq!(m.get("/v1/app").await.status, 200);
 
     // Connection reset: the client sees a connection error, not an HTTP answer.
-    m.control("/_mock/faults", json!({"route": "GET /v1/app", "action": "reset"})).await;
-    let err = m.http.get(format!("{}/v1/app", m.base)).bearer_auth(&key).send().await;
+    m.control(
+        "/_mock/faults",
+        json!({"route": "GET /v1/app", "action": "reset"}),
+    )
+    .await;
+    let err = m
+        .http
+        .get(format!("{}/v1/app", m.base))
+        .bearer_auth(&key)
+        .send()
+        .await;
     assert!(err.is_err(), "expected a connection error, got {err:?}");
     assert_eq!(m.get("/v1/app").await.status, 200);
 
     // Clear.
-    m.control("/_mock/faults", json!({"route": "GET /v1/app", "status": 500, "count": 5})).await;
-    assert_eq!(m.call("DELETE", "/_mock/faults", None, None, None).await.status, 200);
+    m.control(
+        "/_mock/faults",
+        json!({"route": "GET /v1/app", "status": 500, "count": 5}),
+    )
+    .await;
+    assert_eq!(
+        m.call("DELETE", "/_mock/faults", None, None, None)
+            .await
+            .status,
+        200
+    );
     assert_eq!(m.get("/v1/app").await.status, 200);
     let bad = m.control("/_mock/faults", json!({"route": "nope"})).await;
     assert_eq!(bad.code(), "validation_error");
 
     // The journal records every request with its id, route and fault.
-    let j = m.call("GET", "/_mock/journal?limit=10000", None, None, None).await;
+    let j = m
+        .call("GET", "/_mock/journal?limit=10000", None, None, None)
+        .await;
     let entries = j.body["data"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["fault"].as_str().is_some_and(|f| f.contains("reset")) && e["status"] == 0));
-    assert!(entries.iter().any(|e| e["route"] == "/v1/campaigns/{id}" && e["status"] == 429));
-    assert!(entries.iter().all(|e| e["request_id"].as_str().unwrap().starts_with("req_")));
-    assert!(entries.iter().any(|e| e["idempotency_key"] == "fault-key" && e["status"] == 200));
-    assert_eq!(m.call("DELETE", "/_mock/journal", None, None, None).await.status, 200);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["fault"].as_str().is_some_and(|f| f.contains("reset")) && e["status"] == 0)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["route"] == "/v1/campaigns/{id}" && e["status"] == 429)
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["request_id"].as_str().unwrap().starts_with("req_"))
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["idempotency_key"] == "fault-key" && e["status"] == 200)
+    );
+    assert_eq!(
+        m.call("DELETE", "/_mock/journal", None, None, None)
+            .await
+            .status,
+        200
+    );
     let j = m.call("GET", "/_mock/journal", None, None, None).await;
     assert!(j.body["data"].as_array().unwrap().len() <= 1);
 }
@@ -145,27 +276,41 @@ async fn compat_endpoints_answer_rate_limit_and_error_text() {
             }
             let res = r.send().await.unwrap();
             let st = res.status().as_u16();
-            let ra = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            let ra = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
             (st, res.json::<Value>().await.unwrap(), ra)
         }
     };
     let key = Some("mk_demo_8f2b9c1d4e5a6b7c");
     let (st, info, _) = post("/prod/GetRewardInfo", key, body.clone()).await;
     assert_eq!(st, 200);
-    assert_eq!(info["rewardNotificationText"], "Complete your first workout and get a gift!");
+    assert_eq!(
+        info["rewardNotificationText"],
+        "Complete your first workout and get a gift!"
+    );
     assert_eq!(info["rewardNotificationUrl"], Value::Null);
     assert!(info["remainingRewardCount"].as_i64().unwrap() > 0);
     let (st, r1, _) = post("/prod/GetReward", key, body.clone()).await;
     assert_eq!(st, 200);
     let (_, r2, _) = post("/prod/GetReward", key, body.clone()).await;
-    assert_ne!(r1["rewardNotificationUrl"], r2["rewardNotificationUrl"], "unique URL per call when live");
+    assert_ne!(
+        r1["rewardNotificationUrl"], r2["rewardNotificationUrl"],
+        "unique URL per call when live"
+    );
     assert!(r1["campaignEndDate"].as_str().unwrap().ends_with('Z'));
     let mut bad = body.clone();
     bad["campaignId"] = json!("cmp_nope");
     let (st, e, _) = post("/prod/GetReward", key, bad).await;
     assert_eq!(st, 404);
     assert_eq!(e["errorCode"], "resource_not_found");
-    assert!(e["rewardNotificationText"].as_str().unwrap().contains("cmp_nope"));
+    assert!(
+        e["rewardNotificationText"]
+            .as_str()
+            .unwrap()
+            .contains("cmp_nope")
+    );
     assert_eq!(e["rewardNotificationUrl"], Value::Null);
     // 5 calls in this (frozen) second: the 6th is limited.
     assert_eq!(post("/prod/GetRewardInfo", key, body.clone()).await.0, 200);
@@ -190,25 +335,52 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
         let m = &m;
         let key = key.clone();
         async move {
-            let res = m.http.post(format!("{}/v1/triggers", m.base)).bearer_auth(key).header("Idempotency-Key", m.idem())
-                .header("content-type", "application/json").body(body).send().await.unwrap();
+            let res = m
+                .http
+                .post(format!("{}/v1/triggers", m.base))
+                .bearer_auth(key)
+                .header("Idempotency-Key", m.idem())
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let st = res.status().as_u16();
             (st, res.json::<Value>().await.unwrap())
         }
     };
     let (st, e) = send_raw("{not json").await;
-    assert_eq!((st, e["error"]["code"].as_str().unwrap()), (400, "invalid_json"));
-    assert!(e["error"]["request_id"].as_str().unwrap().starts_with("req_"));
+    assert_eq!(
+        (st, e["error"]["code"].as_str().unwrap()),
+        (400, "invalid_json")
+    );
+    assert!(
+        e["error"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
     let (st, e) = send_raw("[1,2]").await;
-    assert_eq!((st, e["error"]["code"].as_str().unwrap()), (400, "invalid_json"));
+    assert_eq!(
+        (st, e["error"]["code"].as_str().unwrap()),
+        (400, "invalid_json")
+    );
     let wrong = json!({"campaign_id": camp, "moment_id": "first_workout", "customer": {"id": "b", "marketplace": "US"}, "device": {"type": "Android"}, "quantity": "five"});
     let a = m.post("/v1/triggers", wrong).await;
-    assert_eq!((a.status, a.body["error"]["param"].as_str()), (400, Some("quantity")));
+    assert_eq!(
+        (a.status, a.body["error"]["param"].as_str()),
+        (400, Some("quantity"))
+    );
     let a = m.post("/v1/triggers", json!({"campaign_id": camp, "moment_id": "first_workout", "customer": {"id": "b", "marketplace": "US"}, "device": {"type": "Palm"}})).await;
     assert_eq!(a.body["error"]["param"], "device.type");
     let a = m.post("/v1/triggers", json!({"campaign_id": camp, "moment_id": "first_workout", "device": {"type": "Web"}, "customer": {"id": "b", "marketplace": "US", "segmnt": "x"}})).await;
     assert_eq!(a.body["error"]["param"], "customer.segmnt");
-    let a = m.post("/v1/triggers", json!({"moment_id": "first_workout", "device": {"type": "Web"}})).await;
+    let a = m
+        .post(
+            "/v1/triggers",
+            json!({"moment_id": "first_workout", "device": {"type": "Web"}}),
+        )
+        .await;
     assert_eq!(a.body["error"]["param"], "campaign_id");
     let mut cb = m.campaign_body(60, 10_000, 500).await;
     cb["moments"] = json!([{"id": "m1", "goal": {"target": 0, "window_seconds": 60}}]);
@@ -217,35 +389,92 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
 
     // Oversized body.
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70 * 1024));
-    let res = m.http.post(format!("{}/v1/campaigns", m.base)).bearer_auth(&key).header("content-type", "application/json").body(big).send().await.unwrap();
+    let res = m
+        .http
+        .post(format!("{}/v1/campaigns", m.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
-    let res = m.http.post(format!("{}/v1/api_keys", m.base)).bearer_auth(&key).header("content-type", "text/plain").body("name=x").send().await.unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+    let res = m
+        .http
+        .post(format!("{}/v1/api_keys", m.base))
+        .bearer_auth(&key)
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
 
     // Unknown ids, routes, methods, transitions.
-    assert_eq!(m.get("/v1/campaigns/cmp_nope").await.code(), "resource_not_found");
+    assert_eq!(
+        m.get("/v1/campaigns/cmp_nope").await.code(),
+        "resource_not_found"
+    );
     assert_eq!(m.get("/v1/rewards/rwd_nope").await.status, 404);
     assert_eq!(m.get("/v1/nothing").await.code(), "route_not_found");
-    assert_eq!(m.call("PUT", "/v1/campaigns", Some(&key), None, None).await.code(), "method_not_allowed");
-    let t = m.post(&format!("/v1/campaigns/{camp}/submit"), json!({})).await;
-    assert_eq!((t.status, t.code(), t.body["error"]["param"].as_str()), (409, "invalid_state_transition", Some("status")));
-    let p = m.call("PATCH", &format!("/v1/campaigns/{camp}"), Some(&key), None, Some(&json!({"marketplaces": ["US"]}))).await;
-    assert_eq!((p.status, p.body["error"]["param"].as_str()), (409, Some("marketplaces")));
+    assert_eq!(
+        m.call("PUT", "/v1/campaigns", Some(&key), None, None)
+            .await
+            .code(),
+        "method_not_allowed"
+    );
+    let t = m
+        .post(&format!("/v1/campaigns/{camp}/submit"), json!({}))
+        .await;
+    assert_eq!(
+        (t.status, t.code(), t.body["error"]["param"].as_str()),
+        (409, "invalid_state_transition", Some("status"))
+    );
+    let p = m
+        .call(
+            "PATCH",
+            &format!("/v1/campaigns/{camp}"),
+            Some(&key),
+            None,
+            Some(&json!({"marketplaces": ["US"]})),
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.body["error"]["param"].as_str()),
+        (409, Some("marketplaces"))
+    );
     let t = m.trigger(&camp, "no_such_moment", "b", "US").await;
     assert_eq!(t.status, 404);
 
     // Credentials.
     let a = m.call("GET", "/v1/app", None, None, None).await;
     assert_eq!((a.status, a.code()), (401, "authentication_required"));
-    let a = m.call("GET", "/v1/app", Some("sk_test_wrong_wrong_wrong_wrong_wrong_wrong"), None, None).await;
+    let a = m
+        .call(
+            "GET",
+            "/v1/app",
+            Some("sk_test_wrong_wrong_wrong_wrong_wrong_wrong"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!((a.status, a.code()), (401, "invalid_api_key"));
     assert!(!a.text.contains("sk_test_wrong"), "never echo credentials");
 
     // Nothing changed.
     let after = m.get(&format!("/v1/campaigns/{camp}")).await.body;
     assert_eq!(before, after);
-    assert_eq!(m.get("/v1/rewards").await.body["data"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        m.get("/v1/rewards").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
     // Key rotation: a revoked key stops working.
     let k2 = m.post("/v1/api_keys", json!({"name": "new"})).await;
@@ -253,8 +482,20 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
     let secret2 = k2.body["secret"].as_str().unwrap().to_string();
     let listed = m.get("/v1/api_keys").await;
     assert!(!listed.text.contains(&secret2), "secrets masked in lists");
-    m.call("DELETE", &format!("/v1/api_keys/{kid}"), Some(&key), None, None).await;
-    assert_eq!(m.call("GET", "/v1/app", Some(&secret2), None, None).await.code(), "invalid_api_key");
+    m.call(
+        "DELETE",
+        &format!("/v1/api_keys/{kid}"),
+        Some(&key),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        m.call("GET", "/v1/app", Some(&secret2), None, None)
+            .await
+            .code(),
+        "invalid_api_key"
+    );
 }
 
 type Received = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -269,9 +510,20 @@ async fn webhook_listener(fail_first: usize) -> (String, Received) {
             let (g, calls) = (g.clone(), calls.clone());
             async move {
                 let n = calls.fetch_add(1, Ordering::SeqCst);
-                let h = |k: &str| headers.get(k).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-                g.lock().unwrap().push((h("moments-signature"), h("moments-event-type"), body));
-                if n < fail_first { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default()
+                };
+                g.lock()
+                    .unwrap()
+                    .push((h("moments-signature"), h("moments-event-type"), body));
+                if n < fail_first {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
             }
         }),
     );
@@ -302,15 +554,31 @@ async fn webhooks_are_signed_and_retried_on_the_clock() {
     let m = Mock::start().await;
     let (good_url, good) = webhook_listener(0).await;
     let (bad_url, bad) = webhook_listener(2).await;
-    let ep = m.post("/v1/webhook_endpoints", json!({"url": good_url, "events": ["reward.issued", "reward.redeemed"]})).await;
+    let ep = m
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": good_url, "events": ["reward.issued", "reward.redeemed"]}),
+        )
+        .await;
     assert_eq!(ep.status, 201, "{}", ep.text);
     let secret = ep.body["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"));
-    let got = m.get(&format!("/v1/webhook_endpoints/{}", ep.body["id"].as_str().unwrap())).await;
+    let got = m
+        .get(&format!(
+            "/v1/webhook_endpoints/{}",
+            ep.body["id"].as_str().unwrap()
+        ))
+        .await;
     assert!(got.body.get("secret").is_none());
-    m.post("/v1/webhook_endpoints", json!({"url": bad_url, "events": ["reward.issued"]})).await;
+    m.post(
+        "/v1/webhook_endpoints",
+        json!({"url": bad_url, "events": ["reward.issued"]}),
+    )
+    .await;
 
-    let t = m.trigger(&m.campaign.clone(), "first_workout", "wh", "US").await;
+    let t = m
+        .trigger(&m.campaign.clone(), "first_workout", "wh", "US")
+        .await;
     m.advance(0).await; // deliver what is due now
     {
         let g = good.lock().unwrap();
@@ -323,7 +591,15 @@ async fn webhooks_are_signed_and_retried_on_the_clock() {
         assert_eq!(ev["object"], "event");
         assert_eq!(ev["data"]["object"]["id"], t.body["reward"]["id"]);
     }
-    let d = m.call("GET", "/_mock/webhooks/deliveries?event_type=reward.issued", None, None, None).await;
+    let d = m
+        .call(
+            "GET",
+            "/_mock/webhooks/deliveries?event_type=reward.issued",
+            None,
+            None,
+            None,
+        )
+        .await;
     let ds = d.body["data"].as_array().unwrap();
     let failed: Vec<_> = ds.iter().filter(|x| x["succeeded"] == false).collect();
     assert_eq!(failed.len(), 1);
@@ -337,9 +613,20 @@ async fn webhooks_are_signed_and_retried_on_the_clock() {
     assert_eq!(bad.lock().unwrap().len(), 2, "not before the backoff");
     m.advance(1).await; // 3rd attempt succeeds
     assert_eq!(bad.lock().unwrap().len(), 3);
-    let d = m.call("GET", "/_mock/webhooks/deliveries", None, None, None).await;
-    let last = d.body["data"].as_array().unwrap().iter().filter(|x| x["url"] == bad_url).next_back().cloned().unwrap();
-    assert_eq!((last["attempt"].as_u64(), last["succeeded"].as_bool()), (Some(3), Some(true)));
+    let d = m
+        .call("GET", "/_mock/webhooks/deliveries", None, None, None)
+        .await;
+    let last = d.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|x| x["url"] == bad_url)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (last["attempt"].as_u64(), last["succeeded"].as_bool()),
+        (Some(3), Some(true))
+    );
     m.advance(86_400).await;
     assert_eq!(bad.lock().unwrap().len(), 3, "no retry after success");
     assert_eq!(good.lock().unwrap().len(), 1, "only subscribed events");

@@ -25,8 +25,14 @@ async fn segments_pick_5_25_and_200_dollar_rewards() {
         }
         json!({"campaign_id": id, "moment_id": "m1", "customer": c, "device": {"type": "iOS"}})
     };
-    for (seg, group, item, cost) in [("new", "US-new", "itm_gc_5", 500), ("active", "US-active", "itm_gc_25", 2500), ("top_spender", "US-top", "itm_gc_200", 20000)] {
-        let t = m.post("/v1/triggers", go(Some(seg), &format!("cust_{seg}"))).await;
+    for (seg, group, item, cost) in [
+        ("new", "US-new", "itm_gc_5", 500),
+        ("active", "US-active", "itm_gc_25", 2500),
+        ("top_spender", "US-top", "itm_gc_200", 20000),
+    ] {
+        let t = m
+            .post("/v1/triggers", go(Some(seg), &format!("cust_{seg}")))
+            .await;
         assert_eq!(t.status, 200, "{}", t.text);
         assert_eq!(t.body["reward"]["reward_group_id"], group);
         assert_eq!(t.body["reward"]["offer"]["items"][0]["item_id"], item);
@@ -38,8 +44,13 @@ async fn segments_pick_5_25_and_200_dollar_rewards() {
     assert_eq!((t.status, t.code()), (422, "segment_not_targeted"));
     let mut uk = go(None, "cust_uk");
     uk["customer"]["marketplace"] = json!("UK");
-    assert_eq!(m.post("/v1/triggers", uk).await.code(), "marketplace_not_allowed");
-    let rep = m.get(&format!("/v1/reports?campaign_id={id}&group_by=segment")).await;
+    assert_eq!(
+        m.post("/v1/triggers", uk).await.code(),
+        "marketplace_not_allowed"
+    );
+    let rep = m
+        .get(&format!("/v1/reports?campaign_id={id}&group_by=segment"))
+        .await;
     let rows = rep.body["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rep.body["totals"]["spend"]["amount"], 23_000);
@@ -74,15 +85,33 @@ async fn ab_variants_split_evenly_and_stay_stable_per_customer() {
     assert!((450..=550).contains(&a), "A got {a} of 1000");
     // Stable: reward info for the same customers (customer tokens) names the same variant.
     for (i, v) in first_variants.iter().enumerate() {
-        let t = m.post("/v1/customer_tokens", json!({"customer_id": format!("ab_{i}"), "marketplace": "US"})).await;
+        let t = m
+            .post(
+                "/v1/customer_tokens",
+                json!({"customer_id": format!("ab_{i}"), "marketplace": "US"}),
+            )
+            .await;
         let tok = t.body["token"].as_str().unwrap().to_string();
-        let info = m.call("GET", &format!("/v1/campaigns/{id}/moments/m1/reward_info"), Some(&tok), None, None).await;
+        let info = m
+            .call(
+                "GET",
+                &format!("/v1/campaigns/{id}/moments/m1/reward_info"),
+                Some(&tok),
+                None,
+                None,
+            )
+            .await;
         assert_eq!(info.body["variant_id"].as_str().unwrap(), v);
     }
-    let rep = m.get(&format!("/v1/reports?campaign_id={id}&group_by=variant")).await;
+    let rep = m
+        .get(&format!("/v1/reports?campaign_id={id}&group_by=variant"))
+        .await;
     let vars = rep.body["variants"].as_array().unwrap();
     assert_eq!(vars.len(), 2);
-    assert_eq!(vars[0]["issued"].as_i64().unwrap() + vars[1]["issued"].as_i64().unwrap(), 1000);
+    assert_eq!(
+        vars[0]["issued"].as_i64().unwrap() + vars[1]["issued"].as_i64().unwrap(),
+        1000
+    );
     assert_eq!(vars[0]["redemption_rate"], "0.0000");
 }
 
@@ -130,49 +159,100 @@ async fn goal_five_in_thirty_days_slides() {
 async fn frequency_cap_per_period_and_cancelled_rewards_do_not_count() {
     let m = Mock::start().await;
     let mut body = m.campaign_body(-60, 50_000, 500).await;
-    body["moments"] = json!([{"id": "m1", "frequency_cap": {"max_rewards": 2, "period_seconds": 86400}}]);
+    body["moments"] =
+        json!([{"id": "m1", "frequency_cap": {"max_rewards": 2, "period_seconds": 86400}}]);
     let id = m.launch(body).await;
     let r1 = m.trigger(&id, "m1", "fc", "US").await;
     assert_eq!(m.trigger(&id, "m1", "fc", "US").await.status, 200);
     let t = m.trigger(&id, "m1", "fc", "US").await;
     assert_eq!((t.status, t.code()), (422, "frequency_cap_reached"));
     let rid = r1.body["reward"]["id"].as_str().unwrap();
-    assert_eq!(m.post(&format!("/v1/rewards/{rid}/cancel"), json!({})).await.status, 200);
-    assert_eq!(m.trigger(&id, "m1", "fc", "US").await.status, 200, "cancelled reward freed a slot");
-    assert_eq!(m.trigger(&id, "m1", "fc", "US").await.code(), "frequency_cap_reached");
+    assert_eq!(
+        m.post(&format!("/v1/rewards/{rid}/cancel"), json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        m.trigger(&id, "m1", "fc", "US").await.status,
+        200,
+        "cancelled reward freed a slot"
+    );
+    assert_eq!(
+        m.trigger(&id, "m1", "fc", "US").await.code(),
+        "frequency_cap_reached"
+    );
     m.advance(86_401).await;
     assert_eq!(m.trigger(&id, "m1", "fc", "US").await.status, 200);
     // Cancelling twice is refused.
-    let again = m.post(&format!("/v1/rewards/{rid}/cancel"), json!({})).await;
-    assert_eq!((again.status, again.code()), (409, "reward_not_cancellable"));
+    let again = m
+        .post(&format!("/v1/rewards/{rid}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, "reward_not_cancellable")
+    );
     // Default cap: one per customer per moment per campaign.
-    assert_eq!(m.trigger(&m.campaign.clone(), "first_workout", "fc", "US").await.status, 200);
-    assert_eq!(m.trigger(&m.campaign.clone(), "first_workout", "fc", "US").await.code(), "frequency_cap_reached");
+    assert_eq!(
+        m.trigger(&m.campaign.clone(), "first_workout", "fc", "US")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        m.trigger(&m.campaign.clone(), "first_workout", "fc", "US")
+            .await
+            .code(),
+        "frequency_cap_reached"
+    );
 }
 
 #[tokio::test]
 async fn stock_falls_back_then_inventory_is_exhausted() {
     let m = Mock::start().await;
-    let item = |id: &str| json!({"id": id, "title": id, "kind": "physical", "image_url": null,
-                                 "prices": {"US": usd(1000)}, "stock": {"US": 1}});
-    let f = m.control("/_mock/fixtures", json!({"items": [item("itm_lim_a"), item("itm_lim_b")]})).await;
+    let item = |id: &str| {
+        json!({"id": id, "title": id, "kind": "physical", "image_url": null,
+                                 "prices": {"US": usd(1000)}, "stock": {"US": 1}})
+    };
+    let f = m
+        .control(
+            "/_mock/fixtures",
+            json!({"items": [item("itm_lim_a"), item("itm_lim_b")]}),
+        )
+        .await;
     assert_eq!(f.status, 201, "{}", f.text);
     let mut body = m.campaign_body(-60, 50_000, 500).await;
-    body["reward_groups"] = json!([{"id": "US", "marketplace": "US", "items": ["itm_lim_a", "itm_lim_b"]}]);
+    body["reward_groups"] =
+        json!([{"id": "US", "marketplace": "US", "items": ["itm_lim_a", "itm_lim_b"]}]);
     let id = m.launch(body).await;
     let a = m.trigger(&id, "m1", "s1", "US").await;
-    assert_eq!(a.body["reward"]["offer"]["items"].as_array().unwrap().len(), 2);
-    assert_eq!(m.get("/v1/catalog/items/itm_lim_a").await.body["stock"]["US"], 0);
+    assert_eq!(
+        a.body["reward"]["offer"]["items"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        m.get("/v1/catalog/items/itm_lim_a").await.body["stock"]["US"],
+        0
+    );
     let b = m.trigger(&id, "m1", "s2", "US").await;
     assert_eq!(b.status, 200);
-    assert_eq!(m.get("/v1/catalog/items/itm_lim_b").await.body["stock"]["US"], 0);
+    assert_eq!(
+        m.get("/v1/catalog/items/itm_lim_b").await.body["stock"]["US"],
+        0
+    );
     let c = m.trigger(&id, "m1", "s3", "US").await;
     assert_eq!((c.status, c.code()), (422, "inventory_exhausted"));
     // Nothing was charged for the refused one.
-    assert_eq!(m.get(&format!("/v1/campaigns/{id}")).await.body["spend"]["spent"]["amount"], 1000);
+    assert_eq!(
+        m.get(&format!("/v1/campaigns/{id}")).await.body["spend"]["spent"]["amount"],
+        1000
+    );
     // Expiry releases the reservation.
     m.advance(30 * 86_400).await;
-    assert_eq!(m.get("/v1/catalog/items/itm_lim_a").await.body["stock"]["US"], 1);
+    assert_eq!(
+        m.get("/v1/catalog/items/itm_lim_a").await.body["stock"]["US"],
+        1
+    );
 }
 
 #[tokio::test]
@@ -188,7 +268,10 @@ async fn shared_device_is_flagged_then_released_or_blocked() {
         }
     };
     for i in 0..3 {
-        assert_eq!(go(format!("dv{i}")).await.body["reward"]["status"], "issued");
+        assert_eq!(
+            go(format!("dv{i}")).await.body["reward"]["status"],
+            "issued"
+        );
     }
     let f4 = go("dv3".into()).await;
     let f5 = go("dv4".into()).await;
@@ -196,26 +279,58 @@ async fn shared_device_is_flagged_then_released_or_blocked() {
         assert_eq!(f.status, 200);
         assert_eq!(f.body["reward"]["status"], "flagged");
         assert_eq!(f.body["reward"]["flag"]["reason_code"], "device_shared");
-        let page = m.http.get(f.body["reward"]["url"].as_str().unwrap()).send().await.unwrap();
+        let page = m
+            .http
+            .get(f.body["reward"]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), 403);
     }
     let held = m.get("/v1/fraud_reviews?status=held").await;
     assert_eq!(held.body["data"].as_array().unwrap().len(), 2);
     let spent = |v: &Value| v["spend"]["spent"]["amount"].as_i64().unwrap();
-    assert_eq!(spent(&m.get(&format!("/v1/campaigns/{camp}")).await.body), 2500);
+    assert_eq!(
+        spent(&m.get(&format!("/v1/campaigns/{camp}")).await.body),
+        2500
+    );
 
     let id4 = f4.body["reward"]["id"].as_str().unwrap();
-    let rel = m.post(&format!("/v1/fraud_reviews/{id4}/release"), json!({})).await;
+    let rel = m
+        .post(&format!("/v1/fraud_reviews/{id4}/release"), json!({}))
+        .await;
     assert_eq!(rel.body["decision"], "released");
-    assert_eq!(m.get(&format!("/v1/rewards/{id4}")).await.body["status"], "issued");
-    assert_eq!(m.http.get(f4.body["reward"]["url"].as_str().unwrap()).send().await.unwrap().status(), 200);
+    assert_eq!(
+        m.get(&format!("/v1/rewards/{id4}")).await.body["status"],
+        "issued"
+    );
+    assert_eq!(
+        m.http
+            .get(f4.body["reward"]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let id5 = f5.body["reward"]["id"].as_str().unwrap();
-    let blk = m.post(&format!("/v1/fraud_reviews/{id5}/block"), json!({})).await;
+    let blk = m
+        .post(&format!("/v1/fraud_reviews/{id5}/block"), json!({}))
+        .await;
     assert_eq!(blk.body["decision"], "blocked");
-    assert_eq!(m.get(&format!("/v1/rewards/{id5}")).await.body["status"], "blocked");
-    assert_eq!(spent(&m.get(&format!("/v1/campaigns/{camp}")).await.body), 2000, "blocked reward refunded");
-    let again = m.post(&format!("/v1/fraud_reviews/{id5}/release"), json!({})).await;
+    assert_eq!(
+        m.get(&format!("/v1/rewards/{id5}")).await.body["status"],
+        "blocked"
+    );
+    assert_eq!(
+        spent(&m.get(&format!("/v1/campaigns/{camp}")).await.body),
+        2000,
+        "blocked reward refunded"
+    );
+    let again = m
+        .post(&format!("/v1/fraud_reviews/{id5}/release"), json!({}))
+        .await;
     assert_eq!(again.status, 409);
 }
 
@@ -224,7 +339,8 @@ async fn velocity_limit_answers_429_with_retry_after() {
     let m = Mock::start().await;
     let mut body = m.campaign_body(-60, 50_000, 500).await;
     body["fraud"] = json!({"max_actions_per_customer_per_hour": 2});
-    body["moments"] = json!([{"id": "m1", "frequency_cap": {"max_rewards": 100, "period_seconds": null}}]);
+    body["moments"] =
+        json!([{"id": "m1", "frequency_cap": {"max_rewards": 100, "period_seconds": null}}]);
     let id = m.launch(body).await;
     assert_eq!(m.trigger(&id, "m1", "fast", "US").await.status, 200);
     assert_eq!(m.trigger(&id, "m1", "fast", "US").await.status, 200);
@@ -242,23 +358,44 @@ async fn report_totals_equal_the_sum_of_listed_rewards() {
     let m = Mock::start().await;
     let camp = m.campaign.clone();
     for (i, market) in ["US", "UK", "DE", "US", "UK"].iter().enumerate() {
-        assert_eq!(m.trigger(&camp, "first_workout", &format!("rp{i}"), market).await.status, 200);
-        assert_eq!(m.trigger(&camp, "level_5", &format!("rp{i}"), market).await.status, 200);
+        assert_eq!(
+            m.trigger(&camp, "first_workout", &format!("rp{i}"), market)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            m.trigger(&camp, "level_5", &format!("rp{i}"), market)
+                .await
+                .status,
+            200
+        );
     }
     m.trigger(&camp, "five_workouts", "rp0", "US").await; // progress only: an action, no reward
     // Cancel one, redeem one.
     let list = m.get("/v1/rewards?limit=2").await;
     let first = list.body["data"][0]["id"].as_str().unwrap().to_string();
-    m.post(&format!("/v1/rewards/{first}/cancel"), json!({})).await;
+    m.post(&format!("/v1/rewards/{first}/cancel"), json!({}))
+        .await;
     let second = &list.body["data"][1];
     let tok = Mock::link_token(second["url"].as_str().unwrap());
-    let r = m.call("POST", &format!("/v1/redemptions/{tok}"), None, None, Some(&json!({"item_id": "itm_gc_10"}))).await;
+    let r = m
+        .call(
+            "POST",
+            &format!("/v1/redemptions/{tok}"),
+            None,
+            None,
+            Some(&json!({"item_id": "itm_gc_10"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     let mut all = vec![];
     let mut cursor = String::new();
     loop {
-        let page = m.get(&format!("/v1/rewards?campaign_id={camp}&limit=3{cursor}")).await;
+        let page = m
+            .get(&format!("/v1/rewards?campaign_id={camp}&limit=3{cursor}"))
+            .await;
         all.extend(page.body["data"].as_array().unwrap().iter().cloned());
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = format!("&cursor={c}"),
@@ -266,9 +403,20 @@ async fn report_totals_equal_the_sum_of_listed_rewards() {
         }
     }
     assert_eq!(all.len(), 10);
-    let spend: i64 = all.iter().map(|r| r["cost"]["amount"].as_i64().unwrap()).sum();
-    let refunds: i64 = all.iter().filter(|r| r["status"] == "cancelled").map(|r| r["cost"]["amount"].as_i64().unwrap()).sum();
-    let rep = m.get(&format!("/v1/reports?campaign_id={camp}&group_by=marketplace")).await;
+    let spend: i64 = all
+        .iter()
+        .map(|r| r["cost"]["amount"].as_i64().unwrap())
+        .sum();
+    let refunds: i64 = all
+        .iter()
+        .filter(|r| r["status"] == "cancelled")
+        .map(|r| r["cost"]["amount"].as_i64().unwrap())
+        .sum();
+    let rep = m
+        .get(&format!(
+            "/v1/reports?campaign_id={camp}&group_by=marketplace"
+        ))
+        .await;
     let t = &rep.body["totals"];
     assert_eq!(t["rewards_issued"], 10);
     assert_eq!(t["actions"], 11);
@@ -279,10 +427,18 @@ async fn report_totals_equal_the_sum_of_listed_rewards() {
     let rows = rep.body["rows"].as_array().unwrap();
     let keys: Vec<_> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["DE", "UK", "US"]);
-    let row_sum: i64 = rows.iter().map(|r| r["metrics"]["rewards_issued"].as_i64().unwrap()).sum();
+    let row_sum: i64 = rows
+        .iter()
+        .map(|r| r["metrics"]["rewards_issued"].as_i64().unwrap())
+        .sum();
     assert_eq!(row_sum, 10);
-    assert_eq!(rep.body["remaining_budget"]["amount"], 500_000 - spend + refunds);
+    assert_eq!(
+        rep.body["remaining_budget"]["amount"],
+        500_000 - spend + refunds
+    );
     assert!(!rep.text.contains("rp0"), "no customer ids in reports");
-    let by_day = m.get(&format!("/v1/reports?campaign_id={camp}&group_by=day")).await;
+    let by_day = m
+        .get(&format!("/v1/reports?campaign_id={camp}&group_by=day"))
+        .await;
     assert_eq!(by_day.body["rows"].as_array().unwrap().len(), 1);
 }

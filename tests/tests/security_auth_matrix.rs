@@ -118,7 +118,13 @@ fn classify(method: &str, template: &str) -> Option<Access> {
 fn normalize(template: &str) -> String {
     template
         .split('/')
-        .map(|s| if s.starts_with('{') && s.ends_with('}') { "{}" } else { s })
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                "{}"
+            } else {
+                s
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -257,7 +263,9 @@ fn find_prefixed(v: &Value, prefix: &str) -> Option<String> {
 }
 
 async fn setup(api: &Api) -> Fixture {
-    let demo = api.json(Method::GET, "/_mock/demo", None, json!(null)).await;
+    let demo = api
+        .json(Method::GET, "/_mock/demo", None, json!(null))
+        .await;
     let s = |k: &str| demo[k].as_str().unwrap_or_default().to_owned();
     let demo_secret = s("secret_key");
     let campaign_id = s("campaign_id");
@@ -289,9 +297,8 @@ async fn setup(api: &Api) -> Fixture {
         .await;
     let reward = &trig["reward"];
     let url = reward["url"].as_str().expect("a reward url");
-    let mint = |c: &str, ttl: u32| {
-        json!({"customer_id": c, "marketplace": "US", "ttl_seconds": ttl})
-    };
+    let mint =
+        |c: &str, ttl: u32| json!({"customer_id": c, "marketplace": "US", "ttl_seconds": ttl});
     let expired = api
         .json(Method::POST, "/v1/customer_tokens", sk, mint(&customer, 60))
         .await;
@@ -303,7 +310,12 @@ async fn setup(api: &Api) -> Fixture {
     )
     .await;
     let token_a = api
-        .json(Method::POST, "/v1/customer_tokens", sk, mint(&customer, 86400))
+        .json(
+            Method::POST,
+            "/v1/customer_tokens",
+            sk,
+            mint(&customer, 86400),
+        )
         .await;
     let token_b = api
         .json(
@@ -528,9 +540,15 @@ async fn every_v1_operation_refuses_every_hostile_credential() {
         seq: 0.into(),
     };
     let f = setup(&api).await;
-    let doc = api.json(Method::GET, "/openapi.json", None, json!(null)).await;
+    let doc = api
+        .json(Method::GET, "/openapi.json", None, json!(null))
+        .await;
     let ops = operations(&doc);
-    assert!(ops.len() >= 30, "the OpenAPI document lists {} v1 operations", ops.len());
+    assert!(
+        ops.len() >= 30,
+        "the OpenAPI document lists {} v1 operations",
+        ops.len()
+    );
 
     let unclassified: Vec<String> = ops
         .iter()
@@ -570,7 +588,11 @@ async fn every_v1_operation_refuses_every_hostile_credential() {
                 case,
                 format!("{} {}", a.status, a.code.as_deref().unwrap_or("")),
             );
-            if !a.request_id.as_deref().is_some_and(|r| r.starts_with("req_")) {
+            if !a
+                .request_id
+                .as_deref()
+                .is_some_and(|r| r.starts_with("req_"))
+            {
                 failures.push(format!("{label}: no X-Request-Id"));
             }
             let ok = match &expect {
@@ -612,12 +634,21 @@ async fn every_v1_operation_refuses_every_hostile_credential() {
     for (op, row) in &table {
         let _ = write!(out, "{op:<58}");
         for c in CASES {
-            let _ = write!(out, " {:<30}", row.get(&c).map(String::as_str).unwrap_or("?"));
+            let _ = write!(
+                out,
+                " {:<30}",
+                row.get(&c).map(String::as_str).unwrap_or("?")
+            );
         }
         out.push('\n');
     }
     eprintln!("{out}\n{} operations, {cells} hostile calls", ops.len());
-    assert!(failures.is_empty(), "{} cells failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     server.shutdown().await;
 }
 
@@ -632,7 +663,9 @@ async fn the_matrix_aims_at_real_resources() {
         seq: 0.into(),
     };
     let f = setup(&api).await;
-    let doc = api.json(Method::GET, "/openapi.json", None, json!(null)).await;
+    let doc = api
+        .json(Method::GET, "/openapi.json", None, json!(null))
+        .await;
     let mut failures = Vec::new();
     for op in operations(&doc).iter().filter(|o| o.method == "GET") {
         let Some(access) = classify("GET", &op.normalized) else {
@@ -710,7 +743,11 @@ async fn compat_endpoints_refuse_foreign_and_missing_keys() {
                 "{path} with {label}: no errorCode: {v}"
             );
             let text = v.to_string();
-            let leaked = leaks(&text, &[&f.demo_secret, &f.demo_legacy, &f.reward_token], "");
+            let leaked = leaks(
+                &text,
+                &[&f.demo_secret, &f.demo_legacy, &f.reward_token],
+                "",
+            );
             assert!(leaked.is_empty(), "{path} with {label} leaks {leaked:?}");
         }
     }

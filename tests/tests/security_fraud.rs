@@ -98,17 +98,38 @@ async fn a_revoked_key_stops_at_once_and_rotation_keeps_idempotency() {
     let api = Api::start(&server).await;
     let body = api.trigger_body("cust_rotate", "dev-rotate", "10.1.0.1");
     let first = api
-        .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some("rotate-1"), Some(&body))
+        .call(
+            reqwest::Method::POST,
+            "/v1/triggers",
+            &api.secret,
+            Some("rotate-1"),
+            Some(&body),
+        )
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
 
     let new_key = api
-        .call(reqwest::Method::POST, "/v1/api_keys", &api.secret, Some("new-key"), Some(&json!({"name": "rotated"})))
+        .call(
+            reqwest::Method::POST,
+            "/v1/api_keys",
+            &api.secret,
+            Some("new-key"),
+            Some(&json!({"name": "rotated"})),
+        )
         .await;
     assert_eq!(new_key.status, 201, "{}", new_key.body);
-    let new_secret = new_key.body["secret"].as_str().expect("secret shown once").to_owned();
+    let new_secret = new_key.body["secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
     let old_id = api
-        .call(reqwest::Method::GET, "/v1/api_keys", &new_secret, None, None)
+        .call(
+            reqwest::Method::GET,
+            "/v1/api_keys",
+            &new_secret,
+            None,
+            None,
+        )
         .await
         .body["data"]
         .as_array()
@@ -120,19 +141,44 @@ async fn a_revoked_key_stops_at_once_and_rotation_keeps_idempotency() {
         .expect("id")
         .to_owned();
     // Listing never shows a secret again.
-    let listed = api.call(reqwest::Method::GET, "/v1/api_keys", &new_secret, None, None).await;
+    let listed = api
+        .call(
+            reqwest::Method::GET,
+            "/v1/api_keys",
+            &new_secret,
+            None,
+            None,
+        )
+        .await;
     assert!(!listed.body.to_string().contains(&new_secret));
     assert!(!listed.body.to_string().contains(&api.secret));
 
     let revoked = api
-        .call(reqwest::Method::DELETE, &format!("/v1/api_keys/{old_id}"), &new_secret, None, None)
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/api_keys/{old_id}"),
+            &new_secret,
+            None,
+            None,
+        )
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    let old = api.call(reqwest::Method::GET, "/v1/app", &api.secret, None, None).await;
-    assert_eq!((old.status, old.body["error"]["code"].as_str()), (401, Some("invalid_api_key")));
+    let old = api
+        .call(reqwest::Method::GET, "/v1/app", &api.secret, None, None)
+        .await;
+    assert_eq!(
+        (old.status, old.body["error"]["code"].as_str()),
+        (401, Some("invalid_api_key"))
+    );
 
     let replay = api
-        .call(reqwest::Method::POST, "/v1/triggers", &new_secret, Some("rotate-1"), Some(&body))
+        .call(
+            reqwest::Method::POST,
+            "/v1/triggers",
+            &new_secret,
+            Some("rotate-1"),
+            Some(&body),
+        )
         .await;
     assert_eq!(replay.status, 200);
     assert!(replay.replayed, "the replay is marked");
@@ -149,12 +195,24 @@ async fn replayed_requests_never_issue_a_second_reward() {
     let api = Api::start(&server).await;
     let body = api.trigger_body("cust_replay", "dev-replay", "10.1.0.2");
     let first = api
-        .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some("cap-1"), Some(&body))
+        .call(
+            reqwest::Method::POST,
+            "/v1/triggers",
+            &api.secret,
+            Some("cap-1"),
+            Some(&body),
+        )
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     for _ in 0..5 {
         let again = api
-            .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some("cap-1"), Some(&body))
+            .call(
+                reqwest::Method::POST,
+                "/v1/triggers",
+                &api.secret,
+                Some("cap-1"),
+                Some(&body),
+            )
             .await;
         assert_eq!(again.body, first.body);
         assert!(again.replayed);
@@ -162,14 +220,26 @@ async fn replayed_requests_never_issue_a_second_reward() {
     let mut tweaked = body.clone();
     tweaked["device"]["type"] = json!("Web");
     let conflict = api
-        .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some("cap-1"), Some(&tweaked))
+        .call(
+            reqwest::Method::POST,
+            "/v1/triggers",
+            &api.secret,
+            Some("cap-1"),
+            Some(&tweaked),
+        )
         .await;
     assert_eq!(
         (conflict.status, conflict.body["error"]["code"].as_str()),
         (409, Some("idempotency_conflict"))
     );
     let fresh = api
-        .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some("cap-2"), Some(&body))
+        .call(
+            reqwest::Method::POST,
+            "/v1/triggers",
+            &api.secret,
+            Some("cap-2"),
+            Some(&body),
+        )
         .await;
     assert_eq!(
         (fresh.status, fresh.body["error"]["code"].as_str()),
@@ -189,9 +259,19 @@ async fn farming_many_accounts_on_one_device_is_held_for_review() {
     let api = Api::start(&server).await;
     let mut statuses = Vec::new();
     for i in 0..5 {
-        let body = api.trigger_body(&format!("cust_farm_{i}"), "dev-farm", &format!("10.2.0.{i}"));
+        let body = api.trigger_body(
+            &format!("cust_farm_{i}"),
+            "dev-farm",
+            &format!("10.2.0.{i}"),
+        );
         let a = api
-            .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some(&format!("farm-{i}")), Some(&body))
+            .call(
+                reqwest::Method::POST,
+                "/v1/triggers",
+                &api.secret,
+                Some(&format!("farm-{i}")),
+                Some(&body),
+            )
             .await;
         assert_eq!(a.status, 200, "{}", a.body);
         statuses.push(a.body["reward"].clone());
@@ -202,19 +282,41 @@ async fn farming_many_accounts_on_one_device_is_held_for_review() {
     }
     let held = &statuses[3];
     assert_eq!(held["flag"]["reason_code"], "device_shared", "{held}");
-    let page = api.http.get(held["url"].as_str().expect("url")).send().await.expect("page");
+    let page = api
+        .http
+        .get(held["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("page");
     assert_eq!(page.status(), 403, "a held reward's link does not work");
     let reviews = api
-        .call(reqwest::Method::GET, "/v1/fraud_reviews?status=held", &api.secret, None, None)
+        .call(
+            reqwest::Method::GET,
+            "/v1/fraud_reviews?status=held",
+            &api.secret,
+            None,
+            None,
+        )
         .await;
-    assert_eq!(reviews.body["data"].as_array().map(Vec::len), Some(2), "{}", reviews.body);
+    assert_eq!(
+        reviews.body["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        reviews.body
+    );
 
     // One IP, many customers and devices: refused once the hourly IP limit (100) is reached.
     let mut refused = None;
     for i in 0..110 {
         let body = api.trigger_body(&format!("cust_ip_{i}"), &format!("dev-ip-{i}"), "10.3.3.3");
         let a = api
-            .call(reqwest::Method::POST, "/v1/triggers", &api.secret, Some(&format!("ip-{i}")), Some(&body))
+            .call(
+                reqwest::Method::POST,
+                "/v1/triggers",
+                &api.secret,
+                Some(&format!("ip-{i}")),
+                Some(&body),
+            )
             .await;
         if a.status == 429 {
             refused = Some((i, a.body));

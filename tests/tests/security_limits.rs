@@ -21,7 +21,13 @@ fn mock_binary() -> PathBuf {
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "moments-mock-server", "--bin", "moments-mock-server"])
+            .args([
+                "build",
+                "-p",
+                "moments-mock-server",
+                "--bin",
+                "moments-mock-server",
+            ])
             .status()
             .expect("cargo build runs");
         assert!(status.success(), "building the mock binary failed");
@@ -244,14 +250,22 @@ async fn oversized_headers_are_refused_without_harm() {
         .send()
         .await;
     if let Ok(r) = huge {
-        assert!(matches!(r.status().as_u16(), 400 | 431), "1 MiB header: {}", r.status());
+        assert!(
+            matches!(r.status().as_u16(), 400 | 431),
+            "1 MiB header: {}",
+            r.status()
+        );
     }
     let mut req = http.get(format!("{base}/v1/app")).bearer_auth(&secret);
     for i in 0..300 {
         req = req.header(format!("x-h-{i}"), "v");
     }
     if let Ok(r) = req.send().await {
-        assert!(matches!(r.status().as_u16(), 400 | 431), "300 headers: {}", r.status());
+        assert!(
+            matches!(r.status().as_u16(), 400 | 431),
+            "300 headers: {}",
+            r.status()
+        );
     }
     let res = http
         .get(format!("{base}/v1/app"))

@@ -122,12 +122,19 @@ fn redeem_form(reward: &Value) -> String {
     let item = &reward["offer"]["items"][0];
     let mut f = format!("item_id={}", item["item_id"].as_str().expect("item id"));
     if item["kind"] == "physical" {
-        f.push_str("&name=Ada+Lovelace&line1=12+Analytical+St&city=London&postal_code=N1+9GU&country=UK");
+        f.push_str(
+            "&name=Ada+Lovelace&line1=12+Analytical+St&city=London&postal_code=N1+9GU&country=UK",
+        );
     }
     f
 }
 
-fn assert_clear_page(what: &str, (status, ct, text): &(u16, String, String), want: u16, words: &[&str]) {
+fn assert_clear_page(
+    what: &str,
+    (status, ct, text): &(u16, String, String),
+    want: u16,
+    words: &[&str],
+) {
     assert_eq!(*status, want, "{what}: status {status}: {text}");
     assert!(ct.starts_with("text/html"), "{what}: content type {ct}");
     let lower = text.to_lowercase();
@@ -152,8 +159,13 @@ async fn hundred_concurrent_redeems_of_one_link_succeed_exactly_once() {
     let barrier = Arc::new(tokio::sync::Barrier::new(100));
     let mut tasks = Vec::new();
     for i in 0..100 {
-        let (api, barrier, token, body, form) =
-            (api.clone(), barrier.clone(), token.clone(), body.clone(), form.clone());
+        let (api, barrier, token, body, form) = (
+            api.clone(),
+            barrier.clone(),
+            token.clone(),
+            body.clone(),
+            form.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             // Half over the JSON twin, half as the landing page's form post: one link, one item.
@@ -206,9 +218,24 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
     let api = Api::start(&server).await;
 
     // Forged: a well-formed token that was never issued, and garbage.
-    for forged in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not-a-token", "%2e%2e%2fadmin"] {
+    for forged in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "not-a-token",
+        "%2e%2e%2fadmin",
+    ] {
         let page = api.page(&format!("{}/r/{forged}", api.base)).await;
-        assert_clear_page("forged link", &page, 404, &["not found", "invalid", "not valid", "does not exist", "unknown"]);
+        assert_clear_page(
+            "forged link",
+            &page,
+            404,
+            &[
+                "not found",
+                "invalid",
+                "not valid",
+                "does not exist",
+                "unknown",
+            ],
+        );
         let res = api
             .http
             .post(format!("{}/v1/redemptions/{forged}", api.base))
@@ -238,7 +265,11 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
     assert_clear_page("cancelled link", &page, 409, &["cancel", "no longer"]);
     let res = api
         .http
-        .post(format!("{}/v1/redemptions/{}", api.base, token_of(&cancelled)))
+        .post(format!(
+            "{}/v1/redemptions/{}",
+            api.base,
+            token_of(&cancelled)
+        ))
         .json(&redeem_body(&cancelled))
         .send()
         .await
@@ -254,7 +285,11 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
     assert_clear_page("expired link", &page, 410, &["expired"]);
     let res = api
         .http
-        .post(format!("{}/v1/redemptions/{}", api.base, token_of(&expiring)))
+        .post(format!(
+            "{}/v1/redemptions/{}",
+            api.base,
+            token_of(&expiring)
+        ))
         .json(&redeem_body(&expiring))
         .send()
         .await
@@ -271,7 +306,10 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
 fn bits_per_char(tokens: &[String]) -> f64 {
     let all = tokens.iter().flat_map(|t| t.chars());
     let chars: HashSet<char> = all.collect();
-    if chars.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+    if chars
+        .iter()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    {
         4.0
     } else if chars.iter().all(char::is_ascii_alphanumeric) {
         62f64.log2()
@@ -311,7 +349,11 @@ async fn reward_tokens_carry_at_least_128_bits_and_never_repeat() {
     let total: usize = counts.values().sum();
     let alphabet = 2f64.powf(bpc).round() as usize;
     let expected = total as f64 / alphabet as f64;
-    assert!(counts.len() as f64 >= alphabet as f64 * 0.95, "only {} symbols used", counts.len());
+    assert!(
+        counts.len() as f64 >= alphabet as f64 * 0.95,
+        "only {} symbols used",
+        counts.len()
+    );
     for (c, n) in &counts {
         assert!(
             (*n as f64) < expected * 2.0,

@@ -94,9 +94,11 @@ async fn a_real_delivery_verifies_and_every_alteration_is_refused() {
         .post(format!("{base}/v1/triggers"))
         .bearer_auth(&secret_key)
         .header("idempotency-key", "hook-trigger")
-        .json(&json!({"campaign_id": campaign, "moment_id": "first_workout",
+        .json(
+            &json!({"campaign_id": campaign, "moment_id": "first_workout",
                       "customer": {"id": "cust_hook", "marketplace": "US"},
-                      "device": {"type": "Web", "id": "dev-hook"}}))
+                      "device": {"type": "Web", "id": "dev-hook"}}),
+        )
         .send()
         .await
         .expect("trigger");
@@ -120,9 +122,8 @@ async fn a_real_delivery_verifies_and_every_alteration_is_refused() {
         .expect("t=");
     let at = Utc.timestamp_opt(t, 0).single().expect("time");
     let tol = webhooks::DEFAULT_TOLERANCE;
-    let verify = |body: &[u8], header: &str, secret: &str| {
-        webhooks::verify(body, header, secret, tol, at)
-    };
+    let verify =
+        |body: &[u8], header: &str, secret: &str| webhooks::verify(body, header, secret, tol, at);
     verify(&d.body, &d.signature, &secret).expect("verifies at its own time");
 
     // One byte of the body changed, appended or removed.
@@ -131,7 +132,11 @@ async fn a_real_delivery_verifies_and_every_alteration_is_refused() {
     let mut longer = d.body.to_vec();
     longer.push(b' ');
     let shorter = &d.body[..d.body.len() - 1];
-    for (what, body) in [("flipped", &flipped[..]), ("appended", &longer[..]), ("truncated", shorter)] {
+    for (what, body) in [
+        ("flipped", &flipped[..]),
+        ("appended", &longer[..]),
+        ("truncated", shorter),
+    ] {
         assert_eq!(
             signature_error(verify(body, &d.signature, &secret)),
             WebhookSignatureError::NoMatchingSignature,
@@ -207,7 +212,15 @@ fn a_forged_signature_fails_the_same_way_however_much_of_it_is_right() {
     let rotated = format!("t={t},v1={hex_sig},v1=zz");
     webhooks::verify(body, &rotated, secret, tol, at).expect("first entry matches");
     // Malformed headers are refused, never panic.
-    for h in ["", "t=", "v1=abc", "t=abc,v1=00", "t=1,t=2,v1=00", ",,,", "t=99999999999999999999,v1=00"] {
+    for h in [
+        "",
+        "t=",
+        "v1=abc",
+        "t=abc,v1=00",
+        "t=1,t=2,v1=00",
+        ",,,",
+        "t=99999999999999999999,v1=00",
+    ] {
         assert!(webhooks::verify(body, h, secret, tol, at).is_err(), "{h:?}");
     }
 }

@@ -96,7 +96,13 @@ struct Ctx {
 
 impl Ctx {
     fn count(&self, what: impl Into<String>) {
-        *self.log.lock().unwrap().counts.entry(what.into()).or_default() += 1;
+        *self
+            .log
+            .lock()
+            .unwrap()
+            .counts
+            .entry(what.into())
+            .or_default() += 1;
     }
 
     /// Sends one keyed trigger body; `None` on a connection error (e.g. an injected reset).
@@ -341,7 +347,13 @@ async fn redeemer(ctx: Arc<Ctx>, seed: u64) {
             tokio::task::yield_now().await;
             continue;
         };
-        let token = r["url"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("").to_owned();
+        let token = r["url"]
+            .as_str()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_owned();
         let item = &r["offer"]["items"][0];
         let mut body = json!({"item_id": item["item_id"]});
         if item["kind"] == "physical" {
@@ -464,7 +476,12 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
         .send()
         .await
         .expect("patch");
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
 
     let mut tasks = Vec::new();
     for s in 0..4 {
@@ -479,7 +496,11 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
     for t in tasks {
         t.await.expect("task");
     }
-    let res = ctx.http.delete(format!("{}/_mock/faults", ctx.base)).send().await;
+    let res = ctx
+        .http
+        .delete(format!("{}/_mock/faults", ctx.base))
+        .send()
+        .await;
     assert!(res.is_ok_and(|r| r.status().is_success()), "faults cleared");
 
     let log = std::mem::take(&mut *ctx.log.lock().unwrap());
@@ -544,10 +565,14 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
     }
     let answered: HashSet<&str> = log.issued.keys().map(String::as_str).collect();
     for id in listed_set.difference(&answered) {
-        failures.push(format!("reward {id} exists but no answer carried it (lost answer)"));
+        failures.push(format!(
+            "reward {id} exists but no answer carried it (lost answer)"
+        ));
     }
     for id in answered.difference(&listed_set) {
-        failures.push(format!("reward {id} was answered but is not listed (lost reward)"));
+        failures.push(format!(
+            "reward {id} was answered but is not listed (lost reward)"
+        ));
     }
     // Frequency cap (one per customer and moment) holds, cancelled ones aside.
     let mut per: HashMap<(String, String), u32> = HashMap::new();
@@ -587,7 +612,9 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
         }
     }
     let now_month = month_of(clock["now"].as_str().expect("clock now"));
-    let spent_now = campaign["spend"]["spent"]["amount"].as_i64().expect("spend");
+    let spent_now = campaign["spend"]["spent"]["amount"]
+        .as_i64()
+        .expect("spend");
     let expected_now = net.get(&now_month).copied().unwrap_or(0);
     if spent_now != expected_now {
         failures.push(format!(
@@ -610,7 +637,9 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
         if *n > 1 {
             failures.push(format!("reward {id} redeemed {n} times"));
         }
-        let st = by_id.get(id.as_str()).map(|r| r["status"].as_str().unwrap_or(""));
+        let st = by_id
+            .get(id.as_str())
+            .map(|r| r["status"].as_str().unwrap_or(""));
         if !matches!(st, Some("redeemed" | "shipped" | "delivered")) {
             failures.push(format!("reward {id} redeemed but its status is {st:?}"));
         }

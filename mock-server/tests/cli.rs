@@ -1,0 +1,70 @@
+//! The `moments-mock-server` binary: flags, the printed URL and credentials, graceful SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_moments-mock-server"))
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = Command::new(binary()).arg("--help").output().expect("runs");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--host",
+        "--port",
+        "--random-demo-keys",
+        "--fixtures",
+        "--log",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
+    let mut child = Command::new(binary())
+        .args(["--port", "0", "--random-demo-keys"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("Moments mock server listening on ")
+        .expect("URL line")
+        .to_string();
+    let rest: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
+    let secret = rest
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("secret key:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(
+        secret.starts_with("sk_test_") && secret != moments_mock_server::DEMO_SECRET_KEY,
+        "random keys"
+    );
+    assert!(rest.iter().any(|l| l.contains("curl")));
+    let http = reqwest::Client::new();
+    let app = http
+        .get(format!("{url}/v1/app"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.status(), 200);
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful exit, got {status:?}");
+}
