@@ -66,6 +66,8 @@ struct Harness {
     router: axum::Router,
 }
 
+/// Builds the mock's router around a seeded state, as `MockServer::start_with` does, without a
+/// socket. (If the mock grows a public `router_for_tests()`-style constructor, use it here.)
 fn harness() -> &'static Harness {
     static H: OnceLock<Harness> = OnceLock::new();
     H.get_or_init(|| {
@@ -87,6 +89,7 @@ fn harness() -> &'static Harness {
             demo,
             legacy: DEMO_LEGACY_KEY.into(),
             http: reqwest::Client::new(),
+            flush_lock: tokio::sync::Mutex::new(()),
         }));
         let router = rt.block_on(async { moments_mock_server::api::router(app) });
         Harness { rt, router }

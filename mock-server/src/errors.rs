@@ -126,6 +126,10 @@ impl ApiError {
                 "The body must be application/json.",
             ),
             429 => ("rate_limited", "Too many requests."),
+            431 => (
+                "headers_too_large",
+                "Request headers are over 16 KiB in total.",
+            ),
             503 => (
                 "service_unavailable",
                 "The service is temporarily unavailable.",

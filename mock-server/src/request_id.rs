@@ -19,6 +19,8 @@ use crate::state::AppState;
 
 /// Maximum request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Maximum total size of request headers.
+pub const HEADER_LIMIT: usize = 16 * 1024;
 
 /// Per-connection control: notifying it drops the connection without an answer.
 #[derive(Clone)]
@@ -54,6 +56,21 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > HEADER_LIMIT {
+        let mut resp =
+            ApiError::from_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
+        resp.headers_mut().insert(
+            "x-request-id",
+            HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
+        );
+        journal(&app, &rid, &method, &path, route, 431, None, false, None);
+        return resp;
+    }
     // Faults fire before the request is handled.
     let fault = {
         let mut g = app.lock();

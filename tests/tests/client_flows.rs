@@ -302,14 +302,22 @@ async fn rate_limiting_is_retried_after_the_server_says() {
         Some(json!({"route": "GET /v1/app", "count": 1, "action": "rate_limit", "retry_after_seconds": 0})),
     )
     .await;
-    env.client.apps().get().await.unwrap();
-    let err = env
-        .client
-        .apps()
-        .with_options(RequestOptions::new().retry_policy(RetryPolicy::disabled()))
-        .get()
-        .await;
-    assert!(err.is_ok());
+    env.control("DELETE", "/_mock/journal", None).await;
+    let app = env.client.apps().get().await.unwrap();
+    assert_eq!(app.id, env.mock.demo().app_id);
+    let journal = env.control("GET", "/_mock/journal", None).await;
+    let entries = journal
+        .get("data")
+        .or(Some(&journal))
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let statuses: Vec<i64> = entries
+        .iter()
+        .filter(|e| e["path"] == "/v1/app")
+        .filter_map(|e| e["status"].as_i64())
+        .collect();
+    assert_eq!(statuses, [429, 200], "{journal}");
 }
 
 struct BackendTokens {

@@ -81,7 +81,7 @@ struct Browser {
 }
 
 /// The W3C key under which an element reference is returned.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     async fn open(driver: &Driver) -> Browser {
@@ -119,10 +119,14 @@ impl Browser {
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
-        let answer: Value = self
-            .http
-            .request(method, url)
-            .json(&body)
+        let request = self.http.request(method.clone(), url);
+        // chromedriver rejects a body on GET; W3C commands without parameters take `{}`.
+        let request = if method == reqwest::Method::GET {
+            request
+        } else {
+            request.json(&body)
+        };
+        let answer: Value = request
             .send()
             .await
             .expect("WebDriver request")

@@ -631,3 +631,95 @@ async fn webhooks_are_signed_and_retried_on_the_clock() {
     assert_eq!(bad.lock().unwrap().len(), 3, "no retry after success");
     assert_eq!(good.lock().unwrap().len(), 1, "only subscribed events");
 }
+
+#[tokio::test]
+async fn campaign_events_and_budget_exhausted_are_emitted_once() {
+    let m = Mock::start().await;
+    let (url, got) = webhook_listener(0).await;
+    let ep = m.post("/v1/webhook_endpoints", json!({"url": url})).await;
+    assert_eq!(ep.body["events"], json!([]), "empty = all events");
+    let body = m.campaign_body(-60, 5_000, 2_500).await;
+    let id = m.launch(body).await;
+    for c in ["x1", "x2"] {
+        assert_eq!(m.trigger(&id, "m1", c, "US").await.status, 200);
+    }
+    assert_eq!(
+        m.trigger(&id, "m1", "x3", "US").await.code(),
+        "budget_exhausted"
+    );
+    m.advance(0).await;
+    let types: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t, _)| t.clone())
+        .collect();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| *t == "campaign.state_changed")
+            .count(),
+        2,
+        "{types:?}"
+    );
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| *t == "campaign.budget_exhausted")
+            .count(),
+        1,
+        "{types:?}"
+    );
+    assert_eq!(types.iter().filter(|t| *t == "reward.issued").count(), 2);
+    let changed: Vec<Value> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, t, _)| t == "campaign.state_changed")
+        .map(|(_, _, b)| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(changed[0]["data"]["previous_status"], "draft");
+    assert_eq!(changed[1]["data"]["object"]["status"], "live");
+    // Deleted endpoints get nothing more.
+    m.call(
+        "DELETE",
+        &format!("/v1/webhook_endpoints/{}", ep.body["id"].as_str().unwrap()),
+        Some(&m.key.clone()),
+        None,
+        None,
+    )
+    .await;
+    m.trigger(&m.campaign.clone(), "first_workout", "x9", "US")
+        .await;
+    m.advance(0).await;
+    assert_eq!(got.lock().unwrap().len(), types.len());
+}
+
+#[tokio::test]
+async fn ip_velocity_uses_the_given_device_ip() {
+    let m = Mock::start().await;
+    let mut body = m.campaign_body(-60, 50_000, 500).await;
+    body["fraud"] = json!({"max_actions_per_ip_per_hour": 2});
+    let id = m.launch(body).await;
+    let go = |c: &str, ip: &str| json!({"campaign_id": id, "moment_id": "m1", "customer": {"id": c, "marketplace": "US"}, "device": {"type": "Web", "ip": ip}});
+    assert_eq!(
+        m.post("/v1/triggers", go("i1", "203.0.113.7")).await.status,
+        200
+    );
+    assert_eq!(
+        m.post("/v1/triggers", go("i2", "203.0.113.7")).await.status,
+        200
+    );
+    let t = m.post("/v1/triggers", go("i3", "203.0.113.7")).await;
+    assert_eq!((t.status, t.code()), (429, "velocity_limit_exceeded"));
+    assert_eq!(
+        m.post("/v1/triggers", go("i3", "198.51.100.1"))
+            .await
+            .status,
+        200
+    );
+    // A brand server's own address is not a customer's: no ip given, no ip limit.
+    for c in ["n1", "n2", "n3"] {
+        assert_eq!(m.trigger(&id, "m1", c, "US").await.status, 200);
+    }
+}

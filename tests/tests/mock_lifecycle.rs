@@ -40,7 +40,8 @@ async fn in_status(m: &Mock, status: &str) -> String {
 async fn every_lifecycle_call_follows_the_table() {
     let m = Mock::start().await;
     // (from, call, Some(to) or None for 409 invalid_state_transition)
-    let table: &[(&str, &[(&str, Option<&str>)])] = &[
+    type Row<'a> = (&'a str, &'a [(&'a str, Option<&'a str>)]);
+    let table: &[Row] = &[
         (
             "draft",
             &[

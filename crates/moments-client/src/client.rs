@@ -169,3 +169,21 @@ impl MomentsClient {
         self.call(call.json(body)?, opts).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    fn sendable<T: Send + 'static>() {}
+
+    #[test]
+    fn the_client_is_cheap_to_share_across_tasks() {
+        shareable::<MomentsClient>();
+        sendable::<crate::ItemStream<crate::models::Reward>>();
+        sendable::<Error>();
+        let a = MomentsClient::builder().build().unwrap();
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+    }
+}

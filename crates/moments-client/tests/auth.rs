@@ -69,7 +69,7 @@ fn provider_client(server: &MockServer, p: Arc<dyn TokenProvider>) -> MomentsCli
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_calls_share_one_token_fetch() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer ct_1"))
         .respond_with(ok_json(200, app_json()))
@@ -91,7 +91,7 @@ async fn fifty_concurrent_calls_share_one_token_fetch() {
 
 #[tokio::test]
 async fn a_401_token_expired_refetches_once_and_retries_once() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer ct_1"))
         .respond_with(error_body("token_expired", 401, None))
@@ -113,7 +113,7 @@ async fn a_401_token_expired_refetches_once_and_retries_once() {
 
 #[tokio::test]
 async fn a_second_401_is_returned_not_looped() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(error_body("invalid_api_key", 401, None))
         .mount(&server)
@@ -129,7 +129,7 @@ async fn a_second_401_is_returned_not_looped() {
 
 #[tokio::test]
 async fn a_static_secret_key_is_not_refetched_on_401() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(error_body("invalid_api_key", 401, None))
         .mount(&server)
@@ -146,7 +146,7 @@ async fn a_static_secret_key_is_not_refetched_on_401() {
 
 #[tokio::test(start_paused = true)]
 async fn the_token_is_refreshed_ahead_of_expiry_on_the_monotonic_clock() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ok_json(200, app_json()))
         .mount(&server)
@@ -177,7 +177,7 @@ async fn the_token_is_refreshed_ahead_of_expiry_on_the_monotonic_clock() {
 
 #[tokio::test]
 async fn invalidating_the_cache_forces_a_fetch() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ok_json(200, app_json()))
         .mount(&server)
@@ -192,7 +192,7 @@ async fn invalidating_the_cache_forces_a_fetch() {
 
 #[tokio::test]
 async fn a_failing_provider_fails_the_call_before_sending() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     let client = provider_client(&server, Arc::new(FailingProvider));
     let err = client.apps().get().await.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::TokenProvider { .. }));
@@ -203,7 +203,7 @@ async fn a_failing_provider_fails_the_call_before_sending() {
 
 #[tokio::test]
 async fn customer_token_and_redemptions_send_the_right_credentials() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(path("/v1/redemptions/tok_abc"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn an_unknown_error_code_is_preserved() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(422).set_body_json(json!({"error": {
@@ -36,7 +36,7 @@ async fn an_unknown_error_code_is_preserved() {
 
 #[tokio::test]
 async fn the_request_id_header_is_captured_when_the_body_is_not_an_envelope() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(404)
@@ -53,7 +53,7 @@ async fn the_request_id_header_is_captured_when_the_body_is_not_an_envelope() {
 
 #[tokio::test]
 async fn a_body_that_does_not_decode_is_a_decode_error_with_the_request_id() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -117,7 +117,7 @@ fn every_documented_code_round_trips() {
 
 #[tokio::test]
 async fn secrets_never_appear_in_errors_config_or_debug_output() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(error_body("invalid_api_key", 401, None))
         .mount(&server)
@@ -174,7 +174,7 @@ fn invalid_configuration_is_refused() {
 
 #[tokio::test]
 async fn base_url_with_a_path_prefix_is_kept() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(wiremock::matchers::path("/gateway/v1/app"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -38,7 +38,7 @@ async fn three_pages(server: &MockServer) {
 
 #[tokio::test]
 async fn a_stream_follows_next_cursor_across_pages() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     three_pages(&server).await;
     let params = RewardListParams {
         status: Some(RewardStatus::Issued),
@@ -62,7 +62,7 @@ async fn a_stream_follows_next_cursor_across_pages() {
 
 #[tokio::test]
 async fn a_single_page_call_exposes_the_cursor() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     three_pages(&server).await;
     let page = client(&server)
         .rewards()
@@ -76,7 +76,7 @@ async fn a_single_page_call_exposes_the_cursor() {
 
 #[tokio::test]
 async fn a_stream_ends_after_yielding_an_error() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(query_param("cursor", "c2"))
         .respond_with(error_body("validation_error", 400, Some("cursor")))

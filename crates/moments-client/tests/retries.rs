@@ -31,7 +31,7 @@ async fn keys_seen(server: &MockServer) -> Vec<Option<String>> {
 
 #[tokio::test]
 async fn two_503_then_success_gives_one_result_with_one_key_sent_three_times() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .and(path("/v1/triggers"))
         .respond_with(error_body("service_unavailable", 503, None))
@@ -59,7 +59,7 @@ async fn two_503_then_success_gives_one_result_with_one_key_sent_three_times() {
 
 #[tokio::test]
 async fn each_logical_call_gets_its_own_key() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(ok_json(200, trigger_result_json()))
         .mount(&server)
@@ -72,7 +72,7 @@ async fn each_logical_call_gets_its_own_key() {
 
 #[tokio::test]
 async fn caller_supplied_key_is_used_on_every_attempt() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(error_body("internal_error", 500, None))
         .up_to_n_times(1)
@@ -100,7 +100,7 @@ async fn caller_supplied_key_is_used_on_every_attempt() {
 
 #[tokio::test]
 async fn invalid_caller_key_is_refused_before_sending() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     let err = client(&server)
         .moments()
         .with_options(RequestOptions::new().idempotency_key(""))
@@ -114,7 +114,7 @@ async fn invalid_caller_key_is_refused_before_sending() {
 
 #[tokio::test]
 async fn a_400_is_never_retried() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(error_body("validation_error", 400, Some("device.type")))
         .mount(&server)
@@ -136,7 +136,7 @@ async fn a_400_is_never_retried() {
 
 #[tokio::test]
 async fn other_4xx_are_not_retried_but_in_progress_is() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(error_body("idempotency_in_progress", 409, None))
         .up_to_n_times(1)
@@ -158,7 +158,7 @@ async fn other_4xx_are_not_retried_but_in_progress_is() {
 #[tokio::test]
 async fn gets_are_retried_on_every_retryable_status() {
     for status in [429u16, 500, 502, 503, 504] {
-        let server = MockServer::start().await;
+        let server = MockServer::builder().start().await;
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(status))
             .up_to_n_times(1)
@@ -183,7 +183,7 @@ async fn gets_are_retried_on_every_retryable_status() {
 
 #[tokio::test]
 async fn gives_up_after_max_attempts() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(error_body("service_unavailable", 503, None))
         .mount(&server)
@@ -205,7 +205,7 @@ async fn gives_up_after_max_attempts() {
 
 #[tokio::test]
 async fn patch_without_a_key_is_not_retried() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("PATCH"))
         .respond_with(error_body("service_unavailable", 503, None))
         .mount(&server)
@@ -242,7 +242,7 @@ fn legacy_req() -> LegacyRewardRequest {
 
 #[tokio::test]
 async fn legacy_get_reward_is_not_retried_after_a_5xx_but_is_after_a_429() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .and(path("/prod/GetReward"))
         .respond_with(ResponseTemplate::new(503))
@@ -302,7 +302,7 @@ async fn legacy_get_reward_is_not_retried_after_a_5xx_but_is_after_a_429() {
 
 #[tokio::test]
 async fn legacy_failure_body_becomes_a_typed_error() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(422)
@@ -330,7 +330,7 @@ async fn legacy_failure_body_becomes_a_typed_error() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_on_the_virtual_clock() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(error_body("rate_limited", 429, None).insert_header("retry-after", "7"))
         .up_to_n_times(1)
@@ -353,7 +353,7 @@ async fn retry_after_is_honoured_on_the_virtual_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn backoff_grows_exponentially_without_jitter() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
@@ -376,7 +376,7 @@ async fn backoff_grows_exponentially_without_jitter() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(error_body("rate_limited", 429, None).insert_header("retry-after", "3600"))
         .mount(&server)
@@ -389,7 +389,7 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_answer_is_a_timeout() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
         .mount(&server)
@@ -412,7 +412,7 @@ async fn a_slow_answer_is_a_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn the_whole_call_deadline_covers_retries() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
         .mount(&server)

@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, matchers::any};
 
 #[tokio::test]
 async fn every_endpoint_uses_its_method_and_path() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(any())
         .respond_with(error_body("resource_not_found", 404, None))
         .mount(&server)

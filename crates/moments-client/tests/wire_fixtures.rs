@@ -204,3 +204,16 @@ fn every_wire_fixture_round_trips_through_the_client_models() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn the_comparison_catches_lost_and_unknown_fields() {
+    let mut body = serde_json::json!({"object": "app", "id": "app_1", "account_id": "acct_1", "name": "Demo",
+        "legacy_api_key_hint": null, "created_at": "2026-11-23T10:00:00Z"});
+    round_trip::<App>(&body, &["object"]).unwrap();
+    body["surprise"] = "value".into();
+    let err = round_trip::<App>(&body, &["object"]).unwrap_err();
+    assert!(err.contains("$.surprise"), "{err}");
+    body.as_object_mut().unwrap().remove("surprise");
+    body["created_at"] = "2026-11-23T10:00:00.000Z".into();
+    round_trip::<App>(&body, &["object"]).unwrap();
+}

@@ -68,7 +68,6 @@ impl MomentsClient {
             moment_id,
             quantity,
             device: self.device.clone(),
-            idempotency_key: new_idempotency_key(),
         };
         let backend = Arc::clone(&self.backend);
         let hub = Arc::clone(&self.hub);
@@ -196,9 +195,189 @@ fn check_id(name: &str, value: &str) -> Result<(), MomentsError> {
     if ok { Ok(()) } else { Err(MomentsError::invalid_argument(format!("{name} must match ^[A-Za-z0-9_-]{{1,64}}$"))) }
 }
 
-/// A fresh idempotency key: 128 random bits, hex.
-fn new_idempotency_key() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source failed");
-    format!("mob_{}", hex::encode(bytes))
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::backend::{Backend, TriggerInput};
+    use crate::runtime::runtime;
+    use crate::types::{DeviceType, Progress, RewardEvent, RewardStatus};
+
+    /// A backend answering from memory; `hang` makes every call wait forever.
+    #[derive(Default)]
+    struct Fake {
+        hang: bool,
+        triggers: StdMutex<Vec<TriggerInput>>,
+    }
+
+    fn reward(id: &str) -> Reward {
+        Reward {
+            id: id.into(),
+            campaign_id: "cmp_1".into(),
+            moment_id: "first_workout".into(),
+            status: RewardStatus::Issued,
+            url: format!("http://mock/r/{id}"),
+            test: false,
+            expires_at: SystemTime::UNIX_EPOCH,
+            created_at: SystemTime::UNIX_EPOCH,
+            offer: vec![],
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Backend for Fake {
+        async fn reward_info(&self, _: &str, _: &str) -> Result<RewardInfo, MomentsError> {
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+            Err(MomentsError::Api {
+                code: "token_expired".into(),
+                reason: "expired".into(),
+                request_id: Some("req_1".into()),
+                retryable: false,
+                http_status: 401,
+                param: None,
+            })
+        }
+        async fn trigger(&self, input: TriggerInput) -> Result<ActionOutcome, MomentsError> {
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+            let n = {
+                let mut t = self.triggers.lock().unwrap();
+                t.push(input.clone());
+                t.len()
+            };
+            Ok(if input.moment_id == "five_workouts" {
+                ActionOutcome::InProgress {
+                    progress: Progress {
+                        campaign_id: input.campaign_id,
+                        moment_id: input.moment_id,
+                        current: u64::from(input.quantity),
+                        target: 5,
+                        window_seconds: 60,
+                        completed: false,
+                    },
+                }
+            } else {
+                ActionOutcome::Rewarded { reward: reward(&format!("rwd_{n}")) }
+            })
+        }
+        async fn my_rewards(&self, _: Option<String>) -> Result<Vec<Reward>, MomentsError> {
+            Ok(vec![reward("rwd_a"), reward("rwd_b")])
+        }
+        async fn my_progress(&self, _: Option<String>) -> Result<Vec<Progress>, MomentsError> {
+            Ok(vec![])
+        }
+    }
+
+    fn client(fake: Fake) -> (MomentsClient, Arc<Fake>) {
+        let fake = Arc::new(fake);
+        let config = ClientConfig {
+            base_url: "http://mock".into(),
+            device: DeviceInfo { device_type: DeviceType::Ios, device_id: Some("dev_1".into()) },
+            connect_timeout_ms: 1000,
+            request_timeout_ms: 1000,
+            call_timeout_ms: 60_000,
+            max_retries: 0,
+        };
+        (MomentsClient::with_backend(config, fake.clone()), fake)
+    }
+
+    struct Collect(StdMutex<Vec<RewardEvent>>, tokio::sync::mpsc::UnboundedSender<()>);
+    impl RewardListener for Collect {
+        fn on_event(&self, event: RewardEvent) {
+            self.0.lock().unwrap().push(event);
+            let _ = self.1.send(());
+        }
+    }
+
+    #[test]
+    fn arguments_are_validated_before_any_call() {
+        let (client, fake) = client(Fake::default());
+        let err = runtime().block_on(client.report_action("cmp_1".into(), "first_workout".into(), 0, None));
+        assert_eq!(err.unwrap_err().code(), "invalid_argument");
+        let err = runtime().block_on(client.report_action("cmp 1".into(), "first_workout".into(), 1, None));
+        assert_eq!(err.unwrap_err().code(), "invalid_argument");
+        assert!(fake.triggers.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_device_and_quantity_reach_the_backend_and_listeners_see_snapshot_then_events() {
+        let (client, fake) = client(Fake::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let listener = Arc::new(Collect(StdMutex::default(), tx));
+        let handle = client.add_reward_listener(listener.clone());
+        runtime().block_on(async {
+            rx.recv().await.unwrap();
+            let outcome = client.report_action("cmp_1".into(), "five_workouts".into(), 3, None).await.unwrap();
+            assert!(matches!(outcome, ActionOutcome::InProgress { ref progress } if progress.current == 3));
+            rx.recv().await.unwrap();
+            client.report_action("cmp_1".into(), "first_workout".into(), 1, None).await.unwrap();
+            rx.recv().await.unwrap();
+        });
+        let sent = fake.triggers.lock().unwrap()[0].clone();
+        assert_eq!(sent.device.device_type, DeviceType::Ios);
+        assert_eq!(sent.device.device_id.as_deref(), Some("dev_1"));
+        assert_eq!(sent.quantity, 3);
+
+        let events = listener.0.lock().unwrap().clone();
+        assert_eq!(events[0], RewardEvent::Snapshot { rewards: vec![], progress: vec![] });
+        assert!(matches!(events[1], RewardEvent::ProgressUpdated { .. }));
+        assert!(matches!(&events[2], RewardEvent::RewardIssued { reward } if reward.id == "rwd_2"));
+        assert_eq!(client.status(), ClientStatus::Online);
+
+        // A new listener gets the state so far replayed.
+        let (tx2, mut rx2) = tokio::sync::mpsc::unbounded_channel();
+        let late = Arc::new(Collect(StdMutex::default(), tx2));
+        let _late_handle = client.add_reward_listener(late.clone());
+        runtime().block_on(rx2.recv()).unwrap();
+        match &late.0.lock().unwrap()[0] {
+            RewardEvent::Snapshot { rewards, progress } => {
+                assert_eq!(rewards.len(), 1);
+                assert_eq!(progress.len(), 1);
+            }
+            other => panic!("expected a snapshot, got {other:?}"),
+        }
+
+        handle.cancel();
+        assert!(!handle.is_active());
+    }
+
+    #[test]
+    fn an_auth_error_marks_the_client_unauthenticated() {
+        let (client, _) = client(Fake::default());
+        let err = runtime().block_on(client.reward_info("cmp_1".into(), "first_workout".into())).unwrap_err();
+        assert_eq!(err.code(), "token_expired");
+        assert_eq!(err.request_id(), Some("req_1"));
+        assert_eq!(client.status(), ClientStatus::Unauthenticated { code: "token_expired".into() });
+    }
+
+    #[test]
+    fn calls_are_cancelled_by_token_and_by_cancel_all_and_later_calls_work() {
+        let (client, _) = client(Fake { hang: true, ..Fake::default() });
+        let client = Arc::new(client);
+        let token = Arc::new(CancellationToken::new());
+        let call = runtime().spawn({
+            let (client, token) = (client.clone(), token.clone());
+            async move { client.report_action("cmp_1".into(), "first_workout".into(), 1, Some(token)).await }
+        });
+        token.cancel();
+        assert_eq!(runtime().block_on(call).unwrap().unwrap_err().code(), "cancelled");
+
+        let call = runtime().spawn({
+            let client = client.clone();
+            async move { client.reward_info("cmp_1".into(), "first_workout".into()).await }
+        });
+        // The call may register under the root after a cancel_all; keep cancelling until it is done.
+        while !call.is_finished() {
+            client.cancel_all();
+            std::thread::yield_now();
+        }
+        assert_eq!(runtime().block_on(call).unwrap().unwrap_err().code(), "cancelled");
+        // After cancel_all, new calls are not cancelled up front.
+        assert!(!client.cancel_root.lock().unwrap().is_cancelled());
+    }
 }

@@ -16,10 +16,12 @@ final class CountingProvider: TokenProvider, @unchecked Sendable {
         self.ttlSeconds = ttlSeconds
     }
 
-    var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
+    var calls: Int { lock.withLock { count } }
+
+    private func increment() { lock.withLock { count += 1 } }
 
     func fetchToken() async throws -> CustomerToken {
-        lock.lock(); count += 1; lock.unlock()
+        increment()
         return try await mock.mintToken(customerId: customerId, ttlSeconds: ttlSeconds)
     }
 }
