@@ -44,13 +44,13 @@ fn crash_child() {
         let mut out = std::io::stdout();
         for i in 0..count {
             let id = format!("run{run}-{i}");
-            writeln!(out, "TRY {id}").unwrap();
+            writeln!(out, "\n@TRY {id}").unwrap();
             out.flush().unwrap();
             let q = outbox
                 .enqueue(action(&format!("cust_{}", i % 3), &id))
                 .await
                 .unwrap();
-            writeln!(out, "ENQ {id} {}", q.idempotency_key).unwrap();
+            writeln!(out, "\n@ENQ {id} {}", q.idempotency_key).unwrap();
             out.flush().unwrap();
         }
         loop {
@@ -60,7 +60,7 @@ fn crash_child() {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        writeln!(out, "DONE").unwrap();
+        writeln!(out, "\n@DONE").unwrap();
         out.flush().unwrap();
     });
 }
@@ -138,22 +138,35 @@ async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
             tokio::time::sleep(delay).await;
             let _ = child.kill(); // SIGKILL
         }
-        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        let pid = child.id();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::task::spawn_blocking(move || child.wait()),
+        )
+        .await;
+        let status = match waited {
+            Ok(s) => s.unwrap().unwrap(),
+            Err(_) => {
+                // Do not leave a stuck child behind.
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                panic!("run {run} did not finish within 60 s");
+            }
+        };
         let lines = reader.join().unwrap();
         if last {
             assert!(status.success(), "final run failed: {lines:?}");
-            assert!(lines.iter().any(|l| l == "DONE"), "final run: {lines:?}");
+            assert!(lines.iter().any(|l| l == "@DONE"), "final run: {lines:?}");
         }
-        if lines.iter().any(|l| l == "DONE") {
+        if lines.iter().any(|l| l == "@DONE") {
             finished_runs += 1;
         }
         for l in lines {
             let mut parts = l.split_whitespace();
             match (parts.next(), parts.next(), parts.next()) {
-                (Some("TRY"), Some(id), None) => {
+                (Some("@TRY"), Some(id), None) => {
                     tried.insert(id.to_owned());
                 }
-                (Some("ENQ"), Some(id), Some(key)) => {
+                (Some("@ENQ"), Some(id), Some(key)) => {
                     enqueued.insert(id.to_owned(), key.to_owned());
                 }
                 _ => {}

@@ -57,6 +57,12 @@ fn answer(status: u16, body: String, replayed: bool) -> Response {
 }
 
 async fn trigger(State(st): State<Arc<ServerState>>, headers: HeaderMap, body: Bytes) -> Response {
+    // Like a real server, finish the work even when the client hangs up mid-request (a killed
+    // app): otherwise the key would stay "in progress" forever.
+    tokio::spawn(handle(st, headers, body)).await.unwrap()
+}
+
+async fn handle(st: Arc<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
     st.requests.fetch_add(1, Ordering::SeqCst);
     if st
         .fail_next
