@@ -85,7 +85,7 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
     );
     for (i, c) in v.choices.iter().enumerate() {
         b += &format!(
-            "<div class=\"choice\"><label><input type=\"radio\" name=\"item_id\" value=\"{}\"{}> {} <small>({}, value {} {})</small></label></div>",
+            "<div class=\"choice\"><label><input type=\"radio\" name=\"item_id\" value=\"{}\"{}> {} <small>({}, value {})</small></label></div>",
             esc(&c.item_id),
             if i == 0 { " checked" } else { "" },
             esc(&c.title),
@@ -94,8 +94,7 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
                 ItemKind::Digital => "digital code",
                 ItemKind::Credit => "credit",
             },
-            c.value.amount,
-            esc(&c.value.currency)
+            esc(&c.value.to_string())
         );
     }
     b += "</fieldset>";
