@@ -24,7 +24,9 @@ fn roundtrip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(body
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&which, body)) = data.split_first() else { return };
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
     match which % 11 {
         0 => roundtrip::<TriggerResult>(body),
         1 => roundtrip::<Reward>(body),

@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
             .and_then(|v| v.trim().parse().ok())
             .expect("a verified header has a timestamp");
         let expected = webhooks::sign(payload, &secret, th);
-        let hex = expected.split_once(",v1=").map(|(_, h)| h).unwrap_or_default();
+        let hex = expected
+            .split_once(",v1=")
+            .map(|(_, h)| h)
+            .unwrap_or_default();
         assert!(
             header.to_ascii_lowercase().contains(hex),
             "verified without the genuine signature: {header:?}"

@@ -265,14 +265,14 @@ async fn trigger_worker(ctx: Arc<Ctx>, seed: u64) {
             // The app crashed before it saw the answer: the same key and bytes again.
             ctx.trigger_with_retries(&key, &body).await;
         }
-        if i % 40 == 0 {
+        if i.is_multiple_of(40) {
             ctx.advance_clock(3600).await;
         }
-        if i % 300 == 0 {
+        if i.is_multiple_of(300) {
             // Jump far enough to expire unredeemed rewards (refunds) and roll months.
             ctx.advance_clock(16 * 86_400).await;
         }
-        if i % 25 == 0 {
+        if i.is_multiple_of(25) {
             let fault = match rng.below(4) {
                 0 => json!({"route": "POST /v1/triggers", "count": 2, "status": 503}),
                 1 => json!({"route": "POST /v1/triggers", "count": 1, "action": "reset"}),

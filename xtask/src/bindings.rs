@@ -17,14 +17,25 @@ pub struct Generated {
 
 /// The files SwiftPM compiles, derived from the generated Swift (relative to the repository root).
 pub const SWIFT_PACKAGE_FILES: &[(&str, &str)] = &[
-    ("MomentsSDK.swift", "bindings/swift/Sources/MomentsSDK/MomentsSDK.swift"),
-    ("MomentsFFI.h", "bindings/swift/Sources/MomentsFFI/include/MomentsFFI.h"),
+    (
+        "MomentsSDK.swift",
+        "bindings/swift/Sources/MomentsSDK/MomentsSDK.swift",
+    ),
+    (
+        "MomentsFFI.h",
+        "bindings/swift/Sources/MomentsFFI/include/MomentsFFI.h",
+    ),
 ];
 
 /// Builds `moments-ffi` in `profile` and generates both languages.
 pub fn generate_all(profile: Profile) -> Result<Generated> {
-    header(&format!("build the native library (moments-ffi, {} profile)", profile.dir()));
-    run(cargo().args(["build", "-p", "moments-ffi", "--lib"]).args(profile.cargo_args()))?;
+    header(&format!(
+        "build the native library (moments-ffi, {} profile)",
+        profile.dir()
+    ));
+    run(cargo()
+        .args(["build", "-p", "moments-ffi", "--lib"])
+        .args(profile.cargo_args()))?;
     let lib_dir = util::target_dir().join(profile.dir());
     let library = lib_dir.join(util::cdylib_name("moments_ffi"));
     if !library.is_file() {
@@ -33,13 +44,20 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
 
     header("build uniffi-bindgen");
     run(cargo().args(["build", "-p", "uniffi-bindgen"]))?;
-    let bindgen = util::target_dir().join("debug").join(if cfg!(windows) { "uniffi-bindgen.exe" } else { "uniffi-bindgen" });
+    let bindgen = util::target_dir().join("debug").join(if cfg!(windows) {
+        "uniffi-bindgen.exe"
+    } else {
+        "uniffi-bindgen"
+    });
 
     let out = util::target_dir().join("bindings");
     let kotlin_dir = out.join("kotlin");
     let swift_dir = out.join("swift");
     for (language, dir) in [("kotlin", &kotlin_dir), ("swift", &swift_dir)] {
-        header(&format!("generate {language} bindings into {}", dir.display()));
+        header(&format!(
+            "generate {language} bindings into {}",
+            dir.display()
+        ));
         let _ = std::fs::remove_dir_all(dir);
         run(util::cmd(&bindgen)
             .args(["generate", "--no-format", "--library"])
@@ -52,8 +70,16 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
     for (file, dest) in SWIFT_PACKAGE_FILES {
         util::copy(&swift_dir.join(file), &root.join(dest))?;
     }
-    println!("bindings ready: {} and {}", kotlin_dir.display(), swift_dir.display());
-    Ok(Generated { lib_dir, kotlin_dir, swift_dir })
+    println!(
+        "bindings ready: {} and {}",
+        kotlin_dir.display(),
+        swift_dir.display()
+    );
+    Ok(Generated {
+        lib_dir,
+        kotlin_dir,
+        swift_dir,
+    })
 }
 
 /// CI check: the generated code is not committed (so it cannot be stale); if some is, it must match.
@@ -76,9 +102,14 @@ pub fn check_not_stale() -> Result {
         }
     }
     if stale.is_empty() {
-        println!("bindings: generated code is not committed, or matches what the current Rust generates");
+        println!(
+            "bindings: generated code is not committed, or matches what the current Rust generates"
+        );
         Ok(())
     } else {
-        Err(format!("committed generated bindings are stale, run `cargo xtask bindings`: {}", stale.join(", ")))
+        Err(format!(
+            "committed generated bindings are stale, run `cargo xtask bindings`: {}",
+            stale.join(", ")
+        ))
     }
 }

@@ -8,11 +8,22 @@ use crate::{bindings, kotlin, swift};
 type Step = (&'static str, fn() -> Result);
 
 const STEPS: &[Step] = &[
-    ("cargo fmt --check", || util::run(cargo().args(["fmt", "--all", "--", "--check"]))),
-    ("cargo clippy -D warnings", || {
-        util::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    ("cargo fmt --check", || {
+        util::run(cargo().args(["fmt", "--all", "--", "--check"]))
     }),
-    ("cargo test --workspace", || util::run(cargo().args(["test", "--workspace"]))),
+    ("cargo clippy -D warnings", || {
+        util::run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }),
+    ("cargo test --workspace", || {
+        util::run(cargo().args(["test", "--workspace"]))
+    }),
     ("bindings up to date", bindings::check_not_stale),
     ("Kotlin SDK tests", kotlin::test),
     ("Swift SDK tests", swift::test),
@@ -23,7 +34,11 @@ pub fn run() -> Result {
     let mut done: Vec<(&str, std::time::Duration, bool)> = Vec::new();
     let mut failure = None;
     for (i, (name, step)) in STEPS.iter().enumerate() {
-        println!("\n################ ci step {}/{}: {name} ################", i + 1, STEPS.len());
+        println!(
+            "\n################ ci step {}/{}: {name} ################",
+            i + 1,
+            STEPS.len()
+        );
         let started = Instant::now();
         let result = step();
         done.push((name, started.elapsed(), result.is_ok()));
@@ -34,7 +49,12 @@ pub fn run() -> Result {
     }
     println!("\n################ ci summary ################");
     for (name, took, ok) in &done {
-        println!("{:<6} {:<28} {:>7.1}s", if *ok { "ok" } else { "FAILED" }, name, took.as_secs_f64());
+        println!(
+            "{:<6} {:<28} {:>7.1}s",
+            if *ok { "ok" } else { "FAILED" },
+            name,
+            took.as_secs_f64()
+        );
     }
     for (name, _) in STEPS.iter().skip(done.len()) {
         println!("{:<6} {:<28}", "skip", name);

@@ -40,13 +40,24 @@ pub fn test() -> Result {
     let project = root.join("bindings/kotlin");
     let build_dir = util::target_dir().join("kotlin-build");
 
-    header("Kotlin: mvn verify (compile generated + idiomatic Kotlin, JUnit 5 against the mock, package the jar)");
+    header(
+        "Kotlin: mvn verify (compile generated + idiomatic Kotlin, JUnit 5 against the mock, package the jar)",
+    );
     let mut mvn = util::cmd("mvn");
     mvn.current_dir(&project)
         .args(["-B", "--no-transfer-progress", "verify"])
-        .arg(format!("-Dmoments.generated.dir={}", generated.kotlin_dir.display()))
-        .arg(format!("-Dmoments.native.dir={}", generated.lib_dir.display()))
-        .arg(format!("-Dmoments.native.file={}", util::cdylib_name("moments_ffi")))
+        .arg(format!(
+            "-Dmoments.generated.dir={}",
+            generated.kotlin_dir.display()
+        ))
+        .arg(format!(
+            "-Dmoments.native.dir={}",
+            generated.lib_dir.display()
+        ))
+        .arg(format!(
+            "-Dmoments.native.file={}",
+            util::cdylib_name("moments_ffi")
+        ))
         .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
         .arg(format!("-Dmoments.build.dir={}", build_dir.display()))
         .env("MOMENTS_MOCK_BIN", util::mock_server_bin());

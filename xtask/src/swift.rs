@@ -70,7 +70,9 @@ pub fn test() -> Result {
 /// Makes the trixie root with `swiftlang` unless it is already complete (marker file).
 fn ensure_swift_root(swift_root: &Path) -> Result {
     header(&format!("Swift root at {}", swift_root.display()));
-    if swift_root.join(READY_MARKER).is_file() && swift_root.join("usr/bin/swift").exists() {
+    if swift_root.join(READY_MARKER).is_file()
+        && std::fs::symlink_metadata(swift_root.join("usr/bin/swift")).is_ok()
+    {
         println!("reusing the existing Swift root");
         return Ok(());
     }
@@ -85,7 +87,10 @@ fn ensure_swift_root(swift_root: &Path) -> Result {
         let _ = std::fs::remove_dir_all(&staging);
         let _ = std::fs::remove_dir_all(swift_root);
         header("debootstrap Debian trixie (minbase), about 30 s");
-        run(util::cmd("debootstrap").args(["--variant=minbase", "trixie"]).arg(&staging).arg(MIRROR))?;
+        run(util::cmd("debootstrap")
+            .args(["--variant=minbase", "trixie"])
+            .arg(&staging)
+            .arg(MIRROR))?;
         std::fs::rename(&staging, swift_root).map_err(|e| format!("rename the Swift root: {e}"))?;
     }
     let _ = std::fs::copy("/etc/resolv.conf", swift_root.join("etc/resolv.conf"));
@@ -99,10 +104,20 @@ fn ensure_swift_root(swift_root: &Path) -> Result {
             .args(args))
     };
     chroot(&["apt-get", "update", "-q"])?;
-    chroot(&["apt-get", "install", "-y", "-q", "--no-install-recommends", "swiftlang", "libc6-dev", "ca-certificates"])?;
+    chroot(&[
+        "apt-get",
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "swiftlang",
+        "libc6-dev",
+        "ca-certificates",
+    ])?;
     chroot(&["apt-get", "clean"])?;
     drop(mounts);
-    std::fs::write(swift_root.join(READY_MARKER), b"swiftlang\n").map_err(|e| format!("write the marker: {e}"))?;
+    std::fs::write(swift_root.join(READY_MARKER), b"swiftlang\n")
+        .map_err(|e| format!("write the marker: {e}"))?;
     Ok(())
 }
 
@@ -114,7 +129,10 @@ struct Mounts {
 
 impl Mounts {
     fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf(), mounted: Vec::new() }
+        Self {
+            root: root.to_path_buf(),
+            mounted: Vec::new(),
+        }
     }
 
     fn mount(&mut self, at: &Path, args: &[&str], source: &Path) -> Result {
@@ -131,7 +149,9 @@ impl Mounts {
         self.mount(&root.join("proc"), &["-t", "proc"], Path::new("proc"))?;
         self.mount(&root.join("sys"), &["-t", "sysfs"], Path::new("sys"))?;
         self.mount(&root.join("dev"), &["--rbind"], Path::new("/dev"))?;
-        run(util::cmd("mount").args(["--make-rslave"]).arg(root.join("dev")))
+        run(util::cmd("mount")
+            .args(["--make-rslave"])
+            .arg(root.join("dev")))
     }
 
     /// Makes `dir` visible inside the root at the same absolute path.
@@ -144,7 +164,11 @@ impl Mounts {
 impl Drop for Mounts {
     fn drop(&mut self) {
         for at in self.mounted.drain(..).rev() {
-            let ok = util::cmd("umount").arg("-R").arg(&at).status().is_ok_and(|s| s.success());
+            let ok = util::cmd("umount")
+                .arg("-R")
+                .arg(&at)
+                .status()
+                .is_ok_and(|s| s.success());
             if !ok {
                 // Busy (a process still holds it): detach lazily so the root can never be deleted while mounted.
                 let _ = util::cmd("umount").args(["-R", "-l"]).arg(&at).status();
@@ -164,7 +188,11 @@ fn unmount_everything_under(dir: &Path) -> Result {
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
     points.dedup();
     for point in points {
-        let ok = util::cmd("umount").arg("-R").arg(point).status().is_ok_and(|s| s.success());
+        let ok = util::cmd("umount")
+            .arg("-R")
+            .arg(point)
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             run(util::cmd("umount").args(["-R", "-l"]).arg(point))?;
         }

@@ -33,7 +33,10 @@ impl Profile {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// The cargo target directory.
@@ -41,7 +44,11 @@ pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { root().join(dir) }
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
         }
         None => root().join("target"),
     }
@@ -73,13 +80,21 @@ pub fn cmd(program: impl AsRef<std::ffi::OsStr>) -> Command {
 /// Runs `c`, failing with its exit status.
 pub fn run(c: &mut Command) -> Result {
     println!("$ {}", show(c));
-    let status = c.status().map_err(|e| format!("could not start `{}`: {e}", show(c)))?;
-    if status.success() { Ok(()) } else { Err(format!("`{}` exited with {status}", show(c))) }
+    let status = c
+        .status()
+        .map_err(|e| format!("could not start `{}`: {e}", show(c)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` exited with {status}", show(c)))
+    }
 }
 
 /// Runs `c` and returns its standard output.
 pub fn output(c: &mut Command) -> Result<String> {
-    let out = c.output().map_err(|e| format!("could not start `{}`: {e}", show(c)))?;
+    let out = c
+        .output()
+        .map_err(|e| format!("could not start `{}`: {e}", show(c)))?;
     if !out.status.success() {
         return Err(format!(
             "`{}` exited with {}: {}",
@@ -108,12 +123,16 @@ pub fn cargo() -> Command {
 /// Whether `program` is on `PATH`.
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Whether we run as root (may install packages, mount, chroot).
 pub fn is_root() -> bool {
-    output(&mut Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false)
+    output(&mut Command::new("id").arg("-u"))
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
 }
 
 /// Installs Debian packages when missing programs require them (root on Debian only).
@@ -129,7 +148,10 @@ pub fn apt_install(packages: &[&str]) -> Result {
         update_result = run(cmd("apt-get").args(["update", "-q"]));
     });
     update_result?;
-    run(cmd("apt-get").args(["install", "-y", "-q", "--no-install-recommends"]).args(packages).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(cmd("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 /// Copies `from` to `to`, creating the parent folder.
@@ -137,16 +159,28 @@ pub fn copy(from: &Path, to: &Path) -> Result {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
     }
-    std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
 }
 
 /// Builds the mock server binary (dev profile) and returns its path.
 pub fn build_mock_server() -> Result {
     header("build the mock server binary (moments-mock-server)");
-    run(cargo().args(["build", "-p", "moments-mock-server", "--bin", "moments-mock-server"]))
+    run(cargo().args([
+        "build",
+        "-p",
+        "moments-mock-server",
+        "--bin",
+        "moments-mock-server",
+    ]))
 }
 
 /// Path of the mock server binary built by `build_mock_server`.
 pub fn mock_server_bin() -> PathBuf {
-    target_dir().join("debug").join(if cfg!(windows) { "moments-mock-server.exe" } else { "moments-mock-server" })
+    target_dir().join("debug").join(if cfg!(windows) {
+        "moments-mock-server.exe"
+    } else {
+        "moments-mock-server"
+    })
 }

@@ -16,8 +16,8 @@ use crate::error::MomentsError;
 use crate::runtime::panic_text;
 use crate::token::TokenProvider;
 use crate::types::{
-    ActionOutcome, ClientConfig, DeviceInfo, DeviceType, Goal, ItemKind, Money, OfferItem, Progress, Reward,
-    RewardInfo, RewardStatus,
+    ActionOutcome, ClientConfig, DeviceInfo, DeviceType, Goal, ItemKind, Money, OfferItem,
+    Progress, Reward, RewardInfo, RewardStatus,
 };
 
 /// One reported action.
@@ -32,10 +32,15 @@ pub(crate) struct TriggerInput {
 /// The API calls the mobile SDK makes, with a customer token.
 #[async_trait::async_trait]
 pub(crate) trait Backend: Send + Sync + 'static {
-    async fn reward_info(&self, campaign_id: &str, moment_id: &str) -> Result<RewardInfo, MomentsError>;
+    async fn reward_info(
+        &self,
+        campaign_id: &str,
+        moment_id: &str,
+    ) -> Result<RewardInfo, MomentsError>;
     async fn trigger(&self, input: TriggerInput) -> Result<ActionOutcome, MomentsError>;
     async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError>;
-    async fn my_progress(&self, campaign_id: Option<String>) -> Result<Vec<Progress>, MomentsError>;
+    async fn my_progress(&self, campaign_id: Option<String>)
+    -> Result<Vec<Progress>, MomentsError>;
 }
 
 /// Builds the real backend over `moments-client`. Does no I/O.
@@ -49,7 +54,9 @@ pub(crate) fn connect(
         .connect_timeout(Duration::from_millis(config.connect_timeout_ms.max(1)))
         .attempt_timeout(Duration::from_millis(config.request_timeout_ms.max(1)))
         .total_timeout(Duration::from_millis(config.call_timeout_ms.max(1)))
-        .retry_policy(RetryPolicy::default().with_max_attempts(config.max_retries.saturating_add(1)))
+        .retry_policy(
+            RetryPolicy::default().with_max_attempts(config.max_retries.saturating_add(1)),
+        )
         .user_agent(format!("moments-sdk-mobile/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(MomentsError::from)?;
@@ -65,7 +72,10 @@ impl moments_client::TokenProvider for ProviderAdapter {
         match AssertUnwindSafe(self.0.fetch_token()).catch_unwind().await {
             Ok(Ok(token)) => Ok(TokenGrant::new(token.token, token.expires_in_seconds)),
             Ok(Err(err)) => Err(Box::new(err)),
-            Err(panic) => Err(Box::new(MomentsError::token_provider(panic_text(panic), false))),
+            Err(panic) => Err(Box::new(MomentsError::token_provider(
+                panic_text(panic),
+                false,
+            ))),
         }
     }
 }
@@ -76,14 +86,26 @@ struct ClientBackend {
 
 #[async_trait::async_trait]
 impl Backend for ClientBackend {
-    async fn reward_info(&self, campaign_id: &str, moment_id: &str) -> Result<RewardInfo, MomentsError> {
-        let info = self.client.moments().reward_info(campaign_id, moment_id, &RewardInfoParams::default()).await?;
+    async fn reward_info(
+        &self,
+        campaign_id: &str,
+        moment_id: &str,
+    ) -> Result<RewardInfo, MomentsError> {
+        let info = self
+            .client
+            .moments()
+            .reward_info(campaign_id, moment_id, &RewardInfoParams::default())
+            .await?;
         Ok(info.into())
     }
 
     async fn trigger(&self, input: TriggerInput) -> Result<ActionOutcome, MomentsError> {
-        let mut request = TriggerRequest::new(input.campaign_id, input.moment_id, input.device.device_type.into())
-            .quantity(input.quantity);
+        let mut request = TriggerRequest::new(
+            input.campaign_id,
+            input.moment_id,
+            input.device.device_type.into(),
+        )
+        .quantity(input.quantity);
         if let Some(id) = input.device.device_id {
             request = request.device_id(id);
         }
@@ -92,7 +114,11 @@ impl Backend for ClientBackend {
     }
 
     async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
-        let mut params = RewardListParams { campaign_id, limit: Some(100), ..Default::default() };
+        let mut params = RewardListParams {
+            campaign_id,
+            limit: Some(100),
+            ..Default::default()
+        };
         let mut all = Vec::new();
         loop {
             let page = self.client.rewards().list(&params).await?;
@@ -108,7 +134,10 @@ impl Backend for ClientBackend {
         Ok(all)
     }
 
-    async fn my_progress(&self, campaign_id: Option<String>) -> Result<Vec<Progress>, MomentsError> {
+    async fn my_progress(
+        &self,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Progress>, MomentsError> {
         let page = self.client.progress().mine(campaign_id.as_deref()).await?;
         Ok(page.data.into_iter().map(Progress::from).collect())
     }
@@ -127,7 +156,10 @@ impl From<DeviceType> for api::DeviceType {
 
 impl From<api::Money> for Money {
     fn from(m: api::Money) -> Self {
-        Self { amount: m.amount, currency: m.currency }
+        Self {
+            amount: m.amount,
+            currency: m.currency,
+        }
     }
 }
 
@@ -183,7 +215,10 @@ impl From<api::RewardInfo> for RewardInfo {
             campaign_end_at: i.campaign_end_at.into(),
             remaining_reward_count: i.remaining_reward_count.max(0) as u64,
             offer: i.offer.items.into_iter().map(OfferItem::from).collect(),
-            goal: i.goal.map(|g| Goal { target: g.target, window_seconds: g.window_seconds }),
+            goal: i.goal.map(|g| Goal {
+                target: g.target,
+                window_seconds: g.window_seconds,
+            }),
         }
     }
 }
@@ -193,11 +228,18 @@ impl TryFrom<api::TriggerResult> for ActionOutcome {
 
     fn try_from(r: api::TriggerResult) -> Result<Self, MomentsError> {
         match (r.reward, r.progress) {
-            (Some(reward), _) => Ok(Self::Rewarded { reward: reward.into() }),
-            (None, Some(progress)) => Ok(Self::InProgress { progress: progress.into() }),
+            (Some(reward), _) => Ok(Self::Rewarded {
+                reward: reward.into(),
+            }),
+            (None, Some(progress)) => Ok(Self::InProgress {
+                progress: progress.into(),
+            }),
             (None, None) => Err(MomentsError::Network {
                 code: "invalid_response".into(),
-                reason: format!("the trigger answer (outcome `{}`) has neither a reward nor progress", r.outcome.as_str()),
+                reason: format!(
+                    "the trigger answer (outcome `{}`) has neither a reward nor progress",
+                    r.outcome.as_str()
+                ),
                 request_id: None,
                 retryable: false,
             }),
@@ -221,14 +263,19 @@ impl From<moments_client::Error> for MomentsError {
             ErrorKind::TokenProvider { source } => match source.downcast_ref::<MomentsError>() {
                 // The app threw a MomentsError (or a foreign exception we turned into one): keep it.
                 Some(inner @ MomentsError::TokenProvider { .. }) => inner.clone(),
-                Some(other) => {
-                    Self::token_provider(format!("the token provider failed: {}", other.reason()), other.retryable())
-                }
+                Some(other) => Self::token_provider(
+                    format!("the token provider failed: {}", other.reason()),
+                    other.retryable(),
+                ),
                 None => Self::token_provider(format!("the token provider failed: {source}"), false),
             },
             ErrorKind::Timeout { total, .. } => Self::Network {
                 code: "timeout".into(),
-                reason: if *total { "the call timed out".into() } else { "the request timed out".into() },
+                reason: if *total {
+                    "the call timed out".into()
+                } else {
+                    "the request timed out".into()
+                },
                 request_id,
                 retryable,
             },
@@ -238,7 +285,11 @@ impl From<moments_client::Error> for MomentsError {
                 request_id,
                 retryable,
             },
-            ErrorKind::Decode { message, request_id: rid, .. } => Self::Network {
+            ErrorKind::Decode {
+                message,
+                request_id: rid,
+                ..
+            } => Self::Network {
                 code: "invalid_response".into(),
                 reason: format!("the answer could not be read: {message}"),
                 request_id: rid.clone().or(request_id),
@@ -275,11 +326,26 @@ mod tests {
         let reward = Reward::from(api);
         assert_eq!(reward.status, RewardStatus::Issued);
         assert_eq!(reward.url, "http://127.0.0.1:8080/r/Xk3");
-        let created = reward.created_at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let created = reward
+            .created_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         assert_eq!(created, 1_795_428_000); // 2026-11-23T10:00:00Z
         assert_eq!(reward.offer[0].kind, ItemKind::Physical);
-        assert_eq!(reward.offer[0].value, Money { amount: 4999, currency: "USD".into() });
-        assert_eq!(reward.offer[1].kind, ItemKind::Other { name: "hologram".into() });
+        assert_eq!(
+            reward.offer[0].value,
+            Money {
+                amount: 4999,
+                currency: "USD".into()
+            }
+        );
+        assert_eq!(
+            reward.offer[1].kind,
+            ItemKind::Other {
+                name: "hologram".into()
+            }
+        );
     }
 
     #[test]
@@ -289,7 +355,9 @@ mod tests {
                 "customer_id":"cust_42","reward":{REWARD},"progress":null}}"#
         ))
         .unwrap();
-        assert!(matches!(ActionOutcome::try_from(rewarded), Ok(ActionOutcome::Rewarded { reward }) if reward.id == "rwd_1"));
+        assert!(
+            matches!(ActionOutcome::try_from(rewarded), Ok(ActionOutcome::Rewarded { reward }) if reward.id == "rwd_1")
+        );
 
         let progress: api::TriggerResult = serde_json::from_str(
             r#"{"object":"trigger_result","outcome":"progress","campaign_id":"cmp_1","moment_id":"five_workouts",
@@ -300,7 +368,10 @@ mod tests {
         .unwrap();
         match ActionOutcome::try_from(progress).unwrap() {
             ActionOutcome::InProgress { progress } => {
-                assert_eq!((progress.current, progress.target, progress.completed), (3, 5, false));
+                assert_eq!(
+                    (progress.current, progress.target, progress.completed),
+                    (3, 5, false)
+                );
             }
             other => panic!("expected progress, got {other:?}"),
         }
@@ -309,7 +380,10 @@ mod tests {
             r#"{"outcome":"reward","campaign_id":"cmp_1","moment_id":"m","reward":null,"progress":null}"#,
         )
         .unwrap();
-        assert_eq!(ActionOutcome::try_from(neither).unwrap_err().code(), "invalid_response");
+        assert_eq!(
+            ActionOutcome::try_from(neither).unwrap_err().code(),
+            "invalid_response"
+        );
     }
 
     #[test]
@@ -323,15 +397,23 @@ mod tests {
         }
         let config = ClientConfig {
             base_url: "not a url".into(),
-            device: DeviceInfo { device_type: DeviceType::FireOs, device_id: None },
+            device: DeviceInfo {
+                device_type: DeviceType::FireOs,
+                device_id: None,
+            },
             connect_timeout_ms: 1,
             request_timeout_ms: 1,
             call_timeout_ms: 1,
             max_retries: 0,
         };
-        let err = connect(&config, Arc::new(Never)).err().expect("an invalid URL is refused");
+        let err = connect(&config, Arc::new(Never))
+            .err()
+            .expect("an invalid URL is refused");
         assert_eq!(err.code(), "invalid_argument");
-        assert_eq!(api::DeviceType::from(DeviceType::FireOs).as_str(), DeviceType::FireOs.as_api_str());
+        assert_eq!(
+            api::DeviceType::from(DeviceType::FireOs).as_str(),
+            DeviceType::FireOs.as_api_str()
+        );
         assert_eq!(api::DeviceType::from(DeviceType::Ios).as_str(), "iOS");
     }
 

@@ -12,7 +12,9 @@ use crate::error::MomentsError;
 use crate::listeners::{Hub, ListenerHandle, RewardListener, StatusListener};
 use crate::runtime::run;
 use crate::token::TokenProvider;
-use crate::types::{ActionOutcome, ClientConfig, ClientStatus, DeviceInfo, Progress, Reward, RewardInfo};
+use crate::types::{
+    ActionOutcome, ClientConfig, ClientStatus, DeviceInfo, Progress, Reward, RewardInfo,
+};
 
 /// The Moments client of a mobile app, acting for one customer (the one its `TokenProvider`'s tokens are for).
 ///
@@ -32,17 +34,27 @@ pub struct MomentsClient {
 impl MomentsClient {
     /// Creates the client. Does no I/O: the token provider is first called by the first call that needs it.
     #[uniffi::constructor]
-    pub fn new(config: ClientConfig, token_provider: Arc<dyn TokenProvider>) -> Result<Arc<Self>, MomentsError> {
+    pub fn new(
+        config: ClientConfig,
+        token_provider: Arc<dyn TokenProvider>,
+    ) -> Result<Arc<Self>, MomentsError> {
         let backend = backend::connect(&config, token_provider)?;
         Ok(Arc::new(Self::with_backend(config, backend)))
     }
 
     /// Describes the reward of a moment, to announce the challenge. Consumes nothing.
-    pub async fn reward_info(&self, campaign_id: String, moment_id: String) -> Result<RewardInfo, MomentsError> {
+    pub async fn reward_info(
+        &self,
+        campaign_id: String,
+        moment_id: String,
+    ) -> Result<RewardInfo, MomentsError> {
         check_id("campaign_id", &campaign_id)?;
         check_id("moment_id", &moment_id)?;
         let backend = Arc::clone(&self.backend);
-        self.call(None, async move { backend.reward_info(&campaign_id, &moment_id).await }).await
+        self.call(None, async move {
+            backend.reward_info(&campaign_id, &moment_id).await
+        })
+        .await
     }
 
     /// Reports that the customer completed an action of a client-reportable moment.
@@ -61,7 +73,9 @@ impl MomentsClient {
         check_id("campaign_id", &campaign_id)?;
         check_id("moment_id", &moment_id)?;
         if !(1..=1_000_000).contains(&quantity) {
-            return Err(MomentsError::invalid_argument("quantity must be between 1 and 1000000"));
+            return Err(MomentsError::invalid_argument(
+                "quantity must be between 1 and 1000000",
+            ));
         }
         let input = TriggerInput {
             campaign_id,
@@ -82,7 +96,10 @@ impl MomentsClient {
 
     /// The customer's own rewards, newest first (all pages), optionally of one campaign.
     #[uniffi::method(default(campaign_id = None))]
-    pub async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
+    pub async fn my_rewards(
+        &self,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Reward>, MomentsError> {
         let backend = Arc::clone(&self.backend);
         let hub = Arc::clone(&self.hub);
         self.call(None, async move {
@@ -97,7 +114,10 @@ impl MomentsClient {
 
     /// The customer's progress on goal moments, optionally of one campaign.
     #[uniffi::method(default(campaign_id = None))]
-    pub async fn my_progress(&self, campaign_id: Option<String>) -> Result<Vec<Progress>, MomentsError> {
+    pub async fn my_progress(
+        &self,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Progress>, MomentsError> {
         let backend = Arc::clone(&self.backend);
         let hub = Arc::clone(&self.hub);
         self.call(None, async move {
@@ -126,7 +146,10 @@ impl MomentsClient {
 
     /// Cancels every call in flight (they fail with code `cancelled`). Later calls work normally.
     pub fn cancel_all(&self) {
-        let old = std::mem::replace(&mut *self.cancel_root.lock().unwrap_or_else(|e| e.into_inner()), Token::new());
+        let old = std::mem::replace(
+            &mut *self.cancel_root.lock().unwrap_or_else(|e| e.into_inner()),
+            Token::new(),
+        );
         old.cancel();
     }
 }
@@ -148,7 +171,11 @@ impl MomentsClient {
         T: Send + 'static,
         F: Future<Output = Result<T, MomentsError>> + Send + 'static,
     {
-        let root = self.cancel_root.lock().unwrap_or_else(|e| e.into_inner()).child_token();
+        let root = self
+            .cancel_root
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .child_token();
         let extra = extra.unwrap_or_default();
         let hub = Arc::clone(&self.hub);
         let timeout = self.call_timeout;
@@ -177,10 +204,17 @@ impl MomentsClient {
 pub(crate) fn status_after<T>(result: &Result<T, MomentsError>) -> Option<ClientStatus> {
     match result {
         Ok(_) => Some(ClientStatus::Online),
-        Err(MomentsError::Network { code, .. }) => Some(ClientStatus::Offline { code: code.clone() }),
-        Err(MomentsError::TokenProvider { code, .. }) => Some(ClientStatus::Unauthenticated { code: code.clone() }),
+        Err(MomentsError::Network { code, .. }) => {
+            Some(ClientStatus::Offline { code: code.clone() })
+        }
+        Err(MomentsError::TokenProvider { code, .. }) => {
+            Some(ClientStatus::Unauthenticated { code: code.clone() })
+        }
         Err(MomentsError::Api { code, .. })
-            if matches!(code.as_str(), "token_expired" | "invalid_api_key" | "authentication_required") =>
+            if matches!(
+                code.as_str(),
+                "token_expired" | "invalid_api_key" | "authentication_required"
+            ) =>
         {
             Some(ClientStatus::Unauthenticated { code: code.clone() })
         }
@@ -191,8 +225,16 @@ pub(crate) fn status_after<T>(result: &Result<T, MomentsError>) -> Option<Client
 
 fn check_id(name: &str, value: &str) -> Result<(), MomentsError> {
     let ok = (1..=64).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(MomentsError::invalid_argument(format!("{name} must match ^[A-Za-z0-9_-]{{1,64}}$"))) }
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(MomentsError::invalid_argument(format!(
+            "{name} must match ^[A-Za-z0-9_-]{{1,64}}$"
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -262,7 +304,9 @@ mod tests {
                     },
                 }
             } else {
-                ActionOutcome::Rewarded { reward: reward(&format!("rwd_{n}")) }
+                ActionOutcome::Rewarded {
+                    reward: reward(&format!("rwd_{n}")),
+                }
             })
         }
         async fn my_rewards(&self, _: Option<String>) -> Result<Vec<Reward>, MomentsError> {
@@ -277,7 +321,10 @@ mod tests {
         let fake = Arc::new(fake);
         let config = ClientConfig {
             base_url: "http://mock".into(),
-            device: DeviceInfo { device_type: DeviceType::Ios, device_id: Some("dev_1".into()) },
+            device: DeviceInfo {
+                device_type: DeviceType::Ios,
+                device_id: Some("dev_1".into()),
+            },
             connect_timeout_ms: 1000,
             request_timeout_ms: 1000,
             call_timeout_ms: 60_000,
@@ -286,7 +333,10 @@ mod tests {
         (MomentsClient::with_backend(config, fake.clone()), fake)
     }
 
-    struct Collect(StdMutex<Vec<RewardEvent>>, tokio::sync::mpsc::UnboundedSender<()>);
+    struct Collect(
+        StdMutex<Vec<RewardEvent>>,
+        tokio::sync::mpsc::UnboundedSender<()>,
+    );
     impl RewardListener for Collect {
         fn on_event(&self, event: RewardEvent) {
             self.0.lock().unwrap().push(event);
@@ -297,9 +347,19 @@ mod tests {
     #[test]
     fn arguments_are_validated_before_any_call() {
         let (client, fake) = client(Fake::default());
-        let err = runtime().block_on(client.report_action("cmp_1".into(), "first_workout".into(), 0, None));
+        let err = runtime().block_on(client.report_action(
+            "cmp_1".into(),
+            "first_workout".into(),
+            0,
+            None,
+        ));
         assert_eq!(err.unwrap_err().code(), "invalid_argument");
-        let err = runtime().block_on(client.report_action("cmp 1".into(), "first_workout".into(), 1, None));
+        let err = runtime().block_on(client.report_action(
+            "cmp 1".into(),
+            "first_workout".into(),
+            1,
+            None,
+        ));
         assert_eq!(err.unwrap_err().code(), "invalid_argument");
         assert!(fake.triggers.lock().unwrap().is_empty());
     }
@@ -324,7 +384,13 @@ mod tests {
         assert_eq!(sent.quantity, 3);
 
         let events = listener.0.lock().unwrap().clone();
-        assert_eq!(events[0], RewardEvent::Snapshot { rewards: vec![], progress: vec![] });
+        assert_eq!(
+            events[0],
+            RewardEvent::Snapshot {
+                rewards: vec![],
+                progress: vec![]
+            }
+        );
         assert!(matches!(events[1], RewardEvent::ProgressUpdated { .. }));
         assert!(matches!(&events[2], RewardEvent::RewardIssued { reward } if reward.id == "rwd_2"));
         assert_eq!(client.status(), ClientStatus::Online);
@@ -349,34 +415,58 @@ mod tests {
     #[test]
     fn an_auth_error_marks_the_client_unauthenticated() {
         let (client, _) = client(Fake::default());
-        let err = runtime().block_on(client.reward_info("cmp_1".into(), "first_workout".into())).unwrap_err();
+        let err = runtime()
+            .block_on(client.reward_info("cmp_1".into(), "first_workout".into()))
+            .unwrap_err();
         assert_eq!(err.code(), "token_expired");
         assert_eq!(err.request_id(), Some("req_1"));
-        assert_eq!(client.status(), ClientStatus::Unauthenticated { code: "token_expired".into() });
+        assert_eq!(
+            client.status(),
+            ClientStatus::Unauthenticated {
+                code: "token_expired".into()
+            }
+        );
     }
 
     #[test]
     fn calls_are_cancelled_by_token_and_by_cancel_all_and_later_calls_work() {
-        let (client, _) = client(Fake { hang: true, ..Fake::default() });
+        let (client, _) = client(Fake {
+            hang: true,
+            ..Fake::default()
+        });
         let client = Arc::new(client);
         let token = Arc::new(CancellationToken::new());
         let call = runtime().spawn({
             let (client, token) = (client.clone(), token.clone());
-            async move { client.report_action("cmp_1".into(), "first_workout".into(), 1, Some(token)).await }
+            async move {
+                client
+                    .report_action("cmp_1".into(), "first_workout".into(), 1, Some(token))
+                    .await
+            }
         });
         token.cancel();
-        assert_eq!(runtime().block_on(call).unwrap().unwrap_err().code(), "cancelled");
+        assert_eq!(
+            runtime().block_on(call).unwrap().unwrap_err().code(),
+            "cancelled"
+        );
 
         let call = runtime().spawn({
             let client = client.clone();
-            async move { client.reward_info("cmp_1".into(), "first_workout".into()).await }
+            async move {
+                client
+                    .reward_info("cmp_1".into(), "first_workout".into())
+                    .await
+            }
         });
         // The call may register under the root after a cancel_all; keep cancelling until it is done.
         while !call.is_finished() {
             client.cancel_all();
             std::thread::yield_now();
         }
-        assert_eq!(runtime().block_on(call).unwrap().unwrap_err().code(), "cancelled");
+        assert_eq!(
+            runtime().block_on(call).unwrap().unwrap_err().code(),
+            "cancelled"
+        );
         // After cancel_all, new calls are not cancelled up front.
         assert!(!client.cancel_root.lock().unwrap().is_cancelled());
     }

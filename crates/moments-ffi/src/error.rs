@@ -32,19 +32,44 @@ pub enum MomentsError {
     },
     /// The request got no usable answer: connection failure, timeout, unreadable answer.
     #[error("{code}: {reason}")]
-    Network { code: String, reason: String, request_id: Option<String>, retryable: bool },
+    Network {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
     /// The app's `TokenProvider` threw or returned an unusable token (code `token_provider_failed`).
     #[error("{code}: {reason}")]
-    TokenProvider { code: String, reason: String, request_id: Option<String>, retryable: bool },
+    TokenProvider {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
     /// The call was cancelled through a `CancellationToken` or `MomentsClient.cancelAll()` (code `cancelled`).
     #[error("{code}: {reason}")]
-    Cancelled { code: String, reason: String, request_id: Option<String>, retryable: bool },
+    Cancelled {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
     /// An argument or the configuration is invalid (code `invalid_argument`).
     #[error("{code}: {reason}")]
-    InvalidArgument { code: String, reason: String, request_id: Option<String>, retryable: bool },
+    InvalidArgument {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
     /// A bug in the SDK, caught before it could crash the app (code `internal_error`).
     #[error("{code}: {reason}")]
-    Internal { code: String, reason: String, request_id: Option<String>, retryable: bool },
+    Internal {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
 }
 
 impl MomentsError {
@@ -106,7 +131,12 @@ impl MomentsError {
     }
 
     pub(crate) fn internal(reason: impl Into<String>) -> Self {
-        Self::Internal { code: "internal_error".into(), reason: reason.into(), request_id: None, retryable: false }
+        Self::Internal {
+            code: "internal_error".into(),
+            reason: reason.into(),
+            request_id: None,
+            retryable: false,
+        }
     }
 
     pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
@@ -119,7 +149,12 @@ impl MomentsError {
     }
 
     pub(crate) fn token_provider(reason: impl Into<String>, retryable: bool) -> Self {
-        Self::TokenProvider { code: "token_provider_failed".into(), reason: reason.into(), request_id: None, retryable }
+        Self::TokenProvider {
+            code: "token_provider_failed".into(),
+            reason: reason.into(),
+            request_id: None,
+            retryable,
+        }
     }
 }
 

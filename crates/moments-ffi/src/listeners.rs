@@ -45,7 +45,11 @@ impl ListenerHandle {
 
     /// Whether the listener is still subscribed.
     pub fn is_active(&self) -> bool {
-        self.task.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|t| !t.is_finished())
+        self.task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
     }
 }
 
@@ -90,11 +94,15 @@ impl Hub {
                 ActionOutcome::Rewarded { reward } => {
                     s.rewards.retain(|r| r.id != reward.id);
                     s.rewards.insert(0, reward.clone());
-                    RewardEvent::RewardIssued { reward: reward.clone() }
+                    RewardEvent::RewardIssued {
+                        reward: reward.clone(),
+                    }
                 }
                 ActionOutcome::InProgress { progress } => {
                     upsert_progress(&mut s.progress, progress);
-                    RewardEvent::ProgressUpdated { progress: progress.clone() }
+                    RewardEvent::ProgressUpdated {
+                        progress: progress.clone(),
+                    }
                 }
             };
             // Sent under the snapshot lock so a new listener sees each change exactly once.
@@ -106,7 +114,9 @@ impl Hub {
     pub(crate) fn rewards(&self, rewards: &[Reward]) {
         self.with_snapshot(|s| {
             s.rewards = rewards.to_vec();
-            let _ = self.events.send(RewardEvent::RewardsRefreshed { rewards: rewards.to_vec() });
+            let _ = self.events.send(RewardEvent::RewardsRefreshed {
+                rewards: rewards.to_vec(),
+            });
         });
     }
 
@@ -115,7 +125,9 @@ impl Hub {
         self.with_snapshot(|s| {
             for p in progress {
                 upsert_progress(&mut s.progress, p);
-                let _ = self.events.send(RewardEvent::ProgressUpdated { progress: p.clone() });
+                let _ = self.events.send(RewardEvent::ProgressUpdated {
+                    progress: p.clone(),
+                });
             }
         });
     }
@@ -135,12 +147,21 @@ impl Hub {
     /// The current state and a receiver of every later event, taken atomically (no gap, no duplicate).
     fn snapshot_and_subscribe(&self) -> (RewardEvent, broadcast::Receiver<RewardEvent>) {
         self.with_snapshot(|s| {
-            (RewardEvent::Snapshot { rewards: s.rewards.clone(), progress: s.progress.clone() }, self.events.subscribe())
+            (
+                RewardEvent::Snapshot {
+                    rewards: s.rewards.clone(),
+                    progress: s.progress.clone(),
+                },
+                self.events.subscribe(),
+            )
         })
     }
 
     /// Subscribes a reward listener: a snapshot first, then every event, on the SDK runtime.
-    pub(crate) fn subscribe_rewards(self: &Arc<Self>, listener: Arc<dyn RewardListener>) -> ListenerHandle {
+    pub(crate) fn subscribe_rewards(
+        self: &Arc<Self>,
+        listener: Arc<dyn RewardListener>,
+    ) -> ListenerHandle {
         let (first, mut rx) = self.snapshot_and_subscribe();
         let hub = Arc::downgrade(self);
         let task = runtime().spawn(async move {
@@ -149,7 +170,10 @@ impl Hub {
                 match rx.recv().await {
                     Ok(event) => deliver(&*listener, event),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "a reward listener fell behind; sending a fresh snapshot");
+                        tracing::warn!(
+                            missed,
+                            "a reward listener fell behind; sending a fresh snapshot"
+                        );
                         let Some(hub) = hub.upgrade() else { break };
                         let (snapshot, fresh) = hub.snapshot_and_subscribe();
                         rx = fresh;
@@ -159,7 +183,9 @@ impl Hub {
                 }
             }
         });
-        ListenerHandle { task: Mutex::new(Some(task)) }
+        ListenerHandle {
+            task: Mutex::new(Some(task)),
+        }
     }
 
     /// Subscribes a status listener: the current status first, then every change.
@@ -176,7 +202,9 @@ impl Hub {
                 }
             }
         });
-        ListenerHandle { task: Mutex::new(Some(task)) }
+        ListenerHandle {
+            task: Mutex::new(Some(task)),
+        }
     }
 }
 
@@ -187,7 +215,10 @@ fn deliver(listener: &dyn RewardListener, event: RewardEvent) {
 }
 
 fn upsert_progress(list: &mut Vec<Progress>, progress: &Progress) {
-    match list.iter_mut().find(|p| p.campaign_id == progress.campaign_id && p.moment_id == progress.moment_id) {
+    match list
+        .iter_mut()
+        .find(|p| p.campaign_id == progress.campaign_id && p.moment_id == progress.moment_id)
+    {
         Some(existing) => *existing = progress.clone(),
         None => list.push(progress.clone()),
     }

@@ -91,7 +91,11 @@ impl<S: Subscriber> Layer<S> for ForwardLayer {
                 _ => return,
             }
         };
-        let record = LogRecord { level, target: event.metadata().target().to_owned(), line: format_event(event) };
+        let record = LogRecord {
+            level,
+            target: event.metadata().target().to_owned(),
+            line: format_event(event),
+        };
         // A sink that throws must not take the SDK (or the app) down with it.
         let _ = catch_unwind(AssertUnwindSafe(|| sink.log(record)));
     }
@@ -151,7 +155,10 @@ mod tests {
         tracing::info!(target: "moments_ffi::test", attempt = 2, "sent {}", "request");
         tracing::warn!(target: "moments_ffi::test", "careful");
         let records = sink.0.lock().unwrap().clone();
-        let ours: Vec<_> = records.iter().filter(|r| r.target == "moments_ffi::test").collect();
+        let ours: Vec<_> = records
+            .iter()
+            .filter(|r| r.target == "moments_ffi::test")
+            .collect();
         assert_eq!(ours.len(), 2, "{ours:?}");
         assert_eq!(ours[0].level, LogLevel::Info);
         assert_eq!(ours[0].line, "sent request attempt=2");

@@ -98,7 +98,10 @@ mod tests {
             let mut fut = Box::pin(fut);
             let _ = futures_poll_once(fut.as_mut()).await;
             drop(fut);
-            assert!(rx.await.is_err(), "the task's sender must be dropped by the abort");
+            assert!(
+                rx.await.is_err(),
+                "the task's sender must be dropped by the abort"
+            );
         });
     }
 

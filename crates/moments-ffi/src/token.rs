@@ -15,4 +15,3 @@ pub trait TokenProvider: Send + Sync {
     /// Returns a fresh customer token.
     async fn fetch_token(&self) -> Result<CustomerToken, MomentsError>;
 }
-

@@ -100,7 +100,9 @@ impl ItemKind {
             "physical" => Self::Physical,
             "digital" => Self::Digital,
             "credit" => Self::Credit,
-            other => Self::Other { name: other.to_owned() },
+            other => Self::Other {
+                name: other.to_owned(),
+            },
         }
     }
 }
@@ -128,7 +130,9 @@ pub enum RewardStatus {
     Flagged,
     Blocked,
     /// A status this SDK version does not know yet.
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 impl RewardStatus {
@@ -142,7 +146,9 @@ impl RewardStatus {
             "cancelled" => Self::Cancelled,
             "flagged" => Self::Flagged,
             "blocked" => Self::Blocked,
-            other => Self::Other { name: other.to_owned() },
+            other => Self::Other {
+                name: other.to_owned(),
+            },
         }
     }
 }
@@ -212,7 +218,10 @@ pub enum ActionOutcome {
 #[derive(uniffi::Enum, Debug, Clone, PartialEq, Eq)]
 pub enum RewardEvent {
     /// The current known state, sent first to every new listener (and again if a listener fell behind).
-    Snapshot { rewards: Vec<Reward>, progress: Vec<Progress> },
+    Snapshot {
+        rewards: Vec<Reward>,
+        progress: Vec<Progress>,
+    },
     /// A reward was issued for an action reported through this client.
     RewardIssued { reward: Reward },
     /// A goal moment progressed.

@@ -33,7 +33,7 @@ mod store;
 
 pub use action::{Action, Customer, Device, DeviceType};
 #[cfg(feature = "client")]
-// pub use client::ClientDeliverer;
+pub use client::ClientDeliverer;
 pub use deliver::{Deliverer, Delivered, DeliveryResult, Outcome, PermanentError, QueuedAction};
 pub use error::{OutboxError, Result};
 #[cfg(feature = "http")]

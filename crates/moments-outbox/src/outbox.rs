@@ -13,7 +13,7 @@ use crate::action::{Action, rfc3339_opt};
 use crate::deliver::{Deliverer, DeliveryResult, PermanentError, QueuedAction};
 use crate::error::{OutboxError, Result};
 use crate::event::{DropReason, OutboxEvent, OutboxListener};
-use crate::store::{Counts, DueRow, FailedAction, NewRow, Store};
+use crate::store::{Answer, Counts, DueRow, FailedAction, NewRow, Store};
 
 /// What to do when an enqueue finds [`OutboxConfig::max_rows`] undelivered actions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -132,10 +132,12 @@ struct Shared {
     clock: Clock,
     wake: Notify,
     paused: AtomicBool,
+    /// The current pause was reported (one `Paused` event per pause).
+    paused_reported: AtomicBool,
     suspended: AtomicBool,
     shutdown: AtomicBool,
     flush_requested: AtomicU64,
-    idle: watch::Sender<u64>,
+    idle: watch::Sender<Progress>,
 }
 
 impl Shared {
@@ -236,7 +238,7 @@ impl Outbox {
         let (store, report) = tokio::task::spawn_blocking(move || Store::open(&path, busy))
             .await
             .map_err(|e| OutboxError::Io(std::io::Error::other(e.to_string())))??;
-        let (idle, _) = watch::channel(0);
+        let (idle, _) = watch::channel(Progress::default());
         let shared = Arc::new(Shared {
             store: Arc::new(Mutex::new(store)),
             config,
@@ -245,6 +247,7 @@ impl Outbox {
             clock: Clock::new(),
             wake: Notify::new(),
             paused: AtomicBool::new(false),
+            paused_reported: AtomicBool::new(false),
             suspended: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             flush_requested: AtomicU64::new(0),
@@ -360,7 +363,9 @@ impl Outbox {
         let target = sh.flush_requested.fetch_add(1, Ordering::SeqCst) + 1;
         let mut idle = sh.idle.subscribe();
         sh.wake.notify_one();
-        idle.wait_for(|v| *v >= target)
+        // Done when a pass that began after the request saw no head due at or before `now`:
+        // every action due at the flush had its attempt (retries land later and do not count).
+        idle.wait_for(|p| p.generation >= target && p.settled_through >= now)
             .await
             .map_err(|_| OutboxError::Closed)?;
         Ok(())
@@ -387,6 +392,7 @@ impl Outbox {
     /// Resumes delivery after [`OutboxEvent::Paused`] (the app has a valid session again).
     pub fn resume_delivery(&self) {
         self.shared.paused.store(false, Ordering::SeqCst);
+        self.shared.paused_reported.store(false, Ordering::SeqCst);
         self.shared.wake.notify_one();
     }
 
@@ -567,23 +573,33 @@ fn new_key() -> String {
 /// Reports answers recorded but not yet told to the listener (the app died in between).
 async fn notify_pending(sh: &Arc<Shared>) -> Result<()> {
     let (delivered, failed) = sh.with_store(|s| s.pending_notifications()).await?;
+    let mut acked = Vec::new();
     for (k, c, d) in delivered {
         sh.emit(OutboxEvent::Delivered {
             idempotency_key: k.clone(),
             customer_id: c,
             delivered: d,
         });
-        sh.with_store(move |s| s.ack_delivered(&k)).await?;
+        acked.push(k);
     }
+    let mut notified = Vec::new();
     for (k, c, e) in failed {
         sh.emit(OutboxEvent::Failed {
             idempotency_key: k.clone(),
             customer_id: c,
             error: e,
         });
-        sh.with_store(move |s| s.mark_failure_notified(&k)).await?;
+        notified.push(k);
     }
-    Ok(())
+    sh.with_store(move |s| s.ack(&acked, &notified)).await
+}
+
+/// What the delivery task publishes for `flush`: the last flush request it has seen, and that
+/// every customer head due at or before `settled_through` (ms) has had an attempt.
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    generation: u64,
+    settled_through: i64,
 }
 
 /// The delivery task.
@@ -593,35 +609,44 @@ async fn run(sh: Arc<Shared>) {
         if sh.shutdown.load(Ordering::SeqCst) {
             break;
         }
-        let requested = sh.flush_requested.load(Ordering::SeqCst);
+        let generation = sh.flush_requested.load(Ordering::SeqCst);
         if sh.paused.load(Ordering::SeqCst) || sh.suspended.load(Ordering::SeqCst) {
-            sh.idle.send_replace(requested);
+            sh.idle.send_replace(Progress {
+                generation,
+                settled_through: i64::MAX,
+            });
             sh.wake.notified().await;
             continue;
         }
-        match pass(&sh, &mut next_expiry).await {
-            Ok(true) => {}
-            Ok(false) => {
-                sh.idle.send_replace(requested);
+        let worked = pass(&sh, &mut next_expiry).await;
+        let next_due = match worked {
+            Ok(_) => sh.with_store(|s| s.next_due_ms()).await,
+            Err(e) => Err(e),
+        };
+        match (worked, next_due) {
+            (Ok(worked), Ok(next_due)) => {
+                sh.idle.send_replace(Progress {
+                    generation,
+                    settled_through: next_due.map_or(i64::MAX, |t| t - 1),
+                });
+                if worked {
+                    continue;
+                }
                 let now = sh.clock.now_ms();
                 let poll = millis(sh.config.poll_interval);
-                let wait = match sh.with_store(|s| s.next_due_ms()).await {
-                    Ok(Some(t)) => (t - now).clamp(0, poll),
-                    Ok(None) => poll,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox: reading the schedule failed");
-                        poll
-                    }
-                };
+                let wait = next_due.map_or(poll, |t| (t - now).clamp(0, poll));
                 tokio::select! {
                     _ = sh.wake.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
                 }
             }
-            Err(e) => {
-                // A storage error (disk full, I/O): let the flush waiters go and try again later.
+            (Err(e), _) | (_, Err(e)) => {
+                // A storage error (disk full, I/O): let flush waiters go and try again later.
                 tracing::warn!(error = %e, "outbox: delivery pass failed");
-                sh.idle.send_replace(requested);
+                sh.idle.send_replace(Progress {
+                    generation,
+                    settled_through: i64::MAX,
+                });
                 tokio::select! {
                     _ = sh.wake.notified() => {}
                     _ = tokio::time::sleep(sh.config.backoff_base.max(Duration::from_secs(1))) => {}
@@ -631,7 +656,8 @@ async fn run(sh: Arc<Shared>) {
     }
 }
 
-/// One pass: expire old rows, take due heads, deliver them. `Ok(false)` when nothing was due.
+/// One pass: expire old rows, take due heads, deliver them, record the answers, tell the
+/// listener. `Ok(false)` when nothing was due.
 async fn pass(sh: &Arc<Shared>, next_expiry: &mut i64) -> Result<bool> {
     let now = sh.clock.now_ms();
     if now >= *next_expiry {
@@ -654,16 +680,96 @@ async fn pass(sh: &Arc<Shared>, next_expiry: &mut i64) -> Result<bool> {
     }
     let mut set = JoinSet::new();
     for row in due {
-        let deliverer = sh.deliverer.clone();
-        set.spawn(attempt(deliverer, row));
+        set.spawn(attempt(sh.deliverer.clone(), row));
     }
+    let mut results = Vec::new();
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((key, customer, attempts, result)) => {
-                apply(sh, key, customer, attempts, result).await?
-            }
+            Ok(r) => results.push(r),
+            // A deliverer panicked: the row stays in flight until the next open.
             Err(e) => tracing::error!(error = %e, "outbox: a delivery task failed"),
         }
+    }
+    let now = sh.clock.now_ms();
+    let mut answers = Vec::with_capacity(results.len());
+    let mut unauthorized = None;
+    for (key, customer, attempts, result) in results {
+        let answer = match result {
+            DeliveryResult::Delivered(d) => Answer::Delivered(d),
+            DeliveryResult::Permanent(e) => Answer::Failed(e),
+            DeliveryResult::Retry { after, error } => match after {
+                Some(a) => {
+                    let t = now + millis(a.min(sh.config.max_retry_after));
+                    Answer::Retry {
+                        next_ms: t,
+                        not_before_ms: t,
+                        error,
+                        uncount_attempt: false,
+                    }
+                }
+                None => Answer::Retry {
+                    next_ms: now + millis(sh.backoff(attempts)),
+                    not_before_ms: 0,
+                    error,
+                    uncount_attempt: false,
+                },
+            },
+            DeliveryResult::Unauthorized { code } => {
+                let error = format!("unauthorized: {code}");
+                unauthorized = Some(code);
+                Answer::Retry {
+                    next_ms: now,
+                    not_before_ms: 0,
+                    error,
+                    uncount_attempt: true,
+                }
+            }
+        };
+        answers.push((key, customer, answer));
+    }
+    if unauthorized.is_some() {
+        // Set before the rows are back in the queue, so no pass picks them up meanwhile.
+        sh.paused.store(true, Ordering::SeqCst);
+    }
+    let (answers, existed) = {
+        let rows: Vec<(String, Answer)> = answers
+            .iter()
+            .map(|(k, _, a)| (k.clone(), a.clone()))
+            .collect();
+        let existed = sh.with_store(move |s| s.record(&rows)).await?;
+        (answers, existed)
+    };
+    let mut delivered = Vec::new();
+    let mut failed = Vec::new();
+    for ((key, customer, answer), existed) in answers.into_iter().zip(existed) {
+        if !existed {
+            continue;
+        }
+        match answer {
+            Answer::Delivered(d) => {
+                sh.emit(OutboxEvent::Delivered {
+                    idempotency_key: key.clone(),
+                    customer_id: customer,
+                    delivered: d,
+                });
+                delivered.push(key);
+            }
+            Answer::Failed(e) => {
+                sh.emit(OutboxEvent::Failed {
+                    idempotency_key: key.clone(),
+                    customer_id: customer,
+                    error: e,
+                });
+                failed.push(key);
+            }
+            Answer::Retry { .. } => {}
+        }
+    }
+    sh.with_store(move |s| s.ack(&delivered, &failed)).await?;
+    if let Some(code) = unauthorized
+        && !sh.paused_reported.swap(true, Ordering::SeqCst)
+    {
+        sh.emit(OutboxEvent::Paused { code });
     }
     Ok(true)
 }
@@ -700,59 +806,4 @@ async fn attempt(
         result = deliverer.deliver(&qa).await;
     }
     (row.key, row.customer_id, row.attempts, result)
-}
-
-async fn apply(
-    sh: &Arc<Shared>,
-    key: String,
-    customer: String,
-    attempts: u32,
-    result: DeliveryResult,
-) -> Result<()> {
-    let now = sh.clock.now_ms();
-    match result {
-        DeliveryResult::Delivered(d) => {
-            let (k, d2) = (key.clone(), d.clone());
-            if sh.with_store(move |s| s.mark_delivered(&k, &d2)).await? {
-                sh.emit(OutboxEvent::Delivered {
-                    idempotency_key: key.clone(),
-                    customer_id: customer,
-                    delivered: d,
-                });
-                sh.with_store(move |s| s.ack_delivered(&key)).await?;
-            }
-        }
-        DeliveryResult::Permanent(e) => {
-            let (k, e2) = (key.clone(), e.clone());
-            if sh.with_store(move |s| s.mark_failed(&k, &e2)).await? {
-                sh.emit(OutboxEvent::Failed {
-                    idempotency_key: key.clone(),
-                    customer_id: customer,
-                    error: e,
-                });
-                sh.with_store(move |s| s.mark_failure_notified(&key))
-                    .await?;
-            }
-        }
-        DeliveryResult::Retry { after, error } => {
-            let (next, floor) = match after {
-                Some(a) => {
-                    let t = now + millis(a.min(sh.config.max_retry_after));
-                    (t, t)
-                }
-                None => (now + millis(sh.backoff(attempts)), 0),
-            };
-            sh.with_store(move |s| s.reschedule(&key, next, floor, &error, false))
-                .await?;
-        }
-        DeliveryResult::Unauthorized { code } => {
-            let msg = format!("unauthorized: {code}");
-            sh.with_store(move |s| s.reschedule(&key, now, 0, &msg, true))
-                .await?;
-            if !sh.paused.swap(true, Ordering::SeqCst) {
-                sh.emit(OutboxEvent::Paused { code });
-            }
-        }
-    }
-    Ok(())
 }

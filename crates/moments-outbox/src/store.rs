@@ -66,6 +66,19 @@ pub(crate) struct Inserted {
     pub evicted: Vec<(String, String)>,
 }
 
+/// A server answer to record.
+#[derive(Clone)]
+pub(crate) enum Answer {
+    Delivered(Delivered),
+    Failed(PermanentError),
+    Retry {
+        next_ms: i64,
+        not_before_ms: i64,
+        error: String,
+        uncount_attempt: bool,
+    },
+}
+
 /// A row taken for delivery (already marked `inflight`).
 pub(crate) struct DueRow {
     pub key: String,
@@ -208,6 +221,18 @@ impl Store {
     /// Inserts a new row, applying the bound on live rows.
     pub fn insert(&mut self, row: NewRow, max_rows: u32, drop_oldest: bool) -> Result<Inserted> {
         let conn = self.conn()?;
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        let r = Self::insert_tx(conn, row, max_rows, drop_oldest);
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        r
+    }
+
+    fn insert_tx(
+        conn: &mut Connection,
+        row: NewRow,
+        max_rows: u32,
+        drop_oldest: bool,
+    ) -> Result<Inserted> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<String> = tx
             .query_row(
@@ -288,7 +313,7 @@ impl Store {
                  WHERE a.state = 'queued' AND a.next_attempt_at_ms <= ?1
                    AND a.seq = (SELECT MIN(b.seq) FROM actions b
                                 WHERE b.customer_id = a.customer_id AND b.{LIVE})
-                 ORDER BY a.seq LIMIT ?2"
+                 ORDER BY a.next_attempt_at_ms, a.seq LIMIT ?2"
             ))?;
             let it = stmt.query_map(params![now_ms, limit as i64], |r| {
                 Ok(DueRow {
@@ -330,68 +355,69 @@ impl Store {
         )?)
     }
 
-    /// Records a server answer; `false` if the row is gone (purged meanwhile).
-    pub fn mark_delivered(&mut self, key: &str, delivered: &Delivered) -> Result<bool> {
-        let json = serde_json::to_string(delivered).expect("serializable");
-        let n = self.conn()?.execute(
-            "UPDATE actions SET state = 'delivered', outcome = ?2, last_error = NULL
-             WHERE idempotency_key = ?1",
-            params![key, json],
-        )?;
-        Ok(n > 0)
+    /// Records the answers of one delivery pass in one transaction. Returns, per answer,
+    /// whether its row still existed (it may have been purged meanwhile).
+    pub fn record(&mut self, answers: &[(String, Answer)]) -> Result<Vec<bool>> {
+        let conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut existed = Vec::with_capacity(answers.len());
+        for (key, answer) in answers {
+            let n = match answer {
+                Answer::Delivered(d) => tx.execute(
+                    "UPDATE actions SET state = 'delivered', outcome = ?2, last_error = NULL
+                     WHERE idempotency_key = ?1",
+                    params![key, serde_json::to_string(d).expect("serializable")],
+                )?,
+                Answer::Failed(e) => tx.execute(
+                    "UPDATE actions SET state = 'failed', last_error = ?2, notified = 0
+                     WHERE idempotency_key = ?1",
+                    params![key, serde_json::to_string(e).expect("serializable")],
+                )?,
+                Answer::Retry {
+                    next_ms,
+                    not_before_ms,
+                    error,
+                    uncount_attempt,
+                } => tx.execute(
+                    "UPDATE actions SET state = 'queued', next_attempt_at_ms = ?2,
+                                        not_before_ms = ?3, last_error = ?4,
+                                        attempts = attempts - ?5
+                     WHERE idempotency_key = ?1 AND state = 'inflight'",
+                    params![
+                        key,
+                        next_ms,
+                        not_before_ms,
+                        error,
+                        i64::from(*uncount_attempt)
+                    ],
+                )?,
+            };
+            existed.push(n > 0);
+        }
+        tx.commit()?;
+        Ok(existed)
     }
 
-    /// Deletes a delivered row once the listener was told.
-    pub fn ack_delivered(&mut self, key: &str) -> Result<()> {
-        self.conn()?.execute(
-            "DELETE FROM actions WHERE idempotency_key = ?1 AND state = 'delivered'",
-            [key],
-        )?;
-        Ok(())
-    }
-
-    /// Moves a row to `failed`; `false` if the row is gone.
-    pub fn mark_failed(&mut self, key: &str, error: &PermanentError) -> Result<bool> {
-        let json = serde_json::to_string(error).expect("serializable");
-        let n = self.conn()?.execute(
-            "UPDATE actions SET state = 'failed', last_error = ?2, notified = 0
-             WHERE idempotency_key = ?1",
-            params![key, json],
-        )?;
-        Ok(n > 0)
-    }
-
-    /// Records that the listener was told about a failure.
-    pub fn mark_failure_notified(&mut self, key: &str) -> Result<()> {
-        self.conn()?.execute(
-            "UPDATE actions SET notified = 1 WHERE idempotency_key = ?1",
-            [key],
-        )?;
-        Ok(())
-    }
-
-    /// Puts an in-flight row back in the queue for `next_ms`, never earlier than `not_before_ms`.
-    pub fn reschedule(
-        &mut self,
-        key: &str,
-        next_ms: i64,
-        not_before_ms: i64,
-        last_error: &str,
-        uncount_attempt: bool,
-    ) -> Result<()> {
-        self.conn()?.execute(
-            "UPDATE actions SET state = 'queued', next_attempt_at_ms = ?2, not_before_ms = ?3,
-                                last_error = ?4,
-                                attempts = attempts - ?5
-             WHERE idempotency_key = ?1 AND state = 'inflight'",
-            params![
-                key,
-                next_ms,
-                not_before_ms,
-                last_error,
-                i64::from(uncount_attempt)
-            ],
-        )?;
+    /// After the listener was told: deletes delivered rows and marks failures notified.
+    pub fn ack(&mut self, delivered: &[String], failed: &[String]) -> Result<()> {
+        if delivered.is_empty() && failed.is_empty() {
+            return Ok(());
+        }
+        let conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for k in delivered {
+            tx.execute(
+                "DELETE FROM actions WHERE idempotency_key = ?1 AND state = 'delivered'",
+                [k],
+            )?;
+        }
+        for k in failed {
+            tx.execute(
+                "UPDATE actions SET notified = 1 WHERE idempotency_key = ?1",
+                [k],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -620,8 +646,10 @@ fn open_and_check(path: &Path, busy_timeout: Duration) -> Result<Connection, Unr
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(%mode, "outbox database is not in WAL mode");
     }
-    // FULL: a committed enqueue survives power loss, not only an app kill.
-    conn.execute_batch("PRAGMA synchronous = FULL;")?;
+    // NORMAL (in WAL mode: durable across an app kill) for bookkeeping; `insert` switches to
+    // FULL around its commit so an enqueued action also survives a power loss. Losing a
+    // bookkeeping write to a power loss only means a redundant, replayed request.
+    conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
     let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(Unreadable::Corrupt(format!("quick_check: {check}")));

@@ -41,7 +41,9 @@ final class MockServer {
             throw TestFailure("the mock server did not print its URL: \(seen)")
         }
         // Keep draining its output so it never blocks on a full pipe.
-        pipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            if handle.availableData.isEmpty { handle.readabilityHandler = nil } // EOF
+        }
         return try await MockServer(process: process, baseUrl: url).loadDemo()
     }
 
@@ -57,9 +59,11 @@ final class MockServer {
         return self
     }
 
+    /// Kills the server (SIGKILL: a graceful stop would wait for the SDK's idle keep-alive connections).
     func stop() {
-        process?.terminate()
-        process?.waitUntilExit()
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// Mints a customer token the way the app's backend would.
@@ -79,7 +83,7 @@ final class MockServer {
 
     /// The HTTP status of a GET of an absolute URL.
     func status(of url: String) async throws -> Int {
-        let (_, response) = try await URLSession.shared.data(for: URLRequest(url: URL(string: url)!))
+        let (_, response) = try await fetch(URLRequest(url: URL(string: url)!))
         return (response as! HTTPURLResponse).statusCode
     }
 
@@ -93,12 +97,27 @@ final class MockServer {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await fetch(request)
         let status = (response as! HTTPURLResponse).statusCode
         guard (200..<300).contains(status) else {
             throw TestFailure("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
         }
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
+
+/// `URLSession` with a completion handler (its async API is unreliable in swift-corelibs-foundation on Linux).
+private let session = URLSession(configuration: .ephemeral)
+
+func fetch(_ request: URLRequest) async throws -> (Data, URLResponse) {
+    try await withCheckedThrowingContinuation { continuation in
+        session.dataTask(with: request) { data, response, error in
+            if let error {
+                continuation.resume(throwing: error)
+            } else {
+                continuation.resume(returning: (data ?? Data(), response!))
+            }
+        }.resume()
     }
 }
 

@@ -57,8 +57,9 @@ class MockServer private constructor(private val process: Process?, val baseUrl:
         http.send(builder.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString())
 
     override fun close() {
-        process?.destroy()
-        process?.waitFor(5, TimeUnit.SECONDS)
+        // Forcibly: a graceful stop would wait for the SDK's idle keep-alive connections.
+        process?.destroyForcibly()
+        process?.waitFor(10, TimeUnit.SECONDS)
     }
 
     companion object {
