@@ -4,8 +4,8 @@
 #   scripts/schemathesis.sh                      # bounded budget, for CI
 #   ST_MAX_EXAMPLES=200 ST_TIME_LIMIT=900 scripts/schemathesis.sh
 #
-# Installs schemathesis into a venv under target/ when missing, starts the built mock binary on a free
-# port (builds it if needed), runs the checks `not_a_server_error` and `response_schema_conformance`
+# Installs schemathesis into a venv under target/ when missing, builds and starts the mock binary on a
+# free port, runs the checks `not_a_server_error` and `response_schema_conformance`
 # with the demo secret key, exits non-zero on any failure, and always stops the mock. The control API
 # (/_mock/…) is left out: it injects faults and moves the clock by design; so is DELETE /v1/api_keys/{id}
 # (schemathesis learns the demo key's id from GET /v1/api_keys and would revoke the key it runs with).
@@ -14,8 +14,10 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+mkdir -p "$TARGET_DIR"
+TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"   # absolute: the run changes directory below
 VENV="$TARGET_DIR/schemathesis-venv"
-ST_VERSION="${ST_VERSION:-}"               # e.g. "==3.39.16"; empty = latest
+ST_VERSION="${ST_VERSION-==4.32.5}"        # pinned: the CLI changes between majors; "" = latest
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-25}"
 TIME_LIMIT="${ST_TIME_LIMIT:-300}"          # seconds for the whole run
 DEMO_SECRET="sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc"
@@ -28,9 +30,7 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
 fi
 
 BIN="$TARGET_DIR/debug/moments-mock-server"
-if [ ! -x "$BIN" ]; then
-  cargo build -p moments-mock-server --bin moments-mock-server
-fi
+cargo build --quiet -p moments-mock-server --bin moments-mock-server   # a no-op when fresh
 
 LOG="$(mktemp)"
 "$BIN" --port 0 >"$LOG" 2>&1 &

@@ -60,9 +60,12 @@ pub fn run() -> Result {
         println!("{:<6} {:<28}", "skip", name);
     }
     match failure {
-        Some(err) => Err(err),
+        Some(err) => {
+            println!("steps: {} passed, 1 failed", done.len() - 1);
+            Err(err)
+        }
         None => {
-            println!("all {} ci steps passed", STEPS.len());
+            println!("steps: {} passed, 0 failed", STEPS.len());
             Ok(())
         }
     }

@@ -27,7 +27,7 @@ fn ensure_toolchain() -> Result {
     if !missing.is_empty() {
         util::apt_install(&missing)?;
     }
-    run(&mut util::cmd("java").arg("-version"))?;
+    run(util::cmd("java").arg("-version"))?;
     run(util::cmd("mvn").args(["-B", "-q", "-v"]))
 }
 

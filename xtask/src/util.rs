@@ -130,7 +130,7 @@ pub fn which(program: &str) -> Option<PathBuf> {
 
 /// Whether we run as root (may install packages, mount, chroot).
 pub fn is_root() -> bool {
-    output(&mut Command::new("id").arg("-u"))
+    output(Command::new("id").arg("-u"))
         .map(|s| s.trim() == "0")
         .unwrap_or(false)
 }

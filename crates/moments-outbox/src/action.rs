@@ -27,11 +27,7 @@ pub struct Action {
     pub quantity: Option<u32>,
     /// When the action happened on the device. Stamped by the outbox at enqueue when unset, and
     /// kept unchanged across retries.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "rfc3339_opt"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
     pub occurred_at: Option<SystemTime>,
 }
 

@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use moments_client::models::{Outcome as WireOutcome, TriggerOutcome};
 use moments_client::{Error, ErrorKind, MomentsClient, RequestOptions, RetryPolicy};
 
-use crate::deliver::{
-    Deliverer, Delivered, DeliveryResult, Outcome, PermanentError, QueuedAction,
-};
+use crate::deliver::{Delivered, Deliverer, DeliveryResult, Outcome, PermanentError, QueuedAction};
 
 /// Delivers with a [`MomentsClient`]: one attempt per call (the outbox owns retries and persists
 /// their state), the stored body sent byte for byte with the action's `Idempotency-Key`, and the

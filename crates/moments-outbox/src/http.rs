@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::deliver::{
-    Deliverer, Delivered, DeliveryResult, Outcome, PermanentError, QueuedAction,
-};
+use crate::deliver::{Delivered, Deliverer, DeliveryResult, Outcome, PermanentError, QueuedAction};
 
 /// Supplies the credential for a customer's deliveries. Called on every attempt; the outbox never
 /// stores what it returns.

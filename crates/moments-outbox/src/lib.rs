@@ -34,10 +34,10 @@ mod store;
 pub use action::{Action, Customer, Device, DeviceType};
 #[cfg(feature = "client")]
 pub use client::ClientDeliverer;
-pub use deliver::{Deliverer, Delivered, DeliveryResult, Outcome, PermanentError, QueuedAction};
+pub use deliver::{Delivered, Deliverer, DeliveryResult, Outcome, PermanentError, QueuedAction};
 pub use error::{OutboxError, Result};
+pub use event::{DropReason, OutboxEvent, OutboxListener};
 #[cfg(feature = "http")]
 pub use http::{HttpDeliverer, StaticToken, TokenProvider, classify};
-pub use event::{DropReason, OutboxEvent, OutboxListener};
 pub use outbox::{Enqueued, FullPolicy, Outbox, OutboxConfig};
 pub use store::{Counts, FailedAction, SCHEMA_VERSION};

@@ -138,6 +138,9 @@ struct Shared {
     shutdown: AtomicBool,
     flush_requested: AtomicU64,
     idle: watch::Sender<Progress>,
+    /// The runtime the outbox was opened on, for work started from synchronous calls (which may
+    /// come from a thread outside it, e.g. a foreign callback).
+    runtime: tokio::runtime::Handle,
 }
 
 impl Shared {
@@ -160,8 +163,7 @@ impl Shared {
     fn emit(&self, event: OutboxEvent) {
         if let Some(l) = &self.listener {
             let l = l.clone();
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_event(event)))
-                .is_err()
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_event(event))).is_err()
             {
                 tracing::error!("outbox listener panicked");
             }
@@ -212,7 +214,10 @@ impl Outbox {
         let registered = std::path::absolute(&config.path)?;
         {
             let mut paths = open_paths();
-            if !paths.get_or_insert_with(HashSet::new).insert(registered.clone()) {
+            if !paths
+                .get_or_insert_with(HashSet::new)
+                .insert(registered.clone())
+            {
                 return Err(OutboxError::AlreadyOpen(config.path.clone()));
             }
         }
@@ -252,17 +257,13 @@ impl Outbox {
             shutdown: AtomicBool::new(false),
             flush_requested: AtomicU64::new(0),
             idle,
+            runtime: tokio::runtime::Handle::current(),
         });
         if let Some((moved_to, detail)) = report.recovered {
             shared.emit(OutboxEvent::DatabaseRecovered { moved_to, detail });
         }
         let now = shared.clock.now_ms();
-        let horizon = millis(
-            shared
-                .config
-                .backoff_max
-                .max(shared.config.max_retry_after),
-        );
+        let horizon = millis(shared.config.backoff_max.max(shared.config.max_retry_after));
         shared.with_store(move |s| s.recover(now, horizon)).await?;
         notify_pending(&shared).await?;
         let engine = tokio::spawn(run(shared.clone()));
@@ -372,10 +373,11 @@ impl Outbox {
     }
 
     /// Tells the outbox the network is back: queued actions become due now (except where the
-    /// server asked to wait with `Retry-After`) and delivery starts. Returns at once.
+    /// server asked to wait with `Retry-After`) and delivery starts. Returns at once; may be
+    /// called from any thread.
     pub fn network_available(&self) {
         let sh = self.shared.clone();
-        tokio::spawn(async move {
+        self.shared.runtime.spawn(async move {
             let now = sh.clock.now_ms();
             if let Err(e) = sh.with_store(move |s| s.make_due(None, now)).await {
                 tracing::warn!(error = %e, "outbox: network_available could not reschedule");
@@ -389,7 +391,8 @@ impl Outbox {
         self.shared.paused.load(Ordering::SeqCst)
     }
 
-    /// Resumes delivery after [`OutboxEvent::Paused`] (the app has a valid session again).
+    /// Resumes delivery after [`OutboxEvent::Paused`] (the app has a valid session again). May be
+    /// called from any thread.
     pub fn resume_delivery(&self) {
         self.shared.paused.store(false, Ordering::SeqCst);
         self.shared.paused_reported.store(false, Ordering::SeqCst);
@@ -435,7 +438,10 @@ impl Outbox {
     /// already under way may still reach the server; its answer is then not reported.
     pub async fn purge_customer(&self, customer_id: &str) -> Result<u64> {
         let c = customer_id.to_owned();
-        let gone = self.shared.with_store(move |s| s.purge_customer(&c)).await?;
+        let gone = self
+            .shared
+            .with_store(move |s| s.purge_customer(&c))
+            .await?;
         let n = gone.len() as u64;
         for (k, c) in gone {
             self.shared.emit(OutboxEvent::Dropped {
@@ -477,11 +483,7 @@ impl Outbox {
     pub async fn shutdown(&self) -> Result<()> {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        let engine = self
-            .engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let engine = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(engine) = engine {
             let _ = engine.await;
         }
@@ -503,12 +505,7 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        if let Some(engine) = self
-            .engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        if let Some(engine) = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take() {
             engine.abort();
         }
         if let Some(p) = open_paths().as_mut() {
@@ -618,13 +615,15 @@ async fn run(sh: Arc<Shared>) {
             sh.wake.notified().await;
             continue;
         }
-        let worked = pass(&sh, &mut next_expiry).await;
-        let next_due = match worked {
-            Ok(_) => sh.with_store(|s| s.next_due_ms()).await,
+        let outcome = match pass(&sh, &mut next_expiry).await {
+            Ok(worked) => sh
+                .with_store(|s| s.next_due_ms())
+                .await
+                .map(|next_due| (worked, next_due)),
             Err(e) => Err(e),
         };
-        match (worked, next_due) {
-            (Ok(worked), Ok(next_due)) => {
+        match outcome {
+            Ok((worked, next_due)) => {
                 sh.idle.send_replace(Progress {
                     generation,
                     settled_through: next_due.map_or(i64::MAX, |t| t - 1),
@@ -640,7 +639,7 @@ async fn run(sh: Arc<Shared>) {
                     _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
                 }
             }
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 // A storage error (disk full, I/O): let flush waiters go and try again later.
                 tracing::warn!(error = %e, "outbox: delivery pass failed");
                 sh.idle.send_replace(Progress {

@@ -598,8 +598,7 @@ impl Store {
                 error: parse_error(r.get(4)?),
             })
         })?;
-        it.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(Into::into)
+        it.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
     /// Removes failed rows (one key, or all); returns how many.

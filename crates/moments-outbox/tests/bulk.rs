@@ -40,8 +40,8 @@ async fn a_thousand_actions_reported_offline_are_delivered_exactly_once() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = OutboxConfig::new(dir.path().join("outbox.sqlite"));
-    cfg.backoff_base = Duration::from_millis(10);
-    cfg.backoff_max = Duration::from_millis(200);
+    cfg.backoff_base = Duration::from_millis(50);
+    cfg.backoff_max = Duration::from_millis(500);
     let events = Events::new();
     let listener: Arc<dyn OutboxListener> = events.clone();
     let outbox = Outbox::open(cfg, Arc::new(ClientDeliverer::new(client)), Some(listener))
@@ -129,7 +129,8 @@ async fn a_thousand_actions_reported_offline_are_delivered_exactly_once() {
         .expect("journal entries");
     let mut first_answers: HashMap<String, usize> = HashMap::new();
     for e in &entries {
-        if e["route"] == "POST /v1/triggers"
+        if e["method"] == "POST"
+            && e["path"] == "/v1/triggers"
             && e["status"] == 200
             && e["replayed"] != true
             && let Some(k) = e["idempotency_key"].as_str()
@@ -147,7 +148,10 @@ async fn a_thousand_actions_reported_offline_are_delivered_exactly_once() {
     let mut per_customer: HashMap<String, usize> = HashMap::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = format!("{base}/v1/rewards?limit=100&campaign_id={}", demo.campaign_id);
+        let mut url = format!(
+            "{base}/v1/rewards?limit=100&campaign_id={}",
+            demo.campaign_id
+        );
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
@@ -170,7 +174,10 @@ async fn a_thousand_actions_reported_offline_are_delivered_exactly_once() {
             None => break,
         }
     }
-    assert!(per_customer.values().all(|n| *n == 1), "a customer rewarded twice");
+    assert!(
+        per_customer.values().all(|n| *n == 1),
+        "a customer rewarded twice"
+    );
     assert_eq!(per_customer.len(), rewarded);
     eprintln!(
         "bulk: {rewarded} rewarded, {} refused for good, {} journal entries",

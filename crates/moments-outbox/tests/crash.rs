@@ -2,7 +2,11 @@
 //! points, again and again; at the end the server has issued exactly one reward per action the
 //! child reported as enqueued, and none for anything else.
 //!
-//! `OUTBOX_CRASH_RUNS` sets the number of kills (default 100); `OUTBOX_CRASH_SEED` replays a run.
+//! Two servers: a small in-test one with the API's idempotency semantics and random latency
+//! (`HttpDeliverer`), and the real mock (`ClientDeliverer`, with latency injected).
+//!
+//! `OUTBOX_CRASH_RUNS` sets the number of kills per test (default 100); `OUTBOX_CRASH_SEED`
+//! replays a run.
 
 mod common;
 
@@ -13,7 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::action;
-use moments_outbox::{HttpDeliverer, Outbox, OutboxConfig, StaticToken};
+use moments_client::MomentsClient;
+use moments_mock_server::MockServer;
+use moments_outbox::{
+    Action, ClientDeliverer, Customer, Deliverer, Device, DeviceType, HttpDeliverer, Outbox,
+    OutboxConfig, StaticToken,
+};
+use serde_json::{Value, json};
 
 const CHILD_ENV: &str = "OUTBOX_CRASH_CHILD";
 const ACTIONS_PER_RUN: usize = 6;
@@ -26,7 +36,10 @@ fn crash_child() {
     };
     let db = std::env::var("OUTBOX_CRASH_DB").unwrap();
     let url = std::env::var("OUTBOX_CRASH_URL").unwrap();
-    let count: usize = std::env::var("OUTBOX_CRASH_ACTIONS").unwrap().parse().unwrap();
+    let count: usize = std::env::var("OUTBOX_CRASH_ACTIONS")
+        .unwrap()
+        .parse()
+        .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -36,20 +49,48 @@ fn crash_child() {
         let mut cfg = OutboxConfig::new(db);
         cfg.backoff_base = Duration::from_millis(5);
         cfg.backoff_max = Duration::from_millis(50);
-        let deliverer = Arc::new(HttpDeliverer::new(
-            &url,
-            Arc::new(StaticToken::new("sk_test_fake")),
-        ));
+        // Against the real mock: `ClientDeliverer` over moments-client, one customer (and
+        // device, and IP) per action. Against the in-test server: `HttpDeliverer`, three
+        // customers, the action told apart by its moment id.
+        let mock = std::env::var("OUTBOX_CRASH_SECRET").ok();
+        let deliverer: Arc<dyn Deliverer> = match &mock {
+            Some(secret) => Arc::new(ClientDeliverer::new(
+                MomentsClient::builder()
+                    .base_url(&url)
+                    .secret_key(secret)
+                    .build()
+                    .unwrap(),
+            )),
+            None => Arc::new(HttpDeliverer::new(
+                &url,
+                Arc::new(StaticToken::new("sk_test_fake")),
+            )),
+        };
+        let campaign = std::env::var("OUTBOX_CRASH_CAMPAIGN").unwrap_or_default();
         let outbox = Outbox::open(cfg, deliverer, None).await.unwrap();
         let mut out = std::io::stdout();
         for i in 0..count {
             let id = format!("run{run}-{i}");
             writeln!(out, "\n@TRY {id}").unwrap();
             out.flush().unwrap();
-            let q = outbox
-                .enqueue(action(&format!("cust_{}", i % 3), &id))
-                .await
-                .unwrap();
+            let a = if mock.is_some() {
+                let mut device = Device::new(DeviceType::Android);
+                device.id = Some(format!("dev_{id}"));
+                device.ip = Some(format!(
+                    "10.2.{}.{}",
+                    run.parse::<usize>().unwrap() % 256,
+                    i
+                ));
+                Action::new(
+                    campaign.clone(),
+                    "first_workout",
+                    Customer::new(id.clone(), "US"),
+                    device,
+                )
+            } else {
+                action(&format!("cust_{}", i % 3), &id)
+            };
+            let q = outbox.enqueue(a).await.unwrap();
             writeln!(out, "\n@ENQ {id} {}", q.idempotency_key).unwrap();
             out.flush().unwrap();
         }
@@ -77,11 +118,14 @@ impl Rng {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
-    }
+/// What the child runs reported.
+struct Runs {
+    tried: HashSet<String>,
+    enqueued: HashMap<String, String>,
+    finished: usize,
+}
+
+fn runs_and_rng() -> (usize, Rng) {
     let runs: usize = std::env::var("OUTBOX_CRASH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -95,36 +139,41 @@ async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
             u64::from_le_bytes(b) | 1
         });
     eprintln!("crash test: {runs} runs, OUTBOX_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    (runs, Rng(seed))
+}
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = common::server::serve(listener);
-    // Slow answers so that kills land while requests are in flight, too.
-    server
-        .max_latency_ms
-        .store(15, std::sync::atomic::Ordering::SeqCst);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("outbox.sqlite");
-
+/// Starts the child `runs` times, killing it at a random point, then once more to the end.
+async fn crash_runs(
+    runs: usize,
+    rng: &mut Rng,
+    db: &std::path::Path,
+    url: &str,
+    extra_env: &[(&str, String)],
+) -> Runs {
     let mut tried = HashSet::new();
     let mut enqueued: HashMap<String, String> = HashMap::new();
-    let mut finished_runs = 0;
+    let mut finished = 0;
     for run in 0..=runs {
         let last = run == runs;
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, run.to_string())
-            .env("OUTBOX_CRASH_DB", &db)
-            .env("OUTBOX_CRASH_URL", &url)
+            .env("OUTBOX_CRASH_DB", db)
+            .env("OUTBOX_CRASH_URL", url)
             .env(
                 "OUTBOX_CRASH_ACTIONS",
-                if last { "0".to_owned() } else { ACTIONS_PER_RUN.to_string() },
+                if last {
+                    "0".to_owned()
+                } else {
+                    ACTIONS_PER_RUN.to_string()
+                },
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             BufReader::new(stdout)
@@ -158,7 +207,7 @@ async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
             assert!(lines.iter().any(|l| l == "@DONE"), "final run: {lines:?}");
         }
         if lines.iter().any(|l| l == "@DONE") {
-            finished_runs += 1;
+            finished += 1;
         }
         for l in lines {
             let mut parts = l.split_whitespace();
@@ -173,8 +222,42 @@ async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
             }
         }
     }
+    // Nothing left behind in the outbox.
+    let c = rusqlite::Connection::open(db).unwrap();
+    let left: i64 = c
+        .query_row("SELECT COUNT(*) FROM actions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(enqueued.len() >= runs, "kills came too early to test much");
+    Runs {
+        tried,
+        enqueued,
+        finished,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let (runs, mut rng) = runs_and_rng();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = common::server::serve(listener);
+    // Slow answers so that kills land while requests are in flight, too.
+    server
+        .max_latency_ms
+        .store(15, std::sync::atomic::Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.sqlite");
+    let Runs {
+        tried,
+        enqueued,
+        finished,
+    } = crash_runs(runs, &mut rng, &db, &url, &[]).await;
     eprintln!(
-        "crash test: {} actions tried, {} confirmed enqueued, {finished_runs} runs finished before the kill, {} requests, {} replays",
+        "crash test: {} actions tried, {} confirmed enqueued, {finished} runs finished before the kill, {} requests, {} replays",
         tried.len(),
         enqueued.len(),
         server.requests.load(std::sync::atomic::Ordering::SeqCst),
@@ -185,20 +268,130 @@ async fn killed_at_random_points_every_action_is_rewarded_exactly_once() {
     // None doubled: one reward per action, under the key the outbox gave it.
     for (id, keys) in &issued {
         assert_eq!(keys.len(), 1, "action {id} rewarded {} times", keys.len());
-        assert!(tried.contains(id), "reward for an action never reported: {id}");
+        assert!(
+            tried.contains(id),
+            "reward for an action never reported: {id}"
+        );
         if let Some(k) = enqueued.get(id) {
             assert_eq!(&keys[0], k, "action {id} sent under another key");
         }
     }
     // None lost: every action whose enqueue returned was rewarded.
     for id in enqueued.keys() {
-        assert!(issued.contains_key(id), "action {id} was enqueued but never delivered");
+        assert!(
+            issued.contains_key(id),
+            "action {id} was enqueued but never delivered"
+        );
     }
-    // Nothing left behind in the outbox.
-    let c = rusqlite::Connection::open(&db).unwrap();
-    let left: i64 = c
-        .query_row("SELECT COUNT(*) FROM actions", [], |r| r.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_against_the_mock_the_rewards_match_the_actions() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let (runs, mut rng) = runs_and_rng();
+    let server = MockServer::start().await.unwrap();
+    let base = server.base_url();
+    let demo = server.demo().clone();
+    let http = reqwest::Client::new();
+    // Slow answers, so that kills also land while requests wait at the server.
+    http.post(format!("{base}/_mock/faults"))
+        .json(&json!({"route": "POST /v1/triggers", "count": 1_000_000, "latency_ms": 10}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
         .unwrap();
-    assert_eq!(left, 0);
-    assert!(enqueued.len() >= runs, "kills came too early to test much");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.sqlite");
+    let env = [
+        ("OUTBOX_CRASH_SECRET", demo.secret_key.clone()),
+        ("OUTBOX_CRASH_CAMPAIGN", demo.campaign_id.clone()),
+    ];
+    let Runs {
+        tried,
+        enqueued,
+        finished,
+    } = crash_runs(runs, &mut rng, &db, &base, &env).await;
+
+    // The mock's rewards: one per customer (= per action), for every enqueued action.
+    let mut rewards: HashMap<String, usize> = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "{base}/v1/rewards?limit=100&campaign_id={}",
+            demo.campaign_id
+        );
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = http
+            .get(url)
+            .bearer_auth(&demo.secret_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for r in page["data"].as_array().unwrap() {
+            *rewards
+                .entry(r["customer_id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    // The journal: no key answered for the first time with anything but 200 (a second key for
+    // an action would meet the frequency cap: 422), and at most one first 200 per key.
+    let journal: Value = http
+        .get(format!("{base}/_mock/journal?limit=10000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut first_answers: HashMap<String, usize> = HashMap::new();
+    for e in journal["data"].as_array().unwrap() {
+        if e["method"] == "POST" && e["path"] == "/v1/triggers" && e["replayed"] != true {
+            let status = e["status"].as_u64().unwrap();
+            assert!(
+                matches!(status, 0 | 200 | 409 | 503),
+                "unexpected first answer {e}"
+            );
+            if status == 200 {
+                *first_answers
+                    .entry(e["idempotency_key"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    eprintln!(
+        "crash test (mock): {} actions tried, {} confirmed enqueued, {finished} runs finished before the kill, {} rewards",
+        tried.len(),
+        enqueued.len(),
+        rewards.len(),
+    );
+    assert!(
+        first_answers.values().all(|n| *n == 1),
+        "a key was processed twice"
+    );
+    for (customer, n) in &rewards {
+        assert_eq!(*n, 1, "action {customer} rewarded {n} times");
+        assert!(
+            tried.contains(customer),
+            "reward for an action never reported: {customer}"
+        );
+    }
+    for id in enqueued.keys() {
+        assert!(
+            rewards.contains_key(id),
+            "action {id} was enqueued but never rewarded"
+        );
+    }
+    server.shutdown().await;
 }

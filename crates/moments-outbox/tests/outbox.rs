@@ -194,7 +194,8 @@ async fn retry_after_is_honoured_and_backoff_grows() {
     for (i, d) in [4u64, 8, 16].into_iter().enumerate() {
         let gap = at[i + 2] - at[i + 1];
         assert!(
-            gap >= Duration::from_secs(d) / 2 && gap <= Duration::from_secs(d) + Duration::from_millis(5),
+            gap >= Duration::from_secs(d) / 2
+                && gap <= Duration::from_secs(d) + Duration::from_millis(5),
             "gap {i}: {gap:?}"
         );
     }
@@ -217,12 +218,21 @@ async fn retry_state_is_persisted() {
     outbox.shutdown().await.unwrap();
     drop(outbox);
     let c = Connection::open(&cfg.path).unwrap();
-    let (state, attempts, err, next, created, sent): (String, u32, String, i64, i64, Option<i64>) = c
-        .query_row(
+    let (state, attempts, err, next, created, sent): (String, u32, String, i64, i64, Option<i64>) =
+        c.query_row(
             "SELECT state, attempts, last_error, next_attempt_at_ms, created_at_ms, sent_at_ms
              FROM actions",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .unwrap();
     assert_eq!(state, "queued");
@@ -305,7 +315,11 @@ async fn unauthorized_refreshes_once_then_pauses_without_dropping() {
     let counts = outbox.flush().await.unwrap();
     assert_eq!(counts.queued, 2);
     assert!(outbox.is_paused());
-    assert_eq!(fake.call_count(), 2, "one attempt and one retry after refresh");
+    assert_eq!(
+        fake.call_count(),
+        2,
+        "one attempt and one retry after refresh"
+    );
     assert_eq!(fake.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(
         events.all(),
@@ -567,7 +581,10 @@ async fn a_schema_v1_database_is_migrated_keeping_its_rows() {
             .iter()
             .any(|e| matches!(e, OutboxEvent::Failed { .. }))
     );
-    assert_eq!(outbox.failed().await.unwrap()[0].idempotency_key, "v1-key-3");
+    assert_eq!(
+        outbox.failed().await.unwrap()[0].idempotency_key,
+        "v1-key-3"
+    );
     let v: i64 = Connection::open(&cfg.path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))

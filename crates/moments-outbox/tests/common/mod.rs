@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use moments_outbox::{
-    Action, Customer, Deliverer, Delivered, DeliveryResult, Device, DeviceType, OutboxEvent,
+    Action, Customer, Delivered, Deliverer, DeliveryResult, Device, DeviceType, OutboxEvent,
     OutboxListener, Outcome, QueuedAction,
 };
 use tokio::sync::Notify;

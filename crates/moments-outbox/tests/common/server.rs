@@ -14,7 +14,11 @@ use axum::routing::post;
 
 enum Entry {
     InProgress,
-    Done { body: Bytes, status: u16, answer: String },
+    Done {
+        body: Bytes,
+        status: u16,
+        answer: String,
+    },
 }
 
 #[derive(Default)]
@@ -87,7 +91,11 @@ async fn handle(st: Arc<ServerState>, headers: HeaderMap, body: Bytes) -> Respon
             Some(Entry::InProgress) => {
                 return answer(409, envelope("idempotency_in_progress", true), false);
             }
-            Some(Entry::Done { body: b, status, answer: a }) => {
+            Some(Entry::Done {
+                body: b,
+                status,
+                answer: a,
+            }) => {
                 if *b != body {
                     return answer(409, envelope("idempotency_conflict", false), false);
                 }
@@ -110,7 +118,11 @@ async fn handle(st: Arc<ServerState>, headers: HeaderMap, body: Bytes) -> Respon
             let a = envelope("invalid_json", false);
             st.keys.lock().unwrap().insert(
                 key,
-                Entry::Done { body, status: 400, answer: a.clone() },
+                Entry::Done {
+                    body,
+                    status: 400,
+                    answer: a.clone(),
+                },
             );
             return answer(400, a, false);
         }
@@ -133,7 +145,11 @@ async fn handle(st: Arc<ServerState>, headers: HeaderMap, body: Bytes) -> Respon
     .to_string();
     st.keys.lock().unwrap().insert(
         key,
-        Entry::Done { body, status: 200, answer: a.clone() },
+        Entry::Done {
+            body,
+            status: 200,
+            answer: a.clone(),
+        },
     );
     answer(200, a, false)
 }
