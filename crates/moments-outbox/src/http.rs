@@ -220,3 +220,73 @@ pub fn classify(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: &str, retryable: bool) -> Vec<u8> {
+        serde_json::json!({"error": {"code": code, "message": "m", "param": null,
+            "request_id": "req_1", "retryable": retryable}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn answers_are_classified_as_the_contract_says() {
+        let ok = br#"{"object":"trigger_result","outcome":"progress","progress":{"current":3,"target":5,"completed":false}}"#;
+        assert_eq!(
+            classify(200, ok, Some("req_9".into()), true, None),
+            DeliveryResult::Delivered(Delivered {
+                outcome: Outcome::Progress {
+                    current: 3,
+                    target: 5,
+                    completed: false
+                },
+                replayed: true,
+                request_id: Some("req_9".into()),
+            })
+        );
+        assert_eq!(
+            classify(401, &err("token_expired", false), None, false, None),
+            DeliveryResult::Unauthorized {
+                code: "token_expired".into()
+            }
+        );
+        let after = Some(Duration::from_secs(7));
+        assert_eq!(
+            classify(429, &err("rate_limited", true), None, false, after),
+            DeliveryResult::Retry {
+                after,
+                error: "429 rate_limited".into()
+            }
+        );
+        assert!(matches!(
+            classify(
+                409,
+                &err("idempotency_in_progress", true),
+                None,
+                false,
+                None
+            ),
+            DeliveryResult::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(502, b"<html>bad gateway</html>", None, false, None),
+            DeliveryResult::Retry { .. }
+        ));
+        assert_eq!(
+            classify(422, &err("budget_exhausted", false), None, false, None),
+            DeliveryResult::Permanent(PermanentError {
+                status: Some(422),
+                code: "budget_exhausted".into(),
+                message: "m".into(),
+                request_id: Some("req_1".into()),
+            })
+        );
+        assert!(matches!(
+            classify(409, &err("idempotency_conflict", false), None, false, None),
+            DeliveryResult::Permanent(_)
+        ));
+    }
+}

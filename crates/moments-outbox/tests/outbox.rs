@@ -787,3 +787,10 @@ async fn one_outbox_per_file_per_process() {
     drop(first);
     Outbox::open(cfg, Fake::ok(), None).await.unwrap();
 }
+
+#[test]
+fn the_outbox_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Outbox>();
+    assert_send_sync::<OutboxEvent>();
+}

@@ -106,7 +106,7 @@ final class MockServer {
     }
 }
 
-/// `URLSession` with a completion handler (its async API is unreliable in swift-corelibs-foundation on Linux).
+/// `URLSession` with a completion handler (the async `data(for:)` needs macOS 12 / newer corelibs).
 private let session = URLSession(configuration: .ephemeral)
 
 func fetch(_ request: URLRequest) async throws -> (Data, URLResponse) {
