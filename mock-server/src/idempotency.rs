@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::resolve;
 use crate::errors::ApiError;
-use crate::state::{AppState, IdemEntry};
+use crate::state::{AppState, Fingerprint, IdemEntry};
 
 /// Retention of stored answers.
 pub const RETENTION_HOURS: i64 = 24;
@@ -25,7 +25,7 @@ pub enum Pre {
     /// No key (or no credential): handle normally.
     Pass,
     /// Handle, then store under this scope.
-    Store((String, Option<String>, String), String),
+    Store((String, Option<String>, String), Fingerprint),
     /// Answer this now.
     Answer(Response),
 }
@@ -73,10 +73,15 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
     let mut h = Sha256::new();
     h.update(req.method().as_str().as_bytes());
     h.update(b" ");
-    h.update(req.uri().to_string().as_bytes());
+    h.update(
+        req.uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |p| p.as_str())
+            .as_bytes(),
+    );
     h.update(b"\n");
     h.update(body);
-    let fp = hex::encode(h.finalize());
+    let fp: Fingerprint = h.finalize().into();
     let scope = (
         principal.app_id().to_string(),
         principal.customer().map(str::to_string),
@@ -137,7 +142,7 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
             g.idem.insert(
                 scope.clone(),
                 IdemEntry::InProgress {
-                    fingerprint: fp.clone(),
+                    fingerprint: fp,
                     at: now,
                 },
             );
@@ -154,7 +159,7 @@ pub struct Replayed;
 pub async fn after(
     app: &AppState,
     scope: (String, Option<String>, String),
-    fp: String,
+    fp: Fingerprint,
     resp: Response,
 ) -> Response {
     let (parts, body) = resp.into_parts();

@@ -130,20 +130,23 @@ pub struct ActionRec {
     pub at: DateTime<Utc>,
 }
 
+/// SHA-256 of method, path (with query) and body.
+pub type Fingerprint = [u8; 32];
+
 /// A stored idempotent answer.
 #[derive(Clone, Debug)]
 pub enum IdemEntry {
     /// Still running.
     InProgress {
         /// Hash of method, path and body.
-        fingerprint: String,
+        fingerprint: Fingerprint,
         /// When it started.
         at: DateTime<Utc>,
     },
     /// Finished.
     Done {
         /// Hash of method, path and body.
-        fingerprint: String,
+        fingerprint: Fingerprint,
         /// When it finished.
         at: DateTime<Utc>,
         /// Answer status.
@@ -245,8 +248,6 @@ pub struct State {
     pub reviews: HashMap<String, (u64, FraudReview)>,
     /// Accepted actions.
     pub actions: Vec<ActionRec>,
-    /// Events per app.
-    pub events: Vec<(String, Event)>,
     /// Webhook endpoints.
     pub endpoints: HashMap<String, EndpointRec>,
     /// Webhook deliveries.
@@ -316,7 +317,6 @@ impl State {
             device_customers: HashMap::with_capacity(1024),
             reviews: HashMap::new(),
             actions: Vec::with_capacity(4096),
-            events: Vec::with_capacity(4096),
             endpoints: HashMap::new(),
             deliveries: Vec::new(),
             idem: HashMap::with_capacity(4096),
@@ -484,25 +484,8 @@ impl State {
         }
     }
 
-    /// Emits an event for an app and queues deliveries to subscribed endpoints.
-    pub fn emit(
-        &mut self,
-        app_id: &str,
-        kind: &str,
-        object: serde_json::Value,
-        previous_status: Option<String>,
-        at: DateTime<Utc>,
-    ) {
-        let ev = Event {
-            object: "event".into(),
-            id: ids::new_id("evt_"),
-            kind: kind.into(),
-            created_at: at,
-            data: EventData {
-                object,
-                previous_status,
-            },
-        };
+    /// Endpoints of `app_id` subscribed to `kind`, in creation order.
+    fn subscribers(&self, app_id: &str, kind: &str) -> Vec<(u64, String)> {
         let mut targets: Vec<(u64, String)> = self
             .endpoints
             .values()
@@ -514,18 +497,45 @@ impl State {
             .map(|e| (e.seq, e.e.id.clone()))
             .collect();
         targets.sort();
+        targets
+    }
+
+    /// Emits an event for an app and queues deliveries to subscribed endpoints.
+    ///
+    /// Events exist only as webhook deliveries: with no subscribed endpoint nothing is built or kept.
+    pub fn emit(
+        &mut self,
+        app_id: &str,
+        kind: &str,
+        object: serde_json::Value,
+        previous_status: Option<String>,
+        at: DateTime<Utc>,
+    ) {
+        let targets = self.subscribers(app_id, kind);
+        if targets.is_empty() {
+            return;
+        }
+        let ev = Event {
+            object: "event".into(),
+            id: ids::new_id("evt_"),
+            kind: kind.into(),
+            created_at: at,
+            data: EventData {
+                object,
+                previous_status,
+            },
+        };
         for (_, endpoint) in targets {
             self.queue_delivery(&ev, &endpoint, at);
         }
-        self.events.push((app_id.into(), ev));
     }
 
-    /// Emits a reward event.
+    /// Emits a reward event (serialising the reward only when an endpoint subscribes).
     pub fn emit_reward(&mut self, reward_id: &str, kind: &str, at: DateTime<Utc>) {
         let Some(r) = self.rewards.get(reward_id) else {
             return;
         };
-        if r.r.test {
+        if r.r.test || self.endpoints.is_empty() {
             return;
         }
         let app = r.app_id.clone();

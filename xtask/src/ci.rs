@@ -8,6 +8,7 @@ use crate::{bindings, kotlin, swift};
 type Step = (&'static str, fn() -> Result);
 
 const STEPS: &[Step] = &[
+    ("system packages", system_packages),
     ("cargo fmt --check", || {
         util::run(cargo().args(["fmt", "--all", "--", "--check"]))
     }),
@@ -24,10 +25,48 @@ const STEPS: &[Step] = &[
     ("cargo test --workspace", || {
         util::run(cargo().args(["test", "--workspace"]))
     }),
+    ("schemathesis (bounded)", || {
+        util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
+    }),
     ("bindings up to date", bindings::check_not_stale),
     ("Kotlin SDK tests", kotlin::test),
     ("Swift SDK tests", swift::test),
 ];
+
+/// Chromium and chromedriver for the landing-page browser test (Debian, as root); elsewhere they must
+/// already be installed, or the browser test fails under CI with a message saying so.
+fn system_packages() -> Result {
+    let missing: Vec<&str> = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+    ]
+    .iter()
+    .filter(|(path, _)| !std::path::Path::new(path).exists())
+    .map(|(_, package)| *package)
+    .collect();
+    if missing.is_empty() || cfg!(target_os = "macos") {
+        return Ok(());
+    }
+    util::apt_install(&missing)
+}
+
+/// `cargo +MSRV check` of the whole workspace, installing that toolchain with rustup when missing.
+pub fn msrv() -> Result {
+    let manifest = std::fs::read_to_string(util::root().join("Cargo.toml"))
+        .map_err(|e| format!("read Cargo.toml: {e}"))?;
+    let version = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_owned())
+        .ok_or("no rust-version in the workspace Cargo.toml")?;
+    util::run(util::cmd("rustup").args(["toolchain", "install", &version, "--profile", "minimal"]))?;
+    util::run(
+        util::cmd("cargo")
+            .arg(format!("+{version}"))
+            .args(["check", "--workspace", "--all-targets"])
+            .env("CARGO_TARGET_DIR", util::target_dir().join("msrv")),
+    )
+}
 
 /// Runs the steps; prints one line per step at the end.
 pub fn run() -> Result {

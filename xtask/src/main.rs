@@ -20,7 +20,9 @@ usage: cargo xtask <task>
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
-  ci            fmt, clippy, cargo test, bindings check, kotlin-test, swift-test; stops at the first failure
+  msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
+  ci            system packages, fmt, clippy, cargo test, schemathesis, bindings check, kotlin-test,
+                swift-test; stops at the first failure
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         "xcframework" => mobile::xcframework(),
         "lib-size" => mobile::lib_size(),
         "ci" => ci::run(),
+        "msrv" => ci::msrv(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
