@@ -83,7 +83,10 @@ mod display_tests {
         assert_eq!(Money::usd(4999).to_string(), "49.99 USD");
         assert_eq!(Money::usd(5).to_string(), "0.05 USD");
         assert_eq!(Money::usd(-250).to_string(), "-2.50 USD");
-        let yen = Money { amount: 500, currency: "JPY".into() };
+        let yen = Money {
+            amount: 500,
+            currency: "JPY".into(),
+        };
         assert_eq!(yen.to_string(), "500 JPY");
     }
 }
