@@ -59,7 +59,13 @@ pub fn msrv() -> Result {
         .find_map(|l| l.trim().strip_prefix("rust-version = "))
         .map(|v| v.trim_matches('"').to_owned())
         .ok_or("no rust-version in the workspace Cargo.toml")?;
-    util::run(util::cmd("rustup").args(["toolchain", "install", &version, "--profile", "minimal"]))?;
+    util::run(util::cmd("rustup").args([
+        "toolchain",
+        "install",
+        &version,
+        "--profile",
+        "minimal",
+    ]))?;
     util::run(
         util::cmd("cargo")
             .arg(format!("+{version}"))
