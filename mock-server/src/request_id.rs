@@ -26,16 +26,18 @@ pub const HEADER_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct ConnCtl(pub Arc<Notify>);
 
-/// Matches a path against the served route templates.
+/// Matches a path against the served route templates (without allocating: this runs per request).
 pub fn route_template(path: &str) -> Option<&'static str> {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let path = path.trim_end_matches('/');
     crate::api::ROUTES.iter().map(|(_, t)| *t).find(|t| {
-        let ts: Vec<&str> = t.split('/').collect();
-        ts.len() == segs.len()
-            && ts
-                .iter()
-                .zip(&segs)
-                .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+        let (mut ts, mut ps) = (t.split('/'), path.split('/'));
+        loop {
+            match (ts.next(), ps.next()) {
+                (None, None) => return true,
+                (Some(a), Some(b)) if (a.starts_with('{') && !b.is_empty()) || a == b => {}
+                _ => return false,
+            }
+        }
     })
 }
 
@@ -172,7 +174,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         "x-request-id",
         HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
     );
-    journal(
+    let sends_due = journal(
         &app,
         &rid,
         &method,
@@ -184,13 +186,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         fault_desc,
     );
     // Deliver webhooks that became due.
-    if !app
-        .0
-        .state
-        .lock()
-        .map(|g| g.outbox.is_empty())
-        .unwrap_or(true)
-    {
+    if sends_due {
         let a = app.clone();
         tokio::spawn(async move { crate::webhooks::flush(&a).await });
     }
@@ -239,7 +235,7 @@ fn journal(
     key: Option<String>,
     replayed: bool,
     fault: Option<String>,
-) {
+) -> bool {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
     let at = g.now();
     if g.journal.len() >= 10_000 {
@@ -256,4 +252,6 @@ fn journal(
         replayed,
         fault,
     });
+    // Whether webhook sends wait in the outbox (checked under the same lock).
+    !g.outbox.is_empty()
 }

@@ -202,6 +202,11 @@ pub struct Bucket {
 /// (campaign, moment, customer).
 pub type CustomerMomentKey = (String, String, String);
 
+/// Entries the per-reward maps hold before they first grow. Growing rehashes every entry
+/// while the one lock is held (tens of milliseconds at this size), so the maps start large:
+/// only their control bytes are touched up front, the slots are committed as they fill.
+pub const PRESIZE: usize = 1 << 16;
+
 /// The one state.
 pub struct State {
     /// The clock.
@@ -306,20 +311,20 @@ impl State {
             tokens: HashMap::with_capacity(256),
             items: crate::catalog::seed(),
             campaigns: HashMap::with_capacity(64),
-            rewards: HashMap::with_capacity(4096),
+            rewards: HashMap::with_capacity(PRESIZE),
             reward_order: Vec::with_capacity(4096),
-            reward_by_token: HashMap::with_capacity(4096),
+            reward_by_token: HashMap::with_capacity(PRESIZE),
             test_rewards: HashMap::new(),
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),
-            freq: HashMap::with_capacity(4096),
-            velocity: HashMap::with_capacity(4096),
-            device_customers: HashMap::with_capacity(1024),
+            freq: HashMap::with_capacity(PRESIZE),
+            velocity: HashMap::with_capacity(3 * PRESIZE),
+            device_customers: HashMap::with_capacity(PRESIZE),
             reviews: HashMap::new(),
             actions: Vec::with_capacity(4096),
             endpoints: HashMap::new(),
             deliveries: Vec::new(),
-            idem: HashMap::with_capacity(4096),
+            idem: HashMap::with_capacity(PRESIZE),
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Vec::new(),

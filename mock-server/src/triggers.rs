@@ -212,8 +212,8 @@ impl State {
     /// except velocity counters (which count every trigger past validation).
     pub fn run_trigger(&mut self, t: &TriggerInput) -> ApiResult<Outcome> {
         let now = self.now();
-        let rec = self.own_campaign(&t.app_id, &t.campaign_id)?;
-        let c = rec.c.clone();
+        // Borrow the campaign instead of cloning it: this runs under the one lock on every trigger.
+        let c = &self.own_campaign(&t.app_id, &t.campaign_id)?.c;
         let test = self.test_mode
             || match c.status {
                 CampaignStatus::Live => false,
@@ -242,18 +242,25 @@ impl State {
             ));
         }
         let sel = select(
-            &c,
+            c,
             &t.marketplace,
             t.segment.as_deref(),
             t.reward_group_id.as_deref(),
             t.customer_id.as_deref(),
         )?;
         if test {
+            let c = c.clone();
             return Ok(Outcome::Reward(self.test_reward(t, &c, &sel)));
         }
+        let (cid, fraud, budget, expiry_seconds) = (
+            c.id.clone(),
+            c.fraud.clone(),
+            c.budget.amount,
+            c.reward_expiry_seconds,
+        );
         // Fraud velocity limits (per customer, device, IP; compat: per device type).
         let hour_ago = now - Duration::hours(1);
-        let f = &c.fraud;
+        let f = &fraud;
         let mut checks: Vec<(&'static str, String, i64)> = Vec::new();
         if let Some(cu) = &t.customer_id {
             checks.push((
@@ -284,7 +291,7 @@ impl State {
         for (kind, key, max) in &checks {
             let q = self
                 .velocity
-                .entry((c.id.clone(), *kind, key.clone()))
+                .entry((cid.clone(), *kind, key.clone()))
                 .or_default();
             prune(q, hour_ago);
             if q.len() as i64 >= *max {
@@ -300,7 +307,7 @@ impl State {
         }
         for (kind, key, _) in checks {
             self.velocity
-                .entry((c.id.clone(), kind, key))
+                .entry((cid.clone(), kind, key))
                 .or_default()
                 .push_back(now);
         }
@@ -308,7 +315,7 @@ impl State {
         let ckey = t
             .customer_id
             .clone()
-            .map(|cu| (c.id.clone(), moment.id.clone(), cu));
+            .map(|cu| (cid.clone(), moment.id.clone(), cu));
         if let (Some(goal), Some(k)) = (&moment.goal, &ckey) {
             let since = now - Duration::seconds(goal.window_seconds);
             let q = self.goals.entry(k.clone()).or_default();
@@ -322,7 +329,7 @@ impl State {
                 self.record_action(t, &sel, now);
                 return Ok(Outcome::Progress(Progress {
                     object: "progress".into(),
-                    campaign_id: c.id.clone(),
+                    campaign_id: cid.clone(),
                     moment_id: moment.id.clone(),
                     customer_id: k.2.clone(),
                     current,
@@ -379,8 +386,8 @@ impl State {
         let month = month_of(now);
         self.ledger.charge(
             &t.account_id,
-            &c.id,
-            c.budget.amount,
+            &cid,
+            budget,
             &month,
             sel.cost.amount,
         )?;
@@ -393,7 +400,7 @@ impl State {
         if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
             let list = self
                 .device_customers
-                .entry((c.id.clone(), d.clone()))
+                .entry((cid.clone(), d.clone()))
                 .or_default();
             if !list.contains(cu) {
                 list.push(cu.clone());
@@ -408,11 +415,11 @@ impl State {
         }
         let id = ids::new_id("rwd_");
         let token = ids::reward_token();
-        let expires_at = now + Duration::seconds(c.reward_expiry_seconds);
+        let expires_at = now + Duration::seconds(expiry_seconds);
         let reward = Reward {
             object: "reward".into(),
             id: id.clone(),
-            campaign_id: c.id.clone(),
+            campaign_id: cid.clone(),
             moment_id: moment.id.clone(),
             reward_group_id: sel.group_id.clone(),
             variant_id: sel.variant_id.clone(),
@@ -472,7 +479,7 @@ impl State {
                     FraudReview {
                         object: "fraud_review".into(),
                         reward_id: id.clone(),
-                        campaign_id: c.id.clone(),
+                        campaign_id: cid.clone(),
                         reason_code: fl.reason_code,
                         decision: "held".into(),
                         created_at: now,
@@ -484,7 +491,7 @@ impl State {
         } else {
             self.emit_reward(&id, "reward.issued", now);
         }
-        self.check_budget_exhausted(&c.id, now);
+        self.check_budget_exhausted(&cid, now);
         Ok(Outcome::Reward(id))
     }
 
