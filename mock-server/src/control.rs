@@ -496,7 +496,12 @@ pub async fn add_fault(
             "A fault needs `status`, `action` or `latency_ms`.",
         ));
     }
-    app.lock().faults.push(f.clone());
+    let mut g = app.lock();
+    app.0
+        .faults_armed
+        .store(true, std::sync::atomic::Ordering::Release);
+    g.faults.push(f.clone());
+    drop(g);
     Ok((StatusCode::CREATED, Json(f)))
 }
 

@@ -226,6 +226,7 @@ mod tests {
             legacy: DEMO_LEGACY_KEY.into(),
             http: reqwest::Client::new(),
             flush_lock: tokio::sync::Mutex::new(()),
+            faults_armed: Default::default(),
         }))
     }
 

@@ -73,8 +73,14 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         journal(&app, &rid, &method, &path, route, 431, None, false, None);
         return resp;
     }
-    // Faults fire before the request is handled.
-    let fault = {
+    // Faults fire before the request is handled (no lock taken until a fault was ever injected).
+    let armed = app
+        .0
+        .faults_armed
+        .load(std::sync::atomic::Ordering::Acquire);
+    let fault = if !armed {
+        None
+    } else {
         let mut g = app.lock();
         let pos = g
             .faults

@@ -102,6 +102,7 @@ impl MockServer {
             legacy,
             http,
             flush_lock: tokio::sync::Mutex::new(()),
+            faults_armed: Default::default(),
         }));
         let router = crate::api::router(app.clone());
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();

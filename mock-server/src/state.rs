@@ -318,7 +318,7 @@ impl State {
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),
             freq: HashMap::with_capacity(PRESIZE),
-            velocity: HashMap::with_capacity(3 * PRESIZE),
+            velocity: HashMap::with_capacity(4 * PRESIZE),
             device_customers: HashMap::with_capacity(PRESIZE),
             reviews: HashMap::new(),
             actions: Vec::with_capacity(4096),
@@ -561,6 +561,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// Serializes webhook flushes, so a clock advance waits for sends already under way.
     pub flush_lock: tokio::sync::Mutex<()>,
+    /// Set once a fault is ever injected: until then requests skip the fault lookup (and its lock).
+    pub faults_armed: std::sync::atomic::AtomicBool,
 }
 
 /// Axum state.

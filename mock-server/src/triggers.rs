@@ -384,13 +384,8 @@ impl State {
             })?;
         // Money.
         let month = month_of(now);
-        self.ledger.charge(
-            &t.account_id,
-            &cid,
-            budget,
-            &month,
-            sel.cost.amount,
-        )?;
+        self.ledger
+            .charge(&t.account_id, &cid, budget, &month, sel.cost.amount)?;
         // Issue.
         self.adjust_stock(&item, &t.marketplace, -1);
         if let (Some(_), Some(k)) = (&moment.goal, &ckey) {
