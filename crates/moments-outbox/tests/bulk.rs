@@ -145,35 +145,8 @@ async fn a_thousand_actions_reported_offline_are_delivered_exactly_once() {
     assert_eq!(first_answers.len(), rewarded);
 
     // The rewards: one per rewarded customer, never two.
-    let mut per_customer: HashMap<String, usize> = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!(
-            "{base}/v1/rewards?limit=100&campaign_id={}",
-            demo.campaign_id
-        );
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = http
-            .get(url)
-            .bearer_auth(&demo.secret_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for r in page["data"].as_array().unwrap() {
-            *per_customer
-                .entry(r["customer_id"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let per_customer =
+        common::rewards_per_customer(&http, &base, &demo.campaign_id, &demo.secret_key).await;
     assert!(
         per_customer.values().all(|n| *n == 1),
         "a customer rewarded twice"

@@ -316,35 +316,8 @@ async fn killed_at_random_points_against_the_mock_the_rewards_match_the_actions(
     } = crash_runs(runs, &mut rng, &db, &base, &env).await;
 
     // The mock's rewards: one per customer (= per action), for every enqueued action.
-    let mut rewards: HashMap<String, usize> = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!(
-            "{base}/v1/rewards?limit=100&campaign_id={}",
-            demo.campaign_id
-        );
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = http
-            .get(url)
-            .bearer_auth(&demo.secret_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for r in page["data"].as_array().unwrap() {
-            *rewards
-                .entry(r["customer_id"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let rewards =
+        common::rewards_per_customer(&http, &base, &demo.campaign_id, &demo.secret_key).await;
     // The journal: no key answered for the first time with anything but 200 (a second key for
     // an action would meet the frequency cap: 422), and at most one first 200 per key.
     let journal: Value = http

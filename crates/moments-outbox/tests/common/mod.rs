@@ -153,3 +153,39 @@ impl OutboxListener for Events {
         self.changed.notify_waiters();
     }
 }
+
+/// The mock's rewards of one campaign, counted per customer id, over every page.
+pub async fn rewards_per_customer(
+    http: &reqwest::Client,
+    base: &str,
+    campaign_id: &str,
+    secret_key: &str,
+) -> std::collections::HashMap<String, usize> {
+    let mut per_customer = std::collections::HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/rewards?limit=100&campaign_id={campaign_id}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: serde_json::Value = http
+            .get(url)
+            .bearer_auth(secret_key)
+            .send()
+            .await
+            .expect("rewards page")
+            .json()
+            .await
+            .expect("rewards JSON");
+        for r in page["data"].as_array().expect("data") {
+            *per_customer
+                .entry(r["customer_id"].as_str().expect("customer id").to_owned())
+                .or_default() += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    per_customer
+}
