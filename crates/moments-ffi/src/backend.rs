@@ -41,6 +41,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError>;
     async fn my_progress(&self, campaign_id: Option<String>)
     -> Result<Vec<Progress>, MomentsError>;
+
+    /// The `moments-client` client the outbox delivers with (`None` for test fakes).
+    fn api_client(&self) -> Option<moments_client::MomentsClient> {
+        None
+    }
 }
 
 /// Builds the real backend over `moments-client`. Does no I/O.
@@ -86,6 +91,10 @@ struct ClientBackend {
 
 #[async_trait::async_trait]
 impl Backend for ClientBackend {
+    fn api_client(&self) -> Option<moments_client::MomentsClient> {
+        Some(self.client.clone())
+    }
+
     async fn reward_info(
         &self,
         campaign_id: &str,

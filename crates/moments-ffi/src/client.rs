@@ -4,12 +4,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use moments_outbox::ClientDeliverer;
 use tokio_util::sync::CancellationToken as Token;
 
 use crate::backend::{self, Backend, TriggerInput};
 use crate::cancel::CancellationToken;
 use crate::error::MomentsError;
 use crate::listeners::{Hub, ListenerHandle, RewardListener, StatusListener};
+use crate::outbox::{ActionOutbox, OutboxEventListener};
 use crate::runtime::run;
 use crate::token::TokenProvider;
 use crate::types::{
@@ -137,6 +139,27 @@ impl MomentsClient {
     /// Follows the connection / authentication status, starting with the current one.
     pub fn add_status_listener(&self, listener: Arc<dyn StatusListener>) -> Arc<ListenerHandle> {
         Arc::new(self.hub.subscribe_status(listener))
+    }
+
+    /// Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
+    /// delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
+    /// One outbox per file at a time (`outbox_already_open` otherwise).
+    #[uniffi::method(default(listener = None))]
+    pub async fn open_outbox(
+        &self,
+        path: String,
+        listener: Option<Arc<dyn OutboxEventListener>>,
+    ) -> Result<Arc<ActionOutbox>, MomentsError> {
+        let client = self.backend.api_client().ok_or_else(|| {
+            MomentsError::invalid_argument("this client has no API connection for an outbox")
+        })?;
+        ActionOutbox::open(
+            path,
+            self.device.clone(),
+            Arc::new(ClientDeliverer::new(client)),
+            listener,
+        )
+        .await
     }
 
     /// The current connection / authentication status.

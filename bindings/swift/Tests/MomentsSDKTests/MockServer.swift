@@ -77,6 +77,31 @@ final class MockServer {
         )
     }
 
+    /// Makes the next `count` requests of `route` fail (`action`: `reset` closes the connection unanswered).
+    func injectFault(route: String, count: Int, action: String) async throws {
+        try await control("POST", "/_mock/faults", body: ["route": route, "count": count, "action": action])
+    }
+
+    /// Clears every injected fault.
+    func clearFaults() async throws {
+        try await control("DELETE", "/_mock/faults")
+    }
+
+    /// A control call whose answer is only checked for success.
+    private func control(_ method: String, _ path: String, body: [String: Any]? = nil) async throws {
+        var request = URLRequest(url: URL(string: baseUrl + path)!)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await fetch(request)
+        let status = (response as! HTTPURLResponse).statusCode
+        guard (200..<300).contains(status) else {
+            throw TestFailure("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
+        }
+    }
+
     func advanceClock(seconds: Int) async throws {
         _ = try await json("POST", "/_mock/clock/advance", body: ["seconds": seconds])
     }

@@ -186,4 +186,55 @@ final class MomentsClientTests: XCTestCase {
             guard case .TokenProvider = error else { return XCTFail("expected .TokenProvider, got \(error)") }
         }
     }
+
+    func testActionQueuedOfflineIsDeliveredAndTheListenerIsTold() async throws {
+        let listener = OutboxRecorder()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moments-outbox-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        let outbox = try await client.openOutbox(path: dir.appendingPathComponent("outbox.sqlite").path, listener: listener)
+
+        // More resets than attempts can happen before the fault is cleared.
+        try await mock.injectFault(route: "POST /v1/triggers", count: 100, action: "reset")
+        let key = try await outbox.enqueue(
+            customerId: customerId, marketplace: "US", campaignId: mock.campaignId, momentId: "first_workout"
+        )
+        XCTAssertFalse(key.isEmpty)
+        let offline = try await outbox.flush()
+        XCTAssertEqual(offline.queued + offline.inflight, 1, "the connection was reset: the action stays queued")
+        XCTAssertTrue(listener.events.isEmpty)
+
+        try await mock.clearFaults()
+        outbox.networkAvailable()
+        _ = try await outbox.flush()
+        // The listener may be told just after flush returns: wait for it (bounded).
+        for _ in 0..<600 where listener.events.isEmpty {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        XCTAssertEqual(listener.events.count, 1)
+        XCTAssertEqual(listener.events.first?.0, "delivered")
+        XCTAssertEqual(listener.events.first?.1, key)
+        let url = try XCTUnwrap(listener.events.first?.2)
+        XCTAssertTrue(url.hasPrefix("http"), url)
+        let status = try await mock.status(of: url)
+        XCTAssertEqual(status, 200, "the reward page opens")
+        let after = try await outbox.counts()
+        XCTAssertEqual(after.queued + after.inflight + after.failed, 0)
+    }
+}
+
+/// Records what the outbox reports: (kind, idempotency key, reward URL or error code / reason).
+final class OutboxRecorder: OutboxEventListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [(String, String, String?)] = []
+    var events: [(String, String, String?)] { lock.withLock { recorded } }
+    private func add(_ e: (String, String, String?)) { lock.withLock { recorded.append(e) } }
+
+    func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: UInt64?, progressTarget: UInt64?) {
+        add(("delivered", idempotencyKey, rewardUrl))
+    }
+    func onFailed(idempotencyKey: String, code: String, reason: String) { add(("failed", idempotencyKey, code)) }
+    func onDropped(idempotencyKey: String, reason: String) { add(("dropped", idempotencyKey, reason)) }
+    func onPaused(code: String) { add(("paused", "", code)) }
 }

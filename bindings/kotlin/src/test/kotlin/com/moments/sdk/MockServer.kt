@@ -47,6 +47,20 @@ class MockServer private constructor(private val process: Process?, val baseUrl:
         return CustomerToken(fields.getValue("token"), expires.toULong())
     }
 
+    fun delete(path: String): HttpResponse<String> = send(HttpRequest.newBuilder(URI.create(baseUrl + path)).DELETE())
+
+    /** Makes the next `count` requests of `route` fail (`action`: `reset` closes the connection unanswered). */
+    fun injectFault(route: String, count: Int, action: String) {
+        val response = post("/_mock/faults", """{"route":"$route","count":$count,"action":"$action"}""")
+        check(response.statusCode() in 200..299) { "injecting a fault failed: ${response.statusCode()} ${response.body()}" }
+    }
+
+    /** Clears every injected fault. */
+    fun clearFaults() {
+        val response = delete("/_mock/faults")
+        check(response.statusCode() in 200..299) { "clearing faults failed: ${response.statusCode()} ${response.body()}" }
+    }
+
     /** Moves the mock's virtual clock forward. */
     fun advanceClock(seconds: Long) {
         val response = post("/_mock/clock/advance", """{"seconds":$seconds}""")

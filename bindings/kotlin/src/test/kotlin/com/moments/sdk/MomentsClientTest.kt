@@ -220,4 +220,45 @@ class MomentsClientTest {
             clearLogSink()
         }
     }
+
+    @Test
+    fun `an action queued offline is delivered once the network is back and the listener is told`() = runBlocking {
+        val delivered = CompletableDeferred<Pair<String, String?>>()
+        val listener = object : OutboxEventListener {
+            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: ULong?, progressTarget: ULong?) {
+                delivered.complete(idempotencyKey to rewardUrl)
+            }
+            override fun onFailed(idempotencyKey: String, code: String, reason: String) {
+                delivered.completeExceptionally(AssertionError("failed: $code $reason"))
+            }
+            override fun onDropped(idempotencyKey: String, reason: String) {
+                delivered.completeExceptionally(AssertionError("dropped: $reason"))
+            }
+            override fun onPaused(code: String) {
+                delivered.completeExceptionally(AssertionError("paused: $code"))
+            }
+        }
+        val path = kotlin.io.path.createTempDirectory("moments-outbox").resolve("outbox.sqlite").toString()
+        client(CountingProvider()).use { client ->
+            client.openOutbox(path, listener).use { outbox ->
+                // More resets than attempts can happen before the fault is cleared.
+                mock.injectFault("POST /v1/triggers", 100, "reset")
+                val key = outbox.enqueue(customerId, "US", mock.campaignId, "first_workout")
+                assertTrue(key.isNotEmpty())
+                val offline = outbox.flush()
+                assertEquals(1uL, offline.queued + offline.inflight, "the connection was reset: the action stays queued")
+                assertFalse(delivered.isCompleted)
+
+                mock.clearFaults()
+                outbox.networkAvailable()
+                outbox.flush()
+                val (deliveredKey, url) = withTimeout(30_000) { delivered.await() }
+                assertEquals(key, deliveredKey)
+                assertTrue(url!!.startsWith("http"), url)
+                assertEquals(200, mock.getAbsolute(url).statusCode(), "the reward page opens")
+                val after = outbox.counts()
+                assertEquals(0uL, after.queued + after.inflight + after.failed)
+            }
+        }
+    }
 }

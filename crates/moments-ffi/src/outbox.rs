@@ -1,0 +1,407 @@
+//! `ActionOutbox`: the durable offline outbox of `moments-outbox`, for Kotlin and Swift.
+//!
+//! An action enqueued here is written to a SQLite file with its idempotency key before any network attempt and
+//! delivered in the background with that same key on every attempt, so it is rewarded exactly once even if the
+//! app is killed or offline. Outcomes reach the app through an [`OutboxEventListener`]. See `docs/outbox.md`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use moments_outbox::{
+    Action, Customer, Deliverer, Device, DropReason, Outbox, OutboxConfig, OutboxError,
+    OutboxEvent, OutboxListener, Outcome,
+};
+
+use crate::error::MomentsError;
+use crate::runtime::run;
+use crate::types::{DeviceInfo, DeviceType};
+
+/// Implemented by the app to learn what became of enqueued actions.
+///
+/// Called on an SDK thread: hop to the UI thread yourself, return quickly and do not call back into the outbox
+/// synchronously. Exceptions thrown here are caught. An outcome may be reported again after an app restart if
+/// the app died before the call returned (at least once).
+#[uniffi::export(with_foreign)]
+pub trait OutboxEventListener: Send + Sync {
+    /// The server accepted the action: `reward_url` is set when a reward was issued (show it), `progress_current`
+    /// and `progress_target` when a goal moment progressed.
+    fn on_delivered(
+        &self,
+        idempotency_key: String,
+        reward_url: Option<String>,
+        progress_current: Option<u64>,
+        progress_target: Option<u64>,
+    );
+    /// The server refused the action for good (`code` is the API's error code); it is never retried.
+    fn on_failed(&self, idempotency_key: String, code: String, reason: String);
+    /// The action was removed undelivered: `reason` is `expired`, `evicted` or `purged`.
+    fn on_dropped(&self, idempotency_key: String, reason: String);
+    /// Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
+    /// is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
+    fn on_paused(&self, code: String);
+}
+
+/// How many actions the outbox holds, by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct OutboxCounts {
+    /// Waiting for delivery (including those waiting for a retry).
+    pub queued: u64,
+    /// An attempt is under way.
+    pub inflight: u64,
+    /// Answered by the server, the listener being told (transient).
+    pub delivered: u64,
+    /// Refused for good.
+    pub failed: u64,
+}
+
+impl From<moments_outbox::Counts> for OutboxCounts {
+    fn from(c: moments_outbox::Counts) -> Self {
+        Self {
+            queued: c.queued,
+            inflight: c.inflight,
+            delivered: c.delivered,
+            failed: c.failed,
+        }
+    }
+}
+
+/// A durable queue of actions delivered to the Rewards API when the network allows.
+///
+/// Open one per database file with `MomentsClient.openOutbox`; it delivers with that client's token provider.
+/// Releasing it stops delivery (queued actions stay on disk and are delivered after the next open).
+#[derive(uniffi::Object)]
+pub struct ActionOutbox {
+    inner: Arc<Outbox>,
+    device: DeviceInfo,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl ActionOutbox {
+    /// Writes an action to disk and returns its idempotency key; delivery happens in the background.
+    ///
+    /// `customer_id` and `marketplace` must be those of the client's customer token (the API refuses another
+    /// customer with `forbidden`). `quantity` (1–1,000,000) is what the action adds to a goal.
+    #[uniffi::method(default(quantity = 1))]
+    pub async fn enqueue(
+        &self,
+        customer_id: String,
+        marketplace: String,
+        campaign_id: String,
+        moment_id: String,
+        quantity: u32,
+    ) -> Result<String, MomentsError> {
+        if !(1..=1_000_000).contains(&quantity) {
+            return Err(MomentsError::invalid_argument(
+                "quantity must be between 1 and 1000000",
+            ));
+        }
+        let mut device = Device::new(device_type(self.device.device_type));
+        device.id = self.device.device_id.clone();
+        let mut action = Action::new(
+            campaign_id,
+            moment_id,
+            Customer::new(customer_id, marketplace),
+            device,
+        );
+        action.quantity = Some(quantity);
+        let outbox = Arc::clone(&self.inner);
+        run(async move {
+            let queued = outbox.enqueue(action).await.map_err(outbox_error)?;
+            Ok(queued.idempotency_key)
+        })
+        .await
+    }
+
+    /// Makes every queued action due now and waits until none is due (each delivered, failed, or waiting for a
+    /// retry the server asked for). Returns the counts after.
+    pub async fn flush(&self) -> Result<OutboxCounts, MomentsError> {
+        let outbox = Arc::clone(&self.inner);
+        run(async move { Ok(outbox.flush().await.map_err(outbox_error)?.into()) }).await
+    }
+
+    /// The counts of actions by state.
+    pub async fn counts(&self) -> Result<OutboxCounts, MomentsError> {
+        let outbox = Arc::clone(&self.inner);
+        run(async move { Ok(outbox.counts().await.map_err(outbox_error)?.into()) }).await
+    }
+
+    /// Tells the outbox the network is back: actions waiting for a retry are tried now.
+    pub fn network_available(&self) {
+        self.inner.network_available();
+    }
+
+    /// Resumes delivery after `OutboxEventListener.onPaused` (once the customer has a valid session).
+    pub fn resume_delivery(&self) {
+        self.inner.resume_delivery();
+    }
+
+    /// Stops delivering (e.g. the app goes to the background); enqueue still works.
+    pub async fn suspend(&self) -> Result<(), MomentsError> {
+        let outbox = Arc::clone(&self.inner);
+        run(async move { outbox.suspend().await.map_err(outbox_error) }).await
+    }
+
+    /// Delivers again after `suspend`.
+    pub async fn resume(&self) -> Result<(), MomentsError> {
+        let outbox = Arc::clone(&self.inner);
+        run(async move { outbox.resume().await.map_err(outbox_error) }).await
+    }
+}
+
+impl ActionOutbox {
+    /// Opens the outbox at `path` on the SDK runtime with any deliverer.
+    pub(crate) async fn open(
+        path: String,
+        device: DeviceInfo,
+        deliverer: Arc<dyn Deliverer>,
+        listener: Option<Arc<dyn OutboxEventListener>>,
+    ) -> Result<Arc<Self>, MomentsError> {
+        if path.is_empty() {
+            return Err(MomentsError::invalid_argument("path must not be empty"));
+        }
+        let listener = listener.map(|l| Arc::new(Forward(l)) as Arc<dyn OutboxListener>);
+        let outbox = run(async move {
+            Outbox::open(OutboxConfig::new(path), deliverer, listener)
+                .await
+                .map_err(outbox_error)
+        })
+        .await?;
+        Ok(Arc::new(Self {
+            inner: Arc::new(outbox),
+            device,
+        }))
+    }
+}
+
+/// The app's listener seen as the outbox's; a foreign exception or panic is contained.
+struct Forward(Arc<dyn OutboxEventListener>);
+
+impl OutboxListener for Forward {
+    fn on_event(&self, event: OutboxEvent) {
+        let l = &self.0;
+        let _ = catch_unwind(AssertUnwindSafe(|| match event {
+            OutboxEvent::Delivered {
+                idempotency_key,
+                delivered,
+                ..
+            } => {
+                let (url, current, target) = match delivered.outcome {
+                    Outcome::Reward { url, .. } => (Some(url), None, None),
+                    Outcome::Progress {
+                        current, target, ..
+                    } => (None, Some(current), Some(target)),
+                    Outcome::Other { .. } => (None, None, None),
+                };
+                l.on_delivered(idempotency_key, url, current, target);
+            }
+            OutboxEvent::Failed {
+                idempotency_key,
+                error,
+                ..
+            } => l.on_failed(idempotency_key, error.code, error.message),
+            OutboxEvent::Dropped {
+                idempotency_key,
+                reason,
+                ..
+            } => {
+                let reason = match reason {
+                    DropReason::Expired => "expired",
+                    DropReason::Evicted => "evicted",
+                    DropReason::Purged => "purged",
+                };
+                l.on_dropped(idempotency_key, reason.to_owned());
+            }
+            OutboxEvent::Paused { code } => l.on_paused(code),
+            OutboxEvent::DatabaseRecovered { detail, .. } => {
+                tracing::warn!(%detail, "the outbox database was unreadable and was recreated");
+            }
+        }));
+    }
+}
+
+fn device_type(t: DeviceType) -> moments_outbox::DeviceType {
+    match t {
+        DeviceType::Android => moments_outbox::DeviceType::Android,
+        DeviceType::Ios => moments_outbox::DeviceType::Ios,
+        DeviceType::FireOs => moments_outbox::DeviceType::FireOs,
+        DeviceType::Web => moments_outbox::DeviceType::Web,
+    }
+}
+
+/// Maps an outbox error onto the SDK's error: the caller's mistakes are `InvalidArgument`, the rest `Internal`,
+/// each with its own code (`payload_too_large`, `invalid_action`, `outbox_already_open`, `outbox_full`,
+/// `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
+fn outbox_error(err: OutboxError) -> MomentsError {
+    let (code, caller, retryable) = match &err {
+        OutboxError::PayloadTooLarge { .. } => ("payload_too_large", true, false),
+        OutboxError::InvalidIdempotencyKey
+        | OutboxError::DuplicateKey
+        | OutboxError::InvalidAction(_) => ("invalid_action", true, false),
+        OutboxError::AlreadyOpen(_) => ("outbox_already_open", true, false),
+        OutboxError::Full { .. } => ("outbox_full", false, true),
+        OutboxError::Closed => ("outbox_closed", false, false),
+        OutboxError::UnsupportedSchema { .. } => ("outbox_unsupported_schema", false, false),
+        OutboxError::Storage(_) | OutboxError::Io(_) => ("outbox_storage", false, true),
+        _ => ("outbox_error", false, false),
+    };
+    let (code, reason) = (code.to_owned(), err.to_string());
+    if caller {
+        MomentsError::InvalidArgument {
+            code,
+            reason,
+            request_id: None,
+            retryable,
+        }
+    } else {
+        MomentsError::Internal {
+            code,
+            reason,
+            request_id: None,
+            retryable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use moments_outbox::{Delivered, DeliveryResult, QueuedAction};
+
+    use super::*;
+    use crate::runtime::runtime;
+
+    /// Fails every attempt while `down`, then answers with a reward; records the keys it saw.
+    struct Flaky {
+        down: AtomicBool,
+        keys: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Deliverer for Flaky {
+        async fn deliver(&self, action: &QueuedAction) -> DeliveryResult {
+            self.keys
+                .lock()
+                .unwrap()
+                .push(action.idempotency_key.clone());
+            if self.down.load(Ordering::SeqCst) {
+                return DeliveryResult::Retry {
+                    after: None,
+                    error: "connection reset".into(),
+                };
+            }
+            DeliveryResult::Delivered(Delivered {
+                outcome: Outcome::Reward {
+                    reward_id: "rwd_1".into(),
+                    url: "https://rewards.example/r/rwd_1".into(),
+                    status: "issued".into(),
+                    test: true,
+                },
+                replayed: false,
+                request_id: Some("req_1".into()),
+            })
+        }
+    }
+
+    /// Sends every delivery to a channel (the listener may be told just after `flush` returns).
+    struct Recorder(Mutex<std::sync::mpsc::Sender<(String, Option<String>)>>);
+
+    impl OutboxEventListener for Recorder {
+        fn on_delivered(&self, key: String, url: Option<String>, _: Option<u64>, _: Option<u64>) {
+            let _ = self.0.lock().unwrap().send((key, url));
+        }
+        fn on_failed(&self, _: String, _: String, _: String) {}
+        fn on_dropped(&self, _: String, _: String) {}
+        fn on_paused(&self, _: String) {}
+    }
+
+    #[test]
+    fn a_failed_delivery_stays_queued_then_is_delivered_once_with_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("outbox.sqlite")
+            .to_string_lossy()
+            .into_owned();
+        let deliverer = Arc::new(Flaky {
+            down: AtomicBool::new(true),
+            keys: Mutex::default(),
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let recorder = Arc::new(Recorder(Mutex::new(tx)));
+        let device = DeviceInfo {
+            device_type: DeviceType::Android,
+            device_id: Some("dev_1".into()),
+        };
+        runtime().block_on(async {
+            let outbox = ActionOutbox::open(
+                path.clone(),
+                device,
+                deliverer.clone(),
+                Some(recorder.clone() as Arc<dyn OutboxEventListener>),
+            )
+            .await
+            .unwrap();
+            let key = outbox
+                .enqueue(
+                    "cust_1".into(),
+                    "US".into(),
+                    "cmp_1".into(),
+                    "first_workout".into(),
+                    1,
+                )
+                .await
+                .unwrap();
+            let after_failure = outbox.flush().await.unwrap();
+            assert_eq!(
+                after_failure.queued, 1,
+                "a retryable failure keeps the action queued"
+            );
+            deliverer.down.store(false, Ordering::SeqCst);
+            let after = outbox.flush().await.unwrap();
+            assert_eq!(after.queued + after.inflight + after.failed, 0);
+            let told = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+            assert_eq!(
+                told,
+                (
+                    key.clone(),
+                    Some("https://rewards.example/r/rwd_1".to_owned())
+                )
+            );
+            let keys = deliverer.keys.lock().unwrap().clone();
+            assert!(
+                keys.len() >= 2,
+                "at least one failed attempt, then the delivery"
+            );
+            assert!(
+                keys.iter().all(|k| *k == key),
+                "every attempt uses the same key"
+            );
+
+            let err = ActionOutbox::open(path, device_info(), deliverer.clone(), None)
+                .await
+                .err()
+                .unwrap();
+            assert_eq!(err.code(), "outbox_already_open");
+            let bad = outbox
+                .enqueue(
+                    "cust_1".into(),
+                    "US".into(),
+                    "cmp_1".into(),
+                    "first_workout".into(),
+                    0,
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(bad.code(), "invalid_argument");
+        });
+    }
+
+    fn device_info() -> DeviceInfo {
+        DeviceInfo {
+            device_type: DeviceType::Ios,
+            device_id: None,
+        }
+    }
+}
