@@ -62,6 +62,15 @@ pub enum MomentsError {
         request_id: Option<String>,
         retryable: bool,
     },
+    /// The on-device outbox could not store or read an action: full, closed, unreadable, or from a newer
+    /// SDK (codes `outbox_full`, `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
+    #[error("{code}: {reason}")]
+    Storage {
+        code: String,
+        reason: String,
+        request_id: Option<String>,
+        retryable: bool,
+    },
     /// A bug in the SDK, caught before it could crash the app (code `internal_error`).
     #[error("{code}: {reason}")]
     Internal {
@@ -81,6 +90,7 @@ impl MomentsError {
             | Self::TokenProvider { code, .. }
             | Self::Cancelled { code, .. }
             | Self::InvalidArgument { code, .. }
+            | Self::Storage { code, .. }
             | Self::Internal { code, .. } => code,
         }
     }
@@ -93,6 +103,7 @@ impl MomentsError {
             | Self::TokenProvider { reason, .. }
             | Self::Cancelled { reason, .. }
             | Self::InvalidArgument { reason, .. }
+            | Self::Storage { reason, .. }
             | Self::Internal { reason, .. } => reason,
         }
     }
@@ -105,6 +116,7 @@ impl MomentsError {
             | Self::TokenProvider { request_id, .. }
             | Self::Cancelled { request_id, .. }
             | Self::InvalidArgument { request_id, .. }
+            | Self::Storage { request_id, .. }
             | Self::Internal { request_id, .. } => request_id.as_deref(),
         }
     }
@@ -117,6 +129,7 @@ impl MomentsError {
             | Self::TokenProvider { retryable, .. }
             | Self::Cancelled { retryable, .. }
             | Self::InvalidArgument { retryable, .. }
+            | Self::Storage { retryable, .. }
             | Self::Internal { retryable, .. } => *retryable,
         }
     }

@@ -228,7 +228,7 @@ fn device_type(t: DeviceType) -> moments_outbox::DeviceType {
     }
 }
 
-/// Maps an outbox error onto the SDK's error: the caller's mistakes are `InvalidArgument`, the rest `Internal`,
+/// Maps an outbox error onto the SDK's error: the caller's mistakes are `InvalidArgument`, the rest `Storage`,
 /// each with its own code (`payload_too_large`, `invalid_action`, `outbox_already_open`, `outbox_full`,
 /// `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
 fn outbox_error(err: OutboxError) -> MomentsError {
@@ -242,7 +242,7 @@ fn outbox_error(err: OutboxError) -> MomentsError {
         OutboxError::Closed => ("outbox_closed", false, false),
         OutboxError::UnsupportedSchema { .. } => ("outbox_unsupported_schema", false, false),
         OutboxError::Storage(_) | OutboxError::Io(_) => ("outbox_storage", false, true),
-        _ => ("outbox_error", false, false),
+        _ => ("outbox_storage", false, false),
     };
     let (code, reason) = (code.to_owned(), err.to_string());
     if caller {
@@ -253,7 +253,7 @@ fn outbox_error(err: OutboxError) -> MomentsError {
             retryable,
         }
     } else {
-        MomentsError::Internal {
+        MomentsError::Storage {
             code,
             reason,
             request_id: None,

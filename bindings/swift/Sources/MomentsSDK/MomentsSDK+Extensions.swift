@@ -10,6 +10,7 @@ extension MomentsError {
         case let .TokenProvider(code, _, _, _): return code
         case let .Cancelled(code, _, _, _): return code
         case let .InvalidArgument(code, _, _, _): return code
+        case let .Storage(code, _, _, _): return code
         case let .Internal(code, _, _, _): return code
         }
     }
@@ -22,6 +23,7 @@ extension MomentsError {
         case let .TokenProvider(_, _, requestId, _): return requestId
         case let .Cancelled(_, _, requestId, _): return requestId
         case let .InvalidArgument(_, _, requestId, _): return requestId
+        case let .Storage(_, _, requestId, _): return requestId
         case let .Internal(_, _, requestId, _): return requestId
         }
     }
@@ -34,6 +36,7 @@ extension MomentsError {
         case let .TokenProvider(_, _, _, retryable): return retryable
         case let .Cancelled(_, _, _, retryable): return retryable
         case let .InvalidArgument(_, _, _, retryable): return retryable
+        case let .Storage(_, _, _, retryable): return retryable
         case let .Internal(_, _, _, retryable): return retryable
         }
     }

@@ -13,6 +13,7 @@ val MomentsException.code: String
         is MomentsException.TokenProvider -> code
         is MomentsException.Cancelled -> code
         is MomentsException.InvalidArgument -> code
+        is MomentsException.Storage -> code
         is MomentsException.Internal -> code
     }
 
@@ -24,6 +25,7 @@ val MomentsException.requestId: String?
         is MomentsException.TokenProvider -> requestId
         is MomentsException.Cancelled -> requestId
         is MomentsException.InvalidArgument -> requestId
+        is MomentsException.Storage -> requestId
         is MomentsException.Internal -> requestId
     }
 
@@ -35,6 +37,7 @@ val MomentsException.retryable: Boolean
         is MomentsException.TokenProvider -> retryable
         is MomentsException.Cancelled -> retryable
         is MomentsException.InvalidArgument -> retryable
+        is MomentsException.Storage -> retryable
         is MomentsException.Internal -> retryable
     }
 
