@@ -336,8 +336,23 @@ impl State {
 #[utoipa::path(post, path = "/_mock/reset", tag = "mock", responses((status = 200, body = Ack)))]
 pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
     let fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
-    *app.0.state.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+    let old = std::mem::replace(&mut *app.0.state.lock().unwrap_or_else(|p| p.into_inner()), fresh);
+    // Free the old state outside the lock, then hand the freed pages back to the OS so a reset
+    // brings the process's memory back near its start (the soak test checks this).
+    drop(old);
+    release_free_memory();
     ack("State reset to the seeded demo; clock back to real time.")
+}
+
+/// Returns freed heap pages to the OS. glibc keeps freed memory in its arenas otherwise, so
+/// resident memory would stay at its high-water mark after a reset.
+#[allow(unsafe_code)] // the one FFI call of the mock
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// `POST /_mock/fixtures`

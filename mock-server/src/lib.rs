@@ -9,7 +9,7 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod pagination;
