@@ -128,6 +128,10 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already resolved by the idempotency layer for this request?
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(Auth(p.clone()));
+        }
         let g = app.lock();
         resolve(&g, &parts.headers).map(Auth)
     }

@@ -281,6 +281,7 @@ impl State {
             it.object = "item".into();
             items.push(it.id.clone());
             self.items.insert(it.id.clone(), it);
+            self.offers.clear();
         }
         let mut campaigns = Vec::new();
         for (i, c) in f.campaigns.into_iter().enumerate() {
@@ -336,7 +337,10 @@ impl State {
 #[utoipa::path(post, path = "/_mock/reset", tag = "mock", responses((status = 200, body = Ack)))]
 pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
     let fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
-    let old = std::mem::replace(&mut *app.0.state.lock().unwrap_or_else(|p| p.into_inner()), fresh);
+    let old = std::mem::replace(
+        &mut *app.0.state.lock().unwrap_or_else(|p| p.into_inner()),
+        fresh,
+    );
     // Free the old state outside the lock, then hand the freed pages back to the OS so a reset
     // brings the process's memory back near its start (the soak test checks this).
     drop(old);

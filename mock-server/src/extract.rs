@@ -15,6 +15,12 @@ pub struct JsonBody<T>(pub T);
 
 /// Parses a JSON body the way every route does.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Fast path: a well-formed object decodes straight into `T` (no intermediate `Value`).
+    // Anything else takes the slow path below, which names the offending field.
+    let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if is_object && let Ok(v) = serde_json::from_slice::<T>(bytes) {
+        return Ok(v);
+    }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::resolve;
 use crate::errors::ApiError;
-use crate::state::{AppState, Fingerprint, IdemEntry};
+use crate::model::{RewardFlag, RewardStatus, TriggerResult};
+use crate::state::{AppState, Fingerprint, IdemEntry, State};
 
 /// Retention of stored answers.
 pub const RETENTION_HOURS: i64 = 24;
@@ -20,12 +21,47 @@ pub fn applies(method: &Method, path: &str) -> bool {
     method == Method::POST && path.starts_with("/v1/")
 }
 
+/// A stored answer.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    /// The answer's bytes, as sent.
+    Bytes(Bytes),
+    /// A trigger that issued a reward: the answer is rendered again from the stored reward as it
+    /// was when issued (its status and flag then, no later timestamps), byte for byte the first
+    /// answer. This keeps ~1 KB of JSON per reward out of memory.
+    Reward {
+        /// The reward.
+        id: String,
+        /// Its status when issued (`issued` or `flagged`).
+        status: RewardStatus,
+        /// Its flag when issued.
+        flag: Option<RewardFlag>,
+    },
+}
+
+impl Answer {
+    fn render(&self, g: &State) -> Option<Bytes> {
+        match self {
+            Answer::Bytes(b) => Some(b.clone()),
+            Answer::Reward { id, status, flag } => {
+                let r = g.rewards.get(id)?.r.as_issued(*status, flag.clone());
+                serde_json::to_vec(&TriggerResult::for_reward(r))
+                    .ok()
+                    .map(Bytes::from)
+            }
+        }
+    }
+}
+
+/// The scope of a key: (app, customer of a customer token, key).
+pub type Scope = (String, Option<String>, String);
+
 /// Outcome of looking a key up before handling.
 pub enum Pre {
     /// No key (or no credential): handle normally.
     Pass,
     /// Handle, then store under this scope.
-    Store((String, Option<String>, String), Fingerprint),
+    Store(Scope, Fingerprint),
     /// Answer this now.
     Answer(Response),
 }
@@ -35,8 +71,11 @@ fn valid_key(k: &str) -> bool {
 }
 
 /// Looks the key up; marks it in progress when new.
-pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
-    let path = req.uri().path();
+///
+/// The resolved caller is left in the request's extensions so the handler's [`crate::auth::Auth`]
+/// extractor does not take the lock again.
+pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
+    let is_trigger = req.uri().path() == "/v1/triggers";
     let key = req
         .headers()
         .get("idempotency-key")
@@ -46,8 +85,9 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
         Ok(p) => p,
         Err(_) => return Pre::Pass, // the handler answers the auth error
     };
+    req.extensions_mut().insert(principal.clone());
     let key = match key {
-        None if path == "/v1/triggers" => {
+        None if is_trigger => {
             return Pre::Answer(
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -117,9 +157,14 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
                     .into_response(),
                 );
             }
+            let Some(bytes) = body.render(&g) else {
+                return Pre::Answer(
+                    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+                );
+            };
             let mut r = (
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
-                body.clone(),
+                bytes,
             )
                 .into_response();
             r.headers_mut().insert(
@@ -155,45 +200,66 @@ pub fn before(app: &AppState, req: &Request<Body>, body: &Bytes) -> Pre {
 #[derive(Clone, Copy, Debug)]
 pub struct Replayed;
 
-/// Stores the answer (or forgets the key for 5xx) and returns the response rebuilt.
-pub async fn after(
-    app: &AppState,
-    scope: (String, Option<String>, String),
+/// An answer waiting to be stored under its key (see [`store`]).
+pub struct PendingStore {
+    scope: Scope,
     fp: Fingerprint,
-    resp: Response,
-) -> Response {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: Answer,
+}
+
+/// Collects the handler's answer so it can be stored; returns the response rebuilt.
+pub async fn collect(scope: Scope, fp: Fingerprint, resp: Response) -> (Response, PendingStore) {
     let (parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    {
-        let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
-        if parts.status.is_server_error() {
-            g.idem.remove(&scope);
-        } else {
-            let now = g.now();
-            let retry_after = parts
-                .headers
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            g.idem.insert(
-                scope,
-                IdemEntry::Done {
-                    fingerprint: fp,
-                    at: now,
-                    status: parts.status.as_u16(),
-                    body: bytes.clone(),
-                    retry_after,
-                },
-            );
-        }
+    let pending = PendingStore {
+        scope,
+        fp,
+        status: parts.status,
+        retry_after: parts
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: match parts.extensions.get::<Answer>() {
+            Some(a) => a.clone(),
+            None => Answer::Bytes(bytes.clone()),
+        },
+    };
+    (Response::from_parts(parts, Body::from(bytes)), pending)
+}
+
+/// Stores a collected answer (or forgets the key for a 5xx), under the caller's lock.
+pub fn store(g: &mut State, p: PendingStore) {
+    if p.status.is_server_error() {
+        g.idem.remove(&p.scope);
+        return;
     }
-    Response::from_parts(parts, Body::from(bytes))
+    let now = g.now();
+    g.idem.insert(
+        p.scope,
+        IdemEntry::Done {
+            fingerprint: p.fp,
+            at: now,
+            status: p.status.as_u16(),
+            body: p.body,
+            retry_after: p.retry_after,
+        },
+    );
+}
+
+/// Stores the answer (or forgets the key for 5xx) and returns the response rebuilt.
+pub async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response) -> Response {
+    let (resp, pending) = collect(scope, fp, resp).await;
+    store(&mut app.lock(), pending);
+    resp
 }
 
 /// Forgets an in-progress key (the request never finished).
-pub fn abandon(app: &AppState, scope: &(String, Option<String>, String)) {
+pub fn abandon(app: &AppState, scope: &Scope) {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
     if matches!(g.idem.get(scope), Some(IdemEntry::InProgress { .. })) {
         g.idem.remove(scope);
@@ -242,10 +308,10 @@ mod tests {
     async fn in_progress_then_replay_then_conflict() {
         let app = app();
         let body = Bytes::from_static(b"{}");
-        let Pre::Store(scope, fp) = before(&app, &req("k1"), &body) else {
+        let Pre::Store(scope, fp) = before(&app, &mut req("k1"), &body) else {
             panic!("first use stores")
         };
-        let Pre::Answer(r) = before(&app, &req("k1"), &body) else {
+        let Pre::Answer(r) = before(&app, &mut req("k1"), &body) else {
             panic!("second use answers")
         };
         assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -261,13 +327,16 @@ mod tests {
         )
         .await;
         assert_eq!(done.status(), StatusCode::CREATED);
-        let Pre::Answer(r) = before(&app, &req("k1"), &body) else {
+        let Pre::Answer(r) = before(&app, &mut req("k1"), &body) else {
             panic!("replay")
         };
         assert_eq!(r.status(), StatusCode::CREATED);
         assert_eq!(r.headers()["idempotent-replayed"], "true");
-        let Pre::Answer(r) = before(&app, &req("k1"), &Bytes::from_static(b"{\"name\":\"x\"}"))
-        else {
+        let Pre::Answer(r) = before(
+            &app,
+            &mut req("k1"),
+            &Bytes::from_static(b"{\"name\":\"x\"}"),
+        ) else {
             panic!("conflict")
         };
         assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -277,7 +346,7 @@ mod tests {
     async fn server_errors_are_not_stored() {
         let app = app();
         let body = Bytes::new();
-        let Pre::Store(scope, fp) = before(&app, &req("k2"), &body) else {
+        let Pre::Store(scope, fp) = before(&app, &mut req("k2"), &body) else {
             panic!()
         };
         after(
@@ -288,7 +357,7 @@ mod tests {
         )
         .await;
         assert!(
-            matches!(before(&app, &req("k2"), &body), Pre::Store(..)),
+            matches!(before(&app, &mut req("k2"), &body), Pre::Store(..)),
             "a 5xx answer lets the key run again"
         );
     }

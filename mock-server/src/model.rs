@@ -546,7 +546,8 @@ pub struct Reward {
     /// Cost charged.
     pub cost: Money,
     /// The offer.
-    pub offer: Offer,
+    #[schema(value_type = Offer)]
+    pub offer: std::sync::Arc<Offer>,
     /// Fraud flag.
     pub flag: Option<RewardFlag>,
     /// Created.
@@ -605,6 +606,37 @@ pub struct TriggerResult {
     pub reward: Option<Reward>,
     /// The progress.
     pub progress: Option<Progress>,
+}
+
+impl TriggerResult {
+    /// The answer for an issued reward.
+    pub fn for_reward(reward: Reward) -> TriggerResult {
+        TriggerResult {
+            object: "trigger_result".into(),
+            outcome: "reward".into(),
+            campaign_id: reward.campaign_id.clone(),
+            moment_id: reward.moment_id.clone(),
+            customer_id: reward.customer_id.clone().unwrap_or_default(),
+            reward: Some(reward),
+            progress: None,
+        }
+    }
+}
+
+impl Reward {
+    /// The reward as it was when issued with `status` and `flag`: what the trigger answered.
+    pub fn as_issued(&self, status: RewardStatus, flag: Option<RewardFlag>) -> Reward {
+        Reward {
+            status,
+            flag,
+            redeemed_at: None,
+            shipped_at: None,
+            delivered_at: None,
+            expired_at: None,
+            cancelled_at: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// Shipping address.

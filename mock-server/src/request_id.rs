@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use crate::control::JournalEntry;
 use crate::errors::{ApiError, Enveloped, REQUEST_ID};
-use crate::idempotency::{self, Pre, Replayed};
+use crate::idempotency::{self, PendingStore, Pre, Replayed, Scope};
 use crate::ids;
 use crate::state::AppState;
 
@@ -70,7 +70,9 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             "x-request-id",
             HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
         );
-        journal(&app, &rid, &method, &path, route, 431, None, false, None);
+        journal(
+            &app, &rid, &method, &path, route, 431, None, false, None, None,
+        );
         return resp;
     }
     // Faults fire before the request is handled (no lock taken until a fault was ever injected).
@@ -123,6 +125,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
                 idem_key.clone(),
                 false,
                 fault_desc.clone(),
+                None,
             );
             if let Some(ctl) = req.extensions().get::<ConnCtl>() {
                 ctl.0.notify_one();
@@ -150,8 +153,8 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             early = Some(e.into_response());
         }
     }
-    let mut resp = match early {
-        Some(r) => r,
+    let (mut resp, pending) = match early {
+        Some(r) => (r, None),
         None => run(&app, req, next).await,
     };
     // Every error answer is an envelope.
@@ -190,6 +193,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         idem_key,
         replayed,
         fault_desc,
+        pending,
     );
     // Deliver webhooks that became due.
     if sends_due {
@@ -199,22 +203,29 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     resp
 }
 
-async fn run(app: &AppState, req: Request, next: Next) -> Response {
+/// Runs the handler behind the body limit and the idempotency layer. An answer to store under an
+/// idempotency key comes back with the response, to be stored under the same lock as the journal.
+async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<PendingStore>) {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response(),
+        Err(_) => {
+            let r = ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
+            return (r, None);
+        }
     };
-    let req = Request::from_parts(parts, Body::from(bytes.clone()));
+    let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
     if !idempotency::applies(req.method(), req.uri().path()) {
-        return next.run(req).await;
+        return (next.run(req).await, None);
     }
-    match idempotency::before(app, &req, &bytes) {
-        Pre::Pass => next.run(req).await,
-        Pre::Answer(r) => r,
+    match idempotency::before(app, &mut req, &bytes) {
+        Pre::Pass => (next.run(req).await, None),
+        Pre::Answer(r) => (r, None),
         Pre::Store(scope, fp) => {
-            // If the client goes away mid-request, forget the in-progress marker.
-            struct Guard<'a>(&'a AppState, Option<(String, Option<String>, String)>);
+            // If the client goes away mid-request, forget the in-progress marker. The guard is
+            // disarmed only once the answer is collected; from there to the store there is no
+            // await point, so the store cannot be lost to a cancellation.
+            struct Guard<'a>(&'a AppState, Option<Scope>);
             impl Drop for Guard<'_> {
                 fn drop(&mut self) {
                     if let Some(s) = self.1.take() {
@@ -224,8 +235,9 @@ async fn run(app: &AppState, req: Request, next: Next) -> Response {
             }
             let mut guard = Guard(app, Some(scope.clone()));
             let resp = next.run(req).await;
+            let (resp, pending) = idempotency::collect(scope, fp, resp).await;
             guard.1 = None;
-            idempotency::after(app, scope, fp, resp).await
+            (resp, Some(pending))
         }
     }
 }
@@ -241,8 +253,12 @@ fn journal(
     key: Option<String>,
     replayed: bool,
     fault: Option<String>,
+    pending: Option<PendingStore>,
 ) -> bool {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(p) = pending {
+        idempotency::store(&mut g, p);
+    }
     let at = g.now();
     if g.journal.len() >= 10_000 {
         g.journal.pop_front();

@@ -152,7 +152,7 @@ pub enum IdemEntry {
         /// Answer status.
         status: u16,
         /// Answer body.
-        body: bytes::Bytes,
+        body: crate::idempotency::Answer,
         /// Answer `Retry-After`.
         retry_after: Option<String>,
     },
@@ -232,7 +232,7 @@ pub struct State {
     /// Campaigns.
     pub campaigns: HashMap<String, CampaignRec>,
     /// Rewards.
-    pub rewards: HashMap<String, RewardRec>,
+    pub rewards: HashMap<String, Box<RewardRec>>,
     /// Reward ids in issue order.
     pub reward_order: Vec<String>,
     /// Reward id by token.
@@ -273,6 +273,9 @@ pub struct State {
     pub outbox: Vec<PendingSend>,
     /// Webhook delivery jobs.
     pub webhook_jobs: HashMap<u64, WebhookJob>,
+    /// Offers shared by the rewards issued from one item list in one marketplace (offers are
+    /// immutable; cleared when the catalog changes).
+    pub offers: HashMap<String, Vec<(Vec<String>, Arc<Offer>)>>,
 }
 
 /// The demo fixture.
@@ -332,6 +335,7 @@ impl State {
             buckets: HashMap::new(),
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
+            offers: HashMap::new(),
         }
     }
 

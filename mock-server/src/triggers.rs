@@ -1,10 +1,12 @@
 //! The consuming call: checks in the documented order, then issue.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State as S};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
@@ -12,6 +14,7 @@ use crate::auth::{Auth, Principal, valid_customer_id, valid_label};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::JsonBody;
+use crate::idempotency::Answer;
 use crate::ids;
 use crate::model::*;
 use crate::money::{Money, marketplace_currency};
@@ -186,6 +189,23 @@ impl State {
                 })
                 .collect(),
         }
+    }
+
+    /// The offer for a selection, shared with every reward issued from the same items.
+    pub fn shared_offer(&mut self, items: &[String], marketplace: &str) -> Arc<Offer> {
+        if let Some((_, o)) = self
+            .offers
+            .get(marketplace)
+            .and_then(|v| v.iter().find(|(i, _)| i.as_slice() == items))
+        {
+            return o.clone();
+        }
+        let offer = Arc::new(self.offer(items, marketplace));
+        self.offers
+            .entry(marketplace.to_string())
+            .or_default()
+            .push((items.to_vec(), offer.clone()));
+        offer
     }
 
     /// Stock left in a marketplace.
@@ -431,7 +451,7 @@ impl State {
             url: format!("{}/r/{token}", self.base_url),
             expires_at,
             cost: sel.cost.clone(),
-            offer: self.offer(&sel.items, &t.marketplace),
+            offer: self.shared_offer(&sel.items, &t.marketplace),
             flag: flag.clone(),
             created_at: now,
             redeemed_at: None,
@@ -443,7 +463,7 @@ impl State {
         let seq = self.next_seq();
         self.rewards.insert(
             id.clone(),
-            RewardRec {
+            Box::new(RewardRec {
                 seq,
                 app_id: t.app_id.clone(),
                 account_id: t.account_id.clone(),
@@ -456,7 +476,7 @@ impl State {
                 device_id: t.device_id.clone(),
                 refunded: false,
                 r: reward,
-            },
+            }),
         );
         self.reward_order.push(id.clone());
         self.reward_by_token.insert(token, id.clone());
@@ -569,7 +589,7 @@ impl State {
                 .end_at
                 .max(now + Duration::seconds(c.reward_expiry_seconds)),
             cost: Money::usd(0),
-            offer: self.offer(&sel.items, &t.marketplace),
+            offer: self.shared_offer(&sel.items, &t.marketplace),
             flag: None,
             created_at: now,
             redeemed_at: None,
@@ -581,7 +601,7 @@ impl State {
         let seq = self.next_seq();
         self.rewards.insert(
             id.clone(),
-            RewardRec {
+            Box::new(RewardRec {
                 seq,
                 app_id: t.app_id.clone(),
                 account_id: t.account_id.clone(),
@@ -594,7 +614,7 @@ impl State {
                 device_id: None,
                 refunded: false,
                 r: reward,
-            },
+            }),
         );
         self.reward_by_token.insert(token, id.clone());
         self.test_rewards.insert(key, id.clone());
@@ -715,29 +735,33 @@ pub async fn trigger(
     Auth(p): Auth,
     peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(b): JsonBody<Trigger>,
-) -> ApiResult<Json<TriggerResult>> {
+) -> ApiResult<Response> {
     let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip().to_string()))?;
     let mut g = app.lock();
     let outcome = g.run_trigger(&input)?;
-    let customer_id = input.customer_id.clone().unwrap_or_default();
-    Ok(Json(match outcome {
-        Outcome::Reward(id) => TriggerResult {
-            object: "trigger_result".into(),
-            outcome: "reward".into(),
-            campaign_id: input.campaign_id,
-            moment_id: input.moment_id,
-            customer_id,
-            reward: Some(g.rewards[&id].r.clone()),
-            progress: None,
-        },
-        Outcome::Progress(pr) => TriggerResult {
+    Ok(match outcome {
+        Outcome::Reward(id) => {
+            let r = &g.rewards[&id].r;
+            // The idempotency layer keeps a reference to the reward instead of the answer's bytes
+            // and renders the same answer again on a replay (see `idempotency::Answer`).
+            let replay = Answer::Reward {
+                status: r.status,
+                flag: r.flag.clone(),
+                id,
+            };
+            let body = TriggerResult::for_reward(r.clone());
+            drop(g);
+            (axum::Extension(replay), Json(body)).into_response()
+        }
+        Outcome::Progress(pr) => Json(TriggerResult {
             object: "trigger_result".into(),
             outcome: "progress".into(),
             campaign_id: input.campaign_id,
             moment_id: input.moment_id,
-            customer_id,
+            customer_id: input.customer_id.unwrap_or_default(),
             reward: None,
             progress: Some(pr),
-        },
-    }))
+        })
+        .into_response(),
+    })
 }

@@ -427,3 +427,52 @@ async fn customer_tokens_are_scoped_and_expire() {
     let e = m.call("GET", "/v1/rewards", Some(&token), None, None).await;
     assert_eq!((e.status, e.code()), (401, "token_expired"));
 }
+
+#[tokio::test]
+async fn a_replay_answers_the_first_answer_byte_for_byte_after_the_reward_moved_on() {
+    let m = Mock::start().await;
+    let body = json!({"campaign_id": m.campaign, "moment_id": "first_workout",
+                      "customer": {"id": "cust_replay", "marketplace": "US"}, "device": {"type": "iOS"}});
+    let key = m.key.clone();
+    let first = m
+        .call(
+            "POST",
+            "/v1/triggers",
+            Some(&key),
+            Some("k-moved"),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["reward"]["status"], "issued");
+    let token = Mock::link_token(first.body["reward"]["url"].as_str().unwrap());
+
+    // The reward is redeemed: it now reads `redeemed` with a `redeemed_at`.
+    let redeemed = m
+        .call(
+            "POST",
+            &format!("/v1/redemptions/{token}"),
+            None,
+            None,
+            Some(&json!({"item_id": "itm_gc_10"})),
+        )
+        .await;
+    assert_eq!(redeemed.status, 200, "{}", redeemed.text);
+    let id = first.body["reward"]["id"].as_str().unwrap();
+    let now = m.get(&format!("/v1/rewards/{id}")).await;
+    assert_eq!(now.body["status"], "redeemed");
+
+    // The replay still answers what the first request got, byte for byte.
+    let again = m
+        .call(
+            "POST",
+            "/v1/triggers",
+            Some(&key),
+            Some("k-moved"),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.text, first.text);
+}
