@@ -15,7 +15,7 @@ impl State {
     fn review_mut_check(&self, app_id: &str, reward_id: &str) -> ApiResult<()> {
         self.rewards
             .get(reward_id)
-            .filter(|r| r.app_id == app_id && self.reviews.contains_key(reward_id))
+            .filter(|r| *r.app_id == *app_id && self.reviews.contains_key(reward_id))
             .map(|_| ())
             .ok_or_else(|| ApiError::not_found("fraud review", reward_id))
     }
@@ -99,7 +99,7 @@ pub async fn list(
         .filter(|(_, r)| {
             g.rewards
                 .get(&r.reward_id)
-                .is_some_and(|x| x.app_id == p.app_id())
+                .is_some_and(|x| *x.app_id == *p.app_id())
                 && status.is_none_or(|s| r.decision == s)
                 && q.get("campaign_id").is_none_or(|c| r.campaign_id == c)
         })

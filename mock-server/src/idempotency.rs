@@ -129,7 +129,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     );
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
-    match g.idem.get(&scope) {
+    match g.idem.get(&scope).map(|b| &**b) {
         Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Pre::Answer(
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -186,10 +186,10 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
         _ => {
             g.idem.insert(
                 scope.clone(),
-                IdemEntry::InProgress {
+                Box::new(IdemEntry::InProgress {
                     fingerprint: fp,
                     at: now,
-                },
+                }),
             );
             Pre::Store(scope, fp)
         }
@@ -241,13 +241,13 @@ pub fn store(g: &mut State, p: PendingStore) {
     let now = g.now();
     g.idem.insert(
         p.scope,
-        IdemEntry::Done {
+        Box::new(IdemEntry::Done {
             fingerprint: p.fp,
             at: now,
             status: p.status.as_u16(),
             body: p.body,
             retry_after: p.retry_after,
-        },
+        }),
     );
 }
 
@@ -261,7 +261,10 @@ pub async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response
 /// Forgets an in-progress key (the request never finished).
 pub fn abandon(app: &AppState, scope: &Scope) {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
-    if matches!(g.idem.get(scope), Some(IdemEntry::InProgress { .. })) {
+    if matches!(
+        g.idem.get(scope).map(|b| &**b),
+        Some(IdemEntry::InProgress { .. })
+    ) {
         g.idem.remove(scope);
     }
 }

@@ -40,6 +40,7 @@ pub mod server;
 pub mod state;
 pub mod triggers;
 pub mod webhooks;
+pub mod window;
 
 pub use server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
 pub use state::Demo;

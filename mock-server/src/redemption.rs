@@ -1,5 +1,7 @@
 //! Redemption over JSON (the twin of the landing page); exactly one of concurrent redemptions wins.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State as S};
 use axum::http::StatusCode;
@@ -153,9 +155,9 @@ impl State {
             }
         }
         let r = self.rewards.get_mut(&id).expect("exists");
-        r.reserved_item = Some(choice.item_id.clone());
+        r.reserved_item = Some(Arc::from(choice.item_id.as_str()));
         r.chosen_item = Some(choice.item_id.clone());
-        r.shipping = req.shipping_address;
+        r.shipping = req.shipping_address.map(Box::new);
         r.digital_code = digital;
         r.r.status = RewardStatus::Redeemed;
         r.r.redeemed_at = Some(now);

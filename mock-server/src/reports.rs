@@ -91,8 +91,8 @@ pub async fn report(
     let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for a in &g.actions {
-        if a.app_id != p.app_id()
-            || campaign.as_deref().is_some_and(|c| c != a.campaign_id)
+        if *a.app_id != *p.app_id()
+            || campaign.as_deref().is_some_and(|c| c != &*a.campaign_id)
             || !in_range(a.at.date_naive())
         {
             continue;
@@ -110,7 +110,7 @@ pub async fn report(
     for id in &g.reward_order {
         let Some(r) = g.rewards.get(id) else { continue };
         let rw = &r.r;
-        if r.app_id != p.app_id()
+        if *r.app_id != *p.app_id()
             || rw.test
             || campaign.as_deref().is_some_and(|c| c != rw.campaign_id)
             || !in_range(rw.created_at.date_naive())

@@ -88,7 +88,7 @@ impl State {
         let r = self
             .rewards
             .get(id)
-            .filter(|r| r.app_id == p.app_id())
+            .filter(|r| *r.app_id == *p.app_id())
             .ok_or_else(|| ApiError::not_found("reward", id))?;
         if let Some(c) = p.customer()
             && r.r.customer_id.as_deref() != Some(c)
@@ -104,7 +104,7 @@ impl State {
         let r = self
             .rewards
             .get(id)
-            .filter(|r| r.app_id == app_id)
+            .filter(|r| *r.app_id == *app_id)
             .ok_or_else(|| ApiError::not_found("reward", id))?;
         if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.r.test {
             return Err(ApiError::new(
@@ -165,7 +165,7 @@ pub async fn list(
         .rev()
         .filter_map(|id| g.rewards.get(id))
         .filter(|r| {
-            r.app_id == p.app_id()
+            *r.app_id == *p.app_id()
                 && cmp.is_none_or(|c| r.r.campaign_id == c)
                 && moment.is_none_or(|m| r.r.moment_id == m)
                 && customer

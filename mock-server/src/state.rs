@@ -4,6 +4,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::window::Window;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -88,19 +90,19 @@ pub struct RewardRec {
     /// Sequence.
     pub seq: u64,
     /// App.
-    pub app_id: String,
+    pub app_id: Arc<str>,
     /// Account.
-    pub account_id: String,
+    pub account_id: Arc<str>,
     /// Link token.
     pub token: String,
     /// Month charged.
-    pub charged_month: String,
+    pub charged_month: Arc<str>,
     /// Item whose stock is reserved (None for test rewards or after release).
-    pub reserved_item: Option<String>,
+    pub reserved_item: Option<Arc<str>>,
     /// Chosen item.
     pub chosen_item: Option<String>,
     /// Shipping address (private).
-    pub shipping: Option<ShippingAddress>,
+    pub shipping: Option<Box<ShippingAddress>>,
     /// Digital code (private).
     pub digital_code: Option<String>,
     /// Device id.
@@ -111,23 +113,33 @@ pub struct RewardRec {
     pub r: Reward,
 }
 
-/// An accepted action (for reports).
+/// An accepted action (for reports). Its strings are interned ([`State::intern`]): one action costs
+/// no allocation of its own.
 #[derive(Clone, Debug)]
 pub struct ActionRec {
     /// App.
-    pub app_id: String,
+    pub app_id: Arc<str>,
     /// Campaign.
-    pub campaign_id: String,
+    pub campaign_id: Arc<str>,
     /// Moment.
-    pub moment_id: String,
+    pub moment_id: Arc<str>,
     /// Marketplace.
-    pub marketplace: String,
+    pub marketplace: Arc<str>,
     /// Segment.
-    pub segment: Option<String>,
+    pub segment: Option<Arc<str>>,
     /// Variant.
-    pub variant_id: Option<String>,
+    pub variant_id: Option<Arc<str>>,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+impl IdemEntry {
+    /// When the key was first used (in progress) or its answer stored.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            IdemEntry::InProgress { at, .. } | IdemEntry::Done { at, .. } => *at,
+        }
+    }
 }
 
 /// SHA-256 of method, path (with query) and body.
@@ -243,12 +255,18 @@ pub struct State {
     pub ledger: Ledger,
     /// Goal actions per (campaign, moment, customer).
     pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
-    /// Rewards per (campaign, moment, customer) for frequency caps.
-    pub freq: HashMap<(String, String, String), Vec<String>>,
-    /// Velocity windows per (campaign, kind, key).
-    pub velocity: HashMap<(String, &'static str, String), VecDeque<DateTime<Utc>>>,
-    /// Customers seen per (campaign, device id).
-    pub device_customers: HashMap<(String, String), Vec<String>>,
+    /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
+    pub freq: HashMap<u64, Vec<String>>,
+    /// Velocity windows per [`State::digest`] of (campaign, kind, key).
+    pub velocity: HashMap<u64, Window>,
+    /// Digests of the customers seen per [`State::digest`] of (campaign, device id).
+    pub device_customers: HashMap<u64, Vec<u64>>,
+    /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
+    pub strs: HashSet<Arc<str>>,
+    /// Keys of [`State::digest`]: random per state.
+    pub digest_keys: std::hash::RandomState,
+    /// When expired idempotency keys and velocity windows were last dropped (see [`State::sweep`]).
+    pub last_sweep: DateTime<Utc>,
     /// Fraud reviews by reward id.
     pub reviews: HashMap<String, (u64, FraudReview)>,
     /// Accepted actions.
@@ -258,7 +276,7 @@ pub struct State {
     /// Webhook deliveries.
     pub deliveries: Vec<Delivery>,
     /// Idempotency store.
-    pub idem: HashMap<(String, Option<String>, String), IdemEntry>,
+    pub idem: HashMap<crate::idempotency::Scope, Box<IdemEntry>>,
     /// Due queue.
     pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
     /// Sequence counter.
@@ -321,8 +339,11 @@ impl State {
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),
             freq: HashMap::with_capacity(PRESIZE),
-            velocity: HashMap::with_capacity(4 * PRESIZE),
+            velocity: HashMap::with_capacity(2 * PRESIZE),
             device_customers: HashMap::with_capacity(PRESIZE),
+            digest_keys: std::hash::RandomState::new(),
+            strs: HashSet::new(),
+            last_sweep: Clock::default().now(),
             reviews: HashMap::new(),
             actions: Vec::with_capacity(4096),
             endpoints: HashMap::new(),
@@ -413,6 +434,31 @@ impl State {
         self.schedule_campaign(&c);
     }
 
+    /// A keyed 64-bit digest (SipHash-1-3, random keys per state) of a composite key, used as the
+    /// key of the per-customer, per-device and per-IP maps so that each entry is 8 bytes, not three
+    /// owned strings. Parts are length-prefixed, so ("ab", "c") and ("a", "bc") differ. Two
+    /// different keys share a digest with probability about n²/2⁶⁵ (n = entries): 3·10⁻⁸ at a
+    /// million entries.
+    pub fn digest(&self, parts: &[&str]) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = self.digest_keys.build_hasher();
+        for p in parts {
+            h.write_usize(p.len());
+            h.write(p.as_bytes());
+        }
+        h.finish()
+    }
+
+    /// The shared copy of a low-cardinality string (allocated once).
+    pub fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strs.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strs.insert(a.clone());
+        a
+    }
+
     /// Current server time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -491,6 +537,23 @@ impl State {
                 DueKind::Webhook(d) => self.make_send(d),
             }
         }
+        if now - self.last_sweep >= chrono::Duration::hours(1) {
+            self.sweep(now);
+        }
+    }
+
+    /// Drops what can no longer matter: idempotency keys past their retention and velocity windows
+    /// with no action in the last hour. Runs at most once per hour of server time, so memory follows
+    /// the traffic of the retention windows instead of growing forever.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
+        self.last_sweep = now;
+        let keep_after = now - chrono::Duration::hours(crate::idempotency::RETENTION_HOURS);
+        self.idem.retain(|_, e| e.at() > keep_after);
+        let hour_ago = (now - chrono::Duration::hours(1)).timestamp();
+        self.velocity.retain(|_, w| {
+            w.prune(hour_ago);
+            !w.is_empty()
+        });
     }
 
     /// Endpoints of `app_id` subscribed to `kind`, in creation order.

@@ -1,6 +1,5 @@
 //! The consuming call: checks in the documented order, then issue.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::Json;
@@ -160,12 +159,6 @@ pub enum Outcome {
     Progress(Progress),
 }
 
-fn prune(q: &mut VecDeque<DateTime<Utc>>, since: DateTime<Utc>) {
-    while q.front().is_some_and(|t| *t <= since) {
-        q.pop_front();
-    }
-}
-
 impl State {
     /// Offer items for a selection in a marketplace.
     pub fn offer(&self, items: &[String], marketplace: &str) -> Offer {
@@ -308,15 +301,17 @@ impl State {
                 f.max_actions_per_ip_per_hour.unwrap_or(100),
             ));
         }
-        for (kind, key, max) in &checks {
-            let q = self
-                .velocity
-                .entry((cid.clone(), *kind, key.clone()))
-                .or_default();
-            prune(q, hour_ago);
-            if q.len() as i64 >= *max {
-                let oldest = *q.front().expect("non-empty at the limit");
-                let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1) as u64;
+        let digests: Vec<(u64, &'static str, i64)> = checks
+            .iter()
+            .map(|(kind, key, max)| (self.digest(&[&cid, kind, key]), *kind, *max))
+            .collect();
+        let (now_s, hour_ago_s) = (now.timestamp(), hour_ago.timestamp());
+        for (digest, kind, max) in &digests {
+            let w = self.velocity.entry(*digest).or_default();
+            w.prune(hour_ago_s);
+            if w.len() as i64 >= *max {
+                let oldest = w.oldest().expect("non-empty at the limit");
+                let wait = (oldest + 3600 - now_s).max(1) as u64;
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "velocity_limit_exceeded",
@@ -325,11 +320,8 @@ impl State {
                 .retry_after(wait));
             }
         }
-        for (kind, key, _) in checks {
-            self.velocity
-                .entry((cid.clone(), kind, key))
-                .or_default()
-                .push_back(now);
+        for (digest, _, _) in digests {
+            self.velocity.entry(digest).or_default().push(now_s);
         }
         // Goal progress.
         let ckey = t
@@ -369,7 +361,7 @@ impl State {
             let since = cap.period_seconds.map(|p| now - Duration::seconds(p));
             let n = self
                 .freq
-                .get(k)
+                .get(&self.digest(&[&k.0, &k.1, &k.2]))
                 .map(|ids| {
                     ids.iter()
                         .filter_map(|id| self.rewards.get(id))
@@ -413,12 +405,10 @@ impl State {
         }
         let mut flag = None;
         if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
-            let list = self
-                .device_customers
-                .entry((cid.clone(), d.clone()))
-                .or_default();
-            if !list.contains(cu) {
-                list.push(cu.clone());
+            let (dk, ck) = (self.digest(&[&cid, d]), self.digest(&[cu]));
+            let list = self.device_customers.entry(dk).or_default();
+            if !list.contains(&ck) {
+                list.push(ck);
             }
             if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
                 flag = Some(RewardFlag {
@@ -461,15 +451,17 @@ impl State {
             cancelled_at: None,
         };
         let seq = self.next_seq();
+        let (app_id, account_id) = (self.intern(&t.app_id), self.intern(&t.account_id));
+        let (charged_month, reserved) = (self.intern(&month), self.intern(&item));
         self.rewards.insert(
             id.clone(),
             Box::new(RewardRec {
                 seq,
-                app_id: t.app_id.clone(),
-                account_id: t.account_id.clone(),
+                app_id,
+                account_id,
                 token: token.clone(),
-                charged_month: month.clone(),
-                reserved_item: Some(item),
+                charged_month,
+                reserved_item: Some(reserved),
                 chosen_item: None,
                 shipping: None,
                 digital_code: None,
@@ -481,7 +473,8 @@ impl State {
         self.reward_order.push(id.clone());
         self.reward_by_token.insert(token, id.clone());
         if let Some(k) = ckey {
-            self.freq.entry(k).or_default().push(id.clone());
+            let fk = self.digest(&[&k.0, &k.1, &k.2]);
+            self.freq.entry(fk).or_default().push(id.clone());
         }
         self.record_action(t, &sel, now);
         self.schedule(expires_at, DueKind::Expire(id.clone()));
@@ -511,15 +504,16 @@ impl State {
     }
 
     fn record_action(&mut self, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
-        self.actions.push(ActionRec {
-            app_id: t.app_id.clone(),
-            campaign_id: t.campaign_id.clone(),
-            moment_id: t.moment_id.clone(),
-            marketplace: t.marketplace.clone(),
-            segment: t.segment.clone(),
-            variant_id: sel.variant_id.clone(),
+        let rec = ActionRec {
+            app_id: self.intern(&t.app_id),
+            campaign_id: self.intern(&t.campaign_id),
+            moment_id: self.intern(&t.moment_id),
+            marketplace: self.intern(&t.marketplace),
+            segment: t.segment.as_deref().map(|s| self.intern(s)),
+            variant_id: sel.variant_id.as_deref().map(|v| self.intern(v)),
             at,
-        });
+        };
+        self.actions.push(rec);
     }
 
     /// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
@@ -599,14 +593,16 @@ impl State {
             cancelled_at: None,
         };
         let seq = self.next_seq();
+        let (app_id, account_id) = (self.intern(&t.app_id), self.intern(&t.account_id));
+        let charged_month = self.intern(&month_of(now));
         self.rewards.insert(
             id.clone(),
             Box::new(RewardRec {
                 seq,
-                app_id: t.app_id.clone(),
-                account_id: t.account_id.clone(),
+                app_id,
+                account_id,
                 token: token.clone(),
-                charged_month: month_of(now),
+                charged_month,
                 reserved_item: None,
                 chosen_item: None,
                 shipping: None,
