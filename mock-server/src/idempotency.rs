@@ -40,14 +40,12 @@ pub enum Answer {
 }
 
 impl Answer {
-    fn render(&self, g: &State) -> Option<Bytes> {
+    fn snapshot(&self, g: &State) -> Option<Snapshot> {
         match self {
-            Answer::Bytes(b) => Some(b.clone()),
+            Answer::Bytes(b) => Some(Snapshot::Bytes(b.clone())),
             Answer::Reward { id, status, flag } => {
                 let r = g.rewards.get(id)?.r.as_issued(*status, flag.clone());
-                serde_json::to_vec(&TriggerResult::for_reward(r))
-                    .ok()
-                    .map(Bytes::from)
+                Some(Snapshot::Reward(Box::new(r)))
             }
         }
     }
@@ -129,16 +127,9 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     );
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
-    match g.idem.get(&scope).map(|b| &**b) {
-        Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Pre::Answer(
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still being processed.",
-            )
-            .param("Idempotency-Key")
-            .into_response(),
-        ),
+    // Under the lock, only look up and copy out; the replayed answer is built after unlocking.
+    let found = match g.idem.get(&scope).map(|b| &**b) {
+        Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Found::InProgress,
         Some(IdemEntry::Done {
             fingerprint,
             at,
@@ -147,41 +138,10 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             retry_after,
         }) if fresh(*at) => {
             if *fingerprint != fp {
-                return Pre::Answer(
-                    ApiError::new(
-                        StatusCode::CONFLICT,
-                        "idempotency_conflict",
-                        "This Idempotency-Key was used with another request (method, path or body).",
-                    )
-                    .param("Idempotency-Key")
-                    .into_response(),
-                );
+                Found::Conflict
+            } else {
+                Found::Replay(*status, retry_after.clone(), body.snapshot(&g))
             }
-            let Some(bytes) = body.render(&g) else {
-                return Pre::Answer(
-                    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
-                );
-            };
-            let mut r = (
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
-                bytes,
-            )
-                .into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            if let Some(ra) = retry_after
-                .as_ref()
-                .and_then(|v| HeaderValue::from_str(v).ok())
-            {
-                r.headers_mut().insert(header::RETRY_AFTER, ra);
-            }
-            r.extensions_mut().insert(crate::errors::Enveloped);
-            r.extensions_mut().insert(Replayed);
-            Pre::Answer(r)
         }
         _ => {
             g.idem.insert(
@@ -191,7 +151,76 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
                     at: now,
                 }),
             );
-            Pre::Store(scope, fp)
+            return Pre::Store(scope, fp);
+        }
+    };
+    drop(g);
+    match found {
+        Found::InProgress => Pre::Answer(
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still being processed.",
+            )
+            .param("Idempotency-Key")
+            .into_response(),
+        ),
+        Found::Conflict => Pre::Answer(
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "This Idempotency-Key was used with another request (method, path or body).",
+            )
+            .param("Idempotency-Key")
+            .into_response(),
+        ),
+        Found::Replay(status, retry_after, snapshot) => {
+            let Some(bytes) = snapshot.and_then(Snapshot::into_bytes) else {
+                return Pre::Answer(
+                    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+                );
+            };
+            let mut r = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                bytes,
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                r.headers_mut().insert(header::RETRY_AFTER, ra);
+            }
+            r.extensions_mut().insert(crate::errors::Enveloped);
+            r.extensions_mut().insert(Replayed);
+            Pre::Answer(r)
+        }
+    }
+}
+
+/// What the lookup found, copied out of the locked state.
+enum Found {
+    InProgress,
+    Conflict,
+    Replay(u16, Option<String>, Option<Snapshot>),
+}
+
+/// A stored answer taken out of the state, to be turned into bytes without the lock.
+enum Snapshot {
+    Bytes(Bytes),
+    Reward(Box<crate::model::Reward>),
+}
+
+impl Snapshot {
+    fn into_bytes(self) -> Option<Bytes> {
+        match self {
+            Snapshot::Bytes(b) => Some(b),
+            Snapshot::Reward(r) => serde_json::to_vec(&TriggerResult::for_reward(*r))
+                .ok()
+                .map(Bytes::from),
         }
     }
 }
