@@ -197,8 +197,17 @@ impl TokenCache {
 /// The credential source the transport uses.
 pub(crate) enum Auth {
     None,
-    Static(SecretKey),
+    /// A fixed credential, with its `Authorization` header built once (`None` when the key has
+    /// characters a header cannot carry: every call then fails with a configuration error).
+    Static(SecretKey, Option<reqwest::header::HeaderValue>),
     Provider(TokenCache),
+}
+
+/// `Authorization: Bearer <credential>`, marked sensitive so it is never logged.
+pub(crate) fn bearer_header(credential: &str) -> Option<reqwest::header::HeaderValue> {
+    let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {credential}")).ok()?;
+    v.set_sensitive(true);
+    Some(v)
 }
 
 impl Auth {
@@ -206,7 +215,8 @@ impl Auth {
         match c {
             None => Auth::None,
             Some(Credentials::SecretKey(k)) | Some(Credentials::CustomerToken(k)) => {
-                Auth::Static(k)
+                let header = bearer_header(k.expose());
+                Auth::Static(k, header)
             }
             Some(Credentials::TokenProvider(p)) => Auth::Provider(TokenCache::new(p)),
         }
@@ -216,7 +226,7 @@ impl Auth {
     pub(crate) async fn bearer(&self) -> Result<Option<String>, Error> {
         match self {
             Auth::None => Ok(None),
-            Auth::Static(k) => Ok(Some(k.expose().to_owned())),
+            Auth::Static(k, _) => Ok(Some(k.expose().to_owned())),
             Auth::Provider(cache) => cache.token().await.map(Some),
         }
     }

@@ -24,7 +24,7 @@ pub(crate) struct Inner {
     pub(crate) legacy_api_key: Option<SecretKey>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
-    pub(crate) user_agent: String,
+    pub(crate) user_agent: reqwest::header::HeaderValue,
     pub(crate) keys: Arc<dyn IdempotencyKeySource>,
 }
 
@@ -42,7 +42,7 @@ impl fmt::Debug for MomentsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let credentials = match &self.inner.auth {
             Auth::None => "none",
-            Auth::Static(_) => "static(<redacted>)",
+            Auth::Static(..) => "static(<redacted>)",
             Auth::Provider(_) => "token provider",
         };
         f.debug_struct("MomentsClient")

@@ -222,11 +222,11 @@ impl ClientBuilder {
             Some(ua) if !ua.is_empty() => format!("{ua} {default_ua}"),
             _ => default_ua.to_owned(),
         };
-        if reqwest::header::HeaderValue::from_str(&user_agent).is_err() {
+        let Ok(user_agent) = reqwest::header::HeaderValue::from_str(&user_agent) else {
             return Err(Error::config(
                 "user agent has characters not allowed in a header",
             ));
-        }
+        };
         let http = match self.http {
             Some(h) => h,
             None => {

@@ -237,7 +237,9 @@ impl Inner {
             request_id = Empty,
             replayed = Empty,
         );
-        let run = self
+        // One timer per attempt: the whole-call deadline is folded into each attempt's timeout
+        // (and into the token provider's fetch) instead of wrapping the call in a second timer.
+        let result = self
             .run(
                 &call,
                 key.as_deref(),
@@ -246,17 +248,8 @@ impl Inner {
                 attempt_timeout,
                 &sent,
             )
-            .instrument(span.clone());
-        let result = match total {
-            Some(t) => match tokio::time::timeout(t, run).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::new(ErrorKind::Timeout {
-                    total: true,
-                    may_have_reached_server: sent.load(Ordering::Relaxed),
-                })),
-            },
-            None => run.await,
-        };
+            .instrument(span.clone())
+            .await;
         if let Err(e) = &result {
             span.in_scope(|| tracing::debug!(error = %e, "call failed"));
         }
@@ -279,12 +272,29 @@ impl Inner {
             attempt += 1;
             let span = tracing::Span::current();
             span.record("attempt", attempt);
-            let bearer = match call.auth {
-                AuthMode::Bearer => self.auth.bearer().await?,
+            let bearer = match (call.auth, deadline) {
+                // A fixed credential's header is ready: no fetch, no timer.
+                (AuthMode::Bearer, _) if matches!(self.auth, Auth::Static(..)) => None,
+                (AuthMode::Bearer, Some(d)) => tokio::time::timeout_at(d, self.auth.bearer())
+                    .await
+                    .map_err(|_| {
+                        Error::new(ErrorKind::Timeout {
+                            total: true,
+                            may_have_reached_server: sent.load(Ordering::Relaxed),
+                        })
+                    })??,
+                (AuthMode::Bearer, None) => self.auth.bearer().await?,
                 _ => None,
             };
             let outcome = self
-                .attempt(call, key, bearer.as_deref(), attempt_timeout, sent)
+                .attempt(
+                    call,
+                    key,
+                    bearer.as_deref(),
+                    attempt_timeout,
+                    deadline,
+                    sent,
+                )
                 .await;
             let err = match outcome {
                 Ok(answer) => return Ok(answer),
@@ -342,6 +352,7 @@ impl Inner {
         key: Option<&str>,
         bearer: Option<&str>,
         attempt_timeout: Option<Duration>,
+        deadline: Option<Instant>,
         sent: &AtomicBool,
     ) -> Result<Answer, AttemptError> {
         let mut url = self.base.clone();
@@ -373,13 +384,17 @@ impl Inner {
         }
         match call.auth {
             AuthMode::Bearer => {
-                if let Some(t) = bearer {
-                    let mut v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                let v = match (&self.auth, bearer) {
+                    (Auth::Static(_, v), _) => Some(v.clone()),
+                    (_, Some(t)) => Some(crate::auth::bearer_header(t)),
+                    (_, None) => None,
+                };
+                if let Some(v) = v {
+                    let v = v.ok_or_else(|| {
                         AttemptError::NotSent(Error::config(
                             "the credential has characters not allowed in a header",
                         ))
                     })?;
-                    v.set_sensitive(true);
                     rb = rb.header(header::AUTHORIZATION, v);
                 }
             }
@@ -401,9 +416,10 @@ impl Inner {
         }
         let exchange = async {
             sent.store(true, Ordering::Relaxed);
-            let resp = rb.send().await.map_err(classify)?;
+            let mut resp = rb.send().await.map_err(classify)?;
             let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
+            // Moved out, not cloned: the body is read without them.
+            let headers = std::mem::take(resp.headers_mut());
             let body = resp.bytes().await.map_err(|e| {
                 AttemptError::Sent(Error::new(ErrorKind::Transport {
                     message: describe_reqwest(&e),
@@ -411,10 +427,18 @@ impl Inner {
             })?;
             Ok::<_, AttemptError>((status, headers, body))
         };
-        let (status, headers, body) = match attempt_timeout {
-            Some(t) => tokio::time::timeout(t, exchange).await.map_err(|_| {
+        // This attempt ends at its own timeout or at the call's deadline, whichever comes first.
+        let attempt_end = attempt_timeout.map(|t| Instant::now() + t);
+        let end = match (attempt_end, deadline) {
+            (Some(a), Some(d)) => Some((a.min(d), d <= a)),
+            (Some(a), None) => Some((a, false)),
+            (None, Some(d)) => Some((d, true)),
+            (None, None) => None,
+        };
+        let (status, headers, body) = match end {
+            Some((at, total)) => tokio::time::timeout_at(at, exchange).await.map_err(|_| {
                 AttemptError::Sent(Error::new(ErrorKind::Timeout {
-                    total: false,
+                    total,
                     may_have_reached_server: true,
                 }))
             })??,

@@ -430,7 +430,15 @@ async fn the_whole_call_deadline_covers_retries() {
     let start = tokio::time::Instant::now();
     let err = c.apps().get().await.unwrap_err();
     assert!(err.is_timeout());
-    assert!(start.elapsed() <= Duration::from_secs(5));
+    assert!(
+        matches!(err.kind(), ErrorKind::Timeout { total: true, .. }),
+        "the call's deadline, not an attempt's timeout, ended it: {err:?}"
+    );
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(5),
+        "ends at the deadline"
+    );
 }
 
 #[tokio::test]
