@@ -142,6 +142,9 @@ impl IdemEntry {
     }
 }
 
+/// An offer with the item list it was built from.
+pub type SharedOffer = (Vec<String>, Arc<Offer>);
+
 /// SHA-256 of method, path (with query) and body.
 pub type Fingerprint = [u8; 32];
 
@@ -293,7 +296,7 @@ pub struct State {
     pub webhook_jobs: HashMap<u64, WebhookJob>,
     /// Offers shared by the rewards issued from one item list in one marketplace (offers are
     /// immutable; cleared when the catalog changes).
-    pub offers: HashMap<String, Vec<(Vec<String>, Arc<Offer>)>>,
+    pub offers: HashMap<String, Vec<SharedOffer>>,
 }
 
 /// The demo fixture.

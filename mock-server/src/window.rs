@@ -4,20 +4,15 @@ use std::collections::VecDeque;
 
 /// Action times in Unix seconds, oldest first. One action is stored inline (no allocation):
 /// velocity keys are mostly seen once per hour.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum Window {
     /// No action.
+    #[default]
     Empty,
     /// One action.
     One(i64),
     /// Several actions.
     Many(VecDeque<i64>),
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Window::Empty
-    }
 }
 
 impl Window {
