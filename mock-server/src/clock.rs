@@ -58,7 +58,8 @@ impl Clock {
 
 /// The calendar month (UTC) of a time, e.g. `2026-11`.
 pub fn month_of(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m").to_string()
+    use chrono::Datelike;
+    format!("{:04}-{:02}", t.year(), t.month())
 }
 
 #[cfg(test)]

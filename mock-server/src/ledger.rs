@@ -35,25 +35,45 @@ impl MonthTotals {
 /// Spend per campaign and per account, per month.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    campaigns: HashMap<(String, String), MonthTotals>,
-    accounts: HashMap<(String, String), MonthTotals>,
+    /// Campaign id → month (`YYYY-MM`) → totals. Nested so lookups by `&str` allocate nothing.
+    campaigns: HashMap<String, HashMap<String, MonthTotals>>,
+    /// Account id → month → totals.
+    accounts: HashMap<String, HashMap<String, MonthTotals>>,
+}
+
+type Months = HashMap<String, MonthTotals>;
+
+fn totals(map: &HashMap<String, Months>, owner: &str, month: &str) -> MonthTotals {
+    map.get(owner)
+        .and_then(|m| m.get(month))
+        .copied()
+        .unwrap_or_default()
+}
+
+fn totals_mut<'a>(
+    map: &'a mut HashMap<String, Months>,
+    owner: &str,
+    month: &str,
+) -> &'a mut MonthTotals {
+    if !map.contains_key(owner) {
+        map.insert(owner.to_string(), HashMap::new());
+    }
+    let months = map.get_mut(owner).expect("inserted above");
+    if !months.contains_key(month) {
+        months.insert(month.to_string(), MonthTotals::default());
+    }
+    months.get_mut(month).expect("inserted above")
 }
 
 impl Ledger {
     /// A campaign's totals for a month.
     pub fn campaign(&self, campaign: &str, month: &str) -> MonthTotals {
-        self.campaigns
-            .get(&(campaign.to_string(), month.to_string()))
-            .copied()
-            .unwrap_or_default()
+        totals(&self.campaigns, campaign, month)
     }
 
     /// An account's totals for a month.
     pub fn account(&self, account: &str, month: &str) -> MonthTotals {
-        self.accounts
-            .get(&(account.to_string(), month.to_string()))
-            .copied()
-            .unwrap_or_default()
+        totals(&self.accounts, account, month)
     }
 
     /// Checks that charging `cost` keeps both caps; changes nothing.
@@ -91,27 +111,15 @@ impl Ledger {
         cost: i64,
     ) -> Result<(), ApiError> {
         self.check(account, campaign, budget, month, cost)?;
-        self.campaigns
-            .entry((campaign.to_string(), month.to_string()))
-            .or_default()
-            .charged += cost;
-        self.accounts
-            .entry((account.to_string(), month.to_string()))
-            .or_default()
-            .charged += cost;
+        totals_mut(&mut self.campaigns, campaign, month).charged += cost;
+        totals_mut(&mut self.accounts, account, month).charged += cost;
         Ok(())
     }
 
     /// Refunds `cost` to the month it was charged in.
     pub fn refund(&mut self, account: &str, campaign: &str, month: &str, cost: i64) {
-        self.campaigns
-            .entry((campaign.to_string(), month.to_string()))
-            .or_default()
-            .refunded += cost;
-        self.accounts
-            .entry((account.to_string(), month.to_string()))
-            .or_default()
-            .refunded += cost;
+        totals_mut(&mut self.campaigns, campaign, month).refunded += cost;
+        totals_mut(&mut self.accounts, account, month).refunded += cost;
     }
 
     /// How many rewards of `cost` can still be charged now.

@@ -1,6 +1,7 @@
 //! Packaging for devices: Android `jniLibs`, the iOS xcframework, and the size of the shipped library.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::bindings;
 use crate::util::{self, Profile, Result, cargo, header, run};
@@ -59,17 +60,7 @@ pub fn android(abis: &[String]) -> Result {
         run(util::cmd("rustup").args(["target", "add", target]))?;
         let linker = bin.join(format!("{clang}{api}-clang"));
         let env_target = target.replace('-', "_");
-        run(cargo()
-            .args([
-                "build",
-                "-p",
-                "moments-ffi",
-                "--lib",
-                "--profile",
-                "mobile",
-                "--target",
-                target,
-            ])
+        run(ffi_build("cdylib", Some(target))
             .env(
                 format!("CARGO_TARGET_{}_LINKER", env_target.to_uppercase()),
                 &linker,
@@ -121,16 +112,7 @@ pub fn xcframework() -> Result {
         let mut libs = Vec::new();
         for target in *targets {
             run(util::cmd("rustup").args(["target", "add", target]))?;
-            run(cargo().args([
-                "build",
-                "-p",
-                "moments-ffi",
-                "--lib",
-                "--profile",
-                "mobile",
-                "--target",
-                target,
-            ]))?;
+            run(&mut ffi_build("staticlib", Some(target)))?;
             libs.push(
                 util::target_dir()
                     .join(target)
@@ -159,23 +141,67 @@ pub fn xcframework() -> Result {
     Ok(())
 }
 
-/// `cargo xtask lib-size`: the `mobile` profile (opt-level z, LTO, one codegen unit, symbols stripped).
+/// The size budget of the stripped cdylib (x86_64, `mobile` profile, outbox included), in bytes.
+const CDYLIB_TARGET_BYTES: u64 = 4_000_000;
+
+/// `cargo rustc` building one output of `moments-ffi` with the `mobile` profile.
+///
+/// `moments-ffi` declares `lib`, `cdylib` and `staticlib`; when an rlib is among the outputs of one
+/// rustc call, rustc silently skips LTO for all of them (rust-lang/rust#51009, rust-lang/cargo#9672):
+/// `cargo build --profile mobile` gave a cdylib without LTO, about 1 MB larger. `--crate-type` builds
+/// just the one output, with LTO.
+fn ffi_build(crate_type: &str, target: Option<&str>) -> Command {
+    let mut c = cargo();
+    c.args([
+        "rustc",
+        "-p",
+        "moments-ffi",
+        "--lib",
+        "--crate-type",
+        crate_type,
+    ])
+    .args(Profile::Mobile.cargo_args());
+    if let Some(target) = target {
+        c.args(["--target", target]);
+    }
+    c
+}
+
+/// `cargo xtask lib-size`: the `mobile` profile (opt-level z, LTO, one codegen unit, symbols stripped) for
+/// this host's target: the largest contributors (from an unstripped build), then the shipped cdylib against
+/// its budget (an error when over it on x86_64 Linux), then the staticlib.
 pub fn lib_size() -> Result {
-    header("build moments-ffi with the mobile profile");
-    run(cargo()
-        .args(["build", "-p", "moments-ffi", "--lib"])
-        .args(Profile::Mobile.cargo_args()))?;
     let dir = util::target_dir().join(Profile::Mobile.dir());
     let cdylib = dir.join(util::cdylib_name("moments_ffi"));
+    let work = dir.join("lib-size");
+
+    // Contributors first, from the same build with symbols kept (only the final link differs; the
+    // dependencies are reused), so that the shipped build below is what stays in `target/mobile`.
+    header("largest contributors (cdylib, mobile profile, symbols kept)");
+    if util::which("nm").is_some() && cfg!(target_os = "linux") {
+        run(ffi_build("cdylib", None).args(["--", "-C", "strip=none"]))?;
+        let unstripped = work.join(util::cdylib_name("moments_ffi_unstripped"));
+        util::copy(&cdylib, &unstripped)?;
+        contributors(&unstripped, &dir)?;
+    } else {
+        println!("(skipped: needs Linux and `nm` from binutils or LLVM)");
+    }
+
+    header("cdylib, as shipped (mobile profile)");
+    run(&mut ffi_build("cdylib", None))?;
+    let cdylib_bytes = size(&cdylib)?;
+    // A copy next to the unstripped one: the next contributors run overwrites `target/mobile`'s.
+    util::copy(&cdylib, &work.join(util::cdylib_name("moments_ffi")))?;
+
+    header("staticlib, as shipped (mobile profile)");
+    run(&mut ffi_build("staticlib", None))?;
     let staticlib = dir.join(if cfg!(windows) {
         "moments_ffi.lib"
     } else {
         "libmoments_ffi.a"
     });
-    header("stripped sizes (mobile profile, this host's target)");
-    // The cdylib is stripped by the profile; the static library is stripped of debug info here (a copy), as
-    // Xcode does when it links the app.
-    let stripped_static = dir.join("stripped").join("libmoments_ffi.a");
+    // The static library is stripped of debug info here (a copy), as Xcode does when it links the app.
+    let stripped_static = work.join("libmoments_ffi.a");
     util::copy(&staticlib, &stripped_static)?;
     if util::which("strip").is_some() {
         let flag = if cfg!(target_os = "macos") {
@@ -185,20 +211,193 @@ pub fn lib_size() -> Result {
         };
         run(util::cmd("strip").arg(flag).arg(&stripped_static))?;
     }
+
+    header("sizes (mobile profile, this host's target)");
     println!("{:<48} {:>12}", "artifact", "bytes");
-    for (label, path) in [
-        ("cdylib (stripped by the profile)", &cdylib),
-        ("staticlib (as built)", &staticlib),
-        ("staticlib (debug info stripped)", &stripped_static),
+    for (label, bytes) in [
+        ("cdylib (stripped by the profile)", cdylib_bytes),
+        ("staticlib (as built)", size(&staticlib)?),
+        ("staticlib (debug info stripped)", size(&stripped_static)?),
     ] {
-        println!(
-            "{:<48} {:>12}  ({})",
-            label,
-            size(path)?,
-            human(size(path)?)
-        );
+        println!("{label:<48} {bytes:>12}  ({})", human(bytes));
+    }
+    let verdict = if cdylib_bytes <= CDYLIB_TARGET_BYTES {
+        format!(
+            "within budget, {} bytes to spare",
+            CDYLIB_TARGET_BYTES - cdylib_bytes
+        )
+    } else {
+        format!(
+            "OVER budget by {} bytes",
+            cdylib_bytes - CDYLIB_TARGET_BYTES
+        )
+    };
+    println!("cdylib budget: {CDYLIB_TARGET_BYTES} bytes (x86_64, outbox included): {verdict}");
+    // The budget is set for x86_64 Linux; elsewhere the figure is informative only.
+    if cdylib_bytes > CDYLIB_TARGET_BYTES && cfg!(all(target_os = "linux", target_arch = "x86_64"))
+    {
+        return Err(format!(
+            "the cdylib ({cdylib_bytes} bytes) is over its {CDYLIB_TARGET_BYTES}-byte budget"
+        ));
     }
     Ok(())
+}
+
+/// Prints the sections of `lib` and its largest symbols, grouped by crate. Rust symbols are attributed by
+/// their demangled path (generic code counts for the crate that defines the function, as cargo-bloat
+/// does); C and assembly symbols by the build-script archives (`build/*/out/*.a`) that define them.
+fn contributors(lib: &Path, profile_dir: &Path) -> Result {
+    println!("{} bytes unstripped: {}", size(lib)?, lib.display());
+    if util::which("size").is_some() {
+        println!("\n{:<24} {:>12}", "section", "bytes");
+        let out = util::output(util::cmd("size").arg("-A").arg(lib))?;
+        let mut sections: Vec<(String, u64)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let (name, bytes) = (it.next()?, it.next()?.parse().ok()?);
+                (name.starts_with('.') && !name.starts_with(".debug"))
+                    .then(|| (name.to_owned(), bytes))
+            })
+            .collect();
+        sections.sort_by_key(|s| std::cmp::Reverse(s.1));
+        for (name, bytes) in sections.iter().take(8) {
+            println!("{name:<24} {bytes:>12}");
+        }
+    }
+
+    let native = native_symbols(profile_dir);
+    let out = util::output(
+        util::cmd("nm")
+            .args([
+                "--print-size",
+                "--size-sort",
+                "--demangle",
+                "--defined-only",
+            ])
+            .arg(lib),
+    )?;
+    let mut by_crate: std::collections::HashMap<String, u64> = Default::default();
+    let mut symbols: Vec<(u64, String, String)> = Vec::new();
+    for line in out.lines() {
+        // `<address> <size> <type> <name…>`
+        let mut it = line.splitn(4, ' ');
+        let (Some(_), Some(bytes), Some(_kind), Some(name)) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
+        let Ok(bytes) = u64::from_str_radix(bytes, 16) else {
+            continue;
+        };
+        let owner = owner_of(name, &native);
+        *by_crate.entry(owner.clone()).or_default() += bytes;
+        symbols.push((bytes, owner, name.to_owned()));
+    }
+    let mut crates: Vec<_> = by_crate.into_iter().collect();
+    crates.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let total: u64 = crates.iter().map(|c| c.1).sum();
+    println!(
+        "\n{:<40} {:>12} {:>6}",
+        "crate (code and named data)", "bytes", "share"
+    );
+    for (name, bytes) in crates.iter().take(20) {
+        println!(
+            "{name:<40} {bytes:>12} {:>5.1}%",
+            *bytes as f64 * 100.0 / total as f64
+        );
+    }
+    println!("{:<40} {total:>12}", "all named symbols");
+    symbols.sort_by_key(|s| std::cmp::Reverse(s.0));
+    println!("\n{:>8}  {:<18} symbol", "bytes", "crate");
+    for (bytes, owner, name) in symbols.iter().take(15) {
+        let name: String = name.chars().take(100).collect();
+        println!("{bytes:>8}  {owner:<18} {name}");
+    }
+    println!(
+        "\nNot in the symbol table: unwind tables (.eh_frame, .gcc_except_table: kept, panics unwind), \
+         dynamic relocations and anonymous constants. cargo-bloat is not used: it builds every crate \
+         type at once, where rustc skips LTO."
+    );
+    Ok(())
+}
+
+/// Symbols defined by C/assembly archives of build scripts (`build/<package>-<hash>/out/*.a`), mapped to
+/// the package; the newest build of each package wins.
+fn native_symbols(profile_dir: &Path) -> std::collections::HashMap<String, String> {
+    let mut newest: std::collections::HashMap<String, (std::time::SystemTime, Vec<PathBuf>)> =
+        Default::default();
+    let Ok(builds) = std::fs::read_dir(profile_dir.join("build")) else {
+        return Default::default();
+    };
+    for build in builds.flatten() {
+        let name = build.file_name().to_string_lossy().into_owned();
+        let Some((package, _hash)) = name.rsplit_once('-') else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(build.path().join("out")) else {
+            continue;
+        };
+        let archives: Vec<PathBuf> = files
+            .flatten()
+            .map(|f| f.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "a"))
+            .collect();
+        let Some(modified) = archives
+            .iter()
+            .filter_map(|a| a.metadata().and_then(|m| m.modified()).ok())
+            .max()
+        else {
+            continue;
+        };
+        let entry = newest
+            .entry(package.to_owned())
+            .or_insert((modified, Vec::new()));
+        if modified >= entry.0 {
+            *entry = (modified, archives);
+        }
+    }
+    let mut owners = std::collections::HashMap::new();
+    for (package, (_, archives)) in newest {
+        for archive in archives {
+            let Ok(out) = util::output(util::cmd("nm").args(["--defined-only"]).arg(&archive))
+            else {
+                continue;
+            };
+            for line in out.lines() {
+                if let Some(symbol) = line.split_whitespace().nth(2) {
+                    owners.insert(symbol.to_owned(), format!("{package} (C)"));
+                }
+            }
+        }
+    }
+    owners
+}
+
+/// The crate a (demangled) symbol belongs to.
+fn owner_of(name: &str, native: &std::collections::HashMap<String, String>) -> String {
+    if let Some(package) = native.get(name) {
+        return package.clone();
+    }
+    if name.starts_with("uniffi_moments_ffi_")
+        || name.starts_with("ffi_moments_ffi_")
+        || name.starts_with("UNIFFI_META_")
+    {
+        return "moments_ffi (uniffi exports)".into();
+    }
+    // `<&mut serde_json::de::Deserializer<R> as …>::f` → `serde_json`; `core::ptr::…` → `core`.
+    let path = name.trim_start_matches(['<', '&', '*', '(', '[', ' ']);
+    let path = ["mut ", "const ", "dyn "]
+        .iter()
+        .fold(path, |p, prefix| p.strip_prefix(prefix).unwrap_or(p));
+    match path.split_once("::") {
+        Some((krate, _)) if !krate.is_empty() && !krate.contains([' ', '<', '>']) => match krate {
+            "core" | "alloc" | "std" | "std_detect" | "panic_unwind" | "unwind" | "gimli"
+            | "addr2line" | "miniz_oxide" | "rustc_demangle" | "adler2" | "object" => "std".into(),
+            _ => krate.to_owned(),
+        },
+        _ => "other (C, assembly, no_mangle)".into(),
+    }
 }
 
 fn size(path: &Path) -> Result<u64> {
