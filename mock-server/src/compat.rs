@@ -150,6 +150,7 @@ fn run(
             reward_group_id: Some(req.reward_group_id.clone()),
             quantity: 1,
             customer_token: false,
+            fresh: (crate::ids::new_id("rwd_"), crate::ids::reward_token()),
         };
         let Outcome::Reward(id) = g.run_trigger(&input)? else {
             return Err(ApiError::unprocessable(

@@ -78,6 +78,19 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
         .headers()
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_string));
+    // Hash outside the lock: it only reads the request.
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b" ");
+    h.update(
+        req.uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |p| p.as_str())
+            .as_bytes(),
+    );
+    h.update(b"\n");
+    h.update(body);
+    let fp: Fingerprint = h.finalize().into();
     let mut g = app.lock();
     let principal = match resolve(&g, req.headers()) {
         Ok(p) => p,
@@ -108,18 +121,6 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             );
         }
     };
-    let mut h = Sha256::new();
-    h.update(req.method().as_str().as_bytes());
-    h.update(b" ");
-    h.update(
-        req.uri()
-            .path_and_query()
-            .map_or(req.uri().path(), |p| p.as_str())
-            .as_bytes(),
-    );
-    h.update(b"\n");
-    h.update(body);
-    let fp: Fingerprint = h.finalize().into();
     let scope = (
         principal.app_id().to_string(),
         principal.customer().map(str::to_string),

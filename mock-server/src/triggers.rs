@@ -149,6 +149,8 @@ pub struct TriggerInput {
     pub quantity: i64,
     /// Whether a customer token is calling.
     pub customer_token: bool,
+    /// Id and link token for the reward, if one is issued: drawn before the state is locked.
+    pub fresh: (String, String),
 }
 
 /// Outcome of a trigger.
@@ -418,8 +420,7 @@ impl State {
                 });
             }
         }
-        let id = ids::new_id("rwd_");
-        let token = ids::reward_token();
+        let (id, token) = t.fresh.clone();
         let expires_at = now + Duration::seconds(expiry_seconds);
         let reward = Reward {
             object: "reward".into(),
@@ -719,6 +720,7 @@ pub fn validate_trigger(
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
+        fresh: (ids::new_id("rwd_"), ids::reward_token()),
     })
 }
 
