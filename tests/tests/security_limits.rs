@@ -1,101 +1,18 @@
 //! Graceful shutdown of the mock binary and the request body / header limits of `docs/api.md`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::process::Command;
+use std::time::Duration;
 
 use moments_mock_server::MockServer;
 use serde_json::{Value, json};
 
-/// The newest modification time of the mock's sources.
-fn newest_source() -> Option<SystemTime> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock-server/src");
-    std::fs::read_dir(src)
-        .ok()?
-        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
-        .max()
-}
-
-/// The `moments-mock-server` binary: the one `cargo test --workspace` built next to this test's
-/// executable when it is fresh, else one built now into a separate target directory (`cargo test`
-/// holds the lock of its own target directory while tests run, so building there would deadlock).
-fn mock_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    // target/<profile>/deps/security_limits-… → target/<profile>/moments-mock-server
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .to_path_buf();
-    let bin = dir.join("moments-mock-server");
-    let fresh = |b: &Path| {
-        let built = b.metadata().and_then(|m| m.modified()).ok();
-        matches!((built, newest_source()), (Some(b), Some(s)) if b >= s)
-    };
-    if fresh(&bin) {
-        return bin;
-    }
-    let own = dir.join("security-mock-bin");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "moments-mock-server",
-            "--bin",
-            "moments-mock-server",
-        ])
-        .env("CARGO_TARGET_DIR", &own)
-        .status()
-        .expect("cargo build runs");
-    assert!(status.success(), "building the mock binary failed");
-    let bin = own.join("debug").join("moments-mock-server");
-    assert!(bin.exists(), "no mock binary at {}", bin.display());
-    bin
-}
-
-/// A mock process, killed on drop if still running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn spawn_mock() -> (Proc, String) {
-    let mut child = Command::new(mock_binary())
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the mock starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent && let Some(i) = line.find("listening on http://") {
-                let url = line[i + "listening on ".len()..].trim().to_owned();
-                let _ = tx.send(url);
-                sent = true;
-            }
-            // Keep draining so the child never blocks on a full pipe.
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the mock prints `listening on http://127.0.0.1:PORT`");
-    (Proc(child), url)
-}
+mod common;
+use common::mock_process::MockProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
-    let (mut proc, base) = spawn_mock();
+    let mut proc = MockProcess::spawn();
+    let base = proc.base.clone();
     let http = reqwest::Client::new();
     let demo: Value = http
         .get(format!("{base}/_mock/demo"))
@@ -154,7 +71,7 @@ async fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     }
     assert!(fired, "the latency fault never fired");
 
-    let pid = proc.0.id().to_string();
+    let pid = proc.pid().to_string();
     let kill = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -167,7 +84,7 @@ async fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
 
     let exit = tokio::task::spawn_blocking(move || {
         for _ in 0..200 {
-            if let Some(st) = proc.0.try_wait().expect("wait") {
+            if let Some(st) = proc.child.try_wait().expect("wait") {
                 return Some(st);
             }
             std::thread::sleep(Duration::from_millis(50));
