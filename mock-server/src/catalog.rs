@@ -29,7 +29,7 @@ fn convert(usd_cents: i64, market: &str) -> Money {
     };
     Money {
         amount,
-        currency: cur.to_string(),
+        currency: cur.into(),
     }
 }
 

@@ -516,7 +516,8 @@ pub struct RewardFlag {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Reward {
     /// `reward`.
-    pub object: String,
+    #[schema(value_type = String)]
+    pub object: std::borrow::Cow<'static, str>,
     /// `rwd_…`.
     pub id: String,
     /// Campaign.

@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 pub struct Money {
     /// Integer amount in minor units (cents for USD).
     pub amount: i64,
-    /// ISO 4217 currency code.
-    pub currency: String,
+    /// ISO 4217 currency code (borrowed from a static table when the server makes it: no
+    /// allocation per stored amount).
+    #[schema(value_type = String)]
+    pub currency: std::borrow::Cow<'static, str>,
 }
 
 impl Money {
@@ -19,6 +21,21 @@ impl Money {
         Money {
             amount,
             currency: "USD".into(),
+        }
+    }
+}
+
+impl Money {
+    /// The same amount, with the currency code borrowed from the static table when it is a
+    /// marketplace currency (as every stored cost is), so storing it allocates nothing.
+    pub fn shared(&self) -> Money {
+        let code = MARKETPLACES
+            .iter()
+            .filter_map(|m| marketplace_currency(m))
+            .find(|c| *c == self.currency);
+        Money {
+            amount: self.amount,
+            currency: code.map_or_else(|| self.currency.clone(), Into::into),
         }
     }
 }

@@ -93,8 +93,6 @@ pub struct RewardRec {
     pub app_id: Arc<str>,
     /// Account.
     pub account_id: Arc<str>,
-    /// Link token.
-    pub token: String,
     /// Month charged.
     pub charged_month: Arc<str>,
     /// Item whose stock is reserved (None for test rewards or after release).
