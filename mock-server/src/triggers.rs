@@ -276,36 +276,33 @@ impl State {
         // Fraud velocity limits (per customer, device, IP; compat: per device type).
         let hour_ago = now - Duration::hours(1);
         let f = &fraud;
-        let mut checks: Vec<(&'static str, String, i64)> = Vec::new();
-        if let Some(cu) = &t.customer_id {
-            checks.push((
+        // Digests of (campaign, kind, key): computed from borrowed keys, nothing copied.
+        // Compat calls (no customer, no device id) are limited per device type.
+        let dev_type = (t.device_id.is_none() && t.customer_id.is_none())
+            .then(|| format!("{:?}", t.device_type));
+        let dev_key = t.device_id.as_deref().or(dev_type.as_deref());
+        let checks = [
+            (
                 "velocity_customer",
-                cu.clone(),
+                t.customer_id.as_deref(),
                 f.max_actions_per_customer_per_hour.unwrap_or(20),
-            ));
-        }
-        let dev_key = t.device_id.clone().or_else(|| {
-            t.customer_id
-                .is_none()
-                .then(|| format!("{:?}", t.device_type))
-        });
-        if let Some(d) = &dev_key {
-            checks.push((
+            ),
+            (
                 "velocity_device",
-                d.clone(),
+                dev_key,
                 f.max_actions_per_device_per_hour.unwrap_or(30),
-            ));
-        }
-        if let Some(ip) = &t.ip {
-            checks.push((
+            ),
+            (
                 "velocity_ip",
-                ip.clone(),
+                t.ip.as_deref(),
                 f.max_actions_per_ip_per_hour.unwrap_or(100),
-            ));
-        }
+            ),
+        ];
         let digests: Vec<(u64, &'static str, i64)> = checks
             .iter()
-            .map(|(kind, key, max)| (self.digest(&[&cid, kind, key]), *kind, *max))
+            .filter_map(|(kind, key, max)| {
+                key.map(|k| (self.digest(&[&cid, kind, k]), *kind, *max))
+            })
             .collect();
         let (now_s, hour_ago_s) = (now.timestamp(), hour_ago.timestamp());
         for (digest, kind, max) in &digests {
