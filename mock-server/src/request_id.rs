@@ -52,7 +52,15 @@ pub async fn middleware(S(app): S<AppState>, req: Request, next: Next) -> Respon
 async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
-    let route = route_template(&path);
+    // The router already matched the route: take its template (no scan) when it did.
+    let matched = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned();
+    let route: Option<&str> = match &matched {
+        Some(m) => Some(m.as_str()),
+        None => route_template(&path),
+    };
     let idem_key = req
         .headers()
         .get("idempotency-key")
