@@ -73,3 +73,225 @@ pub fn test() -> Result {
     println!("{} contains {entry}", jar.display());
     Ok(())
 }
+
+/// The JMH benchmark pairs: (label, SDK benchmark, OkHttp benchmark).
+const BENCH_PAIRS: &[(&str, &str, &str)] = &[
+    (
+        "rewardInfo (GET reward_info)",
+        "rewardInfo_sdk",
+        "rewardInfo_okhttp",
+    ),
+    (
+        "myRewards (GET /v1/rewards, 1 reward)",
+        "myRewards_sdk",
+        "myRewards_okhttp",
+    ),
+    (
+        "reportAction (POST /v1/triggers, fresh key)",
+        "trigger_sdk",
+        "trigger_okhttp",
+    ),
+];
+
+/// The target: the SDK's round trip at most this many times OkHttp's.
+const BENCH_TARGET_RATIO: f64 = 1.3;
+
+/// `cargo xtask kotlin-bench [JMH options]`: the Kotlin → JNA → Rust → mock round trip against the same request made
+/// with OkHttp + Jackson, measured with JMH (`bindings/kotlin/bench`), release native library and release mock.
+///
+/// Extra arguments go to JMH (e.g. `-f 2`, `-wi 5`, `rewardInfo`, `-prof gc`,
+/// `-jvmArgsAppend -Dmoments.bench.keepCallbackThreadsAttached=true`). Prints a table of means and the ratio
+/// SDK / OkHttp per call, also written to `target/kotlin-bench/report.md`.
+pub fn bench(jmh_args: &[String]) -> Result {
+    ensure_toolchain()?;
+    let target = util::target_dir();
+    let out = target.join("kotlin-bench");
+
+    header("build the native library (moments-ffi, release profile)");
+    run(util::cargo().args(["build", "--release", "-p", "moments-ffi", "--lib"]))?;
+    let lib_dir = target.join("release");
+    let library = lib_dir.join(util::cdylib_name("moments_ffi"));
+    if !library.is_file() {
+        return Err(format!("{} was not built", library.display()));
+    }
+
+    header("generate the Kotlin bindings from the release library");
+    run(util::cargo().args(["build", "-p", "uniffi-bindgen"]))?;
+    let bindgen = target.join("debug").join(if cfg!(windows) {
+        "uniffi-bindgen.exe"
+    } else {
+        "uniffi-bindgen"
+    });
+    // Its own folder: `kotlin-test` regenerates target/bindings, and the two may run at once.
+    let kotlin_dir = out.join("bindings/kotlin");
+    let _ = std::fs::remove_dir_all(&kotlin_dir);
+    run(util::cmd(&bindgen)
+        .args(["generate", "--no-format", "--library"])
+        .arg(&library)
+        .args(["--language", "kotlin", "--out-dir"])
+        .arg(&kotlin_dir))?;
+
+    header("build the mock server binary (moments-mock-server, release profile)");
+    run(util::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "moments-mock-server",
+        "--bin",
+        "moments-mock-server",
+    ]))?;
+    let mock = lib_dir.join(if cfg!(windows) {
+        "moments-mock-server.exe"
+    } else {
+        "moments-mock-server"
+    });
+
+    header("Kotlin bench: mvn package (SDK sources + JMH benchmark, one runnable jar)");
+    let build_dir = out.join("build");
+    run(util::cmd("mvn")
+        .current_dir(util::root().join("bindings/kotlin/bench"))
+        .args(["-B", "--no-transfer-progress", "-q", "package"])
+        .arg(format!("-Dmoments.generated.dir={}", kotlin_dir.display()))
+        .arg(format!("-Dmoments.native.dir={}", lib_dir.display()))
+        .arg(format!(
+            "-Dmoments.native.file={}",
+            util::cdylib_name("moments_ffi")
+        ))
+        .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
+        .arg(format!("-Dmoments.build.dir={}", build_dir.display())))?;
+
+    header("Kotlin bench: JMH (each fork starts its own release mock on a free port)");
+    let csv = out.join("results.csv");
+    let _ = std::fs::remove_file(&csv);
+    // `cargo run` puts target/debug on the library path, where JNA would find the dev-profile library first: pin
+    // the release one (JMH passes the host JVM's options on to its forks) and drop those paths.
+    run(util::cmd("java")
+        .arg(format!(
+            "-Duniffi.component.moments_ffi.libraryOverride={}",
+            library.display()
+        ))
+        .arg("-jar")
+        .arg(build_dir.join("moments-bench.jar"))
+        .args(["-rf", "csv", "-rff"])
+        .arg(&csv)
+        .args(jmh_args)
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH")
+        .env("MOMENTS_MOCK_BIN", &mock))?;
+
+    let text = std::fs::read_to_string(&csv).map_err(|e| format!("read {}: {e}", csv.display()))?;
+    let report = format!(
+        "native library: {} (release profile); mock: {}\n\n{}",
+        library.display(),
+        mock.display(),
+        bench_report(&parse_jmh_csv(&text))
+    );
+    let report_path = out.join("report.md");
+    std::fs::write(&report_path, &report)
+        .map_err(|e| format!("write {}: {e}", report_path.display()))?;
+    header(&format!(
+        "Kotlin SDK vs OkHttp (also in {})",
+        report_path.display()
+    ));
+    print!("{report}");
+    Ok(())
+}
+
+/// One JMH result: the benchmark's method name, its mean and the 99.9 % error, in the result's unit.
+#[derive(Debug, Clone, PartialEq)]
+struct JmhScore {
+    name: String,
+    mean: f64,
+    error: f64,
+    unit: String,
+}
+
+/// Reads JMH's CSV (`"Benchmark","Mode","Threads","Samples","Score","Score Error (99.9%)","Unit"`).
+fn parse_jmh_csv(text: &str) -> Vec<JmhScore> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<String> = line
+                .split(',')
+                .map(|f| f.trim().trim_matches('"').to_owned())
+                .collect();
+            let [benchmark, _mode, _threads, _samples, score, error, unit] = fields.as_slice()
+            else {
+                return None;
+            };
+            Some(JmhScore {
+                name: benchmark.rsplit('.').next().unwrap_or(benchmark).to_owned(),
+                mean: score.parse().ok()?,
+                error: error.parse().unwrap_or(f64::NAN),
+                unit: unit.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The markdown table: each pair's means and the ratio SDK / OkHttp, then the overhead probes.
+fn bench_report(scores: &[JmhScore]) -> String {
+    let find = |name: &str| scores.iter().find(|s| s.name == name);
+    let cell = |s: &JmhScore| format!("{:.1} ± {:.1} {}", s.mean, s.error, s.unit);
+    let mut out = String::from(
+        "| call | Kotlin SDK (JNA → Rust) | OkHttp + Jackson | SDK / OkHttp | target |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (label, sdk, okhttp) in BENCH_PAIRS {
+        let (Some(sdk), Some(okhttp)) = (find(sdk), find(okhttp)) else {
+            continue;
+        };
+        let ratio = sdk.mean / okhttp.mean;
+        let verdict = if ratio <= BENCH_TARGET_RATIO {
+            "ok"
+        } else {
+            "over"
+        };
+        out.push_str(&format!(
+            "| {label} | {} | {} | {ratio:.2}× | ≤ {BENCH_TARGET_RATIO}× {verdict} |\n",
+            cell(sdk),
+            cell(okhttp)
+        ));
+    }
+    let probes: Vec<&JmhScore> = scores
+        .iter()
+        .filter(|s| s.name.starts_with("overhead_"))
+        .collect();
+    if !probes.is_empty() {
+        out.push_str("\n| fixed cost in the SDK path | mean |\n|---|---:|\n");
+        for probe in probes {
+            out.push_str(&format!("| {} | {} |\n", probe.name, cell(probe)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "\"Benchmark\",\"Mode\",\"Threads\",\"Samples\",\"Score\",\"Score Error (99.9%)\",\"Unit\"\n\
+        \"com.moments.bench.RoundTripBenchmark.rewardInfo_okhttp\",\"avgt\",1,5,100.000000,4.500000,\"us/op\"\n\
+        \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdk\",\"avgt\",1,5,150.000000,NaN,\"us/op\"\n\
+        \"com.moments.bench.RoundTripBenchmark.overhead_jnaStatus\",\"avgt\",1,5,0.500000,0.010000,\"us/op\"\n";
+
+    #[test]
+    fn jmh_csv_is_read_and_pairs_get_a_ratio() {
+        let scores = parse_jmh_csv(CSV);
+        assert_eq!(scores.len(), 3);
+        assert_eq!(scores[0].name, "rewardInfo_okhttp");
+        assert_eq!(scores[0].mean, 100.0);
+        assert_eq!(scores[0].error, 4.5);
+        assert!(scores[1].error.is_nan());
+        let report = bench_report(&scores);
+        assert!(report.contains("| 1.50× | ≤ 1.3× over |"), "{report}");
+        assert!(
+            report.contains("overhead_jnaStatus | 0.5 ± 0.0 us/op"),
+            "{report}"
+        );
+        assert!(
+            !report.contains("myRewards"),
+            "pairs without results are left out"
+        );
+    }
+}

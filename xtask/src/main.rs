@@ -16,6 +16,8 @@ usage: cargo xtask <task>
 
   bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
   kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library
+  kotlin-bench  JMH: Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp; table + ratios
+                (extra arguments go to JMH; not part of `ci`)
   swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root)
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "bindings" => bindings::generate_all(util::Profile::Dev).map(|_| ()),
         "kotlin-test" => kotlin::test(),
+        "kotlin-bench" => kotlin::bench(&args[1..]),
         "swift-test" => swift::test(),
         "android" => mobile::android(&args[1..]),
         "xcframework" => mobile::xcframework(),
