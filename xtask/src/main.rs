@@ -2,6 +2,7 @@
 //!
 //! `cargo xtask <task>`; run `cargo xtask help` for the list. `cargo xtask ci` is what `.ci/run` calls.
 
+mod bench;
 mod bindings;
 mod ci;
 mod kotlin;
@@ -16,6 +17,8 @@ usage: cargo xtask <task>
 
   bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
   kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library
+  bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server
+                (args go to `moments-bench load`, e.g. --seconds 10 --no-peers), then client overhead A/B
   kotlin-bench  JMH: Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp; table + ratios
                 (extra arguments go to JMH; not part of `ci`)
   swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root)
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "bindings" => bindings::generate_all(util::Profile::Dev).map(|_| ()),
         "kotlin-test" => kotlin::test(),
+        "bench" => bench::run_all(&args[1..]),
         "kotlin-bench" => kotlin::bench(&args[1..]),
         "swift-test" => swift::test(),
         "android" => mobile::android(&args[1..]),

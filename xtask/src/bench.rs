@@ -1,0 +1,25 @@
+//! `cargo xtask bench`: the load benchmark of the mock's hot paths beside the axum ceiling, Prism and
+//! json-server, then the client's overhead against bare reqwest (interleaved A/B). See
+//! `docs/performance.md`.
+
+use crate::util::{Result, cargo, header, run, target_dir};
+
+/// Builds the release mock and bench binaries, runs `moments-bench load` with `args` (for example
+/// `--seconds 10 --no-peers`), then the interleaved client-overhead benchmark.
+pub fn run_all(args: &[String]) -> Result {
+    header("build the release mock and the load tool");
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "moments-mock-server",
+        "-p",
+        "moments-bench",
+    ]))?;
+    header("load: the mock's hot paths beside the ceiling and the peers (wrk)");
+    run(crate::util::cmd(target_dir().join("release/moments-bench"))
+        .arg("load")
+        .args(args))?;
+    header("client overhead: moments-client vs bare reqwest, interleaved");
+    run(cargo().args(["bench", "-p", "moments-bench", "--bench", "client_ab"]))
+}
