@@ -37,6 +37,7 @@ pub mod reports;
 pub mod request_id;
 pub mod rewards;
 pub mod server;
+pub mod shard;
 pub mod state;
 pub mod triggers;
 pub mod webhooks;

@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::shard::Sharded;
 use crate::window::Window;
 
 use chrono::{DateTime, Duration, Utc};
@@ -245,11 +246,11 @@ pub struct State {
     /// Campaigns.
     pub campaigns: HashMap<String, CampaignRec>,
     /// Rewards.
-    pub rewards: HashMap<String, Box<RewardRec>>,
+    pub rewards: Sharded<String, Box<RewardRec>>,
     /// Reward ids in issue order.
     pub reward_order: Vec<String>,
     /// Reward id by token.
-    pub reward_by_token: HashMap<String, String>,
+    pub reward_by_token: Sharded<String, String>,
     /// Test reward per (campaign, moment).
     pub test_rewards: HashMap<(String, String), String>,
     /// Money.
@@ -257,11 +258,11 @@ pub struct State {
     /// Goal actions per (campaign, moment, customer).
     pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
     /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
-    pub freq: HashMap<u64, Vec<String>>,
+    pub freq: Sharded<u64, Vec<String>>,
     /// Velocity windows per [`State::digest`] of (campaign, kind, key).
-    pub velocity: HashMap<u64, Window>,
+    pub velocity: Sharded<u64, Window>,
     /// Digests of the customers seen per [`State::digest`] of (campaign, device id).
-    pub device_customers: HashMap<u64, Vec<u64>>,
+    pub device_customers: Sharded<u64, Vec<u64>>,
     /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
     pub strs: HashSet<Arc<str>>,
     /// Keys of [`State::digest`]: random per state.
@@ -277,7 +278,7 @@ pub struct State {
     /// Webhook deliveries.
     pub deliveries: Vec<Delivery>,
     /// Idempotency store.
-    pub idem: HashMap<crate::idempotency::Scope, Box<IdemEntry>>,
+    pub idem: Sharded<crate::idempotency::Scope, Box<IdemEntry>>,
     /// Due queue.
     pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
     /// Sequence counter.
@@ -333,15 +334,15 @@ impl State {
             tokens: HashMap::with_capacity(256),
             items: crate::catalog::seed(),
             campaigns: HashMap::with_capacity(64),
-            rewards: HashMap::with_capacity(PRESIZE),
+            rewards: Sharded::with_capacity(PRESIZE),
             reward_order: Vec::with_capacity(4096),
-            reward_by_token: HashMap::with_capacity(PRESIZE),
+            reward_by_token: Sharded::with_capacity(PRESIZE),
             test_rewards: HashMap::new(),
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),
-            freq: HashMap::with_capacity(PRESIZE),
-            velocity: HashMap::with_capacity(2 * PRESIZE),
-            device_customers: HashMap::with_capacity(PRESIZE),
+            freq: Sharded::with_capacity(PRESIZE),
+            velocity: Sharded::with_capacity(2 * PRESIZE),
+            device_customers: Sharded::with_capacity(PRESIZE),
             digest_keys: std::hash::RandomState::new(),
             strs: HashSet::new(),
             last_sweep: Clock::default().now(),
@@ -349,7 +350,7 @@ impl State {
             actions: Vec::with_capacity(4096),
             endpoints: HashMap::new(),
             deliveries: Vec::new(),
-            idem: HashMap::with_capacity(PRESIZE),
+            idem: Sharded::with_capacity(PRESIZE),
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Vec::new(),
