@@ -200,6 +200,20 @@ impl Browser {
         .to_owned()
     }
 
+    /// The page text once `ready` accepts it. A click that submits a form returns while the next
+    /// page may still be loading (its body then reads empty), so poll for up to 15 s; the caller
+    /// asserts on whatever text the page had last.
+    async fn text_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let text = self.text().await;
+            if ready(&text) || std::time::Instant::now() >= deadline {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn quit(self) {
         let _ = self
             .http
@@ -293,7 +307,11 @@ async fn a_customer_redeems_a_physical_item_in_chromium() {
     browser.click(&submit).await;
 
     // The confirmation page shows the redeemed state, and the API agrees.
-    let confirmation = browser.text().await.to_lowercase();
+    let confirmed = |t: &str| {
+        let t = t.to_lowercase();
+        t.contains("redeemed") || t.contains("on its way")
+    };
+    let confirmation = browser.text_when(confirmed).await.to_lowercase();
     assert!(
         confirmation.contains("redeemed") || confirmation.contains("on its way"),
         "confirmation page: {confirmation}"
