@@ -60,7 +60,12 @@ pub fn test() -> Result {
         ))
         .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
         .arg(format!("-Dmoments.build.dir={}", build_dir.display()))
-        .env("MOMENTS_MOCK_BIN", util::mock_server_bin());
+        .env("MOMENTS_MOCK_BIN", util::mock_server_bin())
+        // `cargo run` puts target/debug on the library path; without these JNA would load the library
+        // from there, and the tests would not prove that the copy bundled as a resource is what loads.
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH");
     run(&mut mvn)?;
 
     header("Kotlin: the jar carries the native library under JNA's resource path");
