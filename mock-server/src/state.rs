@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::shard::Sharded;
+use crate::shard::{FastMap, Sharded};
 use crate::window::Window;
 
 use chrono::{DateTime, Duration, Utc};
@@ -230,21 +230,21 @@ pub struct State {
     /// Base URL for reward links.
     pub base_url: String,
     /// Accounts.
-    pub accounts: HashMap<String, AccountRec>,
+    pub accounts: FastMap<String, AccountRec>,
     /// Apps.
-    pub apps: HashMap<String, AppRec>,
+    pub apps: FastMap<String, AppRec>,
     /// Secret keys by id.
-    pub keys: HashMap<String, KeyRec>,
+    pub keys: FastMap<String, KeyRec>,
     /// Key ids by secret.
-    pub key_by_secret: HashMap<String, String>,
+    pub key_by_secret: FastMap<String, String>,
     /// App ids by legacy key.
-    pub app_by_legacy: HashMap<String, String>,
+    pub app_by_legacy: FastMap<String, String>,
     /// Customer tokens.
-    pub tokens: HashMap<String, TokenRec>,
+    pub tokens: FastMap<String, TokenRec>,
     /// Catalog by id.
     pub items: BTreeMap<String, Item>,
     /// Campaigns.
-    pub campaigns: HashMap<String, CampaignRec>,
+    pub campaigns: FastMap<String, CampaignRec>,
     /// Rewards.
     pub rewards: Sharded<String, Box<RewardRec>>,
     /// Reward ids in issue order.
@@ -264,7 +264,7 @@ pub struct State {
     /// Digests of the customers seen per [`State::digest`] of (campaign, device id).
     pub device_customers: Sharded<u64, Vec<u64>>,
     /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
-    pub strs: HashSet<Arc<str>>,
+    pub strs: HashSet<Arc<str>, crate::shard::Seeded>,
     /// Keys of [`State::digest`]: random per state.
     pub digest_keys: std::hash::RandomState,
     /// When expired idempotency keys and velocity windows were last dropped (see [`State::sweep`]).
@@ -326,14 +326,14 @@ impl State {
             clock: Clock::default(),
             test_mode: false,
             base_url,
-            accounts: HashMap::with_capacity(16),
-            apps: HashMap::with_capacity(16),
-            keys: HashMap::with_capacity(16),
-            key_by_secret: HashMap::with_capacity(16),
-            app_by_legacy: HashMap::with_capacity(16),
-            tokens: HashMap::with_capacity(256),
+            accounts: FastMap::with_capacity_and_hasher(16, Default::default()),
+            apps: FastMap::with_capacity_and_hasher(16, Default::default()),
+            keys: FastMap::with_capacity_and_hasher(16, Default::default()),
+            key_by_secret: FastMap::with_capacity_and_hasher(16, Default::default()),
+            app_by_legacy: FastMap::with_capacity_and_hasher(16, Default::default()),
+            tokens: FastMap::with_capacity_and_hasher(256, Default::default()),
             items: crate::catalog::seed(),
-            campaigns: HashMap::with_capacity(64),
+            campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
             rewards: Sharded::with_capacity(PRESIZE),
             reward_order: Vec::with_capacity(4096),
             reward_by_token: Sharded::with_capacity(PRESIZE),
@@ -344,7 +344,7 @@ impl State {
             velocity: Sharded::with_capacity(2 * PRESIZE),
             device_customers: Sharded::with_capacity(PRESIZE),
             digest_keys: std::hash::RandomState::new(),
-            strs: HashSet::new(),
+            strs: HashSet::default(),
             last_sweep: Clock::default().now(),
             reviews: HashMap::new(),
             actions: Vec::with_capacity(4096),
