@@ -1,5 +1,7 @@
 //! Wire types of the v1 API (request and response bodies), with their OpenAPI schemas.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -521,19 +523,25 @@ pub struct Reward {
     /// `rwd_…`.
     pub id: String,
     /// Campaign.
-    pub campaign_id: String,
+    #[schema(value_type = String)]
+    pub campaign_id: Arc<str>,
     /// Moment.
-    pub moment_id: String,
+    #[schema(value_type = String)]
+    pub moment_id: Arc<str>,
     /// Reward group.
-    pub reward_group_id: String,
+    #[schema(value_type = String)]
+    pub reward_group_id: Arc<str>,
     /// Variant.
-    pub variant_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub variant_id: Option<Arc<str>>,
     /// Customer (null for compat rewards).
     pub customer_id: Option<String>,
     /// Marketplace.
-    pub marketplace: String,
+    #[schema(value_type = String)]
+    pub marketplace: Arc<str>,
     /// Segment.
-    pub segment: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub segment: Option<Arc<str>>,
     /// Device type.
     pub device_type: DeviceType,
     /// Status.
@@ -615,8 +623,8 @@ impl TriggerResult {
         TriggerResult {
             object: "trigger_result".into(),
             outcome: "reward".into(),
-            campaign_id: reward.campaign_id.clone(),
-            moment_id: reward.moment_id.clone(),
+            campaign_id: reward.campaign_id.to_string(),
+            moment_id: reward.moment_id.to_string(),
             customer_id: reward.customer_id.clone().unwrap_or_default(),
             reward: Some(reward),
             progress: None,

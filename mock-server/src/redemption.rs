@@ -62,7 +62,7 @@ impl State {
     pub fn redemption_view(&self, id: &str) -> Redemption {
         let rec = &self.rewards[id];
         let r = &rec.r;
-        let camp = self.campaigns.get(&r.campaign_id).map(|c| &c.c);
+        let camp = self.campaigns.get(&*r.campaign_id).map(|c| &c.c);
         let chosen = rec
             .chosen_item
             .as_ref()

@@ -112,7 +112,7 @@ pub async fn report(
         let rw = &r.r;
         if *r.app_id != *p.app_id()
             || rw.test
-            || campaign.as_deref().is_some_and(|c| c != rw.campaign_id)
+            || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
             || !in_range(rw.created_at.date_naive())
         {
             continue;
@@ -144,7 +144,7 @@ pub async fn report(
             }
         }
         if let Some(v) = &rw.variant_id {
-            let e = variants.entry(v.clone()).or_default();
+            let e = variants.entry(v.to_string()).or_default();
             e.0 += 1;
             if rw.status.is_redeemed() {
                 e.1 += 1;

@@ -166,8 +166,8 @@ pub async fn list(
         .filter_map(|id| g.rewards.get(id))
         .filter(|r| {
             *r.app_id == *p.app_id()
-                && cmp.is_none_or(|c| r.r.campaign_id == c)
-                && moment.is_none_or(|m| r.r.moment_id == m)
+                && cmp.is_none_or(|c| &*r.r.campaign_id == c)
+                && moment.is_none_or(|m| &*r.r.moment_id == m)
                 && customer
                     .as_deref()
                     .is_none_or(|c| r.r.customer_id.as_deref() == Some(c))

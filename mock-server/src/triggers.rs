@@ -419,16 +419,21 @@ impl State {
         }
         let (id, token) = t.fresh.clone();
         let expires_at = now + Duration::seconds(expiry_seconds);
+        // Shared copies of the low-cardinality strings: no allocation per reward.
+        let (campaign_id, moment_id) = (self.intern(&cid), self.intern(&moment.id));
+        let (group_id, marketplace) = (self.intern(&sel.group_id), self.intern(&t.marketplace));
+        let variant_id = sel.variant_id.as_deref().map(|v| self.intern(v));
+        let segment = t.segment.as_deref().map(|s| self.intern(s));
         let reward = Reward {
             object: "reward".into(),
             id: id.clone(),
-            campaign_id: cid.clone(),
-            moment_id: moment.id.clone(),
-            reward_group_id: sel.group_id.clone(),
-            variant_id: sel.variant_id.clone(),
+            campaign_id,
+            moment_id,
+            reward_group_id: group_id,
+            variant_id,
             customer_id: t.customer_id.clone(),
-            marketplace: t.marketplace.clone(),
-            segment: t.segment.clone(),
+            marketplace,
+            segment,
             device_type: t.device_type,
             status: if flag.is_some() {
                 RewardStatus::Flagged
@@ -562,16 +567,20 @@ impl State {
         let now = self.now();
         let id = ids::new_id("rwd_test_");
         let token = ids::reward_token();
+        let (campaign_id, moment_id) = (self.intern(&c.id), self.intern(&t.moment_id));
+        let (group_id, marketplace) = (self.intern(&sel.group_id), self.intern(&t.marketplace));
+        let variant_id = sel.variant_id.as_deref().map(|v| self.intern(v));
+        let segment = t.segment.as_deref().map(|s| self.intern(s));
         let reward = Reward {
             object: "reward".into(),
             id: id.clone(),
-            campaign_id: c.id.clone(),
-            moment_id: t.moment_id.clone(),
-            reward_group_id: sel.group_id.clone(),
-            variant_id: sel.variant_id.clone(),
+            campaign_id,
+            moment_id,
+            reward_group_id: group_id,
+            variant_id,
             customer_id: t.customer_id.clone(),
-            marketplace: t.marketplace.clone(),
-            segment: t.segment.clone(),
+            marketplace,
+            segment,
             device_type: t.device_type,
             status: RewardStatus::Issued,
             test: true,
