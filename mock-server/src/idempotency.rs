@@ -281,13 +281,6 @@ pub fn store(g: &mut State, p: PendingStore) {
     );
 }
 
-/// Stores the answer (or forgets the key for 5xx) and returns the response rebuilt.
-pub async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response) -> Response {
-    let (resp, pending) = collect(scope, fp, resp).await;
-    store(&mut app.lock(), pending);
-    resp
-}
-
 /// Forgets an in-progress key (the request never finished).
 pub fn abandon(app: &AppState, scope: &Scope) {
     let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -304,6 +297,13 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+
+    /// What the middleware does after the handler: collect the answer, store it under the lock.
+    async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response) -> Response {
+        let (resp, pending) = collect(scope, fp, resp).await;
+        store(&mut app.lock(), pending);
+        resp
+    }
     use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
     use crate::state::{Demo, Shared, State};
 

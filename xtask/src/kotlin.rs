@@ -1,5 +1,7 @@
 //! `cargo xtask kotlin-test`: the Kotlin SDK compiled and tested on the JVM against the real native library.
 
+use std::path::Path;
+
 use crate::bindings;
 use crate::util::{self, Profile, Result, header, run};
 
@@ -32,10 +34,22 @@ fn ensure_toolchain() -> Result {
 }
 
 /// Generates the bindings, builds the mock, and runs `mvn verify` (compile, JUnit 5, jar).
+/// The Maven properties both Kotlin builds take: generated sources, the native library to bundle
+/// (under JNA's resource prefix) and the build folder.
+fn maven_props(generated: &Path, native_dir: &Path, build_dir: &Path) -> [String; 5] {
+    [
+        format!("-Dmoments.generated.dir={}", generated.display()),
+        format!("-Dmoments.native.dir={}", native_dir.display()),
+        format!("-Dmoments.native.file={}", util::cdylib_name("moments_ffi")),
+        format!("-Dmoments.jna.prefix={}", jna_prefix()),
+        format!("-Dmoments.build.dir={}", build_dir.display()),
+    ]
+}
+
 pub fn test() -> Result {
     ensure_toolchain()?;
     let generated = bindings::generate_all(Profile::Dev)?;
-    util::build_mock_server()?;
+    let mock = util::build_mock_server(false)?;
     let root = util::root();
     let project = root.join("bindings/kotlin");
     let build_dir = util::target_dir().join("kotlin-build");
@@ -46,21 +60,12 @@ pub fn test() -> Result {
     let mut mvn = util::cmd("mvn");
     mvn.current_dir(&project)
         .args(["-B", "--no-transfer-progress", "verify"])
-        .arg(format!(
-            "-Dmoments.generated.dir={}",
-            generated.kotlin_dir.display()
+        .args(maven_props(
+            &generated.kotlin_dir,
+            &generated.lib_dir,
+            &build_dir,
         ))
-        .arg(format!(
-            "-Dmoments.native.dir={}",
-            generated.lib_dir.display()
-        ))
-        .arg(format!(
-            "-Dmoments.native.file={}",
-            util::cdylib_name("moments_ffi")
-        ))
-        .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
-        .arg(format!("-Dmoments.build.dir={}", build_dir.display()))
-        .env("MOMENTS_MOCK_BIN", util::mock_server_bin())
+        .env("MOMENTS_MOCK_BIN", &mock)
         // `cargo run` puts target/debug on the library path; without these JNA would load the library
         // from there, and the tests would not prove that the copy bundled as a resource is what loads.
         .env_remove("LD_LIBRARY_PATH")
@@ -136,34 +141,14 @@ pub fn bench(jmh_args: &[String]) -> Result {
         .args(["--language", "kotlin", "--out-dir"])
         .arg(&kotlin_dir))?;
 
-    header("build the mock server binary (moments-mock-server, release profile)");
-    run(util::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "moments-mock-server",
-        "--bin",
-        "moments-mock-server",
-    ]))?;
-    let mock = lib_dir.join(if cfg!(windows) {
-        "moments-mock-server.exe"
-    } else {
-        "moments-mock-server"
-    });
+    let mock = util::build_mock_server(true)?;
 
     header("Kotlin bench: mvn package (SDK sources + JMH benchmark, one runnable jar)");
     let build_dir = out.join("build");
     run(util::cmd("mvn")
         .current_dir(util::root().join("bindings/kotlin/bench"))
         .args(["-B", "--no-transfer-progress", "-q", "package"])
-        .arg(format!("-Dmoments.generated.dir={}", kotlin_dir.display()))
-        .arg(format!("-Dmoments.native.dir={}", lib_dir.display()))
-        .arg(format!(
-            "-Dmoments.native.file={}",
-            util::cdylib_name("moments_ffi")
-        ))
-        .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
-        .arg(format!("-Dmoments.build.dir={}", build_dir.display())))?;
+        .args(maven_props(&kotlin_dir, &lib_dir, &build_dir)))?;
 
     header("Kotlin bench: JMH (each fork starts its own release mock on a free port)");
     let csv = out.join("results.csv");

@@ -21,11 +21,10 @@ pub fn test() -> Result {
         crate::mobile::xcframework()?;
     }
     let generated = bindings::generate_all(Profile::Dev)?;
-    util::build_mock_server()?;
+    let mock = util::build_mock_server(false)?;
     let root = util::root();
     let package = root.join("bindings/swift");
     let scratch = util::target_dir().join("swift-build");
-    let mock = util::mock_server_bin();
 
     if util::which("swift").is_some() {
         header("Swift: swift test (native toolchain)");

@@ -164,23 +164,23 @@ pub fn copy(from: &Path, to: &Path) -> Result {
         .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
 }
 
-/// Builds the mock server binary (dev profile) and returns its path.
-pub fn build_mock_server() -> Result {
-    header("build the mock server binary (moments-mock-server)");
-    run(cargo().args([
-        "build",
-        "-p",
-        "moments-mock-server",
-        "--bin",
-        "moments-mock-server",
-    ]))
-}
-
-/// Path of the mock server binary built by `build_mock_server`.
-pub fn mock_server_bin() -> PathBuf {
-    target_dir().join("debug").join(if cfg!(windows) {
+/// Builds the mock server binary (dev profile, or release) and returns its path.
+pub fn build_mock_server(release: bool) -> Result<PathBuf> {
+    header(if release {
+        "build the mock server binary (moments-mock-server, release profile)"
+    } else {
+        "build the mock server binary (moments-mock-server)"
+    });
+    let mut c = cargo();
+    c.arg("build");
+    if release {
+        c.arg("--release");
+    }
+    run(c.args(["-p", "moments-mock-server", "--bin", "moments-mock-server"]))?;
+    let dir = if release { "release" } else { "debug" };
+    Ok(target_dir().join(dir).join(if cfg!(windows) {
         "moments-mock-server.exe"
     } else {
         "moments-mock-server"
-    })
+    }))
 }

@@ -387,13 +387,19 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_slow_answer_is_a_timeout() {
+/// A server whose every `GET` answer takes an hour.
+async fn never_answering_server() -> MockServer {
     let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_is_a_timeout() {
+    let server = never_answering_server().await;
     let timeouts = Timeouts {
         connect: None,
         attempt: Some(Duration::from_secs(2)),
@@ -412,11 +418,7 @@ async fn a_slow_answer_is_a_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn the_whole_call_deadline_covers_retries() {
-    let server = MockServer::builder().start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
-        .mount(&server)
-        .await;
+    let server = never_answering_server().await;
     let timeouts = Timeouts {
         connect: None,
         attempt: Some(Duration::from_secs(2)),
