@@ -150,7 +150,7 @@ fn run(
             reward_group_id: Some(req.reward_group_id.clone()),
             quantity: 1,
             customer_token: false,
-            fresh: (crate::ids::new_id("rwd_"), crate::ids::reward_token()),
+            fresh: (crate::ids::new_id("rwd_"), crate::ids::LinkToken::new()),
         };
         let Outcome::Reward(id) = g.run_trigger(&input)? else {
             return Err(ApiError::unprocessable(
@@ -158,7 +158,7 @@ fn run(
                 "Unexpected progress outcome.",
             ));
         };
-        let url = g.rewards[&id].r.url.clone();
+        let url = g.rewards[&id].url(&g.base_url);
         let info = g.reward_info(
             &app_id,
             &req.campaign_id,

@@ -15,7 +15,7 @@ impl State {
     fn review_mut_check(&self, app_id: &str, reward_id: &str) -> ApiResult<()> {
         self.rewards
             .get(reward_id)
-            .filter(|r| *r.app_id == *app_id && self.reviews.contains_key(reward_id))
+            .filter(|r| *r.issue.app_id == *app_id && self.reviews.contains_key(reward_id))
             .map(|_| ())
             .ok_or_else(|| ApiError::not_found("fraud review", reward_id))
     }
@@ -25,15 +25,15 @@ impl State {
         self.review_mut_check(app_id, reward_id)?;
         let now = self.now();
         let (_, rev) = &self.reviews[reward_id];
-        if rev.decision != "held" || self.rewards[reward_id].r.status != RewardStatus::Flagged {
+        if rev.decision != "held" || self.rewards[reward_id].status != RewardStatus::Flagged {
             return Err(ApiError::transition(format!(
                 "The review is `{}`; only held rewards can be released.",
                 rev.decision
             )));
         }
         let r = self.rewards.get_mut(reward_id).expect("checked");
-        r.r.status = RewardStatus::Issued;
-        if let Some(f) = &mut r.r.flag {
+        r.status = RewardStatus::Issued;
+        if let Some(f) = &mut r.flag {
             f.decision = "released".into();
             f.decided_at = Some(now);
         }
@@ -49,7 +49,7 @@ impl State {
     pub fn block(&mut self, app_id: &str, reward_id: &str) -> ApiResult<FraudReview> {
         self.review_mut_check(app_id, reward_id)?;
         let now = self.now();
-        let status = self.rewards[reward_id].r.status;
+        let status = self.rewards[reward_id].status;
         if !matches!(status, RewardStatus::Flagged | RewardStatus::Issued) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -59,8 +59,8 @@ impl State {
             .param("status"));
         }
         let r = self.rewards.get_mut(reward_id).expect("checked");
-        r.r.status = RewardStatus::Blocked;
-        if let Some(f) = &mut r.r.flag {
+        r.status = RewardStatus::Blocked;
+        if let Some(f) = &mut r.flag {
             f.decision = "blocked".into();
             f.decided_at = Some(now);
         }
@@ -98,8 +98,8 @@ pub async fn list(
         .values()
         .filter(|(_, r)| {
             g.rewards
-                .get(&r.reward_id)
-                .is_some_and(|x| *x.app_id == *p.app_id())
+                .get(r.reward_id.as_str())
+                .is_some_and(|x| *x.issue.app_id == *p.app_id())
                 && status.is_none_or(|s| r.decision == s)
                 && q.get("campaign_id").is_none_or(|c| r.campaign_id == c)
         })

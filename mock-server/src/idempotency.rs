@@ -24,35 +24,51 @@ pub fn applies(method: &Method, path: &str) -> bool {
 /// A stored answer.
 #[derive(Clone, Debug)]
 pub enum Answer {
-    /// The answer's bytes, as sent.
-    Bytes(Bytes),
+    /// The answer's bytes, as sent (boxed: the store keeps one answer per key).
+    Bytes(Box<Bytes>),
     /// A trigger that issued a reward: the answer is rendered again from the stored reward as it
     /// was when issued (its status and flag then, no later timestamps), byte for byte the first
     /// answer. This keeps ~1 KB of JSON per reward out of memory.
     Reward {
         /// The reward.
-        id: String,
+        id: std::sync::Arc<str>,
         /// Its status when issued (`issued` or `flagged`).
         status: RewardStatus,
         /// Its flag when issued.
-        flag: Option<RewardFlag>,
+        flag: Option<Box<RewardFlag>>,
     },
 }
 
 impl Answer {
     fn snapshot(&self, g: &State) -> Option<Snapshot> {
         match self {
-            Answer::Bytes(b) => Some(Snapshot::Bytes(b.clone())),
+            Answer::Bytes(b) => Some(Snapshot::Bytes((**b).clone())),
             Answer::Reward { id, status, flag } => {
-                let r = g.rewards.get(id)?.r.as_issued(*status, flag.clone());
+                let r = g
+                    .rewards
+                    .get(id)?
+                    .view_as_issued(&g.base_url, *status, flag.clone());
                 Some(Snapshot::Reward(Box::new(r)))
             }
         }
     }
 }
 
-/// The scope of a key: (app, customer of a customer token, key).
-pub type Scope = (String, Option<String>, String);
+/// The scope of a key, (app, customer of a customer token, key), as a 128-bit keyed digest
+/// ([`scope`]): the store keeps 16 bytes per key instead of three strings. Two scopes share a
+/// digest with probability about n²/2¹²⁹ (n = stored keys).
+pub type Scope = u128;
+
+/// The [`Scope`] of `key` used by `app` (and by `customer` when a customer token calls).
+pub fn scope(g: &State, app: &str, customer: Option<&str>, key: &str) -> Scope {
+    let (tag, customer) = match customer {
+        Some(c) => ("customer", c),
+        None => ("server", ""),
+    };
+    let hi = g.digest(&["idempotency-scope-1", app, tag, customer, key]);
+    let lo = g.digest(&["idempotency-scope-2", app, tag, customer, key]);
+    (u128::from(hi) << 64) | u128::from(lo)
+}
 
 /// Outcome of looking a key up before handling.
 pub enum Pre {
@@ -90,7 +106,8 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     );
     h.update(b"\n");
     h.update(body);
-    let fp: Fingerprint = h.finalize().into();
+    let digest: [u8; 32] = h.finalize().into();
+    let fp: Fingerprint = digest[..16].try_into().expect("16 of 32 bytes");
     let mut g = app.lock();
     let principal = match resolve(&g, req.headers()) {
         Ok(p) => p,
@@ -121,11 +138,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             );
         }
     };
-    let scope = (
-        principal.app_id().to_string(),
-        principal.customer().map(str::to_string),
-        key,
-    );
+    let scope = scope(&g, principal.app_id(), principal.customer(), &key);
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
     // Under the lock, only look up and copy out; the replayed answer is built after unlocking.
@@ -146,7 +159,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
         }
         _ => {
             g.idem.insert(
-                scope.clone(),
+                scope,
                 Box::new(IdemEntry::InProgress {
                     fingerprint: fp,
                     at: now,
@@ -206,7 +219,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
 enum Found {
     InProgress,
     Conflict,
-    Replay(u16, Option<String>, Option<Snapshot>),
+    Replay(u16, Option<Box<str>>, Option<Snapshot>),
 }
 
 /// A stored answer taken out of the state, to be turned into bytes without the lock.
@@ -235,7 +248,7 @@ pub struct PendingStore {
     scope: Scope,
     fp: Fingerprint,
     status: StatusCode,
-    retry_after: Option<String>,
+    retry_after: Option<Box<str>>,
     body: Answer,
 }
 
@@ -253,10 +266,10 @@ pub async fn collect(scope: Scope, fp: Fingerprint, resp: Response) -> (Response
             .headers
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+            .map(Box::from),
         body: match parts.extensions.get::<Answer>() {
             Some(a) => a.clone(),
-            None => Answer::Bytes(bytes.clone()),
+            None => Answer::Bytes(Box::new(bytes.clone())),
         },
     };
     (Response::from_parts(parts, Body::from(bytes)), pending)

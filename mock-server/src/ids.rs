@@ -26,11 +26,56 @@ pub fn new_id(prefix: &str) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// A reward token: 24 CSPRNG bytes (192 bits), base64url without padding.
-pub fn reward_token() -> String {
-    let mut b = [0u8; 24];
-    random_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+/// A reward link token: 24 random bytes from the OS, written as 32 base64url characters. Kept as
+/// its bytes: the token index and the reward record hold it inline, with no allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkToken([u8; 24]);
+
+impl LinkToken {
+    /// A new token.
+    pub fn new() -> LinkToken {
+        let mut b = [0u8; 24];
+        random_bytes(&mut b);
+        LinkToken(b)
+    }
+
+    /// The token written as `text`, if it is one (32 base64url characters).
+    pub fn parse(text: &str) -> Option<LinkToken> {
+        if text.len() != 32 {
+            return None;
+        }
+        let mut b = [0u8; 24];
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode_slice(text, &mut b)
+            .ok()?;
+        (n == 24).then_some(LinkToken(b))
+    }
+
+    /// Appends the token's text to `out`.
+    pub fn write_to(&self, out: &mut String) {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(self.0, out);
+    }
+}
+
+impl Default for LinkToken {
+    fn default() -> Self {
+        LinkToken::new()
+    }
+}
+
+impl std::fmt::Display for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::with_capacity(32);
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A token is a bearer credential for its reward: never printed in logs or panics.
+        f.write_str("LinkToken(…)")
+    }
 }
 
 /// A secret of `bytes` random bytes, base64url, with a prefix (`sk_test_`, `ct_`, `whsec_`, `mk_`).
@@ -61,12 +106,38 @@ pub fn hint(secret: &str, prefix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::LinkToken;
+
     #[test]
     fn tokens_are_192_bits_and_unique() {
-        let a = super::reward_token();
-        let b = super::reward_token();
-        assert_eq!(a.len(), 32);
+        let (a, b) = (LinkToken::new(), LinkToken::new());
         assert_ne!(a, b);
+        let text = a.to_string();
+        assert_eq!(text.len(), 32);
+        assert!(
+            text.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert!(super::new_id("rwd_").starts_with("rwd_"));
+    }
+
+    #[test]
+    fn tokens_parse_back_and_nothing_else_does() {
+        let t = LinkToken::new();
+        assert_eq!(LinkToken::parse(&t.to_string()), Some(t));
+        for bad in [
+            "",
+            "short",
+            &"A".repeat(31),
+            &"A".repeat(33),
+            &format!("{}=", &"A".repeat(31)),
+        ] {
+            assert_eq!(LinkToken::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            format!("{t:?}"),
+            "LinkToken(…)",
+            "Debug never shows the token"
+        );
     }
 }

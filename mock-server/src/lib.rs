@@ -32,6 +32,7 @@ pub mod landing;
 pub mod ledger;
 pub mod model;
 pub mod money;
+pub mod record;
 pub mod redemption;
 pub mod reports;
 pub mod request_id;

@@ -520,8 +520,9 @@ pub struct Reward {
     /// `reward`.
     #[schema(value_type = String)]
     pub object: std::borrow::Cow<'static, str>,
-    /// `rwd_…`.
-    pub id: String,
+    /// `rwd_…` (one allocation shared by the state's indexes of the reward).
+    #[schema(value_type = String)]
+    pub id: Arc<str>,
     /// Campaign.
     #[schema(value_type = String)]
     pub campaign_id: Arc<str>,
@@ -557,8 +558,8 @@ pub struct Reward {
     /// The offer.
     #[schema(value_type = Offer)]
     pub offer: std::sync::Arc<Offer>,
-    /// Fraud flag.
-    pub flag: Option<RewardFlag>,
+    /// Fraud flag (boxed: most rewards have none, and every stored reward carries the field).
+    pub flag: Option<Box<RewardFlag>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Redeemed.
@@ -634,7 +635,7 @@ impl TriggerResult {
 
 impl Reward {
     /// The reward as it was when issued with `status` and `flag`: what the trigger answered.
-    pub fn as_issued(&self, status: RewardStatus, flag: Option<RewardFlag>) -> Reward {
+    pub fn as_issued(&self, status: RewardStatus, flag: Option<Box<RewardFlag>>) -> Reward {
         Reward {
             status,
             flag,

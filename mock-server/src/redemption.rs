@@ -14,8 +14,9 @@ use crate::state::{AppState, State};
 
 impl State {
     /// The reward id of a link token, or 404.
-    pub fn reward_by_link(&self, token: &str) -> ApiResult<String> {
-        self.reward_by_token.get(token).cloned().ok_or_else(|| {
+    pub fn reward_by_link(&self, token: &str) -> ApiResult<Arc<str>> {
+        let found = crate::ids::LinkToken::parse(token).and_then(|t| self.reward_by_token.get(&t));
+        found.cloned().ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "resource_not_found",
@@ -26,7 +27,7 @@ impl State {
 
     /// Refuses links that do not work (expired, cancelled, blocked, flagged); `allow_redeemed` for views.
     pub fn check_link(&self, id: &str, allow_redeemed: bool) -> ApiResult<()> {
-        let r = &self.rewards[id].r;
+        let r = &self.rewards[id];
         let now = self.now();
         match r.status {
             s if s.is_redeemed() && !allow_redeemed => Err(ApiError::new(
@@ -60,21 +61,22 @@ impl State {
 
     /// The JSON view of a reward link.
     pub fn redemption_view(&self, id: &str) -> Redemption {
-        let rec = &self.rewards[id];
-        let r = &rec.r;
-        let camp = self.campaigns.get(&*r.campaign_id).map(|c| &c.c);
-        let chosen = rec
+        let r = &self.rewards[id];
+        let offer = &r.issue.offer;
+        let camp = self.campaigns.get(&*r.issue.campaign_id).map(|c| &c.c);
+        let chosen = r
+            .later()
             .chosen_item
             .as_ref()
-            .and_then(|i| r.offer.items.iter().find(|o| &o.item_id == i))
+            .and_then(|i| offer.items.iter().find(|o| *o.item_id == **i))
             .cloned();
         let requires_shipping = match &chosen {
             Some(c) => c.kind == ItemKind::Physical,
-            None => r.offer.items.iter().any(|o| o.kind == ItemKind::Physical),
+            None => offer.items.iter().any(|o| o.kind == ItemKind::Physical),
         };
         Redemption {
             object: "redemption".into(),
-            reward_id: r.id.clone(),
+            reward_id: r.id.to_string(),
             status: r.status,
             brand_name: camp.map(|c| c.brand_name.clone()).unwrap_or_default(),
             redemption_message: camp
@@ -82,10 +84,10 @@ impl State {
                 .unwrap_or_default(),
             image_url: camp.and_then(|c| c.landing_image_url.clone()),
             expires_at: r.expires_at,
-            choices: r.offer.items.clone(),
+            choices: offer.items.clone(),
             requires_shipping,
             redeemed_item: chosen,
-            digital_code: rec.digital_code.clone(),
+            digital_code: r.later().digital_code.clone(),
         }
     }
 
@@ -94,9 +96,9 @@ impl State {
         let id = self.reward_by_link(token)?;
         self.check_link(&id, false)?;
         let now = self.now();
-        let rec = &self.rewards[&id];
+        let rec = &self.rewards[&*id];
         let choice = rec
-            .r
+            .issue
             .offer
             .items
             .iter()
@@ -132,7 +134,7 @@ impl State {
             ids::random_bytes(&mut b);
             hex::encode_upper(b)
         });
-        if rec.r.test {
+        if rec.test {
             // A test reward "redeems" without consuming anything.
             let mut v = self.redemption_view(&id);
             v.status = RewardStatus::Redeemed;
@@ -140,7 +142,7 @@ impl State {
             v.digital_code = digital.map(|_| "TEST-CODE-0000".to_string());
             return Ok(v);
         }
-        let market = rec.r.marketplace.clone();
+        let market = rec.issue.marketplace.clone();
         let reserved = rec.reserved_item.clone();
         if reserved.as_deref() != Some(choice.item_id.as_str()) {
             if self.stock(&choice.item_id, &market) <= 0 {
@@ -154,13 +156,15 @@ impl State {
                 self.adjust_stock(old, &market, 1);
             }
         }
-        let r = self.rewards.get_mut(&id).expect("exists");
-        r.reserved_item = Some(Arc::from(choice.item_id.as_str()));
-        r.chosen_item = Some(choice.item_id.clone());
-        r.shipping = req.shipping_address.map(Box::new);
-        r.digital_code = digital;
-        r.r.status = RewardStatus::Redeemed;
-        r.r.redeemed_at = Some(now);
+        let r = self.rewards.get_mut(&*id).expect("exists");
+        let item: Arc<str> = Arc::from(choice.item_id.as_str());
+        r.reserved_item = Some(item.clone());
+        r.status = RewardStatus::Redeemed;
+        let later = r.later_mut();
+        later.chosen_item = Some(item);
+        later.shipping = req.shipping_address;
+        later.digital_code = digital;
+        later.redeemed_at = Some(now);
         if choice.kind == ItemKind::Physical {
             self.schedule_shipping(&id, now);
         }

@@ -90,30 +90,31 @@ pub async fn report(
     let mut totals = zero();
     let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for a in &g.actions {
+    for (a, &n) in &g.actions {
         if *a.app_id != *p.app_id()
             || campaign.as_deref().is_some_and(|c| c != &*a.campaign_id)
-            || !in_range(a.at.date_naive())
+            || !in_range(a.day)
         {
             continue;
         }
-        totals.actions += 1;
+        let n = n as i64;
+        totals.actions += n;
         let k = key_of(
             &a.moment_id,
             &a.marketplace,
             a.segment.as_deref(),
             a.variant_id.as_deref(),
-            a.at.date_naive(),
+            a.day,
         );
-        rows.entry(k).or_insert_with(zero).actions += 1;
+        rows.entry(k).or_insert_with(zero).actions += n;
     }
     for id in &g.reward_order {
         let Some(r) = g.rewards.get(id) else { continue };
-        let rw = &r.r;
-        if *r.app_id != *p.app_id()
-            || rw.test
+        let rw = &*r.issue;
+        if *rw.app_id != *p.app_id()
+            || r.test
             || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
-            || !in_range(rw.created_at.date_naive())
+            || !in_range(r.created_at.date_naive())
         {
             continue;
         }
@@ -122,21 +123,21 @@ pub async fn report(
             &rw.marketplace,
             rw.segment.as_deref(),
             rw.variant_id.as_deref(),
-            rw.created_at.date_naive(),
+            r.created_at.date_naive(),
         );
         let row = rows.entry(k).or_insert_with(zero);
         for m in [&mut totals, row] {
             m.rewards_issued += 1;
             m.spend.amount += rw.cost.amount;
-            if rw.status.is_redeemed() {
+            if r.status.is_redeemed() {
                 m.rewards_redeemed += 1;
             }
-            match rw.status {
+            match r.status {
                 RewardStatus::Expired => m.rewards_expired += 1,
                 RewardStatus::Cancelled => m.rewards_cancelled += 1,
                 _ => {}
             }
-            if rw.flag.is_some() {
+            if r.flag.is_some() {
                 m.rewards_flagged += 1;
             }
             if r.refunded {
@@ -146,7 +147,7 @@ pub async fn report(
         if let Some(v) = &rw.variant_id {
             let e = variants.entry(v.to_string()).or_default();
             e.0 += 1;
-            if rw.status.is_redeemed() {
+            if r.status.is_redeemed() {
                 e.1 += 1;
             }
         }

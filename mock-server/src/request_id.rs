@@ -241,7 +241,7 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
                     }
                 }
             }
-            let mut guard = Guard(app, Some(scope.clone()));
+            let mut guard = Guard(app, Some(scope));
             let resp = next.run(req).await;
             let (resp, pending) = idempotency::collect(scope, fp, resp).await;
             guard.1 = None;

@@ -9,7 +9,7 @@ use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::QueryMap;
 use crate::model::*;
 use crate::pagination::{List, page};
-use crate::state::{AppState, DueKind, State};
+use crate::state::{AppState, DueKind, RewardRec, State};
 
 impl State {
     /// Refunds an unredeemed reward's cost and releases its stock reservation.
@@ -17,21 +17,21 @@ impl State {
         let Some(r) = self.rewards.get_mut(id) else {
             return;
         };
-        if r.refunded || r.r.test {
+        if r.refunded || r.test {
             return;
         }
         r.refunded = true;
-        let (acct, cmp, month, cost) = (
-            r.account_id.clone(),
-            r.r.campaign_id.clone(),
-            r.charged_month.clone(),
-            r.r.cost.amount,
-        );
+        let (issue, month) = (r.issue.clone(), r.charged_month.clone());
         let reserved = r.reserved_item.take();
-        let market = r.r.marketplace.clone();
-        self.ledger.refund(&acct, &cmp, &month, cost);
+        let (acct, cmp, cost, market) = (
+            &issue.account_id,
+            &issue.campaign_id,
+            issue.cost.amount,
+            &issue.marketplace,
+        );
+        self.ledger.refund(acct, cmp, &month, cost);
         if let Some(item) = reserved {
-            self.adjust_stock(&item, &market, 1);
+            self.adjust_stock(&item, market, 1);
         }
     }
 
@@ -40,13 +40,11 @@ impl State {
         let Some(r) = self.rewards.get_mut(id) else {
             return;
         };
-        if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged)
-            || r.r.expires_at > at
-        {
+        if !matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.expires_at > at {
             return;
         }
-        r.r.status = RewardStatus::Expired;
-        r.r.expired_at = Some(at);
+        r.status = RewardStatus::Expired;
+        r.later_mut().expired_at = Some(at);
         self.refund_reward(id);
         self.emit_reward(id, "reward.expired", at);
     }
@@ -56,11 +54,11 @@ impl State {
         let Some(r) = self.rewards.get_mut(id) else {
             return;
         };
-        if r.r.status != RewardStatus::Redeemed {
+        if r.status != RewardStatus::Redeemed {
             return;
         }
-        r.r.status = RewardStatus::Shipped;
-        r.r.shipped_at = Some(at);
+        r.status = RewardStatus::Shipped;
+        r.later_mut().shipped_at = Some(at);
         self.emit_reward(id, "reward.shipped", at);
     }
 
@@ -69,11 +67,11 @@ impl State {
         let Some(r) = self.rewards.get_mut(id) else {
             return;
         };
-        if r.r.status != RewardStatus::Shipped {
+        if r.status != RewardStatus::Shipped {
             return;
         }
-        r.r.status = RewardStatus::Delivered;
-        r.r.delivered_at = Some(at);
+        r.status = RewardStatus::Delivered;
+        r.later_mut().delivered_at = Some(at);
         self.emit_reward(id, "reward.delivered", at);
     }
 
@@ -84,18 +82,18 @@ impl State {
     }
 
     /// A reward visible to the caller, or 404.
-    pub fn visible_reward(&self, p: &Principal, id: &str) -> ApiResult<&Reward> {
+    pub fn visible_reward(&self, p: &Principal, id: &str) -> ApiResult<&RewardRec> {
         let r = self
             .rewards
             .get(id)
-            .filter(|r| *r.app_id == *p.app_id())
+            .filter(|r| *r.issue.app_id == *p.app_id())
             .ok_or_else(|| ApiError::not_found("reward", id))?;
         if let Some(c) = p.customer()
-            && r.r.customer_id.as_deref() != Some(c)
+            && r.customer_id.as_deref() != Some(c)
         {
             return Err(ApiError::not_found("reward", id));
         }
-        Ok(&r.r)
+        Ok(r)
     }
 
     /// Cancels an issued or flagged reward and refunds it.
@@ -104,9 +102,9 @@ impl State {
         let r = self
             .rewards
             .get(id)
-            .filter(|r| *r.app_id == *app_id)
+            .filter(|r| *r.issue.app_id == *app_id)
             .ok_or_else(|| ApiError::not_found("reward", id))?;
-        if !matches!(r.r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.r.test {
+        if !matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.test {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "reward_not_cancellable",
@@ -115,8 +113,8 @@ impl State {
             .param("status"));
         }
         let r = self.rewards.get_mut(id).expect("checked");
-        r.r.status = RewardStatus::Cancelled;
-        r.r.cancelled_at = Some(now);
+        r.status = RewardStatus::Cancelled;
+        r.later_mut().cancelled_at = Some(now);
         if let Some((_, rev)) = self.reviews.get_mut(id)
             && rev.decision == "held"
         {
@@ -124,7 +122,7 @@ impl State {
             rev.decided_at = Some(now);
         }
         self.refund_reward(id);
-        Ok(self.rewards[id].r.clone())
+        Ok(self.rewards[id].view(&self.base_url))
     }
 }
 
@@ -165,15 +163,19 @@ pub async fn list(
         .rev()
         .filter_map(|id| g.rewards.get(id))
         .filter(|r| {
-            *r.app_id == *p.app_id()
-                && cmp.is_none_or(|c| &*r.r.campaign_id == c)
-                && moment.is_none_or(|m| &*r.r.moment_id == m)
+            *r.issue.app_id == *p.app_id()
+                && cmp.is_none_or(|c| &*r.issue.campaign_id == c)
+                && moment.is_none_or(|m| &*r.issue.moment_id == m)
                 && customer
                     .as_deref()
-                    .is_none_or(|c| r.r.customer_id.as_deref() == Some(c))
-                && status.is_none_or(|s| r.r.status == s)
+                    .is_none_or(|c| r.customer_id.as_deref() == Some(c))
+                && status.is_none_or(|s| r.status == s)
         });
-    Ok(Json(page(it.map(|r| (r.seq, r.r.clone())), cursor, limit)))
+    Ok(Json(page(
+        it.map(|r| (r.seq, r.view(&g.base_url))),
+        cursor,
+        limit,
+    )))
 }
 
 /// `GET /v1/rewards/{id}`
@@ -185,7 +187,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
     let g = app.lock();
-    g.visible_reward(&p, &id).cloned().map(Json)
+    g.visible_reward(&p, &id).map(|r| Json(r.view(&g.base_url)))
 }
 
 /// `POST /v1/rewards/{id}/cancel`

@@ -85,37 +85,13 @@ pub struct CampaignRec {
     pub exhausted_months: HashSet<String>,
 }
 
-/// A reward as stored.
-#[derive(Clone, Debug)]
-pub struct RewardRec {
-    /// Sequence.
-    pub seq: u64,
-    /// App.
-    pub app_id: Arc<str>,
-    /// Account.
-    pub account_id: Arc<str>,
-    /// Month charged.
-    pub charged_month: Arc<str>,
-    /// Item whose stock is reserved (None for test rewards or after release).
-    pub reserved_item: Option<Arc<str>>,
-    /// Chosen item.
-    pub chosen_item: Option<String>,
-    /// Shipping address (private).
-    pub shipping: Option<Box<ShippingAddress>>,
-    /// Digital code (private).
-    pub digital_code: Option<String>,
-    /// Device id.
-    pub device_id: Option<String>,
-    /// Whether the cost was refunded.
-    pub refunded: bool,
-    /// Public view.
-    pub r: Reward,
-}
+pub use crate::record::RewardRec;
 
-/// An accepted action (for reports). Its strings are interned ([`State::intern`]): one action costs
-/// no allocation of its own.
-#[derive(Clone, Debug)]
-pub struct ActionRec {
+/// What the reports can tell accepted actions apart by: actions are counted per key and day
+/// ([`State::actions`]), so their memory follows the campaign's shape, not its traffic. Its strings
+/// are interned ([`State::intern`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ActionKey {
     /// App.
     pub app_id: Arc<str>,
     /// Campaign.
@@ -128,8 +104,8 @@ pub struct ActionRec {
     pub segment: Option<Arc<str>>,
     /// Variant.
     pub variant_id: Option<Arc<str>>,
-    /// When.
-    pub at: DateTime<Utc>,
+    /// Day (UTC).
+    pub day: chrono::NaiveDate,
 }
 
 impl IdemEntry {
@@ -144,8 +120,9 @@ impl IdemEntry {
 /// An offer with the item list it was built from.
 pub type SharedOffer = (Vec<String>, Arc<Offer>);
 
-/// SHA-256 of method, path (with query) and body.
-pub type Fingerprint = [u8; 32];
+/// The first 128 bits of SHA-256 over method, path (with query) and body: a different request under
+/// the same key matches by chance with probability 2⁻¹²⁸.
+pub type Fingerprint = [u8; 16];
 
 /// A stored idempotent answer.
 #[derive(Clone, Debug)]
@@ -168,7 +145,7 @@ pub enum IdemEntry {
         /// Answer body.
         body: crate::idempotency::Answer,
         /// Answer `Retry-After`.
-        retry_after: Option<String>,
+        retry_after: Option<Box<str>>,
     },
 }
 
@@ -180,7 +157,7 @@ pub enum DueKind {
     /// Campaign reaches `end_at`.
     CampaignEnd(String),
     /// Reward expires.
-    Expire(String),
+    Expire(Arc<str>),
     /// Physical reward ships.
     Ship(String),
     /// Physical reward is delivered.
@@ -246,23 +223,23 @@ pub struct State {
     /// Campaigns.
     pub campaigns: FastMap<String, CampaignRec>,
     /// Rewards.
-    pub rewards: Sharded<String, Box<RewardRec>>,
+    pub rewards: Sharded<Arc<str>, Box<RewardRec>>,
     /// Reward ids in issue order.
-    pub reward_order: Vec<String>,
+    pub reward_order: Vec<Arc<str>>,
     /// Reward id by token.
-    pub reward_by_token: Sharded<String, String>,
+    pub reward_by_token: Sharded<crate::ids::LinkToken, Arc<str>>,
     /// Test reward per (campaign, moment).
-    pub test_rewards: HashMap<(String, String), String>,
+    pub test_rewards: HashMap<(String, String), Arc<str>>,
     /// Money.
     pub ledger: Ledger,
     /// Goal actions per (campaign, moment, customer).
     pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
     /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
-    pub freq: Sharded<u64, Vec<String>>,
+    pub freq: Sharded<u64, crate::record::RewardIds>,
     /// Velocity windows per [`State::digest`] of (campaign, kind, key).
     pub velocity: Sharded<u64, Window>,
     /// Digests of the customers seen per [`State::digest`] of (campaign, device id).
-    pub device_customers: Sharded<u64, Vec<u64>>,
+    pub device_customers: Sharded<u64, crate::window::DigestSet>,
     /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
     pub strs: HashSet<Arc<str>, crate::shard::Seeded>,
     /// Keys of [`State::digest`]: random per state.
@@ -271,8 +248,8 @@ pub struct State {
     pub last_sweep: DateTime<Utc>,
     /// Fraud reviews by reward id.
     pub reviews: HashMap<String, (u64, FraudReview)>,
-    /// Accepted actions.
-    pub actions: Vec<ActionRec>,
+    /// Accepted actions, counted per [`ActionKey`].
+    pub actions: FastMap<ActionKey, u64>,
     /// Webhook endpoints.
     pub endpoints: HashMap<String, EndpointRec>,
     /// Webhook deliveries.
@@ -293,6 +270,8 @@ pub struct State {
     pub outbox: Vec<PendingSend>,
     /// Webhook delivery jobs.
     pub webhook_jobs: HashMap<u64, WebhookJob>,
+    /// Shared parts of rewards ([`crate::record::Issue`]) by a digest of their strings.
+    pub issues: FastMap<u64, Vec<Arc<crate::record::Issue>>>,
     /// Offers shared by the rewards issued from one item list in one marketplace (offers are
     /// immutable; cleared when the catalog changes).
     pub offers: HashMap<String, Vec<SharedOffer>>,
@@ -347,7 +326,7 @@ impl State {
             strs: HashSet::default(),
             last_sweep: Clock::default().now(),
             reviews: HashMap::new(),
-            actions: Vec::with_capacity(4096),
+            actions: FastMap::default(),
             endpoints: HashMap::new(),
             deliveries: Vec::new(),
             idem: Sharded::with_capacity(PRESIZE),
@@ -359,6 +338,7 @@ impl State {
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
             offers: HashMap::new(),
+            issues: FastMap::default(),
         }
     }
 
@@ -609,11 +589,11 @@ impl State {
         let Some(r) = self.rewards.get(reward_id) else {
             return;
         };
-        if r.r.test || self.endpoints.is_empty() {
+        if r.test || self.endpoints.is_empty() {
             return;
         }
-        let app = r.app_id.clone();
-        let obj = serde_json::to_value(&r.r).unwrap_or_default();
+        let app = r.issue.app_id.clone();
+        let obj = serde_json::to_value(r.view(&self.base_url)).unwrap_or_default();
         self.emit(&app, kind, obj, None, at);
     }
 }

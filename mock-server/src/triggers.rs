@@ -17,7 +17,8 @@ use crate::idempotency::Answer;
 use crate::ids;
 use crate::model::*;
 use crate::money::{Money, marketplace_currency};
-use crate::state::{ActionRec, AppState, DueKind, RewardRec, State};
+use crate::record::IssueParts;
+use crate::state::{ActionKey, AppState, DueKind, RewardRec, State};
 
 /// The reward group and variant chosen for a customer.
 #[derive(Clone, Debug)]
@@ -150,13 +151,13 @@ pub struct TriggerInput {
     /// Whether a customer token is calling.
     pub customer_token: bool,
     /// Id and link token for the reward, if one is issued: drawn before the state is locked.
-    pub fresh: (String, String),
+    pub fresh: (String, ids::LinkToken),
 }
 
 /// Outcome of a trigger.
 pub enum Outcome {
     /// A reward (id).
-    Reward(String),
+    Reward(Arc<str>),
     /// Goal progress.
     Progress(Progress),
 }
@@ -365,8 +366,8 @@ impl State {
                     ids.iter()
                         .filter_map(|id| self.rewards.get(id))
                         .filter(|r| {
-                            r.r.status != RewardStatus::Cancelled
-                                && since.is_none_or(|s| r.r.created_at > s)
+                            r.status != RewardStatus::Cancelled
+                                && since.is_none_or(|s| r.created_at > s)
                         })
                         .count() as i64
                 })
@@ -406,70 +407,56 @@ impl State {
         if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
             let (dk, ck) = (self.digest(&[&cid, d]), self.digest(&[cu]));
             let list = self.device_customers.entry(dk).or_default();
-            if !list.contains(&ck) {
-                list.push(ck);
-            }
+            list.insert(ck);
             if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
-                flag = Some(RewardFlag {
+                flag = Some(Box::new(RewardFlag {
                     reason_code: "device_shared".into(),
                     decision: "held".into(),
                     decided_at: None,
-                });
+                }));
             }
         }
-        let (id, token) = t.fresh.clone();
+        let id: Arc<str> = Arc::from(t.fresh.0.as_str());
+        let token = t.fresh.1;
         let expires_at = now + Duration::seconds(expiry_seconds);
-        // Shared copies of the low-cardinality strings: no allocation per reward.
-        let (campaign_id, moment_id) = (self.intern(&cid), self.intern(&moment.id));
-        let (group_id, marketplace) = (self.intern(&sel.group_id), self.intern(&t.marketplace));
-        let variant_id = sel.variant_id.as_deref().map(|v| self.intern(v));
-        let segment = t.segment.as_deref().map(|s| self.intern(s));
-        let reward = Reward {
-            object: "reward".into(),
-            id: id.clone(),
-            campaign_id,
-            moment_id,
-            reward_group_id: group_id,
-            variant_id,
-            customer_id: t.customer_id.clone(),
-            marketplace,
-            segment,
-            device_type: t.device_type,
-            status: if flag.is_some() {
-                RewardStatus::Flagged
-            } else {
-                RewardStatus::Issued
-            },
-            test: false,
-            url: format!("{}/r/{token}", self.base_url),
-            expires_at,
-            cost: sel.cost.shared(),
-            offer: self.shared_offer(&sel.items, &t.marketplace),
-            flag: flag.clone(),
-            created_at: now,
-            redeemed_at: None,
-            shipped_at: None,
-            delivered_at: None,
-            expired_at: None,
-            cancelled_at: None,
-        };
+        let offer = self.shared_offer(&sel.items, &t.marketplace);
+        let issue = self.issue_for(IssueParts {
+            app_id: &t.app_id,
+            account_id: &t.account_id,
+            campaign_id: &cid,
+            moment_id: &moment.id,
+            reward_group_id: &sel.group_id,
+            variant_id: sel.variant_id.as_deref(),
+            marketplace: &t.marketplace,
+            segment: t.segment.as_deref(),
+            cost: &sel.cost,
+            offer,
+        });
         let seq = self.next_seq();
-        let (app_id, account_id) = (self.intern(&t.app_id), self.intern(&t.account_id));
         let (charged_month, reserved) = (self.intern(&month), self.intern(&item));
         self.rewards.insert(
             id.clone(),
             Box::new(RewardRec {
                 seq,
-                app_id,
-                account_id,
+                id: id.clone(),
+                issue,
+                token,
+                customer_id: t.customer_id.as_deref().map(Box::from),
+                device_id: t.device_id.as_deref().map(Box::from),
+                device_type: t.device_type,
+                status: if flag.is_some() {
+                    RewardStatus::Flagged
+                } else {
+                    RewardStatus::Issued
+                },
+                test: false,
+                refunded: false,
+                created_at: now,
+                expires_at,
                 charged_month,
                 reserved_item: Some(reserved),
-                chosen_item: None,
-                shipping: None,
-                digital_code: None,
-                device_id: t.device_id.clone(),
-                refunded: false,
-                r: reward,
+                flag: flag.clone(),
+                later: None,
             }),
         );
         self.reward_order.push(id.clone());
@@ -483,12 +470,12 @@ impl State {
         if let Some(fl) = flag {
             let rseq = self.next_seq();
             self.reviews.insert(
-                id.clone(),
+                id.to_string(),
                 (
                     rseq,
                     FraudReview {
                         object: "fraud_review".into(),
-                        reward_id: id.clone(),
+                        reward_id: id.to_string(),
                         campaign_id: cid.clone(),
                         reason_code: fl.reason_code,
                         decision: "held".into(),
@@ -506,16 +493,16 @@ impl State {
     }
 
     fn record_action(&mut self, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
-        let rec = ActionRec {
+        let key = ActionKey {
             app_id: self.intern(&t.app_id),
             campaign_id: self.intern(&t.campaign_id),
             moment_id: self.intern(&t.moment_id),
             marketplace: self.intern(&t.marketplace),
             segment: t.segment.as_deref().map(|s| self.intern(s)),
             variant_id: sel.variant_id.as_deref().map(|v| self.intern(v)),
-            at,
+            day: at.date_naive(),
         };
-        self.actions.push(rec);
+        *self.actions.entry(key).or_default() += 1;
     }
 
     /// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
@@ -559,62 +546,50 @@ impl State {
     }
 
     /// The test reward of (campaign, moment): same id and URL every call, consumes nothing.
-    fn test_reward(&mut self, t: &TriggerInput, c: &Campaign, sel: &Selection) -> String {
+    fn test_reward(&mut self, t: &TriggerInput, c: &Campaign, sel: &Selection) -> Arc<str> {
         let key = (c.id.clone(), t.moment_id.clone());
         if let Some(id) = self.test_rewards.get(&key) {
             return id.clone();
         }
         let now = self.now();
-        let id = ids::new_id("rwd_test_");
-        let token = ids::reward_token();
-        let (campaign_id, moment_id) = (self.intern(&c.id), self.intern(&t.moment_id));
-        let (group_id, marketplace) = (self.intern(&sel.group_id), self.intern(&t.marketplace));
-        let variant_id = sel.variant_id.as_deref().map(|v| self.intern(v));
-        let segment = t.segment.as_deref().map(|s| self.intern(s));
-        let reward = Reward {
-            object: "reward".into(),
-            id: id.clone(),
-            campaign_id,
-            moment_id,
-            reward_group_id: group_id,
-            variant_id,
-            customer_id: t.customer_id.clone(),
-            marketplace,
-            segment,
-            device_type: t.device_type,
-            status: RewardStatus::Issued,
-            test: true,
-            url: format!("{}/r/{token}", self.base_url),
-            expires_at: c
-                .end_at
-                .max(now + Duration::seconds(c.reward_expiry_seconds)),
-            cost: Money::usd(0),
-            offer: self.shared_offer(&sel.items, &t.marketplace),
-            flag: None,
-            created_at: now,
-            redeemed_at: None,
-            shipped_at: None,
-            delivered_at: None,
-            expired_at: None,
-            cancelled_at: None,
-        };
+        let id: Arc<str> = ids::new_id("rwd_test_").into();
+        let token = ids::LinkToken::new();
+        let offer = self.shared_offer(&sel.items, &t.marketplace);
+        let issue = self.issue_for(IssueParts {
+            app_id: &t.app_id,
+            account_id: &t.account_id,
+            campaign_id: &c.id,
+            moment_id: &t.moment_id,
+            reward_group_id: &sel.group_id,
+            variant_id: sel.variant_id.as_deref(),
+            marketplace: &t.marketplace,
+            segment: t.segment.as_deref(),
+            cost: &Money::usd(0),
+            offer,
+        });
         let seq = self.next_seq();
-        let (app_id, account_id) = (self.intern(&t.app_id), self.intern(&t.account_id));
         let charged_month = self.intern(&month_of(now));
         self.rewards.insert(
             id.clone(),
             Box::new(RewardRec {
                 seq,
-                app_id,
-                account_id,
+                id: id.clone(),
+                issue,
+                token,
+                customer_id: t.customer_id.as_deref().map(Box::from),
+                device_id: None,
+                device_type: t.device_type,
+                status: RewardStatus::Issued,
+                test: true,
+                refunded: false,
+                created_at: now,
+                expires_at: c
+                    .end_at
+                    .max(now + Duration::seconds(c.reward_expiry_seconds)),
                 charged_month,
                 reserved_item: None,
-                chosen_item: None,
-                shipping: None,
-                digital_code: None,
-                device_id: None,
-                refunded: false,
-                r: reward,
+                flag: None,
+                later: None,
             }),
         );
         self.reward_by_token.insert(token, id.clone());
@@ -724,7 +699,7 @@ pub fn validate_trigger(
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
-        fresh: (ids::new_id("rwd_"), ids::reward_token()),
+        fresh: (ids::new_id("rwd_"), ids::LinkToken::new()),
     })
 }
 
@@ -743,15 +718,15 @@ pub async fn trigger(
     let outcome = g.run_trigger(&input)?;
     Ok(match outcome {
         Outcome::Reward(id) => {
-            let r = &g.rewards[&id].r;
+            let r = &g.rewards[&id];
             // The idempotency layer keeps a reference to the reward instead of the answer's bytes
             // and renders the same answer again on a replay (see `idempotency::Answer`).
             let replay = Answer::Reward {
                 status: r.status,
                 flag: r.flag.clone(),
-                id,
+                id: id.clone(),
             };
-            let body = TriggerResult::for_reward(r.clone());
+            let body = TriggerResult::for_reward(r.view(&g.base_url));
             drop(g);
             (axum::Extension(replay), Json(body)).into_response()
         }

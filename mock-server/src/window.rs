@@ -1,9 +1,11 @@
-//! A sliding window of action times (velocity limits), compact for the common case of one action.
+//! Compact per-key fraud state: a sliding window of action times (velocity limits) and a small set of
+//! customer digests (customers per device). Both are two words and allocate nothing for one element,
+//! the common case: the maps holding them have an entry per customer, device and IP seen.
 
 use std::collections::VecDeque;
 
-/// Action times in Unix seconds, oldest first. One action is stored inline (no allocation):
-/// velocity keys are mostly seen once per hour.
+/// Action times in Unix seconds, oldest first. One action is stored inline (no allocation) and the
+/// type is two words: velocity keys are mostly seen once per hour, and a map holds one window per key.
 #[derive(Clone, Debug, Default)]
 pub enum Window {
     /// No action.
@@ -12,7 +14,7 @@ pub enum Window {
     /// One action.
     One(i64),
     /// Several actions.
-    Many(VecDeque<i64>),
+    Many(Box<VecDeque<i64>>),
 }
 
 impl Window {
@@ -60,15 +62,76 @@ impl Window {
     pub fn push(&mut self, at: i64) {
         match self {
             Window::Empty => *self = Window::One(at),
-            Window::One(t) => *self = Window::Many(VecDeque::from([*t, at])),
+            Window::One(t) => *self = Window::Many(Box::new(VecDeque::from([*t, at]))),
             Window::Many(q) => q.push_back(at),
         }
     }
 }
 
+/// A set of digests, in insertion order; one is stored inline.
+#[derive(Clone, Debug, Default)]
+pub enum DigestSet {
+    /// None.
+    #[default]
+    Empty,
+    /// One.
+    One(u64),
+    /// Several.
+    Many(Box<Vec<u64>>),
+}
+
+impl DigestSet {
+    /// Adds `d` unless present.
+    pub fn insert(&mut self, d: u64) {
+        match self {
+            DigestSet::Empty => *self = DigestSet::One(d),
+            DigestSet::One(x) if *x == d => {}
+            DigestSet::One(x) => *self = DigestSet::Many(Box::new(vec![*x, d])),
+            DigestSet::Many(v) => {
+                if !v.contains(&d) {
+                    v.push(d);
+                }
+            }
+        }
+    }
+
+    /// Number of digests.
+    pub fn len(&self) -> usize {
+        match self {
+            DigestSet::Empty => 0,
+            DigestSet::One(_) => 1,
+            DigestSet::Many(v) => v.len(),
+        }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Window;
+    use super::{DigestSet, Window};
+
+    #[test]
+    fn digest_set_counts_distinct() {
+        let mut s = DigestSet::default();
+        assert!(s.is_empty());
+        s.insert(7);
+        s.insert(7);
+        assert_eq!(s.len(), 1);
+        s.insert(9);
+        s.insert(7);
+        s.insert(11);
+        assert_eq!(s.len(), 3);
+        assert_eq!(std::mem::size_of::<DigestSet>(), 16);
+    }
+
+    #[test]
+    fn is_two_words() {
+        assert_eq!(std::mem::size_of::<Window>(), 16);
+    }
 
     #[test]
     fn keeps_order_and_prunes_at_the_boundary() {
