@@ -306,6 +306,60 @@ mod tests {
         assert_eq!(got, ["rwd_a", "rwd_b", "rwd_c"]);
     }
 
+    fn parts<'a>(cost: &'a Money, offer: &Arc<Offer>) -> IssueParts<'a> {
+        IssueParts {
+            app_id: "app_1",
+            account_id: "acct_1",
+            campaign_id: "cmp_1",
+            moment_id: "first_workout",
+            reward_group_id: "US",
+            variant_id: None,
+            marketplace: "US",
+            segment: None,
+            cost,
+            offer: offer.clone(),
+        }
+    }
+
+    #[test]
+    fn rewards_of_one_selection_share_an_issue_until_its_cost_or_offer_changes() {
+        let mut g = State::empty("http://mock".into());
+        let offer = Arc::new(Offer { items: vec![] });
+        let (cents_50, cents_75) = (Money::usd(50), Money::usd(75));
+        let a = g.issue_for(parts(&cents_50, &offer));
+        let b = g.issue_for(parts(&cents_50, &offer));
+        assert!(Arc::ptr_eq(&a, &b), "same selection, same issue");
+        let dearer = g.issue_for(parts(&cents_75, &offer));
+        assert!(!Arc::ptr_eq(&a, &dearer));
+        assert_eq!((a.cost.amount, dearer.cost.amount), (50, 75));
+        let new_offer = Arc::new(Offer { items: vec![] });
+        let reoffered = g.issue_for(parts(&cents_50, &new_offer));
+        assert!(
+            !Arc::ptr_eq(&a, &reoffered),
+            "a changed offer is a new issue"
+        );
+        let mut other = parts(&cents_50, &offer);
+        other.segment = Some("gold");
+        assert_eq!(g.issue_for(other).segment.as_deref(), Some("gold"));
+        // An issue no reward holds is still found again; when its bucket next grows it is dropped.
+        drop((b, dearer, reoffered));
+        let again = g.issue_for(parts(&cents_50, &offer));
+        assert!(Arc::ptr_eq(&a, &again));
+        let cents_99 = Money::usd(99);
+        let _newest = g.issue_for(parts(&cents_99, &offer));
+        let bucket: Vec<i64> = g
+            .issues
+            .values()
+            .filter(|v| v.iter().all(|i| i.segment.is_none()))
+            .flat_map(|v| v.iter().map(|i| i.cost.amount))
+            .collect();
+        assert_eq!(
+            bucket,
+            [50, 99],
+            "the unheld 75-cent and re-offered issues were dropped"
+        );
+    }
+
     #[test]
     fn records_stay_compact() {
         // What one stored reward costs before its strings; docs/performance.md tracks the total.
