@@ -151,7 +151,7 @@ pub struct TriggerInput {
     /// Whether a customer token is calling.
     pub customer_token: bool,
     /// Id and link token for the reward, if one is issued: drawn before the state is locked.
-    pub fresh: (String, ids::LinkToken),
+    pub fresh: (Arc<str>, ids::LinkToken),
 }
 
 /// Outcome of a trigger.
@@ -416,8 +416,7 @@ impl State {
                 }));
             }
         }
-        let id: Arc<str> = Arc::from(t.fresh.0.as_str());
-        let token = t.fresh.1;
+        let (id, token) = t.fresh.clone();
         let expires_at = now + Duration::seconds(expiry_seconds);
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
@@ -699,7 +698,7 @@ pub fn validate_trigger(
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
-        fresh: (ids::new_id("rwd_"), ids::LinkToken::new()),
+        fresh: (ids::new_id("rwd_").into(), ids::LinkToken::new()),
     })
 }
 
