@@ -340,22 +340,35 @@ fn render(
             r.result.socket_errors
         );
     }
-    let rate = |server: &str, c: u32| {
-        rows.iter()
-            .find(|r| {
-                r.server == server && r.scenario == Scenario::Trigger.name() && r.connections == c
-            })
-            .map(|r| r.result.requests_per_sec)
+    let trigger = |server: &str, c: u32| {
+        rows.iter().find(|r| {
+            r.server == server && r.scenario == Scenario::Trigger.name() && r.connections == c
+        })
     };
+    let rate = |server: &str, c: u32| trigger(server, c).map(|r| r.result.requests_per_sec);
+    // The targets of issue #8, checked against this run (ratios from the same run only).
+    let mut targets: Vec<(String, String, bool)> = Vec::new();
     let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
     for &c in &opts.connections {
         if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate("axum ceiling", c)) {
-            let _ = writeln!(
-                out,
-                "- {c} connections: mock / axum ceiling = {:.1} %",
-                100.0 * mock / ceiling
-            );
+            let pct = 100.0 * mock / ceiling;
+            let _ = writeln!(out, "- {c} connections: mock / axum ceiling = {pct:.1} %");
+            if c == 32 {
+                targets.push((
+                    "trigger ≥ 65 % of the axum ceiling, 32 connections".into(),
+                    format!("{pct:.1} %"),
+                    pct >= 65.0,
+                ));
+            }
         }
+    }
+    if let Some(r) = trigger("moments mock", 32) {
+        let p99 = r.result.p99_ms;
+        targets.push((
+            "trigger p99 ≤ 5 ms, 32 connections".into(),
+            format!("{p99:.2} ms"),
+            p99 <= 5.0,
+        ));
     }
     let c = opts.connections.first().copied().unwrap_or(32);
     for peer in [
@@ -364,7 +377,20 @@ fn render(
         "json-server",
     ] {
         if let (Some(mock), Some(p)) = (rate("moments mock", c), rate(peer, c)) {
-            let _ = writeln!(out, "- {c} connections: mock / {peer} = {:.1}×", mock / p);
+            let times = mock / p;
+            let _ = writeln!(out, "- {c} connections: mock / {peer} = {times:.1}×");
+            let want = match peer {
+                "prism (-v silent)" => Some(15.0),
+                "prism (default logging)" => Some(30.0),
+                _ => None,
+            };
+            if let Some(want) = want {
+                targets.push((
+                    format!("mock ≥ {want}× {peer}"),
+                    format!("{times:.1}×"),
+                    times >= want,
+                ));
+            }
         }
     }
     let _ = writeln!(out, "\n## Memory of the mock\n");
@@ -385,11 +411,22 @@ fn render(
             out,
             "- RSS growth per stored reward (with its idempotency record and journal share): {per:.0} bytes"
         );
+        targets.push((
+            "≤ 1 KiB of state per stored reward".into(),
+            format!("{per:.0} bytes"),
+            per <= 1024.0,
+        ));
     }
     let _ = writeln!(
         out,
         "- trigger response body: {trigger_bytes} bytes (the ceiling answers the same size)"
     );
+    let _ = writeln!(out, "\n## Targets (issue #8), this run\n");
+    let _ = writeln!(out, "| target | measured | |\n|---|---:|---|");
+    for (what, measured, met) in targets {
+        let verdict = if met { "met" } else { "missed" };
+        let _ = writeln!(out, "| {what} | {measured} | {verdict} |");
+    }
     for note in notes {
         let _ = writeln!(out, "\nNote: {note}");
     }
