@@ -2,8 +2,11 @@
 //!
 //! Generated code is not committed: Kotlin goes to `target/bindings/kotlin` (Maven reads it from there), Swift
 //! to `target/bindings/swift` and is copied into the SwiftPM package (`bindings/swift/Sources/…`, git-ignored).
+//!
+//! The generated Kotlin is post-processed by [`tune_kotlin`] (two rewrites of uniffi 0.32's JNA glue that cut
+//! the fixed cost of every call); every Kotlin generation goes through [`generate_kotlin`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::util::{self, Profile, Result, cargo, header, run};
 
@@ -53,18 +56,17 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
     let out = util::target_dir().join("bindings");
     let kotlin_dir = out.join("kotlin");
     let swift_dir = out.join("swift");
-    for (language, dir) in [("kotlin", &kotlin_dir), ("swift", &swift_dir)] {
-        header(&format!(
-            "generate {language} bindings into {}",
-            dir.display()
-        ));
-        let _ = std::fs::remove_dir_all(dir);
-        run(util::cmd(&bindgen)
-            .args(["generate", "--no-format", "--library"])
-            .arg(&library)
-            .args(["--language", language, "--out-dir"])
-            .arg(dir))?;
-    }
+    generate_kotlin(&bindgen, &library, &kotlin_dir)?;
+    header(&format!(
+        "generate swift bindings into {}",
+        swift_dir.display()
+    ));
+    let _ = std::fs::remove_dir_all(&swift_dir);
+    run(util::cmd(&bindgen)
+        .args(["generate", "--no-format", "--library"])
+        .arg(&library)
+        .args(["--language", "swift", "--out-dir"])
+        .arg(&swift_dir))?;
 
     let root = util::root();
     for (file, dest) in SWIFT_PACKAGE_FILES {
@@ -82,6 +84,119 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
     })
 }
 
+/// The generated Kotlin file, relative to the Kotlin output folder.
+pub const KOTLIN_FILE: &str = "com/moments/sdk/moments_ffi.kt";
+
+/// Generates the Kotlin bindings of `library` into `dir` (emptied first) and applies [`tune_kotlin`] to them.
+pub fn generate_kotlin(bindgen: &Path, library: &Path, dir: &Path) -> Result {
+    header(&format!("generate kotlin bindings into {}", dir.display()));
+    let _ = std::fs::remove_dir_all(dir);
+    run(util::cmd(bindgen)
+        .args(["generate", "--no-format", "--library"])
+        .arg(library)
+        .args(["--language", "kotlin", "--out-dir"])
+        .arg(dir))?;
+    let file = dir.join(KOTLIN_FILE);
+    let source =
+        std::fs::read_to_string(&file).map_err(|e| format!("read {}: {e}", file.display()))?;
+    let tuned = tune_kotlin(&source).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::write(&file, tuned).map_err(|e| format!("write {}: {e}", file.display()))?;
+    println!(
+        "kotlin bindings post-processed ({} rewrites)",
+        KOTLIN_REWRITES.len()
+    );
+    Ok(())
+}
+
+/// One rewrite of the generated Kotlin: what it does, the exact text uniffi generates, its replacement.
+struct Rewrite {
+    what: &'static str,
+    find: &'static str,
+    replace: &'static str,
+}
+
+/// The rewrites, written against uniffi 0.32's Kotlin templates. Each must match exactly once: after a uniffi
+/// upgrade that changes the templates, generation fails here instead of silently shipping slower bindings.
+const KOTLIN_REWRITES: &[Rewrite] = &[
+    Rewrite {
+        what: "reuse one RustCallStatus per thread instead of allocating a JNA Structure (native memory, \
+               Cleaner registration, reflection) for every FFI call",
+        find: "private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
+    var status = UniffiRustCallStatus()
+    val return_value = callback(status)
+    uniffiCheckCallStatus(errorHandler, status)
+    return return_value
+}
+",
+        replace: "private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
+    // Moments (xtask/src/bindings.rs): a status from this thread's pool, not a new JNA Structure per call.
+    val status = UniffiRustCallStatusPool.take()
+    try {
+        val return_value = callback(status)
+        uniffiCheckCallStatus(errorHandler, status)
+        return return_value
+    } finally {
+        UniffiRustCallStatusPool.give(status)
+    }
+}
+
+// Moments (xtask/src/bindings.rs): one reusable RustCallStatus per thread. Re-entrant: a nested call on the same
+// thread (from a callback) finds the slot empty and allocates its own, so a status is never shared by two calls.
+private object UniffiRustCallStatusPool {
+    private val slot = ThreadLocal<UniffiRustCallStatus?>()
+
+    fun take(): UniffiRustCallStatus {
+        val status = slot.get() ?: return UniffiRustCallStatus()
+        slot.set(null)
+        status.code = UNIFFI_CALL_SUCCESS
+        status.error_buf.capacity = 0
+        status.error_buf.len = 0
+        status.error_buf.data = null
+        return status
+    }
+
+    fun give(status: UniffiRustCallStatus) {
+        slot.set(status)
+    }
+}
+",
+    },
+    Rewrite {
+        what: "keep the SDK's threads attached to the JVM after they resume a suspended call, instead of JNA \
+               attaching and detaching the calling thread on every continuation callback",
+        find: "internal object uniffiRustFutureContinuationCallbackImpl: UniffiRustFutureContinuationCallback {
+",
+        replace: "internal object uniffiRustFutureContinuationCallbackImpl: UniffiRustFutureContinuationCallback {
+    init {
+        // Moments (xtask/src/bindings.rs): the SDK's runtime threads call this on every wake; JNA would attach
+        // and detach them each time. Keep them attached as daemon threads (detached when the thread exits).
+        Native.setCallbackThreadInitializer(
+            this,
+            com.sun.jna.CallbackThreadInitializer(true, false, \"moments-sdk-callback\"),
+        )
+    }
+",
+    },
+];
+
+/// Applies [`KOTLIN_REWRITES`] to the generated Kotlin; fails if any pattern is missing or ambiguous.
+pub fn tune_kotlin(source: &str) -> Result<String> {
+    let mut out = source.to_owned();
+    for rewrite in KOTLIN_REWRITES {
+        match out.matches(rewrite.find).count() {
+            1 => out = out.replacen(rewrite.find, rewrite.replace, 1),
+            n => {
+                return Err(format!(
+                    "post-processing the generated Kotlin ({}): its pattern was found {n} times, expected once; \
+                     the uniffi Kotlin templates changed, update KOTLIN_REWRITES in xtask/src/bindings.rs",
+                    rewrite.what
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// CI check: the generated code is not committed (so it cannot be stale); if some is, it must match.
 pub fn check_not_stale() -> Result {
     let generated = generate_all(Profile::Dev)?;
@@ -92,7 +207,7 @@ pub fn check_not_stale() -> Result {
         let name = path.rsplit('/').next().unwrap_or(path);
         let fresh = match name {
             "MomentsSDK.swift" | "MomentsFFI.h" => generated.swift_dir.join(name),
-            "moments_ffi.kt" => generated.kotlin_dir.join("com/moments/sdk/moments_ffi.kt"),
+            "moments_ffi.kt" => generated.kotlin_dir.join(KOTLIN_FILE),
             _ => continue,
         };
         let committed = std::fs::read(root.join(path)).unwrap_or_default();
@@ -111,5 +226,35 @@ pub fn check_not_stale() -> Result {
             "committed generated bindings are stale, run `cargo xtask bindings`: {}",
             stale.join(", ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rewrite_applies_once_and_a_missing_pattern_fails() {
+        let generated: String = KOTLIN_REWRITES
+            .iter()
+            .map(|r| format!("// before\n{}// after\n", r.find))
+            .collect();
+        let tuned = tune_kotlin(&generated).unwrap();
+        for rewrite in KOTLIN_REWRITES {
+            assert_eq!(
+                tuned.matches(rewrite.replace).count(),
+                1,
+                "{}",
+                rewrite.what
+            );
+        }
+        // Tuned output no longer has the first pattern: tuning twice is refused, not applied twice.
+        assert!(tune_kotlin(&tuned).is_err());
+
+        let without_pool = generated.replace(KOTLIN_REWRITES[0].find, "");
+        let err = tune_kotlin(&without_pool).unwrap_err();
+        assert!(err.contains("found 0 times"), "{err}");
+        let twice = format!("{generated}{}", KOTLIN_REWRITES[1].find);
+        assert!(tune_kotlin(&twice).unwrap_err().contains("found 2 times"));
     }
 }

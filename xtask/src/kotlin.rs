@@ -84,21 +84,24 @@ pub fn test() -> Result {
     Ok(())
 }
 
-/// The JMH benchmark pairs: (label, SDK benchmark, OkHttp benchmark).
-const BENCH_PAIRS: &[(&str, &str, &str)] = &[
+/// The JMH benchmark rows: (label, SDK suspend benchmark, SDK blocking benchmark, OkHttp benchmark).
+const BENCH_ROWS: &[(&str, &str, &str, &str)] = &[
     (
         "rewardInfo (GET reward_info)",
         "rewardInfo_sdk",
+        "rewardInfo_sdkBlocking",
         "rewardInfo_okhttp",
     ),
     (
         "myRewards (GET /v1/rewards, 1 reward)",
         "myRewards_sdk",
+        "myRewards_sdkBlocking",
         "myRewards_okhttp",
     ),
     (
         "reportAction (POST /v1/triggers, fresh key)",
         "trigger_sdk",
+        "trigger_sdkBlocking",
         "trigger_okhttp",
     ),
 ];
@@ -110,8 +113,8 @@ const BENCH_TARGET_RATIO: f64 = 1.3;
 /// with OkHttp + Jackson, measured with JMH (`bindings/kotlin/bench`), release native library and release mock.
 ///
 /// Extra arguments go to JMH (e.g. `-f 2`, `-wi 5`, `rewardInfo`, `-prof gc`,
-/// `-jvmArgsAppend -Dmoments.bench.keepCallbackThreadsAttached=true`). Prints a table of means and the ratio
-/// SDK / OkHttp per call, also written to `target/kotlin-bench/report.md`.
+/// `-prof stack`). Prints a table of means and the ratios SDK / OkHttp per call (suspend and blocking forms), also
+/// written to `target/kotlin-bench/report.md`.
 pub fn bench(jmh_args: &[String]) -> Result {
     ensure_toolchain()?;
     let target = util::target_dir();
@@ -134,12 +137,7 @@ pub fn bench(jmh_args: &[String]) -> Result {
     });
     // Its own folder: `kotlin-test` regenerates target/bindings, and the two may run at once.
     let kotlin_dir = out.join("bindings/kotlin");
-    let _ = std::fs::remove_dir_all(&kotlin_dir);
-    run(util::cmd(&bindgen)
-        .args(["generate", "--no-format", "--library"])
-        .arg(&library)
-        .args(["--language", "kotlin", "--out-dir"])
-        .arg(&kotlin_dir))?;
+    bindings::generate_kotlin(&bindgen, &library, &kotlin_dir)?;
 
     let mock = util::build_mock_server(true)?;
 
@@ -220,29 +218,48 @@ fn parse_jmh_csv(text: &str) -> Vec<JmhScore> {
         .collect()
 }
 
-/// The markdown table: each pair's means and the ratio SDK / OkHttp, then the overhead probes.
+/// The markdown table: per call, the SDK's suspend and blocking forms against OkHttp's `execute()`, each with
+/// its ratio SDK / OkHttp (a form without results is shown as `–`), then the overhead probes.
 fn bench_report(scores: &[JmhScore]) -> String {
     let find = |name: &str| scores.iter().find(|s| s.name == name);
-    let cell = |s: &JmhScore| format!("{:.1} ± {:.1} {}", s.mean, s.error, s.unit);
+    let cell = |s: Option<&JmhScore>| {
+        s.map_or("–".to_owned(), |s| {
+            format!("{:.1} ± {:.1} {}", s.mean, s.error, s.unit)
+        })
+    };
+    let ratio = |sdk: Option<&JmhScore>, okhttp: &JmhScore| {
+        sdk.map_or("–".to_owned(), |sdk| {
+            let r = sdk.mean / okhttp.mean;
+            let verdict = if r <= BENCH_TARGET_RATIO {
+                "ok"
+            } else {
+                "over"
+            };
+            format!("{r:.2}× {verdict}")
+        })
+    };
     let mut out = String::from(
-        "| call | Kotlin SDK (JNA → Rust) | OkHttp + Jackson | SDK / OkHttp | target |\n|---|---:|---:|---:|---:|\n",
+        "| call | SDK suspend (coroutine) | SDK blocking | OkHttp + Jackson `execute()` | suspend / OkHttp | \
+         blocking / OkHttp |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    for (label, sdk, okhttp) in BENCH_PAIRS {
-        let (Some(sdk), Some(okhttp)) = (find(sdk), find(okhttp)) else {
+    for (label, suspend, blocking, okhttp) in BENCH_ROWS {
+        let Some(okhttp) = find(okhttp) else {
             continue;
         };
-        let ratio = sdk.mean / okhttp.mean;
-        let verdict = if ratio <= BENCH_TARGET_RATIO {
-            "ok"
-        } else {
-            "over"
-        };
+        let (suspend, blocking) = (find(suspend), find(blocking));
+        if suspend.is_none() && blocking.is_none() {
+            continue;
+        }
         out.push_str(&format!(
-            "| {label} | {} | {} | {ratio:.2}× | ≤ {BENCH_TARGET_RATIO}× {verdict} |\n",
-            cell(sdk),
-            cell(okhttp)
+            "| {label} | {} | {} | {} | {} | {} |\n",
+            cell(suspend),
+            cell(blocking),
+            cell(Some(okhttp)),
+            ratio(suspend, okhttp),
+            ratio(blocking, okhttp),
         ));
     }
+    out.push_str(&format!("\ntarget: SDK / OkHttp ≤ {BENCH_TARGET_RATIO}×\n"));
     let probes: Vec<&JmhScore> = scores
         .iter()
         .filter(|s| s.name.starts_with("overhead_"))
@@ -250,7 +267,7 @@ fn bench_report(scores: &[JmhScore]) -> String {
     if !probes.is_empty() {
         out.push_str("\n| fixed cost in the SDK path | mean |\n|---|---:|\n");
         for probe in probes {
-            out.push_str(&format!("| {} | {} |\n", probe.name, cell(probe)));
+            out.push_str(&format!("| {} | {} |\n", probe.name, cell(Some(probe))));
         }
     }
     out
@@ -263,18 +280,22 @@ mod tests {
     const CSV: &str = "\"Benchmark\",\"Mode\",\"Threads\",\"Samples\",\"Score\",\"Score Error (99.9%)\",\"Unit\"\n\
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_okhttp\",\"avgt\",1,5,100.000000,4.500000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdk\",\"avgt\",1,5,150.000000,NaN,\"us/op\"\n\
+        \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdkBlocking\",\"avgt\",1,5,120.000000,2.000000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.overhead_jnaStatus\",\"avgt\",1,5,0.500000,0.010000,\"us/op\"\n";
 
     #[test]
     fn jmh_csv_is_read_and_pairs_get_a_ratio() {
         let scores = parse_jmh_csv(CSV);
-        assert_eq!(scores.len(), 3);
+        assert_eq!(scores.len(), 4);
         assert_eq!(scores[0].name, "rewardInfo_okhttp");
         assert_eq!(scores[0].mean, 100.0);
         assert_eq!(scores[0].error, 4.5);
         assert!(scores[1].error.is_nan());
         let report = bench_report(&scores);
-        assert!(report.contains("| 1.50× | ≤ 1.3× over |"), "{report}");
+        assert!(
+            report.contains("| 150.0 ± NaN us/op | 120.0 ± 2.0 us/op | 100.0 ± 4.5 us/op | 1.50× over | 1.20× ok |"),
+            "{report}"
+        );
         assert!(
             report.contains("overhead_jnaStatus | 0.5 ± 0.0 us/op"),
             "{report}"

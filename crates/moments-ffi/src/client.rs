@@ -1,4 +1,4 @@
-//! `MomentsClient`, the one object app code uses.
+//! `MomentsClient`, the one object app code uses, and `BlockingMomentsClient`, its synchronous view.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use crate::cancel::CancellationToken;
 use crate::error::MomentsError;
 use crate::listeners::{Hub, ListenerHandle, RewardListener, StatusListener};
 use crate::outbox::{ActionOutbox, OutboxEventListener};
-use crate::runtime::run;
+use crate::runtime::{block_on, run};
 use crate::token::TokenProvider;
 use crate::types::{
     ActionOutcome, ClientConfig, ClientStatus, DeviceInfo, Progress, Reward, RewardInfo,
@@ -22,9 +22,27 @@ use crate::types::{
 ///
 /// Create one per signed-in customer and keep it. Every call runs on the SDK's own threads; every call can be
 /// cancelled by cancelling the coroutine / Swift task, by `cancelAll()`, or (for `reportAction`) by a
-/// `CancellationToken`.
+/// `CancellationToken`. Code without coroutines (Java, background threads) uses `blocking()`.
 #[derive(uniffi::Object)]
 pub struct MomentsClient {
+    core: Arc<Core>,
+}
+
+/// The synchronous view of a `MomentsClient`, for callers without coroutines / Swift concurrency (Java code,
+/// worker threads of the app). Get it with `MomentsClient.blocking()`.
+///
+/// It shares everything with its client: token cache, listeners and status, `cancelAll()`, the whole-call timeout.
+/// Each method makes the same call as the client's async method and blocks the calling thread until it is done.
+/// **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
+/// (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
+/// `blocking_call_on_sdk_thread` instead of deadlocking.
+#[derive(uniffi::Object)]
+pub struct BlockingMomentsClient {
+    core: Arc<Core>,
+}
+
+/// What a client and its blocking view share; every call's one implementation.
+struct Core {
     backend: Arc<dyn Backend>,
     hub: Arc<Hub>,
     cancel_root: Mutex<Token>,
@@ -44,8 +62,168 @@ impl MomentsClient {
         Ok(Arc::new(Self::with_backend(config, backend)))
     }
 
+    /// The synchronous view of this client (same token cache, listeners, `cancelAll()` and timeout), for code
+    /// without coroutines. Its calls block the calling thread: never use it on the main / UI thread.
+    pub fn blocking(&self) -> Arc<BlockingMomentsClient> {
+        Arc::new(BlockingMomentsClient {
+            core: Arc::clone(&self.core),
+        })
+    }
+
     /// Describes the reward of a moment, to announce the challenge. Consumes nothing.
     pub async fn reward_info(
+        &self,
+        campaign_id: String,
+        moment_id: String,
+    ) -> Result<RewardInfo, MomentsError> {
+        self.core.reward_info(campaign_id, moment_id).await
+    }
+
+    /// Reports that the customer completed an action of a client-reportable moment.
+    ///
+    /// Returns the issued reward (show its `url`) or, for a goal moment not met yet, the progress. `quantity`
+    /// (1–1,000,000) is what this action adds to a goal. One idempotency key is made per call and reused on every
+    /// retry, so a retried call never issues two rewards. Pass a `CancellationToken` to be able to cancel it.
+    #[uniffi::method(default(quantity = 1, cancellation = None))]
+    pub async fn report_action(
+        &self,
+        campaign_id: String,
+        moment_id: String,
+        quantity: u32,
+        cancellation: Option<Arc<CancellationToken>>,
+    ) -> Result<ActionOutcome, MomentsError> {
+        self.core
+            .report_action(campaign_id, moment_id, quantity, cancellation)
+            .await
+    }
+
+    /// The customer's own rewards, newest first (all pages), optionally of one campaign.
+    #[uniffi::method(default(campaign_id = None))]
+    pub async fn my_rewards(
+        &self,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Reward>, MomentsError> {
+        self.core.my_rewards(campaign_id).await
+    }
+
+    /// The customer's progress on goal moments, optionally of one campaign.
+    #[uniffi::method(default(campaign_id = None))]
+    pub async fn my_progress(
+        &self,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Progress>, MomentsError> {
+        self.core.my_progress(campaign_id).await
+    }
+
+    /// Follows rewards and progress: the listener first gets a `Snapshot` of what the client knows, then every
+    /// change. Keep the handle; dropping it or calling `cancel()` unsubscribes.
+    pub fn add_reward_listener(&self, listener: Arc<dyn RewardListener>) -> Arc<ListenerHandle> {
+        Arc::new(self.core.hub.subscribe_rewards(listener))
+    }
+
+    /// Follows the connection / authentication status, starting with the current one.
+    pub fn add_status_listener(&self, listener: Arc<dyn StatusListener>) -> Arc<ListenerHandle> {
+        Arc::new(self.core.hub.subscribe_status(listener))
+    }
+
+    /// Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
+    /// delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
+    /// One outbox per file at a time (`outbox_already_open` otherwise).
+    #[uniffi::method(default(listener = None))]
+    pub async fn open_outbox(
+        &self,
+        path: String,
+        listener: Option<Arc<dyn OutboxEventListener>>,
+    ) -> Result<Arc<ActionOutbox>, MomentsError> {
+        let client = self.core.backend.api_client().ok_or_else(|| {
+            MomentsError::invalid_argument("this client has no API connection for an outbox")
+        })?;
+        ActionOutbox::open(
+            path,
+            self.core.device.clone(),
+            Arc::new(ClientDeliverer::new(client)),
+            listener,
+        )
+        .await
+    }
+
+    /// The current connection / authentication status.
+    pub fn status(&self) -> ClientStatus {
+        self.core.hub.status()
+    }
+
+    /// Cancels every call in flight (they fail with code `cancelled`), blocking ones too. Later calls work normally.
+    pub fn cancel_all(&self) {
+        self.core.cancel_all();
+    }
+}
+
+#[uniffi::export]
+impl BlockingMomentsClient {
+    /// `MomentsClient.rewardInfo`, blocking the calling thread until it is done (never on the main / UI thread).
+    pub fn reward_info(
+        &self,
+        campaign_id: String,
+        moment_id: String,
+    ) -> Result<RewardInfo, MomentsError> {
+        block_on(self.core.reward_info(campaign_id, moment_id))
+    }
+
+    /// `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
+    /// thread). Cancel it from another thread with the `CancellationToken` or `cancelAll()`.
+    #[uniffi::method(default(quantity = 1, cancellation = None))]
+    pub fn report_action(
+        &self,
+        campaign_id: String,
+        moment_id: String,
+        quantity: u32,
+        cancellation: Option<Arc<CancellationToken>>,
+    ) -> Result<ActionOutcome, MomentsError> {
+        block_on(
+            self.core
+                .report_action(campaign_id, moment_id, quantity, cancellation),
+        )
+    }
+
+    /// `MomentsClient.myRewards`, blocking the calling thread until it is done (never on the main / UI thread).
+    #[uniffi::method(default(campaign_id = None))]
+    pub fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
+        block_on(self.core.my_rewards(campaign_id))
+    }
+
+    /// `MomentsClient.myProgress`, blocking the calling thread until it is done (never on the main / UI thread).
+    #[uniffi::method(default(campaign_id = None))]
+    pub fn my_progress(&self, campaign_id: Option<String>) -> Result<Vec<Progress>, MomentsError> {
+        block_on(self.core.my_progress(campaign_id))
+    }
+
+    /// The current connection / authentication status (does not block).
+    pub fn status(&self) -> ClientStatus {
+        self.core.hub.status()
+    }
+
+    /// Cancels every call in flight of this client, async and blocking (they fail with code `cancelled`).
+    pub fn cancel_all(&self) {
+        self.core.cancel_all();
+    }
+}
+
+impl MomentsClient {
+    pub(crate) fn with_backend(config: ClientConfig, backend: Arc<dyn Backend>) -> Self {
+        Self {
+            core: Arc::new(Core {
+                backend,
+                hub: Arc::default(),
+                cancel_root: Mutex::new(Token::new()),
+                device: config.device,
+                call_timeout: Duration::from_millis(config.call_timeout_ms.max(1)),
+            }),
+        }
+    }
+}
+
+impl Core {
+    async fn reward_info(
         &self,
         campaign_id: String,
         moment_id: String,
@@ -59,13 +237,7 @@ impl MomentsClient {
         .await
     }
 
-    /// Reports that the customer completed an action of a client-reportable moment.
-    ///
-    /// Returns the issued reward (show its `url`) or, for a goal moment not met yet, the progress. `quantity`
-    /// (1–1,000,000) is what this action adds to a goal. One idempotency key is made per call and reused on every
-    /// retry, so a retried call never issues two rewards. Pass a `CancellationToken` to be able to cancel it.
-    #[uniffi::method(default(quantity = 1, cancellation = None))]
-    pub async fn report_action(
+    async fn report_action(
         &self,
         campaign_id: String,
         moment_id: String,
@@ -96,12 +268,7 @@ impl MomentsClient {
         .await
     }
 
-    /// The customer's own rewards, newest first (all pages), optionally of one campaign.
-    #[uniffi::method(default(campaign_id = None))]
-    pub async fn my_rewards(
-        &self,
-        campaign_id: Option<String>,
-    ) -> Result<Vec<Reward>, MomentsError> {
+    async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
         let backend = Arc::clone(&self.backend);
         let hub = Arc::clone(&self.hub);
         self.call(None, async move {
@@ -114,9 +281,7 @@ impl MomentsClient {
         .await
     }
 
-    /// The customer's progress on goal moments, optionally of one campaign.
-    #[uniffi::method(default(campaign_id = None))]
-    pub async fn my_progress(
+    async fn my_progress(
         &self,
         campaign_id: Option<String>,
     ) -> Result<Vec<Progress>, MomentsError> {
@@ -130,62 +295,12 @@ impl MomentsClient {
         .await
     }
 
-    /// Follows rewards and progress: the listener first gets a `Snapshot` of what the client knows, then every
-    /// change. Keep the handle; dropping it or calling `cancel()` unsubscribes.
-    pub fn add_reward_listener(&self, listener: Arc<dyn RewardListener>) -> Arc<ListenerHandle> {
-        Arc::new(self.hub.subscribe_rewards(listener))
-    }
-
-    /// Follows the connection / authentication status, starting with the current one.
-    pub fn add_status_listener(&self, listener: Arc<dyn StatusListener>) -> Arc<ListenerHandle> {
-        Arc::new(self.hub.subscribe_status(listener))
-    }
-
-    /// Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
-    /// delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-    /// One outbox per file at a time (`outbox_already_open` otherwise).
-    #[uniffi::method(default(listener = None))]
-    pub async fn open_outbox(
-        &self,
-        path: String,
-        listener: Option<Arc<dyn OutboxEventListener>>,
-    ) -> Result<Arc<ActionOutbox>, MomentsError> {
-        let client = self.backend.api_client().ok_or_else(|| {
-            MomentsError::invalid_argument("this client has no API connection for an outbox")
-        })?;
-        ActionOutbox::open(
-            path,
-            self.device.clone(),
-            Arc::new(ClientDeliverer::new(client)),
-            listener,
-        )
-        .await
-    }
-
-    /// The current connection / authentication status.
-    pub fn status(&self) -> ClientStatus {
-        self.hub.status()
-    }
-
-    /// Cancels every call in flight (they fail with code `cancelled`). Later calls work normally.
-    pub fn cancel_all(&self) {
+    fn cancel_all(&self) {
         let old = std::mem::replace(
             &mut *self.cancel_root.lock().unwrap_or_else(|e| e.into_inner()),
             Token::new(),
         );
         old.cancel();
-    }
-}
-
-impl MomentsClient {
-    pub(crate) fn with_backend(config: ClientConfig, backend: Arc<dyn Backend>) -> Self {
-        Self {
-            backend,
-            hub: Arc::default(),
-            cancel_root: Mutex::new(Token::new()),
-            device: config.device,
-            call_timeout: Duration::from_millis(config.call_timeout_ms.max(1)),
-        }
     }
 
     /// Runs one call on the SDK runtime with cancellation, the whole-call timeout and status tracking.
@@ -270,11 +385,23 @@ mod tests {
     use crate::runtime::runtime;
     use crate::types::{DeviceType, Progress, RewardEvent, RewardStatus};
 
-    /// A backend answering from memory; `hang` makes every call wait forever.
+    /// A backend answering from memory; `hang` makes every call wait forever (after telling `entered`).
     #[derive(Default)]
     struct Fake {
         hang: bool,
+        entered: StdMutex<Option<std::sync::mpsc::Sender<()>>>,
         triggers: StdMutex<Vec<TriggerInput>>,
+    }
+
+    impl Fake {
+        async fn maybe_hang(&self) {
+            if self.hang {
+                if let Some(entered) = self.entered.lock().unwrap().as_ref() {
+                    let _ = entered.send(());
+                }
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     fn reward(id: &str) -> Reward {
@@ -294,9 +421,7 @@ mod tests {
     #[async_trait::async_trait]
     impl Backend for Fake {
         async fn reward_info(&self, _: &str, _: &str) -> Result<RewardInfo, MomentsError> {
-            if self.hang {
-                std::future::pending::<()>().await;
-            }
+            self.maybe_hang().await;
             Err(MomentsError::Api {
                 code: "token_expired".into(),
                 reason: "expired".into(),
@@ -307,9 +432,7 @@ mod tests {
             })
         }
         async fn trigger(&self, input: TriggerInput) -> Result<ActionOutcome, MomentsError> {
-            if self.hang {
-                std::future::pending::<()>().await;
-            }
+            self.maybe_hang().await;
             let n = {
                 let mut t = self.triggers.lock().unwrap();
                 t.push(input.clone());
@@ -333,14 +456,20 @@ mod tests {
             })
         }
         async fn my_rewards(&self, _: Option<String>) -> Result<Vec<Reward>, MomentsError> {
+            self.maybe_hang().await;
             Ok(vec![reward("rwd_a"), reward("rwd_b")])
         }
         async fn my_progress(&self, _: Option<String>) -> Result<Vec<Progress>, MomentsError> {
+            self.maybe_hang().await;
             Ok(vec![])
         }
     }
 
     fn client(fake: Fake) -> (MomentsClient, Arc<Fake>) {
+        client_with_timeout(fake, 60_000)
+    }
+
+    fn client_with_timeout(fake: Fake, call_timeout_ms: u64) -> (MomentsClient, Arc<Fake>) {
         let fake = Arc::new(fake);
         let config = ClientConfig {
             base_url: "http://mock".into(),
@@ -350,7 +479,7 @@ mod tests {
             },
             connect_timeout_ms: 1000,
             request_timeout_ms: 1000,
-            call_timeout_ms: 60_000,
+            call_timeout_ms,
             max_retries: 0,
         };
         (MomentsClient::with_backend(config, fake.clone()), fake)
@@ -491,6 +620,118 @@ mod tests {
             "cancelled"
         );
         // After cancel_all, new calls are not cancelled up front.
-        assert!(!client.cancel_root.lock().unwrap().is_cancelled());
+        assert!(!client.core.cancel_root.lock().unwrap().is_cancelled());
+    }
+
+    #[test]
+    fn blocking_calls_share_the_clients_state() {
+        let (client, fake) = client(Fake::default());
+        let blocking = client.blocking();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let listener = Arc::new(Collect(StdMutex::default(), tx));
+        let _handle = client.add_reward_listener(listener.clone());
+
+        let outcome = blocking
+            .report_action("cmp_1".into(), "first_workout".into(), 1, None)
+            .unwrap();
+        assert!(matches!(outcome, ActionOutcome::Rewarded { ref reward } if reward.id == "rwd_1"));
+        assert_eq!(fake.triggers.lock().unwrap().len(), 1);
+        assert_eq!(blocking.my_rewards(None).unwrap().len(), 2);
+        assert!(blocking.my_progress(None).unwrap().is_empty());
+        // Same validation as the async call, before any I/O.
+        let err = blocking
+            .report_action("cmp_1".into(), "first_workout".into(), 0, None)
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_argument");
+        // Same status hub: an auth error through the blocking view is seen by the client.
+        let err = blocking
+            .reward_info("cmp_1".into(), "first_workout".into())
+            .unwrap_err();
+        assert_eq!(err.code(), "token_expired");
+        assert_eq!(
+            client.status(),
+            ClientStatus::Unauthenticated {
+                code: "token_expired".into()
+            }
+        );
+        assert_eq!(blocking.status(), client.status());
+        // The client's listener saw the snapshot, then the reward issued by the blocking call.
+        runtime().block_on(async {
+            rx.recv().await.unwrap();
+            rx.recv().await.unwrap();
+        });
+        let events = listener.0.lock().unwrap().clone();
+        assert!(matches!(&events[1], RewardEvent::RewardIssued { reward } if reward.id == "rwd_1"));
+    }
+
+    /// Starts `call` on its own thread against a hanging backend and returns once the call is inside the backend.
+    fn hanging_blocking_call<T: Send + 'static>(
+        call: impl FnOnce(Arc<BlockingMomentsClient>) -> Result<T, MomentsError> + Send + 'static,
+        call_timeout_ms: u64,
+    ) -> (
+        MomentsClient,
+        std::thread::JoinHandle<Result<T, MomentsError>>,
+    ) {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (client, _) = client_with_timeout(
+            Fake {
+                hang: true,
+                entered: StdMutex::new(Some(entered_tx)),
+                ..Fake::default()
+            },
+            call_timeout_ms,
+        );
+        let blocking = client.blocking();
+        let thread = std::thread::spawn(move || call(blocking));
+        entered_rx.recv().unwrap();
+        (client, thread)
+    }
+
+    #[test]
+    fn blocking_calls_are_cancelled_by_cancel_all_and_by_token() {
+        let (client, thread) = hanging_blocking_call(
+            |b| b.reward_info("cmp_1".into(), "first_workout".into()),
+            60_000,
+        );
+        client.cancel_all();
+        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+
+        // cancelAll of the blocking view cancels the client's async calls too (one cancel root).
+        let (client, thread) = hanging_blocking_call(|b| b.my_rewards(None), 60_000);
+        client.blocking().cancel_all();
+        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+
+        let token = Arc::new(CancellationToken::new());
+        let (_client, thread) = hanging_blocking_call(
+            {
+                let token = token.clone();
+                move |b| b.report_action("cmp_1".into(), "first_workout".into(), 1, Some(token))
+            },
+            60_000,
+        );
+        token.cancel();
+        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+    }
+
+    #[test]
+    fn blocking_calls_honour_the_whole_call_timeout() {
+        // The backend never answers: only the call timeout can end the call.
+        let (_client, thread) = hanging_blocking_call(|b| b.my_progress(None), 1);
+        let err = thread.join().unwrap().unwrap_err();
+        assert_eq!(err.code(), "timeout");
+        assert!(err.retryable());
+    }
+
+    #[test]
+    fn a_blocking_call_on_an_sdk_thread_is_a_typed_error() {
+        let (client, fake) = client(Fake::default());
+        let blocking = client.blocking();
+        let err = runtime()
+            .block_on(async {
+                blocking.report_action("cmp_1".into(), "first_workout".into(), 1, None)
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "blocking_call_on_sdk_thread");
+        assert!(fake.triggers.lock().unwrap().is_empty(), "nothing was sent");
     }
 }

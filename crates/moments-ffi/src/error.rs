@@ -6,7 +6,7 @@
 //! - `code`: a stable, machine-readable string. For errors answered by the API it is the API's code
 //!   (`frequency_cap_reached`, `campaign_not_live`, … see docs/api.md); for local failures one of
 //!   `network_error`, `timeout`, `invalid_response`, `token_provider_failed`, `cancelled`, `invalid_argument`,
-//!   `internal_error`.
+//!   `blocking_call_on_sdk_thread` (a `BlockingMomentsClient` call made on an SDK thread), `internal_error`.
 //! - `reason`: a human-readable English sentence (never a token or key).
 //! - `request_id`: the server's `req_…` id when the server answered.
 //! - `retryable`: whether the same call may succeed later unchanged.
@@ -54,7 +54,8 @@ pub enum MomentsError {
         request_id: Option<String>,
         retryable: bool,
     },
-    /// An argument or the configuration is invalid (code `invalid_argument`).
+    /// An argument or the configuration is invalid (code `invalid_argument`), or a blocking call was made on one
+    /// of the SDK's own threads (code `blocking_call_on_sdk_thread`).
     #[error("{code}: {reason}")]
     InvalidArgument {
         code: String,

@@ -20,7 +20,7 @@ mod token;
 mod types;
 
 pub use cancel::CancellationToken;
-pub use client::MomentsClient;
+pub use client::{BlockingMomentsClient, MomentsClient};
 pub use error::MomentsError;
 pub use listeners::{ListenerHandle, RewardListener, StatusListener};
 pub use logging::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};

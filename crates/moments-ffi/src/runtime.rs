@@ -62,6 +62,28 @@ where
     }
 }
 
+/// Runs `fut` to completion on the calling thread (the blocking API), its I/O and timers on the SDK runtime.
+///
+/// On a thread already inside a tokio runtime (the SDK's own threads: listeners, token providers, log sinks are
+/// called there) blocking would stall or deadlock the runtime, so it fails at once with `InvalidArgument`
+/// (code `blocking_call_on_sdk_thread`) instead of panicking.
+pub(crate) fn block_on<T, F>(fut: F) -> Result<T, MomentsError>
+where
+    F: Future<Output = Result<T, MomentsError>>,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(MomentsError::InvalidArgument {
+            code: "blocking_call_on_sdk_thread".into(),
+            reason: "a blocking Moments SDK call was made on a thread of an async runtime (an SDK callback?); \
+                     use the async API there"
+                .into(),
+            request_id: None,
+            retryable: false,
+        });
+    }
+    runtime().block_on(fut)
+}
+
 /// Best-effort text of a panic payload (for the error's `reason`; never contains secrets we put there).
 pub(crate) fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -103,6 +125,24 @@ mod tests {
                 "the task's sender must be dropped by the abort"
             );
         });
+    }
+
+    #[test]
+    fn block_on_runs_the_future_and_refuses_runtime_threads() {
+        assert_eq!(block_on(run(async { Ok(7) })).unwrap(), 7);
+        let err = runtime()
+            .block_on(async { block_on(async { Ok(()) }) })
+            .unwrap_err();
+        assert_eq!(err.code(), "blocking_call_on_sdk_thread");
+        assert!(matches!(err, MomentsError::InvalidArgument { .. }));
+        let on_worker =
+            runtime().block_on(AbortOnDrop(runtime().spawn(async {
+                block_on(async { Ok(()) }).map_err(|e| e.code().to_owned())
+            })));
+        assert_eq!(
+            on_worker.unwrap().unwrap_err(),
+            "blocking_call_on_sdk_thread"
+        );
     }
 
     async fn futures_poll_once<F: Future + Unpin>(mut fut: F) -> Poll<F::Output> {

@@ -35,6 +35,11 @@ final class Collector: RewardListener, @unchecked Sendable {
 
 struct AppBackendDown: Error {}
 
+/// A result handed from a plain thread to the test (written once before a semaphore signal, read after it).
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
+
 final class MomentsClientTests: XCTestCase {
     var mock: MockServer!
     let customerId = "cust_sw_" + UUID().uuidString.prefix(8)
@@ -174,6 +179,44 @@ final class MomentsClientTests: XCTestCase {
         } catch let error as MomentsError {
             XCTAssertEqual(error.code, "cancelled")
         }
+    }
+
+    /// Runs `body` on a plain thread (as code without Swift concurrency would) and waits for its result.
+    private func onThread<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            box.result = Result { try body() }
+            done.signal()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the blocking calls finished")
+        return try XCTUnwrap(box.result).get()
+    }
+
+    func testBlockingViewMakesTheSameCallsAndSharesTheClient() throws {
+        let provider = CountingProvider(mock, customerId: customerId)
+        let client = try makeClient(provider)
+        let campaignId = mock.campaignId
+        let (info, outcome, mine) = try onThread { () -> (RewardInfo, ActionOutcome, [Reward]) in
+            let blocking = client.blocking()
+            let info = try blocking.rewardInfo(campaignId: campaignId, momentId: "first_workout")
+            let outcome = try blocking.reportAction(campaignId: campaignId, momentId: "first_workout")
+            return (info, outcome, try blocking.myRewards())
+        }
+        XCTAssertEqual(info.campaignId, campaignId)
+        guard case let .rewarded(reward) = outcome else { return XCTFail("expected a reward, got \(outcome)") }
+        XCTAssertTrue(mine.contains { $0.id == reward.id })
+        XCTAssertEqual(provider.calls, 1, "one token cache for the client and its blocking view")
+        XCTAssertEqual(client.status(), .online)
+        let capped = try onThread { () -> String in
+            do {
+                _ = try client.blocking().reportAction(campaignId: campaignId, momentId: "first_workout")
+                return "no error"
+            } catch let error as MomentsError {
+                return error.code
+            }
+        }
+        XCTAssertEqual(capped, "frequency_cap_reached")
     }
 
     func testThrowingTokenProviderIsATypedError() async throws {

@@ -70,3 +70,29 @@ fun MomentsClient.statusUpdates(): Flow<ClientStatus> = callbackFlow {
     })
     awaitClose { handle.cancel(); handle.close() }
 }
+
+/**
+ * Java entry points for calls whose Kotlin signature Java cannot use (Kotlin's unsigned types are name-mangled for
+ * Java). Blocking, like the `BlockingMomentsClient` they call: never on the main / UI thread.
+ */
+object MomentsJava {
+    /**
+     * `BlockingMomentsClient.reportAction` with an `Int` quantity (default 1; outside 1–1,000,000 it fails with
+     * `invalid_argument`, like any out-of-range quantity).
+     */
+    @JvmStatic
+    @JvmOverloads
+    fun reportAction(
+        client: BlockingMomentsClient,
+        campaignId: String,
+        momentId: String,
+        quantity: Int = 1,
+        cancellation: CancellationToken? = null,
+    ): ActionOutcome = client.reportAction(
+        campaignId,
+        momentId,
+        // A negative Int becomes a UInt above 1,000,000: refused by the SDK's own range check.
+        quantity.toUInt(),
+        cancellation,
+    )
+}

@@ -1,6 +1,9 @@
 package com.moments.sdk
 
 import java.util.UUID
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CompletableDeferred
@@ -36,10 +39,32 @@ class MomentsClientTest {
         }
     }
 
-    private fun client(provider: TokenProvider): MomentsClient = MomentsClient(
-        ClientConfig(baseUrl = mock.baseUrl, device = DeviceInfo(DeviceType.ANDROID, "device-kt-1")),
+    private fun client(provider: TokenProvider, callTimeoutMs: ULong = 60_000uL): MomentsClient = MomentsClient(
+        ClientConfig(
+            baseUrl = mock.baseUrl,
+            device = DeviceInfo(DeviceType.ANDROID, "device-kt-1"),
+            callTimeoutMs = callTimeoutMs,
+        ),
         provider,
     )
+
+    /** A token provider whose backend never answers; `entered` opens once a call is waiting on it. */
+    private class StuckProvider : TokenProvider {
+        val entered = CountDownLatch(1)
+        private val gate = CompletableDeferred<Unit>()
+        override suspend fun fetchToken(): CustomerToken {
+            entered.countDown()
+            gate.await()
+            error("unreachable")
+        }
+    }
+
+    /** Runs `call` on a plain thread (no coroutine), as Java code would, and returns its outcome. */
+    private fun <T> onThread(call: () -> T): CompletableFuture<Result<T>> {
+        val result = CompletableFuture<Result<T>>()
+        Thread { result.complete(runCatching(call)) }.apply { isDaemon = true }.start()
+        return result
+    }
 
     @BeforeEach
     fun start() {
@@ -259,6 +284,90 @@ class MomentsClientTest {
                 val after = outbox.counts()
                 assertEquals(0uL, after.queued + after.inflight + after.failed)
             }
+        }
+    }
+
+    @Test
+    fun `the blocking API makes the same calls without coroutines and shares the client's state`() {
+        val provider = CountingProvider()
+        client(provider).use { client ->
+            client.blocking().use { blocking ->
+                val info = blocking.rewardInfo(mock.campaignId, "first_workout")
+                assertEquals(mock.campaignId, info.campaignId)
+                assertTrue(info.offer.isNotEmpty())
+
+                val reward = (blocking.reportAction(mock.campaignId, "first_workout") as ActionOutcome.Rewarded).reward
+                assertEquals(200, mock.getAbsolute(reward.url).statusCode(), "the reward page opens")
+                val capped = assertThrows<MomentsException.Api> { blocking.reportAction(mock.campaignId, "first_workout") }
+                assertEquals("frequency_cap_reached", capped.code)
+                assertTrue(capped.requestId!!.startsWith("req_"))
+                val bad = assertThrows<MomentsException.InvalidArgument> {
+                    blocking.reportAction(mock.campaignId, "first_workout", 0u)
+                }
+                assertEquals("invalid_argument", bad.code)
+                assertEquals(
+                    "invalid_argument",
+                    assertThrows<MomentsException.InvalidArgument> {
+                        MomentsJava.reportAction(blocking, mock.campaignId, "first_workout", -1)
+                    }.code,
+                )
+
+                assertTrue(blocking.myRewards().any { it.id == reward.id })
+                // The Java entry point (Int quantity) makes the same call.
+                val progress = MomentsJava.reportAction(blocking, mock.campaignId, "five_workouts", 2) as ActionOutcome.InProgress
+                assertEquals(2uL, progress.progress.current)
+                assertEquals(2uL, blocking.myProgress(mock.campaignId).single { it.momentId == "five_workouts" }.current)
+
+                // One token cache, one status for the client and its blocking view.
+                runBlocking { client.rewardInfo(mock.campaignId, "first_workout") }
+                assertEquals(1, provider.calls.get(), "the blocking view used the client's cached token")
+                assertEquals(ClientStatus.Online, blocking.status())
+                assertEquals(client.status(), blocking.status())
+            }
+        }
+    }
+
+    @Test
+    fun `blocking calls are cancelled by cancelAll and by token, and end at the call timeout`() {
+        val stuck = StuckProvider()
+        client(stuck).use { client ->
+            val pending = onThread { client.blocking().rewardInfo(mock.campaignId, "first_workout") }
+            assertTrue(stuck.entered.await(10, TimeUnit.SECONDS), "the call reached the token provider")
+            client.cancelAll()
+            val error = pending.get(10, TimeUnit.SECONDS).exceptionOrNull()
+            assertTrue(error is MomentsException.Cancelled, "got $error")
+        }
+
+        val stuckAgain = StuckProvider()
+        client(stuckAgain).use { client ->
+            val token = CancellationToken()
+            val pending = onThread { client.blocking().reportAction(mock.campaignId, "first_workout", 1u, token) }
+            assertTrue(stuckAgain.entered.await(10, TimeUnit.SECONDS))
+            token.cancel()
+            assertEquals("cancelled", (pending.get(10, TimeUnit.SECONDS).exceptionOrNull() as MomentsException).code)
+        }
+
+        client(StuckProvider(), callTimeoutMs = 200uL).use { client ->
+            val error = assertThrows<MomentsException.Network> { client.blocking().myRewards() }
+            assertEquals("timeout", error.code)
+            assertTrue(error.retryable)
+        }
+    }
+
+    @Test
+    fun `a blocking call from an SDK callback thread is a typed error, not a deadlock`() {
+        client(CountingProvider()).use { client ->
+            val blocking = client.blocking()
+            val outcome = CompletableFuture<Result<List<Reward>>>()
+            val handle = client.addRewardListener(object : RewardListener {
+                override fun onEvent(event: RewardEvent) {
+                    outcome.complete(runCatching { blocking.myRewards() })
+                }
+            })
+            val error = outcome.get(10, TimeUnit.SECONDS).exceptionOrNull()
+            assertTrue(error is MomentsException.InvalidArgument, "got $error")
+            assertEquals("blocking_call_on_sdk_thread", (error as MomentsException).code)
+            handle.close()
         }
     }
 }

@@ -1,5 +1,6 @@
 package com.moments.bench;
 
+import com.moments.sdk.BlockingMomentsClient;
 import com.moments.sdk.MomentsClient;
 import java.io.IOException;
 import java.util.List;
@@ -20,9 +21,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One call, two ways, against the release mock server on localhost: {@code *_sdk} through the Kotlin SDK (Kotlin
- * {@code runBlocking} -> JNA -> Rust {@code moments-ffi} -> {@code moments-client} -> reqwest -> mock) and
- * {@code *_okhttp} through OkHttp + Jackson on the calling thread. Both return the decoded object (same fields).
+ * One call, three ways, against the release mock server on localhost: {@code *_sdk} through the Kotlin SDK's suspend
+ * API (Kotlin {@code runBlocking} -> JNA -> Rust {@code moments-ffi} -> {@code moments-client} -> reqwest -> mock),
+ * {@code *_sdkBlocking} through its blocking API ({@code MomentsClient.blocking()}: one synchronous JNA call that
+ * waits for the same Rust call), and {@code *_okhttp} through OkHttp + Jackson {@code execute()} on the calling
+ * thread. All return the decoded object (same fields).
  *
  * <p>Each fork starts its own mock (same seeded state), mints a customer token, creates one real reward for the
  * customer (so {@code myRewards} returns one reward), then switches the mock to test mode so triggers answer the
@@ -30,8 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * fresh idempotency key, so it is really processed, not replayed.
  *
  * <p>{@code overhead_*} isolate fixed costs of the SDK path: one synchronous JNA call into Rust and back with no I/O
- * ({@code status()}), an async SDK call answered on the caller's thread before any I/O (an argument error: the uniffi
- * future machinery and the error's lift, no thread hop), and an empty {@code runBlocking}.
+ * ({@code status()}), an async and a blocking SDK call answered on the caller's thread before any I/O (an argument
+ * error: the uniffi future machinery or the synchronous call, and the error's lift, no thread hop), and an empty
+ * {@code runBlocking}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -45,14 +49,12 @@ public class RoundTripBenchmark {
 
     private MockServer mock;
     private MomentsClient client;
+    private BlockingMomentsClient blocking;
     private RestApi rest;
     private String campaignId;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        if (Boolean.getBoolean("moments.bench.keepCallbackThreadsAttached")) {
-            Sdk.keepCallbackThreadsAttached();
-        }
         mock = MockServer.start();
         Map<String, Object> demo = new RestApi(mock.baseUrl, "").mockDemo();
         campaignId = (String) demo.get("campaign_id");
@@ -81,18 +83,27 @@ public class RoundTripBenchmark {
         check(info.getCampaignId().equals(restInfo.campaignId())
                 && info.getOffer().size() == restInfo.offer().size()
                 && info.getOffer().get(0).getItemId().equals(restInfo.offer().get(0).itemId()), "reward info differs");
+        blocking = Sdk.blocking(client);
+        var blockingInfo = Sdk.rewardInfo(blocking, campaignId, MOMENT);
+        check(blockingInfo.equals(info), "blocking reward info differs");
         var mine = Sdk.myRewards(client);
         List<RestApi.Reward> restMine = rest.myRewards();
         check(mine.size() == 1 && restMine.size() == 1
                 && mine.get(0).getId().equals(real.id()) && restMine.get(0).id().equals(real.id()),
                 "my rewards differ: sdk " + mine.size() + ", okhttp " + restMine.size());
+        check(Sdk.myRewards(blocking).equals(mine), "blocking my rewards differ");
         var sdkTest = Sdk.reportAction(client, campaignId, MOMENT);
+        var blockingTest = Sdk.reportAction(blocking, campaignId, MOMENT);
         RestApi.Reward restTest = rest.trigger(campaignId, MOMENT, DEVICE);
-        check(sdkTest.getTest() && restTest.test() && sdkTest.getId().equals(restTest.id()), "test rewards differ");
+        check(sdkTest.getTest() && blockingTest.getTest() && restTest.test() && sdkTest.getId().equals(restTest.id())
+                && blockingTest.getId().equals(restTest.id()), "test rewards differ");
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
+        if (blocking != null) {
+            blocking.close();
+        }
         if (client != null) {
             client.close();
         }
@@ -107,6 +118,11 @@ public class RoundTripBenchmark {
     }
 
     @Benchmark
+    public Object rewardInfo_sdkBlocking() {
+        return Sdk.rewardInfo(blocking, campaignId, MOMENT);
+    }
+
+    @Benchmark
     public Object rewardInfo_okhttp() throws IOException {
         return rest.rewardInfo(campaignId, MOMENT);
     }
@@ -117,6 +133,11 @@ public class RoundTripBenchmark {
     }
 
     @Benchmark
+    public Object myRewards_sdkBlocking() {
+        return Sdk.myRewards(blocking);
+    }
+
+    @Benchmark
     public Object myRewards_okhttp() throws IOException {
         return rest.myRewards();
     }
@@ -124,6 +145,11 @@ public class RoundTripBenchmark {
     @Benchmark
     public Object trigger_sdk() {
         return Sdk.reportAction(client, campaignId, MOMENT);
+    }
+
+    @Benchmark
+    public Object trigger_sdkBlocking() {
+        return Sdk.reportAction(blocking, campaignId, MOMENT);
     }
 
     @Benchmark
@@ -139,6 +165,11 @@ public class RoundTripBenchmark {
     @Benchmark
     public Object overhead_asyncImmediateError() {
         return Sdk.asyncImmediateError(client);
+    }
+
+    @Benchmark
+    public Object overhead_blockingImmediateError() {
+        return Sdk.blockingImmediateError(blocking);
     }
 
     @Benchmark

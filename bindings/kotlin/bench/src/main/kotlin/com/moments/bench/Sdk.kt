@@ -2,6 +2,7 @@
 package com.moments.bench
 
 import com.moments.sdk.ActionOutcome
+import com.moments.sdk.BlockingMomentsClient
 import com.moments.sdk.ClientConfig
 import com.moments.sdk.CustomerToken
 import com.moments.sdk.DeviceInfo
@@ -11,13 +12,13 @@ import com.moments.sdk.MomentsClient
 import com.moments.sdk.Reward
 import com.moments.sdk.RewardInfo
 import com.moments.sdk.tokenProvider
-import com.moments.sdk.uniffiRustFutureContinuationCallbackImpl
-import com.sun.jna.CallbackThreadInitializer
-import com.sun.jna.Native
 import java.util.function.Supplier
 import kotlinx.coroutines.runBlocking
 
-/** The SDK calls the benchmark measures, each made the way blocking Kotlin code makes them (`runBlocking`). */
+/**
+ * The SDK calls the benchmark measures: the suspend API bridged the way blocking code bridges it (`runBlocking`),
+ * and the blocking API (`MomentsClient.blocking()`), which needs no coroutine.
+ */
 object Sdk {
     /** A client for `baseUrl` with the SDK's default settings; its token provider is `mint` (called once, cached). */
     @JvmStatic
@@ -25,20 +26,6 @@ object Sdk {
         ClientConfig(baseUrl = baseUrl, device = DeviceInfo(DeviceType.ANDROID, deviceId)),
         tokenProvider { mint.get() },
     )
-
-    /**
-     * Experiment (`-Dmoments.bench.keepCallbackThreadsAttached=true`): tells JNA to keep the SDK's threads attached
-     * to the JVM after they call the async continuation callback, instead of attaching and detaching the calling
-     * tokio thread on every wake (JNA's default). Compiled here because the callback object is `internal` to the
-     * SDK's Kotlin module, which this benchmark compiles as its own.
-     */
-    @JvmStatic
-    fun keepCallbackThreadsAttached() {
-        Native.setCallbackThreadInitializer(
-            uniffiRustFutureContinuationCallbackImpl,
-            CallbackThreadInitializer(true, false, "moments-sdk-callback"),
-        )
-    }
 
     /** A customer token as the SDK's token provider returns it. */
     @JvmStatic
@@ -60,6 +47,39 @@ object Sdk {
             is ActionOutcome.Rewarded -> outcome.reward
             is ActionOutcome.InProgress -> error("expected a reward, got progress $outcome")
         }
+
+    /** The blocking view of `client`. */
+    @JvmStatic
+    fun blocking(client: MomentsClient): BlockingMomentsClient = client.blocking()
+
+    /** `rewardInfo` through the blocking API. */
+    @JvmStatic
+    fun rewardInfo(client: BlockingMomentsClient, campaignId: String, momentId: String): RewardInfo =
+        client.rewardInfo(campaignId, momentId)
+
+    /** `myRewards` through the blocking API. */
+    @JvmStatic
+    fun myRewards(client: BlockingMomentsClient): List<Reward> = client.myRewards()
+
+    /** `reportAction` through the blocking API. */
+    @JvmStatic
+    fun reportAction(client: BlockingMomentsClient, campaignId: String, momentId: String): Reward =
+        when (val outcome = client.reportAction(campaignId, momentId)) {
+            is ActionOutcome.Rewarded -> outcome.reward
+            is ActionOutcome.InProgress -> error("expected a reward, got progress $outcome")
+        }
+
+    /**
+     * A blocking SDK call that fails its argument check before any I/O: the fixed cost of a blocking call's JNA
+     * traffic (handle clone, two strings lowered, the call, the error lifted), no thread hop.
+     */
+    @JvmStatic
+    fun blockingImmediateError(client: BlockingMomentsClient): String = try {
+        client.reportAction("not a valid id", "first_workout")
+        error("an invalid id was accepted")
+    } catch (e: MomentsException.InvalidArgument) {
+        e.code
+    }
 
     /** A synchronous FFI call with no I/O (`status()`): the fixed cost of one JNA call into Rust and back. */
     @JvmStatic
