@@ -150,10 +150,7 @@ fn run(
             reward_group_id: Some(req.reward_group_id.clone()),
             quantity: 1,
             customer_token: false,
-            fresh: (
-                crate::ids::new_id("rwd_").into(),
-                crate::ids::LinkToken::new(),
-            ),
+            fresh: crate::ids::fresh_reward("rwd_"),
         };
         let Outcome::Reward(id) = g.run_trigger(&input)? else {
             return Err(ApiError::unprocessable(

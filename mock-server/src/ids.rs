@@ -26,6 +26,12 @@ pub fn new_id(prefix: &str) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// A new reward's id and link token (the id derived from the token: [`LinkToken::reward_id`]).
+pub fn fresh_reward(prefix: &str) -> (std::sync::Arc<str>, LinkToken) {
+    let token = LinkToken::new();
+    (token.reward_id(prefix).into(), token)
+}
+
 /// A reward link token: 24 random bytes from the OS, written as 32 base64url characters. Kept as
 /// its bytes: the token index and the reward record hold it inline, with no allocation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +55,33 @@ impl LinkToken {
             .decode_slice(text, &mut b)
             .ok()?;
         (n == 24).then_some(LinkToken(b))
+    }
+
+    /// The id of the reward this token links to: `prefix` followed by 16 hex digits, the first 64 bits of
+    /// SHA-256 over the token. The token finds its reward through the rewards map, with no index of its own;
+    /// the id is public and reveals nothing usable about the token (a one-way function of 192 random bits).
+    pub fn reward_id(&self, prefix: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"moments reward id\0")
+            .chain_update(self.0)
+            .finalize();
+        let mut s = String::with_capacity(prefix.len() + 16);
+        s.push_str(prefix);
+        for byte in &digest[..8] {
+            s.push(char::from(HEX[usize::from(byte >> 4)]));
+            s.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        s
+    }
+
+    /// Compares two tokens in time independent of where they differ.
+    pub fn ct_eq(&self, other: &LinkToken) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 
     /// Appends the token's text to `out`.
@@ -119,6 +152,21 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
         assert!(super::new_id("rwd_").starts_with("rwd_"));
+    }
+
+    #[test]
+    fn a_reward_id_is_derived_from_its_token() {
+        let (id, token) = super::fresh_reward("rwd_");
+        assert_eq!(&*id, token.reward_id("rwd_"));
+        assert_eq!(id.len(), 4 + 16);
+        assert!(id[4..].bytes().all(|c| c.is_ascii_hexdigit()));
+        let other = LinkToken::new();
+        assert_ne!(other.reward_id("rwd_"), *id);
+        assert!(token.ct_eq(&token) && !token.ct_eq(&other));
+        assert!(
+            !id.contains(&token.to_string()[..8]),
+            "the id does not carry the token"
+        );
     }
 
     #[test]

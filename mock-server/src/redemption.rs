@@ -15,8 +15,17 @@ use crate::state::{AppState, State};
 impl State {
     /// The reward id of a link token, or 404.
     pub fn reward_by_link(&self, token: &str) -> ApiResult<Arc<str>> {
-        let found = crate::ids::LinkToken::parse(token).and_then(|t| self.reward_by_token.get(&t));
-        found.cloned().ok_or_else(|| {
+        // The token's reward is found by the id derived from it (live rewards, then the test ones),
+        // and must hold this very token.
+        let found = crate::ids::LinkToken::parse(token).and_then(|t| {
+            ["rwd_", "rwd_test_"].iter().find_map(|prefix| {
+                self.rewards
+                    .get(t.reward_id(prefix).as_str())
+                    .filter(|r| r.token.ct_eq(&t))
+                    .map(|r| r.id.clone())
+            })
+        });
+        found.ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "resource_not_found",

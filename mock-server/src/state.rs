@@ -153,15 +153,15 @@ pub enum IdemEntry {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DueKind {
     /// Campaign reaches `start_at`.
-    CampaignStart(String),
+    CampaignStart(Arc<str>),
     /// Campaign reaches `end_at`.
-    CampaignEnd(String),
+    CampaignEnd(Arc<str>),
     /// Reward expires.
     Expire(Arc<str>),
     /// Physical reward ships.
-    Ship(String),
+    Ship(Arc<str>),
     /// Physical reward is delivered.
-    Deliver(String),
+    Deliver(Arc<str>),
     /// Webhook delivery attempt (delivery id).
     Webhook(u64),
 }
@@ -222,12 +222,11 @@ pub struct State {
     pub items: BTreeMap<String, Item>,
     /// Campaigns.
     pub campaigns: FastMap<String, CampaignRec>,
-    /// Rewards.
+    /// Rewards by id. A link token finds its reward here, by the id derived from it
+    /// ([`crate::ids::LinkToken::reward_id`]): there is no token index.
     pub rewards: Sharded<Arc<str>, Box<RewardRec>>,
     /// Reward ids in issue order.
     pub reward_order: Vec<Arc<str>>,
-    /// Reward id by token.
-    pub reward_by_token: Sharded<crate::ids::LinkToken, Arc<str>>,
     /// Test reward per (campaign, moment).
     pub test_rewards: HashMap<(String, String), Arc<str>>,
     /// Money.
@@ -315,7 +314,6 @@ impl State {
             campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
             rewards: Sharded::with_capacity(PRESIZE),
             reward_order: Vec::with_capacity(4096),
-            reward_by_token: Sharded::with_capacity(PRESIZE),
             test_rewards: HashMap::new(),
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),

@@ -150,7 +150,8 @@ pub struct TriggerInput {
     pub quantity: i64,
     /// Whether a customer token is calling.
     pub customer_token: bool,
-    /// Id and link token for the reward, if one is issued: drawn before the state is locked.
+    /// Id and link token for the reward, if one is issued ([`ids::fresh_reward`]): drawn before the state is
+    /// locked.
     pub fresh: (Arc<str>, ids::LinkToken),
 }
 
@@ -416,7 +417,11 @@ impl State {
                 }));
             }
         }
-        let (id, token) = t.fresh.clone();
+        let (mut id, mut token) = t.fresh.clone();
+        // Ids are 64 bits of the token's hash: draw again on the (2⁻⁶⁴ per pair) chance it is taken.
+        while self.rewards.get(&*id).is_some() {
+            (id, token) = ids::fresh_reward("rwd_");
+        }
         let expires_at = now + Duration::seconds(expiry_seconds);
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
@@ -459,7 +464,6 @@ impl State {
             }),
         );
         self.reward_order.push(id.clone());
-        self.reward_by_token.insert(token, id.clone());
         if let Some(k) = ckey {
             let fk = self.digest(&[&k.0, &k.1, &k.2]);
             self.freq.entry(fk).or_default().push(id.clone());
@@ -551,8 +555,10 @@ impl State {
             return id.clone();
         }
         let now = self.now();
-        let id: Arc<str> = ids::new_id("rwd_test_").into();
-        let token = ids::LinkToken::new();
+        let (mut id, mut token) = ids::fresh_reward("rwd_test_");
+        while self.rewards.get(&*id).is_some() {
+            (id, token) = ids::fresh_reward("rwd_test_");
+        }
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
             app_id: &t.app_id,
@@ -591,7 +597,6 @@ impl State {
                 later: None,
             }),
         );
-        self.reward_by_token.insert(token, id.clone());
         self.test_rewards.insert(key, id.clone());
         id
     }
@@ -698,7 +703,7 @@ pub fn validate_trigger(
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
-        fresh: (ids::new_id("rwd_").into(), ids::LinkToken::new()),
+        fresh: ids::fresh_reward("rwd_"),
     })
 }
 
