@@ -194,13 +194,14 @@ impl TokenCache {
     }
 }
 
-/// The credential source the transport uses.
+/// The credential source the transport uses (clones share the token cache).
+#[derive(Clone)]
 pub(crate) enum Auth {
     None,
     /// A fixed credential, with its `Authorization` header built once (`None` when the key has
     /// characters a header cannot carry: every call then fails with a configuration error).
     Static(SecretKey, Option<reqwest::header::HeaderValue>),
-    Provider(TokenCache),
+    Provider(Arc<TokenCache>),
 }
 
 /// `Authorization: Bearer <credential>`, marked sensitive so it is never logged.
@@ -218,7 +219,7 @@ impl Auth {
                 let header = bearer_header(k.expose());
                 Auth::Static(k, header)
             }
-            Some(Credentials::TokenProvider(p)) => Auth::Provider(TokenCache::new(p)),
+            Some(Credentials::TokenProvider(p)) => Auth::Provider(Arc::new(TokenCache::new(p))),
         }
     }
 

@@ -67,6 +67,35 @@ impl MomentsClient {
         }
     }
 
+    /// A client with this one's configuration and credentials (sharing its customer-token cache)
+    /// but a connection pool of its own.
+    ///
+    /// Connections belong to the tokio runtime that opened them. Use this to drive calls from a
+    /// second runtime (say a current-thread runtime on a caller's thread) without ever borrowing
+    /// a connection whose I/O only the other runtime drives. Does no I/O. A client built with
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client) gets a default
+    /// `reqwest::Client` with the same connect timeout.
+    pub fn with_own_connection_pool(&self) -> Result<MomentsClient, Error> {
+        let i = &*self.inner;
+        let mut b = reqwest::Client::builder();
+        if let Some(c) = i.timeouts.connect {
+            b = b.connect_timeout(c);
+        }
+        let http = b
+            .build()
+            .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?;
+        Ok(MomentsClient::from_inner(Inner {
+            http,
+            base: i.base.clone(),
+            auth: i.auth.clone(),
+            legacy_api_key: i.legacy_api_key.clone(),
+            timeouts: i.timeouts,
+            retry: i.retry.clone(),
+            user_agent: i.user_agent.clone(),
+            keys: Arc::clone(&i.keys),
+        }))
+    }
+
     /// The base URL calls go to.
     pub fn base_url(&self) -> &str {
         self.inner.base.as_str()

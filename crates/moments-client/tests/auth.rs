@@ -232,3 +232,33 @@ async fn customer_token_and_redemptions_send_the_right_credentials() {
         "redemption routes take no credential"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_its_own_pool_shares_the_token_cache_and_runs_on_another_runtime() {
+    let server = MockServer::builder().start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer ct_1"))
+        .respond_with(ok_json(200, app_json()))
+        .mount(&server)
+        .await;
+    let provider = CountingProvider::new(900);
+    let client = provider_client(&server, provider.clone());
+    client.apps().get().await.unwrap();
+    let twin = client.with_own_connection_pool().unwrap();
+    assert_eq!(twin.base_url(), client.base_url());
+    // Driven entirely by a current-thread runtime on another thread: its connections live there.
+    let got = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { (twin.apps().get().await, twin.apps().get().await) })
+    })
+    .join()
+    .unwrap();
+    got.0.unwrap();
+    got.1.unwrap();
+    client.apps().get().await.unwrap();
+    assert_eq!(provider.calls(), 1, "one token for both clients");
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}

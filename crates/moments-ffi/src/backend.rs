@@ -46,6 +46,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn api_client(&self) -> Option<moments_client::MomentsClient> {
         None
     }
+
+    /// The same backend over a connection pool of its own, for blocking calls (whose connections the
+    /// calling threads drive); `None` when the backend has no connections (test fakes).
+    fn with_own_pool(&self) -> Result<Option<Arc<dyn Backend>>, MomentsError> {
+        Ok(None)
+    }
 }
 
 /// Builds the real backend over `moments-client`. Does no I/O.
@@ -93,6 +99,11 @@ struct ClientBackend {
 impl Backend for ClientBackend {
     fn api_client(&self) -> Option<moments_client::MomentsClient> {
         Some(self.client.clone())
+    }
+
+    fn with_own_pool(&self) -> Result<Option<Arc<dyn Backend>>, MomentsError> {
+        let client = self.client.with_own_connection_pool()?;
+        Ok(Some(Arc::new(ClientBackend { client })))
     }
 
     async fn reward_info(

@@ -1,7 +1,7 @@
 //! `MomentsClient`, the one object app code uses, and `BlockingMomentsClient`, its synchronous view.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use moments_outbox::ClientDeliverer;
@@ -44,6 +44,9 @@ pub struct BlockingMomentsClient {
 /// What a client and its blocking view share; every call's one implementation.
 struct Core {
     backend: Arc<dyn Backend>,
+    /// The backend of blocking calls, made on first use: its own connection pool, whose connections the
+    /// calling threads drive (see `runtime::block_on`).
+    blocking_backend: OnceLock<Arc<dyn Backend>>,
     hub: Arc<Hub>,
     cancel_root: Mutex<Token>,
     device: DeviceInfo,
@@ -76,7 +79,9 @@ impl MomentsClient {
         campaign_id: String,
         moment_id: String,
     ) -> Result<RewardInfo, MomentsError> {
-        self.core.reward_info(campaign_id, moment_id).await
+        self.core
+            .reward_info(Mode::Async, campaign_id, moment_id)
+            .await
     }
 
     /// Reports that the customer completed an action of a client-reportable moment.
@@ -93,7 +98,7 @@ impl MomentsClient {
         cancellation: Option<Arc<CancellationToken>>,
     ) -> Result<ActionOutcome, MomentsError> {
         self.core
-            .report_action(campaign_id, moment_id, quantity, cancellation)
+            .report_action(Mode::Async, campaign_id, moment_id, quantity, cancellation)
             .await
     }
 
@@ -103,7 +108,7 @@ impl MomentsClient {
         &self,
         campaign_id: Option<String>,
     ) -> Result<Vec<Reward>, MomentsError> {
-        self.core.my_rewards(campaign_id).await
+        self.core.my_rewards(Mode::Async, campaign_id).await
     }
 
     /// The customer's progress on goal moments, optionally of one campaign.
@@ -112,7 +117,7 @@ impl MomentsClient {
         &self,
         campaign_id: Option<String>,
     ) -> Result<Vec<Progress>, MomentsError> {
-        self.core.my_progress(campaign_id).await
+        self.core.my_progress(Mode::Async, campaign_id).await
     }
 
     /// Follows rewards and progress: the listener first gets a `Snapshot` of what the client knows, then every
@@ -166,7 +171,10 @@ impl BlockingMomentsClient {
         campaign_id: String,
         moment_id: String,
     ) -> Result<RewardInfo, MomentsError> {
-        block_on(self.core.reward_info(campaign_id, moment_id))
+        block_on(
+            self.core
+                .reward_info(Mode::Blocking, campaign_id, moment_id),
+        )
     }
 
     /// `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
@@ -179,22 +187,25 @@ impl BlockingMomentsClient {
         quantity: u32,
         cancellation: Option<Arc<CancellationToken>>,
     ) -> Result<ActionOutcome, MomentsError> {
-        block_on(
-            self.core
-                .report_action(campaign_id, moment_id, quantity, cancellation),
-        )
+        block_on(self.core.report_action(
+            Mode::Blocking,
+            campaign_id,
+            moment_id,
+            quantity,
+            cancellation,
+        ))
     }
 
     /// `MomentsClient.myRewards`, blocking the calling thread until it is done (never on the main / UI thread).
     #[uniffi::method(default(campaign_id = None))]
     pub fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
-        block_on(self.core.my_rewards(campaign_id))
+        block_on(self.core.my_rewards(Mode::Blocking, campaign_id))
     }
 
     /// `MomentsClient.myProgress`, blocking the calling thread until it is done (never on the main / UI thread).
     #[uniffi::method(default(campaign_id = None))]
     pub fn my_progress(&self, campaign_id: Option<String>) -> Result<Vec<Progress>, MomentsError> {
-        block_on(self.core.my_progress(campaign_id))
+        block_on(self.core.my_progress(Mode::Blocking, campaign_id))
     }
 
     /// The current connection / authentication status (does not block).
@@ -213,6 +224,7 @@ impl MomentsClient {
         Self {
             core: Arc::new(Core {
                 backend,
+                blocking_backend: OnceLock::new(),
                 hub: Arc::default(),
                 cancel_root: Mutex::new(Token::new()),
                 device: config.device,
@@ -225,13 +237,14 @@ impl MomentsClient {
 impl Core {
     async fn reward_info(
         &self,
+        mode: Mode,
         campaign_id: String,
         moment_id: String,
     ) -> Result<RewardInfo, MomentsError> {
         check_id("campaign_id", &campaign_id)?;
         check_id("moment_id", &moment_id)?;
-        let backend = Arc::clone(&self.backend);
-        self.call(None, async move {
+        let backend = self.backend(mode)?;
+        self.call(mode, None, async move {
             backend.reward_info(&campaign_id, &moment_id).await
         })
         .await
@@ -239,6 +252,7 @@ impl Core {
 
     async fn report_action(
         &self,
+        mode: Mode,
         campaign_id: String,
         moment_id: String,
         quantity: u32,
@@ -257,10 +271,10 @@ impl Core {
             quantity,
             device: self.device.clone(),
         };
-        let backend = Arc::clone(&self.backend);
+        let backend = self.backend(mode)?;
         let hub = Arc::clone(&self.hub);
         let token = cancellation.map(|c| c.inner.clone());
-        self.call(token, async move {
+        self.call(mode, token, async move {
             let outcome = backend.trigger(input).await?;
             hub.action(&outcome);
             Ok(outcome)
@@ -268,10 +282,14 @@ impl Core {
         .await
     }
 
-    async fn my_rewards(&self, campaign_id: Option<String>) -> Result<Vec<Reward>, MomentsError> {
-        let backend = Arc::clone(&self.backend);
+    async fn my_rewards(
+        &self,
+        mode: Mode,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<Reward>, MomentsError> {
+        let backend = self.backend(mode)?;
         let hub = Arc::clone(&self.hub);
-        self.call(None, async move {
+        self.call(mode, None, async move {
             let rewards = backend.my_rewards(campaign_id.clone()).await?;
             if campaign_id.is_none() {
                 hub.rewards(&rewards);
@@ -283,11 +301,12 @@ impl Core {
 
     async fn my_progress(
         &self,
+        mode: Mode,
         campaign_id: Option<String>,
     ) -> Result<Vec<Progress>, MomentsError> {
-        let backend = Arc::clone(&self.backend);
+        let backend = self.backend(mode)?;
         let hub = Arc::clone(&self.hub);
-        self.call(None, async move {
+        self.call(mode, None, async move {
             let progress = backend.my_progress(campaign_id).await?;
             hub.progress(&progress);
             Ok(progress)
@@ -303,8 +322,26 @@ impl Core {
         old.cancel();
     }
 
-    /// Runs one call on the SDK runtime with cancellation, the whole-call timeout and status tracking.
-    async fn call<T, F>(&self, extra: Option<Token>, fut: F) -> Result<T, MomentsError>
+    /// The backend for calls made in `mode`.
+    fn backend(&self, mode: Mode) -> Result<Arc<dyn Backend>, MomentsError> {
+        match mode {
+            Mode::Async => Ok(Arc::clone(&self.backend)),
+            Mode::Blocking => {
+                if let Some(b) = self.blocking_backend.get() {
+                    return Ok(Arc::clone(b));
+                }
+                let own = self
+                    .backend
+                    .with_own_pool()?
+                    .unwrap_or_else(|| Arc::clone(&self.backend));
+                Ok(Arc::clone(self.blocking_backend.get_or_init(|| own)))
+            }
+        }
+    }
+
+    /// Runs one call with cancellation, the whole-call timeout and status tracking: on the SDK runtime
+    /// (`Mode::Async`), or where it is awaited (`Mode::Blocking`: the calling thread, in `runtime::block_on`).
+    async fn call<T, F>(&self, mode: Mode, extra: Option<Token>, fut: F) -> Result<T, MomentsError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, MomentsError>> + Send + 'static,
@@ -317,7 +354,7 @@ impl Core {
         let extra = extra.unwrap_or_default();
         let hub = Arc::clone(&self.hub);
         let timeout = self.call_timeout;
-        run(async move {
+        let guarded = async move {
             let result = tokio::select! {
                 biased;
                 _ = root.cancelled() => Err(MomentsError::cancelled()),
@@ -333,9 +370,21 @@ impl Core {
                 hub.set_status(status);
             }
             result
-        })
-        .await
+        };
+        match mode {
+            Mode::Async => run(guarded).await,
+            Mode::Blocking => guarded.await,
+        }
     }
+}
+
+/// Where a call runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// On the SDK runtime, awaited by the foreign future (`MomentsClient`).
+    Async,
+    /// On the calling thread, which blocks (`BlockingMomentsClient`).
+    Blocking,
 }
 
 /// The status a call's result implies, if it says anything about connectivity or auth.

@@ -62,7 +62,25 @@ where
     }
 }
 
-/// Runs `fut` to completion on the calling thread (the blocking API), its I/O and timers on the SDK runtime.
+static CALLER_RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The runtime of blocking calls: a current-thread runtime that the calling threads drive themselves.
+fn caller_runtime() -> &'static Runtime {
+    CALLER_RUNTIME.get_or_init(|| {
+        Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the Moments SDK could not start its tokio runtime for blocking calls")
+    })
+}
+
+/// Runs `fut` to completion on the calling thread (the blocking API).
+///
+/// The call, its connections' I/O (blocking calls have their own connection pool) and its timers run on a
+/// current-thread runtime driven by the calling thread itself, as a blocking HTTP client reads its socket on the
+/// calling thread: no hand-off to the SDK's threads and back, which costs more than the call's own work on an
+/// idle device (docs/performance.md). When several threads make blocking calls at once, one drives the shared
+/// I/O at a time and the others wait for their answers. A panic inside `fut` becomes `MomentsError::Internal`.
 ///
 /// On a thread already inside a tokio runtime (the SDK's own threads: listeners, token providers, log sinks are
 /// called there) blocking would stall or deadlock the runtime, so it fails at once with `InvalidArgument`
@@ -81,7 +99,11 @@ where
             retryable: false,
         });
     }
-    runtime().block_on(fut)
+    use futures_util::FutureExt;
+    match caller_runtime().block_on(std::panic::AssertUnwindSafe(fut).catch_unwind()) {
+        Ok(result) => result,
+        Err(panic) => Err(MomentsError::internal(panic_text(panic))),
+    }
 }
 
 /// Best-effort text of a panic payload (for the error's `reason`; never contains secrets we put there).
