@@ -33,8 +33,9 @@ pub struct MomentsClient {
 ///
 /// It shares everything with its client: token cache, listeners and status, `cancelAll()`, the whole-call timeout.
 /// Each method makes the same call as the client's async method, on the calling thread itself (with a connection
-/// pool of its own; listeners it notifies are called on that thread), and returns when it is done. **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
-/// (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
+/// pool of its own; listeners it notifies are called on that thread), and returns when it is done. **Never call
+/// it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads (inside a
+/// listener, token provider or log sink) it fails at once with `InvalidArgument` code
 /// `blocking_call_on_sdk_thread` instead of deadlocking.
 #[derive(uniffi::Object)]
 pub struct BlockingMomentsClient {
