@@ -216,6 +216,20 @@ mod peers {
 
     use super::*;
 
+    /// Starts a peer on a free port, and once more on another port if it does not come up (an npm
+    /// server that lost a race for its port, or exited at start).
+    fn start_peer(name: &str, make: impl Fn(u16) -> Command) -> Result<Server, String> {
+        let mut last = String::new();
+        for _ in 0..2 {
+            let port = procs::free_port();
+            match Server::start(name, make(port), Some(format!("http://127.0.0.1:{port}"))) {
+                Ok(server) => return Ok(server),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     pub fn run(
         work: &Path,
         fixture: &scenarios::Fixture,
@@ -250,14 +264,15 @@ mod peers {
             ("prism (-v silent)", Some("silent")),
             ("prism (default logging)", None),
         ] {
-            let port = procs::free_port();
-            let mut cmd = Command::new(bin.join("prism"));
-            cmd.args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()]);
-            if let Some(v) = verbosity {
-                cmd.args(["-v", v]);
-            }
-            cmd.arg(&spec);
-            let server = Server::start(label, cmd, Some(format!("http://127.0.0.1:{port}")))?;
+            let server = start_peer(label, |port| {
+                let mut cmd = Command::new(bin.join("prism"));
+                cmd.args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()]);
+                if let Some(v) = verbosity {
+                    cmd.args(["-v", v]);
+                }
+                cmd.arg(&spec);
+                cmd
+            })?;
             let result = Load {
                 url: &server.url,
                 connections: c,
@@ -274,17 +289,18 @@ mod peers {
             });
         }
 
-        let port = procs::free_port();
-        let mut cmd = Command::new(bin.join("json-server"));
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--quiet",
-        ])
-        .arg(&db);
-        let server = Server::start("json-server", cmd, Some(format!("http://127.0.0.1:{port}")))?;
+        let server = start_peer("json-server", |port| {
+            let mut cmd = Command::new(bin.join("json-server"));
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--host",
+                "127.0.0.1",
+                "--quiet",
+            ])
+            .arg(&db);
+            cmd
+        })?;
         let script = write_script(work, "json_server", &scenarios::json_server_script())?;
         let result = Load {
             url: &server.url,

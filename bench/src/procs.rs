@@ -34,16 +34,21 @@ impl Server {
                 // Keep draining so the child never blocks on a full pipe.
             }
         });
-        let url = match fixed_url {
-            Some(url) => {
-                wait_for_port(&url, Duration::from_secs(90))?;
-                url
-            }
+        let up = match fixed_url {
+            Some(url) => wait_for_port(&url, Duration::from_secs(90)).map(|_| url),
             None => rx
                 .recv_timeout(Duration::from_secs(60))
-                .map_err(|_| format!("{name} printed no URL within 60 s"))?,
+                .map_err(|_| format!("{name} printed no URL within 60 s")),
         };
-        Ok(Server { url, child })
+        match up {
+            Ok(url) => Ok(Server { url, child }),
+            Err(e) => {
+                // Never leave a half-started server running beside the next measurement.
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
+            }
+        }
     }
 
     /// The process id.
