@@ -33,7 +33,7 @@ pub fn fresh_reward(prefix: &str) -> (std::sync::Arc<str>, LinkToken) {
 }
 
 /// A reward link token: 24 random bytes from the OS, written as 32 base64url characters. Kept as
-/// its bytes: the token index and the reward record hold it inline, with no allocation.
+/// its bytes: the reward record holds it inline, with no allocation, and the reward's id is derived from it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkToken([u8; 24]);
 

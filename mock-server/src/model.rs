@@ -633,22 +633,6 @@ impl TriggerResult {
     }
 }
 
-impl Reward {
-    /// The reward as it was when issued with `status` and `flag`: what the trigger answered.
-    pub fn as_issued(&self, status: RewardStatus, flag: Option<Box<RewardFlag>>) -> Reward {
-        Reward {
-            status,
-            flag,
-            redeemed_at: None,
-            shipped_at: None,
-            delivered_at: None,
-            expired_at: None,
-            cancelled_at: None,
-            ..self.clone()
-        }
-    }
-}
-
 /// Shipping address.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

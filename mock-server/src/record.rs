@@ -4,7 +4,7 @@
 //! (docs/performance.md, "≤ 1 KiB per stored reward"). What many rewards have in common (app,
 //! account, campaign, moment, group, variant, marketplace, segment, cost, offer) lives in one shared
 //! [`Issue`]; what only redeemed or closed rewards have lives in a boxed [`Later`]; the link is kept
-//! as its token (shared with the token index) and the URL is built when the reward is rendered.
+//! as its token (the reward's id is derived from it) and the URL is built when the reward is rendered.
 
 use std::sync::{Arc, LazyLock};
 
@@ -250,6 +250,23 @@ impl RewardRec {
 }
 
 impl State {
+    /// Stores a new reward and returns its id. Ids are 64 bits of the link token's hash
+    /// ([`crate::ids::LinkToken::reward_id`]): on the (2⁻⁶⁴ per pair) chance the id is taken, a new
+    /// id and token with `prefix` are drawn. One map probe in the usual case.
+    pub fn insert_reward(&mut self, prefix: &str, mut rec: Box<RewardRec>) -> Arc<str> {
+        use std::collections::hash_map::Entry;
+        loop {
+            match self.rewards.entry(rec.id.clone()) {
+                Entry::Vacant(slot) => {
+                    let id = rec.id.clone();
+                    slot.insert(rec);
+                    return id;
+                }
+                Entry::Occupied(_) => (rec.id, rec.token) = crate::ids::fresh_reward(prefix),
+            }
+        }
+    }
+
     /// The shared [`Issue`] for `parts` (made and interned on first use).
     ///
     /// Issues are found by a digest of their strings and compared in full, so a digest collision
@@ -357,6 +374,46 @@ mod tests {
             bucket,
             [50, 99],
             "the unheld 75-cent and re-offered issues were dropped"
+        );
+    }
+
+    #[test]
+    fn a_taken_id_draws_a_new_id_and_token() {
+        let mut g = State::empty("http://mock".into());
+        let offer = Arc::new(Offer { items: vec![] });
+        let cost = Money::usd(50);
+        let issue = g.issue_for(parts(&cost, &offer));
+        let (id, token) = crate::ids::fresh_reward("rwd_");
+        let rec = |id: Arc<str>, token| {
+            Box::new(RewardRec {
+                seq: 1,
+                id,
+                issue: issue.clone(),
+                token,
+                customer_id: None,
+                device_id: None,
+                device_type: DeviceType::Android,
+                status: RewardStatus::Issued,
+                test: false,
+                refunded: false,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                expires_at: chrono::DateTime::UNIX_EPOCH,
+                charged_month: Arc::from("1970-01"),
+                reserved_item: None,
+                flag: None,
+                later: None,
+            })
+        };
+        assert_eq!(g.insert_reward("rwd_", rec(id.clone(), token)), id);
+        // The same id again (what a hash collision would give): the second reward gets a new pair.
+        let other = g.insert_reward("rwd_", rec(id.clone(), token));
+        assert_ne!(other, id);
+        let stored = &g.rewards[&*other];
+        assert_eq!(*stored.id, stored.token.reward_id("rwd_"));
+        assert!(!stored.token.ct_eq(&token));
+        assert!(
+            g.rewards[&*id].token.ct_eq(&token),
+            "the first reward is untouched"
         );
     }
 

@@ -417,11 +417,7 @@ impl State {
                 }));
             }
         }
-        let (mut id, mut token) = t.fresh.clone();
-        // Ids are 64 bits of the token's hash: draw again on the (2⁻⁶⁴ per pair) chance it is taken.
-        while self.rewards.get(&*id).is_some() {
-            (id, token) = ids::fresh_reward("rwd_");
-        }
+        let (id, token) = t.fresh.clone();
         let expires_at = now + Duration::seconds(expiry_seconds);
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
@@ -438,11 +434,11 @@ impl State {
         });
         let seq = self.next_seq();
         let (charged_month, reserved) = (self.intern(&month), self.intern(&item));
-        self.rewards.insert(
-            id.clone(),
+        let id = self.insert_reward(
+            "rwd_",
             Box::new(RewardRec {
                 seq,
-                id: id.clone(),
+                id,
                 issue,
                 token,
                 customer_id: t.customer_id.as_deref().map(Box::from),
@@ -555,10 +551,7 @@ impl State {
             return id.clone();
         }
         let now = self.now();
-        let (mut id, mut token) = ids::fresh_reward("rwd_test_");
-        while self.rewards.get(&*id).is_some() {
-            (id, token) = ids::fresh_reward("rwd_test_");
-        }
+        let (id, token) = ids::fresh_reward("rwd_test_");
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
             app_id: &t.app_id,
@@ -574,11 +567,11 @@ impl State {
         });
         let seq = self.next_seq();
         let charged_month = self.intern(&month_of(now));
-        self.rewards.insert(
-            id.clone(),
+        let id = self.insert_reward(
+            "rwd_test_",
             Box::new(RewardRec {
                 seq,
-                id: id.clone(),
+                id,
                 issue,
                 token,
                 customer_id: t.customer_id.as_deref().map(Box::from),
