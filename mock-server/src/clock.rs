@@ -1,12 +1,34 @@
 //! The virtual clock every time rule reads: real time plus an offset, or frozen.
 
-use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::Ordering::SeqCst;
+
+use chrono::{DateTime, Utc};
 
 /// Server time source. Times are whole seconds (RFC 3339 without fractions on the wire).
+///
+/// Clones share one clock: the state owns it (and changes it under the state's lock), and the request
+/// journal reads it without that lock.
 #[derive(Clone, Debug, Default)]
-pub struct Clock {
-    offset_seconds: i64,
-    frozen: Option<DateTime<Utc>>,
+pub struct Clock(Arc<Cell>);
+
+#[derive(Debug)]
+struct Cell {
+    offset_seconds: AtomicI64,
+    /// The frozen time in Unix seconds, or [`NOT_FROZEN`].
+    frozen_at: AtomicI64,
+}
+
+const NOT_FROZEN: i64 = i64::MIN;
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            offset_seconds: AtomicI64::new(0),
+            frozen_at: AtomicI64::new(NOT_FROZEN),
+        }
+    }
 }
 
 /// Truncates a timestamp to whole seconds.
@@ -14,45 +36,63 @@ pub fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Clock {
+    fn frozen(&self) -> Option<i64> {
+        Some(self.0.frozen_at.load(SeqCst)).filter(|t| *t != NOT_FROZEN)
+    }
+
     /// The current server time.
     pub fn now(&self) -> DateTime<Utc> {
-        match self.frozen {
-            Some(t) => t,
-            None => trunc(Utc::now()) + Duration::seconds(self.offset_seconds),
+        match self.frozen() {
+            Some(t) => at(t),
+            None => at(Utc::now().timestamp() + self.0.offset_seconds.load(SeqCst)),
         }
     }
 
     /// Whether the clock is frozen.
     pub fn is_frozen(&self) -> bool {
-        self.frozen.is_some()
+        self.frozen().is_some()
     }
 
     /// Offset from real time in seconds.
     pub fn offset_seconds(&self) -> i64 {
-        match self.frozen {
-            Some(t) => (t - trunc(Utc::now())).num_seconds(),
-            None => self.offset_seconds,
+        match self.frozen() {
+            Some(t) => t - Utc::now().timestamp(),
+            None => self.0.offset_seconds.load(SeqCst),
         }
     }
 
     /// Moves time forward by `seconds`.
     pub fn advance(&mut self, seconds: i64) {
-        match &mut self.frozen {
-            Some(t) => *t += Duration::seconds(seconds),
-            None => self.offset_seconds += seconds,
+        match self.frozen() {
+            Some(t) => self.0.frozen_at.store(t + seconds, SeqCst),
+            None => {
+                self.0.offset_seconds.fetch_add(seconds, SeqCst);
+            }
         }
     }
 
     /// Sets the time (callers check it is not backwards) and freezes or unfreezes it.
     pub fn set(&mut self, now: DateTime<Utc>, frozen: bool) {
-        let now = trunc(now);
+        let now = now.timestamp();
         if frozen {
-            self.frozen = Some(now);
+            self.0.frozen_at.store(now, SeqCst);
         } else {
-            self.frozen = None;
-            self.offset_seconds = (now - trunc(Utc::now())).num_seconds();
+            self.0
+                .offset_seconds
+                .store(now - Utc::now().timestamp(), SeqCst);
+            self.0.frozen_at.store(NOT_FROZEN, SeqCst);
         }
+    }
+
+    /// Back to real time, unfrozen (a reset).
+    pub fn reset(&mut self) {
+        self.0.offset_seconds.store(0, SeqCst);
+        self.0.frozen_at.store(NOT_FROZEN, SeqCst);
     }
 }
 
@@ -118,6 +158,7 @@ fn whole_seconds<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; 20]) -> Option<&'b str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     #[test]
     fn times_are_written_as_chrono_writes_them() {
@@ -167,5 +208,12 @@ mod tests {
         assert_eq!(c.now(), t + Duration::days(1));
         assert!(c.is_frozen());
         assert_eq!(month_of(t), "2027-01");
+        // Clones read the same clock; a reset brings it back to real time.
+        let view = c.clone();
+        c.advance(60);
+        assert_eq!(view.now(), t + Duration::days(1) + Duration::seconds(60));
+        c.reset();
+        assert!(!view.is_frozen());
+        assert_eq!(view.offset_seconds(), 0);
     }
 }

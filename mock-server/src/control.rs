@@ -52,14 +52,15 @@ impl Fault {
 }
 
 /// A journal entry.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct JournalEntry {
     /// Request id.
     pub request_id: String,
     /// Server time.
     pub at: DateTime<Utc>,
     /// Method.
-    pub method: String,
+    #[schema(value_type = String)]
+    pub method: std::borrow::Cow<'static, str>,
     /// Path.
     pub path: String,
     /// Route template, if any.
@@ -336,11 +337,15 @@ impl State {
 /// `POST /_mock/reset`
 #[utoipa::path(post, path = "/_mock/reset", tag = "mock", responses((status = 200, body = Ack)))]
 pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
-    let fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
-    let old = std::mem::replace(
-        &mut *app.0.state.lock().unwrap_or_else(|p| p.into_inner()),
-        fresh,
-    );
+    let mut fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
+    let old = {
+        let mut g = app.lock_raw();
+        // The server keeps its one clock (the journal reads it too), back at real time.
+        fresh.clock = g.clock.clone();
+        fresh.clock.reset();
+        app.journal().clear();
+        std::mem::replace(&mut *g, fresh)
+    };
     // Free the old state outside the lock, then hand the freed pages back to the OS so a reset
     // brings the process's memory back near its start (the soak test checks this).
     drop(old);
@@ -426,8 +431,7 @@ async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, 
     };
     loop {
         let next_due = {
-            let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
-            g.run_due();
+            let mut g = app.lock();
             let next = g
                 .due
                 .peek()
@@ -555,13 +559,11 @@ pub async fn journal(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<Jo
             .filter(|n| (1..=10_000).contains(n))
             .ok_or_else(|| ApiError::validation("limit", "`limit` must be 1–10000."))?,
     };
-    let g = app.lock();
-    let skip = g.journal.len().saturating_sub(limit);
-    let data: Vec<_> = g.journal.iter().skip(skip).cloned().collect();
+    let (data, has_more) = app.journal().recent(limit);
     Ok(Json(List {
         object: "list",
         data,
-        has_more: skip > 0,
+        has_more,
         next_cursor: None,
     }))
 }
@@ -569,7 +571,7 @@ pub async fn journal(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List<Jo
 /// `DELETE /_mock/journal`
 #[utoipa::path(delete, path = "/_mock/journal", tag = "mock", responses((status = 200, body = Ack)))]
 pub async fn clear_journal(S(app): S<AppState>) -> Json<Ack> {
-    app.lock().journal.clear();
+    app.journal().clear();
     ack("Journal cleared.")
 }
 

@@ -165,6 +165,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
                     at: now,
                 }),
             );
+            req.extensions_mut().insert(Ticket { scope, fp });
             return Pre::Store(scope, fp);
         }
     };
@@ -243,6 +244,33 @@ impl Snapshot {
 #[derive(Clone, Copy, Debug)]
 pub struct Replayed;
 
+/// The key a request runs under, in the request's extensions while it is handled: a handler that holds the
+/// state's lock when its answer is known stores it there ([`store_now`]) instead of taking the lock again.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticket {
+    scope: Scope,
+    fp: Fingerprint,
+}
+
+/// Marks an answer its handler already stored under its key ([`store_now`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Stored;
+
+/// Stores the answer of the request holding `ticket` under the caller's lock. The handler then answers with the
+/// [`Stored`] extension, so the middleware does not store it again.
+pub fn store_now(g: &mut State, ticket: &Ticket, status: StatusCode, body: Answer) {
+    store(
+        g,
+        PendingStore {
+            scope: ticket.scope,
+            fp: ticket.fp,
+            status,
+            retry_after: None,
+            body,
+        },
+    );
+}
+
 /// An answer waiting to be stored under its key (see [`store`]).
 pub struct PendingStore {
     scope: Scope,
@@ -252,8 +280,16 @@ pub struct PendingStore {
     body: Answer,
 }
 
-/// Collects the handler's answer so it can be stored; returns the response rebuilt.
-pub async fn collect(scope: Scope, fp: Fingerprint, resp: Response) -> (Response, PendingStore) {
+/// Collects the handler's answer so it can be stored; returns the response rebuilt. Nothing is left to store
+/// when the handler stored its answer itself ([`Stored`]).
+pub async fn collect(
+    scope: Scope,
+    fp: Fingerprint,
+    resp: Response,
+) -> (Response, Option<PendingStore>) {
+    if resp.extensions().get::<Stored>().is_some() {
+        return (resp, None);
+    }
     let (parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -272,7 +308,10 @@ pub async fn collect(scope: Scope, fp: Fingerprint, resp: Response) -> (Response
             None => Answer::Bytes(Box::new(bytes.clone())),
         },
     };
-    (Response::from_parts(parts, Body::from(bytes)), pending)
+    (
+        Response::from_parts(parts, Body::from(bytes)),
+        Some(pending),
+    )
 }
 
 /// Stores a collected answer (or forgets the key for a 5xx), under the caller's lock.
@@ -296,7 +335,7 @@ pub fn store(g: &mut State, p: PendingStore) {
 
 /// Forgets an in-progress key (the request never finished).
 pub fn abandon(app: &AppState, scope: &Scope) {
-    let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = app.lock_raw();
     if matches!(
         g.idem.get(scope).map(|b| &**b),
         Some(IdemEntry::InProgress { .. })
@@ -307,14 +346,17 @@ pub fn abandon(app: &AppState, scope: &Scope) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::*;
 
     /// What the middleware does after the handler: collect the answer, store it under the lock.
     async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response) -> Response {
         let (resp, pending) = collect(scope, fp, resp).await;
-        store(&mut app.lock(), pending);
+        store(
+            &mut app.lock(),
+            pending.expect("the handler did not store it"),
+        );
         resp
     }
     use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
@@ -332,14 +374,12 @@ mod tests {
             base_url: "http://127.0.0.1:1".into(),
         };
         let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
-        AppState(Arc::new(Shared {
-            state: Mutex::new(state),
+        AppState(Arc::new(Shared::new(
+            state,
             demo,
-            legacy: DEMO_LEGACY_KEY.into(),
-            http: reqwest::Client::new(),
-            flush_lock: tokio::sync::Mutex::new(()),
-            faults_armed: Default::default(),
-        }))
+            DEMO_LEGACY_KEY.into(),
+            reqwest::Client::new(),
+        )))
     }
 
     fn req(key: &str) -> Request<Body> {

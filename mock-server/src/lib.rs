@@ -28,6 +28,7 @@ pub mod fraud;
 pub mod idempotency;
 pub mod ids;
 pub mod info;
+pub mod journal;
 pub mod landing;
 pub mod ledger;
 pub mod model;

@@ -1,12 +1,13 @@
 //! The outer middleware: request id on every response, faults, body limit, error envelopes,
 //! idempotency, journal, and webhook flushing.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State as S};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
@@ -50,7 +51,7 @@ pub async fn middleware(S(app): S<AppState>, req: Request, next: Next) -> Respon
 }
 
 async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
     // The router already matched the route: take its template (no scan) when it did.
     let matched = req
@@ -79,7 +80,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
         );
         journal(
-            &app, &rid, &method, &path, route, 431, None, false, None, None,
+            &app, rid, &method, &path, route, 431, None, false, None, None,
         );
         return resp;
     }
@@ -95,7 +96,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         let pos = g
             .faults
             .iter()
-            .position(|f| f.matches(&method, &path, route));
+            .position(|f| f.matches(method.as_str(), &path, route));
         pos.map(|i| {
             let f = g.faults[i].clone();
             g.faults[i].count -= 1;
@@ -125,7 +126,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         if f.action.as_deref() == Some("reset") {
             journal(
                 &app,
-                &rid,
+                rid.clone(),
                 &method,
                 &path,
                 route,
@@ -193,7 +194,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     );
     let sends_due = journal(
         &app,
-        &rid,
+        rid,
         &method,
         &path,
         route,
@@ -245,16 +246,18 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
             let resp = next.run(req).await;
             let (resp, pending) = idempotency::collect(scope, fp, resp).await;
             guard.1 = None;
-            (resp, Some(pending))
+            (resp, pending)
         }
     }
 }
 
+/// Records the request in the journal (after storing its idempotent answer, if one waits) and tells whether
+/// webhook sends wait to be delivered. The journal has its own lock: only a waiting answer takes the state's.
 #[allow(clippy::too_many_arguments)]
 fn journal(
     app: &AppState,
-    rid: &str,
-    method: &str,
+    rid: String,
+    method: &Method,
     path: &str,
     route: Option<&str>,
     status: u16,
@@ -263,25 +266,29 @@ fn journal(
     fault: Option<String>,
     pending: Option<PendingStore>,
 ) -> bool {
-    let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(p) = pending {
-        idempotency::store(&mut g, p);
+        idempotency::store(&mut app.lock_raw(), p);
     }
-    let at = g.now();
-    if g.journal.len() >= 10_000 {
-        g.journal.pop_front();
-    }
-    g.journal.push_back(JournalEntry {
-        request_id: rid.into(),
-        at,
-        method: method.into(),
+    let entry = JournalEntry {
+        request_id: rid,
+        at: app.0.clock.now(),
+        method: method_name(method),
         path: path.into(),
         route: route.map(str::to_string),
         status,
         idempotency_key: key,
         replayed,
         fault,
-    });
-    // Whether webhook sends wait in the outbox (checked under the same lock).
-    !g.outbox.is_empty()
+    };
+    app.journal().record(entry);
+    app.outbox_pending()
+}
+
+/// The method's name, without allocating for the standard ones.
+fn method_name(m: &Method) -> Cow<'static, str> {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    match KNOWN.iter().find(|k| **k == m.as_str()) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(m.as_str().to_string()),
+    }
 }

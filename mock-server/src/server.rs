@@ -1,7 +1,7 @@
 //! `MockServer`: binds, seeds, serves connections (with connection-reset faults) and shuts down gracefully.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -96,14 +96,7 @@ impl MockServer {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let app = AppState(Arc::new(Shared {
-            state: Mutex::new(state),
-            demo: demo.clone(),
-            legacy,
-            http,
-            flush_lock: tokio::sync::Mutex::new(()),
-            faults_armed: Default::default(),
-        }));
+        let app = AppState(Arc::new(Shared::new(state, demo.clone(), legacy, http)));
         let router = crate::api::router(app.clone());
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let tick_app = app.clone();
@@ -115,8 +108,8 @@ impl MockServer {
                     _ = &mut stop_rx => break,
                     _ = tick.tick() => {
                         // Background tick: run due rules and deliver due webhooks.
-                        let pending = { let g = tick_app.lock(); !g.outbox.is_empty() };
-                        if pending {
+                        drop(tick_app.lock());
+                        if tick_app.outbox_pending() {
                             let a = tick_app.clone();
                             tokio::spawn(async move { crate::webhooks::flush(&a).await });
                         }
@@ -180,7 +173,7 @@ impl MockServer {
 
     /// Advances the virtual clock in process (same as `POST /_mock/clock/advance`).
     pub async fn advance_clock(&self, seconds: i64) {
-        let mut g = self.app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.app.lock_raw();
         g.clock.advance(seconds.max(0));
         g.run_due();
     }

@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::shard::{FastMap, Sharded};
@@ -11,8 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::control::{Fault, JournalEntry};
+use crate::control::Fault;
 use crate::ids;
+use crate::journal::Journal;
 use crate::ledger::Ledger;
 use crate::model::*;
 use crate::money::Money;
@@ -261,8 +263,6 @@ pub struct State {
     pub seq: u64,
     /// Injected faults.
     pub faults: Vec<Fault>,
-    /// Request journal.
-    pub journal: VecDeque<JournalEntry>,
     /// Compat buckets per legacy key.
     pub buckets: HashMap<String, Bucket>,
     /// Webhook sends made due and not yet taken by a sender.
@@ -331,7 +331,6 @@ impl State {
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Vec::new(),
-            journal: VecDeque::with_capacity(1024),
             buckets: HashMap::new(),
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
@@ -600,6 +599,12 @@ impl State {
 pub struct Shared {
     /// The state.
     pub state: Mutex<State>,
+    /// The request journal, behind its own lock: recording a request does not wait for the state.
+    pub journal: Mutex<Journal>,
+    /// The state's clock (a handle on the same clock), readable without the state's lock.
+    pub clock: Clock,
+    /// Whether webhook sends wait in the state's outbox, as of the last release of the state's lock.
+    pub outbox_pending: AtomicBool,
     /// Demo fixture.
     pub demo: Demo,
     /// Legacy key of the demo app.
@@ -609,7 +614,24 @@ pub struct Shared {
     /// Serializes webhook flushes, so a clock advance waits for sends already under way.
     pub flush_lock: tokio::sync::Mutex<()>,
     /// Set once a fault is ever injected: until then requests skip the fault lookup (and its lock).
-    pub faults_armed: std::sync::atomic::AtomicBool,
+    pub faults_armed: AtomicBool,
+}
+
+impl Shared {
+    /// The handle of a server over `state`.
+    pub fn new(state: State, demo: Demo, legacy: String, http: reqwest::Client) -> Shared {
+        Shared {
+            clock: state.clock.clone(),
+            outbox_pending: AtomicBool::new(!state.outbox.is_empty()),
+            state: Mutex::new(state),
+            journal: Mutex::new(Journal::default()),
+            demo,
+            legacy,
+            http,
+            flush_lock: tokio::sync::Mutex::new(()),
+            faults_armed: AtomicBool::new(false),
+        }
+    }
 }
 
 /// Axum state.
@@ -618,9 +640,54 @@ pub struct AppState(pub Arc<Shared>);
 
 impl AppState {
     /// Locks the state and runs due rules.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn lock(&self) -> StateGuard<'_> {
+        let mut g = self.lock_raw();
         g.run_due();
         g
+    }
+
+    /// Locks the state without running due rules.
+    pub fn lock_raw(&self) -> StateGuard<'_> {
+        StateGuard {
+            state: self.0.state.lock().unwrap_or_else(|p| p.into_inner()),
+            outbox_pending: &self.0.outbox_pending,
+        }
+    }
+
+    /// Locks the journal.
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.0.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether webhook sends wait to be delivered.
+    pub fn outbox_pending(&self) -> bool {
+        self.0.outbox_pending.load(Ordering::Acquire)
+    }
+}
+
+/// The locked state. Releasing it publishes whether the outbox holds sends ([`AppState::outbox_pending`]),
+/// so requests learn it without taking the lock again.
+pub struct StateGuard<'a> {
+    state: MutexGuard<'a, State>,
+    outbox_pending: &'a AtomicBool,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        self.outbox_pending
+            .store(!self.state.outbox.is_empty(), Ordering::Release);
     }
 }

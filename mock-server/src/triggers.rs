@@ -13,7 +13,7 @@ use crate::auth::{Auth, Principal, valid_customer_id, valid_label};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::JsonBody;
-use crate::idempotency::Answer;
+use crate::idempotency::{self, Answer};
 use crate::ids;
 use crate::model::*;
 use crate::money::{Money, marketplace_currency};
@@ -708,6 +708,7 @@ pub async fn trigger(
     S(app): S<AppState>,
     Auth(p): Auth,
     peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    ticket: Option<axum::Extension<idempotency::Ticket>>,
     JsonBody(b): JsonBody<Trigger>,
 ) -> ApiResult<Response> {
     let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip().to_string()))?;
@@ -724,8 +725,19 @@ pub async fn trigger(
                 id: id.clone(),
             };
             let body = TriggerResult::for_reward(r.view(&g.base_url));
+            // Store it under its key now, while the state is locked anyway.
+            let unstored = match ticket {
+                Some(t) => {
+                    idempotency::store_now(&mut g, &t, StatusCode::OK, replay);
+                    None
+                }
+                None => Some(replay),
+            };
             drop(g);
-            (axum::Extension(replay), Json(body)).into_response()
+            match unstored {
+                None => (axum::Extension(idempotency::Stored), Json(body)).into_response(),
+                Some(replay) => (axum::Extension(replay), Json(body)).into_response(),
+            }
         }
         Outcome::Progress(pr) => Json(TriggerResult {
             object: "trigger_result".into(),

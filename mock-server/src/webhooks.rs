@@ -218,7 +218,7 @@ pub async fn flush(app: &AppState) {
             }
         });
         let results = futures_util::future::join_all(futs).await;
-        let mut g = app.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = app.lock_raw();
         for (s, status, err) in results {
             g.record_delivery(&s, status, err);
         }

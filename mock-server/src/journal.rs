@@ -1,0 +1,79 @@
+//! The request journal (`GET /_mock/journal`): the last [`CAPACITY`] requests, newest last.
+
+use std::collections::VecDeque;
+
+use crate::control::JournalEntry;
+
+/// How many requests the journal keeps.
+pub const CAPACITY: usize = 10_000;
+
+/// The journal: a bounded queue of entries, behind its own lock ([`crate::state::Shared::journal`]).
+#[derive(Debug, Default)]
+pub struct Journal {
+    entries: VecDeque<JournalEntry>,
+}
+
+impl Journal {
+    /// Records a request, dropping the oldest entry when full.
+    pub fn record(&mut self, entry: JournalEntry) {
+        if self.entries.len() >= CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The last `limit` entries, oldest first, and whether older ones were left out.
+    pub fn recent(&self, limit: usize) -> (Vec<JournalEntry>, bool) {
+        let skip = self.entries.len().saturating_sub(limit);
+        (self.entries.iter().skip(skip).cloned().collect(), skip > 0)
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize) -> JournalEntry {
+        JournalEntry {
+            request_id: format!("req_{n}"),
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            method: "GET".into(),
+            path: "/v1/app".into(),
+            route: Some("/v1/app".into()),
+            status: 200,
+            idempotency_key: None,
+            replayed: false,
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_entries_in_order() {
+        let mut j = Journal::default();
+        for n in 0..CAPACITY + 5 {
+            j.record(entry(n));
+        }
+        let (all, more) = j.recent(CAPACITY);
+        assert_eq!(all.len(), CAPACITY);
+        assert!(!more, "the first five are gone, not held back");
+        assert_eq!(all[0].request_id, "req_5");
+        let (last, more) = j.recent(2);
+        assert!(more);
+        assert_eq!(
+            last.iter()
+                .map(|e| e.request_id.as_str())
+                .collect::<Vec<_>>(),
+            [
+                format!("req_{}", CAPACITY + 3),
+                format!("req_{}", CAPACITY + 4)
+            ]
+        );
+        j.clear();
+        assert_eq!(j.recent(10), (vec![], false));
+    }
+}
