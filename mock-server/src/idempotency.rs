@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::resolve;
 use crate::errors::ApiError;
-use crate::model::{RewardFlag, RewardStatus, TriggerResult};
+use crate::model::{RewardFlag, RewardStatus};
 use crate::state::{AppState, Fingerprint, IdemEntry, State};
 
 /// Retention of stored answers.
@@ -40,15 +40,16 @@ pub enum Answer {
 }
 
 impl Answer {
-    fn snapshot(&self, g: &State) -> Option<Snapshot> {
+    /// The answer's bytes (a reward's written from its record; `None` if the reward is gone).
+    fn bytes(&self, g: &State) -> Option<Bytes> {
         match self {
-            Answer::Bytes(b) => Some(Snapshot::Bytes((**b).clone())),
+            Answer::Bytes(b) => Some((**b).clone()),
             Answer::Reward { id, status, flag } => {
-                let r = g
-                    .rewards
-                    .get(id)?
-                    .view_as_issued(&g.base_url, *status, flag.clone());
-                Some(Snapshot::Reward(Box::new(r)))
+                let r = g.rewards.get(id)?;
+                Some(
+                    r.trigger_answer_json(&g.base_url, *status, flag.as_deref())
+                        .into(),
+                )
             }
         }
     }
@@ -141,7 +142,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     let scope = scope(&g, principal.app_id(), principal.customer(), &key);
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
-    // Under the lock, only look up and copy out; the replayed answer is built after unlocking.
+    // Under the lock, only look up and copy the answer out (a reward's is written from its record).
     let found = match g.idem.get(&scope).map(|b| &**b) {
         Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Found::InProgress,
         Some(IdemEntry::Done {
@@ -154,7 +155,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             if *fingerprint != fp {
                 Found::Conflict
             } else {
-                Found::Replay(*status, retry_after.clone(), body.snapshot(&g))
+                Found::Replay(*status, retry_after.clone(), body.bytes(&g))
             }
         }
         _ => {
@@ -190,7 +191,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             .into_response(),
         ),
         Found::Replay(status, retry_after, snapshot) => {
-            let Some(bytes) = snapshot.and_then(Snapshot::into_bytes) else {
+            let Some(bytes) = snapshot else {
                 return Pre::Answer(
                     ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
                 );
@@ -220,24 +221,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
 enum Found {
     InProgress,
     Conflict,
-    Replay(u16, Option<Box<str>>, Option<Snapshot>),
-}
-
-/// A stored answer taken out of the state, to be turned into bytes without the lock.
-enum Snapshot {
-    Bytes(Bytes),
-    Reward(Box<crate::model::Reward>),
-}
-
-impl Snapshot {
-    fn into_bytes(self) -> Option<Bytes> {
-        match self {
-            Snapshot::Bytes(b) => Some(b),
-            Snapshot::Reward(r) => serde_json::to_vec(&TriggerResult::for_reward(*r))
-                .ok()
-                .map(Bytes::from),
-        }
-    }
+    Replay(u16, Option<Box<str>>, Option<Bytes>),
 }
 
 /// Marks a replayed answer (for the journal).

@@ -37,6 +37,7 @@ pub mod record;
 pub mod redemption;
 pub mod reports;
 pub mod request_id;
+pub mod reward_json;
 pub mod rewards;
 pub mod server;
 pub mod shard;

@@ -38,6 +38,8 @@ pub struct Issue {
     pub cost: Money,
     /// The offer (shared with [`State::shared_offer`]).
     pub offer: Arc<Offer>,
+    /// Its fields as JSON, written once on first use ([`crate::reward_json`]).
+    pub json: std::sync::OnceLock<crate::reward_json::IssueJson>,
 }
 
 /// The parts of an [`Issue`], borrowed, to find or make the shared one.
@@ -213,7 +215,8 @@ impl RewardRec {
         self.render(base_url, status, flag, &NOTHING_LATER)
     }
 
-    fn render(
+    /// Renders the API view (see [`RewardRec::view`]).
+    pub(crate) fn render(
         &self,
         base_url: &str,
         status: RewardStatus,
@@ -299,6 +302,7 @@ impl State {
             segment: p.segment.map(|s| self.intern(s)),
             cost: p.cost.shared(),
             offer: p.offer,
+            json: Default::default(),
         });
         let bucket = self.issues.entry(key).or_default();
         // Issues of a changed offer or cost are not reused; keep the bucket from growing with them.

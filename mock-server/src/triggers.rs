@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State as S};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -719,12 +719,12 @@ pub async fn trigger(
             let r = &g.rewards[&id];
             // The idempotency layer keeps a reference to the reward instead of the answer's bytes
             // and renders the same answer again on a replay (see `idempotency::Answer`).
+            let body = r.trigger_answer_json(&g.base_url, r.status, r.flag.as_deref());
             let replay = Answer::Reward {
                 status: r.status,
                 flag: r.flag.clone(),
                 id: id.clone(),
             };
-            let body = TriggerResult::for_reward(r.view(&g.base_url));
             // Store it under its key now, while the state is locked anyway.
             let unstored = match ticket {
                 Some(t) => {
@@ -734,10 +734,23 @@ pub async fn trigger(
                 None => Some(replay),
             };
             drop(g);
+            let mut resp = (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response();
             match unstored {
-                None => (axum::Extension(idempotency::Stored), Json(body)).into_response(),
-                Some(replay) => (axum::Extension(replay), Json(body)).into_response(),
+                None => {
+                    resp.extensions_mut().insert(idempotency::Stored);
+                }
+                Some(replay) => {
+                    resp.extensions_mut().insert(replay);
+                }
             }
+            resp
         }
         Outcome::Progress(pr) => Json(TriggerResult {
             object: "trigger_result".into(),
