@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::resolve;
 use crate::errors::ApiError;
 use crate::model::{RewardFlag, RewardStatus};
+use crate::record::RewardRec;
 use crate::state::{AppState, Fingerprint, IdemEntry, State};
 
 /// Retention of stored answers.
@@ -40,17 +41,32 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The answer's bytes (a reward's written from its record; `None` if the reward is gone).
-    fn bytes(&self, g: &State) -> Option<Bytes> {
+    /// What to answer again, copied out of the state (a reward's record, written out after unlocking).
+    fn snapshot(&self, g: &State) -> Option<Snapshot> {
         match self {
-            Answer::Bytes(b) => Some((**b).clone()),
-            Answer::Reward { id, status, flag } => {
-                let r = g.rewards.get(id)?;
-                Some(
-                    r.trigger_answer_json(&g.base_url, *status, flag.as_deref())
-                        .into(),
-                )
-            }
+            Answer::Bytes(b) => Some(Snapshot::Bytes((**b).clone())),
+            Answer::Reward { id, status, flag } => Some(Snapshot::Reward(
+                Box::new(RewardRec::clone(g.rewards.get(id)?)),
+                *status,
+                flag.clone(),
+            )),
+        }
+    }
+}
+
+/// A stored answer taken out of the state, to be turned into bytes without the lock.
+enum Snapshot {
+    Bytes(Bytes),
+    Reward(Box<RewardRec>, RewardStatus, Option<Box<RewardFlag>>),
+}
+
+impl Snapshot {
+    fn into_bytes(self, base_url: &str) -> Bytes {
+        match self {
+            Snapshot::Bytes(b) => b,
+            Snapshot::Reward(r, status, flag) => r
+                .trigger_answer_json(base_url, status, flag.as_deref())
+                .into(),
         }
     }
 }
@@ -109,7 +125,8 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     h.update(body);
     let digest: [u8; 32] = h.finalize().into();
     let fp: Fingerprint = digest[..16].try_into().expect("16 of 32 bytes");
-    let mut g = app.lock();
+    // Due rules run when the handler locks the state; a lookup does not need them.
+    let mut g = app.lock_raw();
     let principal = match resolve(&g, req.headers()) {
         Ok(p) => p,
         Err(_) => return Pre::Pass, // the handler answers the auth error
@@ -142,7 +159,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     let scope = scope(&g, principal.app_id(), principal.customer(), &key);
     let now = g.now();
     let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
-    // Under the lock, only look up and copy the answer out (a reward's is written from its record).
+    // Under the lock, only look up and copy out; the replayed answer is written after unlocking.
     let found = match g.idem.get(&scope).map(|b| &**b) {
         Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Found::InProgress,
         Some(IdemEntry::Done {
@@ -155,7 +172,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             if *fingerprint != fp {
                 Found::Conflict
             } else {
-                Found::Replay(*status, retry_after.clone(), body.bytes(&g))
+                Found::Replay(*status, retry_after.clone(), body.snapshot(&g))
             }
         }
         _ => {
@@ -191,7 +208,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             .into_response(),
         ),
         Found::Replay(status, retry_after, snapshot) => {
-            let Some(bytes) = snapshot else {
+            let Some(bytes) = snapshot.map(|s| s.into_bytes(&app.0.demo.base_url)) else {
                 return Pre::Answer(
                     ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
                 );
@@ -221,7 +238,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
 enum Found {
     InProgress,
     Conflict,
-    Replay(u16, Option<Box<str>>, Option<Bytes>),
+    Replay(u16, Option<Box<str>>, Option<Snapshot>),
 }
 
 /// Marks a replayed answer (for the journal).

@@ -716,10 +716,10 @@ pub async fn trigger(
     let outcome = g.run_trigger(&input)?;
     Ok(match outcome {
         Outcome::Reward(id) => {
-            let r = &g.rewards[&id];
+            // A copy of the record (a few reference counts) is written out after the lock is released.
+            let r = RewardRec::clone(&g.rewards[&id]);
             // The idempotency layer keeps a reference to the reward instead of the answer's bytes
             // and renders the same answer again on a replay (see `idempotency::Answer`).
-            let body = r.trigger_answer_json(&g.base_url, r.status, r.flag.as_deref());
             let replay = Answer::Reward {
                 status: r.status,
                 flag: r.flag.clone(),
@@ -734,6 +734,7 @@ pub async fn trigger(
                 None => Some(replay),
             };
             drop(g);
+            let body = r.trigger_answer_json(&app.0.demo.base_url, r.status, r.flag.as_deref());
             let mut resp = (
                 [(
                     header::CONTENT_TYPE,
