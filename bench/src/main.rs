@@ -216,11 +216,11 @@ mod peers {
 
     use super::*;
 
-    /// Starts a peer on a free port, and once more on another port if it does not come up (an npm
+    /// Starts a peer on a free port, and up to twice more on other ports if it does not come up (an npm
     /// server that lost a race for its port, or exited at start).
     fn start_peer(name: &str, make: impl Fn(u16) -> Command) -> Result<Server, String> {
         let mut last = String::new();
-        for _ in 0..2 {
+        for _ in 0..3 {
             let port = procs::free_port();
             match Server::start(name, make(port), Some(format!("http://127.0.0.1:{port}"))) {
                 Ok(server) => return Ok(server),

@@ -20,11 +20,25 @@ impl Server {
         mut cmd: Command,
         fixed_url: Option<String>,
     ) -> Result<Server, String> {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
+        // The last lines of stderr, to say why a server did not come up.
+        let stderr_tail =
+            std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let tail = stderr_tail.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if t.len() == 10 {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -35,7 +49,7 @@ impl Server {
             }
         });
         let up = match fixed_url {
-            Some(url) => wait_for_port(&url, Duration::from_secs(90)).map(|_| url),
+            Some(url) => wait_for_port(&url, &mut child, Duration::from_secs(90)).map(|_| url),
             None => rx
                 .recv_timeout(Duration::from_secs(60))
                 .map_err(|_| format!("{name} printed no URL within 60 s")),
@@ -46,7 +60,15 @@ impl Server {
                 // Never leave a half-started server running beside the next measurement.
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(e)
+                let tail = stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
+                if tail.is_empty() {
+                    Err(e)
+                } else {
+                    Err(format!(
+                        "{e}; its stderr ended with:\n  {}",
+                        Vec::from(tail.clone()).join("\n  ")
+                    ))
+                }
             }
         }
     }
@@ -90,12 +112,15 @@ pub fn find_url(line: &str) -> Option<String> {
     (url.len() > "http://127.0.0.1:".len()).then(|| url.to_owned())
 }
 
-fn wait_for_port(url: &str, within: Duration) -> Result<(), String> {
+fn wait_for_port(url: &str, child: &mut Child, within: Duration) -> Result<(), String> {
     let addr = url.trim_start_matches("http://");
     let deadline = std::time::Instant::now() + within;
     while std::time::Instant::now() < deadline {
         if std::net::TcpStream::connect(addr).is_ok() {
             return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("it exited ({status}) before listening on {url}"));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
