@@ -102,8 +102,12 @@ struct Row {
 }
 
 fn load(opts: &Options) -> Result<(), String> {
-    let work = opts.out.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // Scripts, the saved OpenAPI document and the npm peers live in `target/bench` whatever `--out` says.
+    let work = target_dir().join("bench");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
     let run = format!("{}", std::process::id());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -119,7 +123,7 @@ fn load(opts: &Options) -> Result<(), String> {
     let mut cmd = Command::new(&opts.mock_bin);
     cmd.args(["--port", "0"]);
     let mock = Server::start("moments mock", cmd, None)?;
-    let fixture = rt.block_on(setup::prepare(&mock.url, &run))?;
+    let fixture = rt.block_on(setup::prepare(&mock.url, &run, &work))?;
     let trigger_bytes = rt.block_on(setup::trigger_response_bytes(&mock.url, &fixture, &run))?;
     let (_, rss_before) = mock.memory_kib().unwrap_or_default();
     let rewards_before = rt.block_on(setup::rewards_issued(&mock.url, &fixture))?;

@@ -18,8 +18,8 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
 
 /// Loads a digital item with ample stock, creates a live campaign paying 1 cent per action (so the
 /// $5,000 monthly budget covers 500,000 rewards), issues one reward, and saves the OpenAPI document
-/// next to the report for Prism.
-pub async fn prepare(base: &str, run: &str) -> Result<Fixture, String> {
+/// in `work` for Prism.
+pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fixture, String> {
     let http = reqwest::Client::new();
     let demo = call(http.get(format!("{base}/_mock/demo"))).await?;
     let sk = demo["secret_key"]
@@ -103,9 +103,7 @@ pub async fn prepare(base: &str, run: &str) -> Result<Fixture, String> {
         .text()
         .await
         .map_err(|e| e.to_string())?;
-    let dir = crate::target_dir().join("bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("openapi.json"), spec).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("openapi.json"), spec).map_err(|e| e.to_string())?;
     Ok(fixture)
 }
 
