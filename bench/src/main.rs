@@ -99,6 +99,22 @@ struct Row {
     scenario: String,
     connections: u32,
     result: LoadResult,
+    /// The server's CPU time (all threads, user + system) per answered request, in µs.
+    cpu_us: Option<f64>,
+}
+
+/// Runs `load` against `server` and measures the server's CPU time per request around it.
+fn measured(load: Load<'_>, server: &Server) -> Result<(LoadResult, Option<f64>), String> {
+    let before = server.cpu_ticks();
+    let result = load.run()?;
+    let after = server.cpu_ticks();
+    let cpu_us = match (before, after) {
+        (Some(b), Some(a)) if result.requests > 0 => {
+            Some((a - b) as f64 * 10_000.0 / result.requests as f64)
+        }
+        _ => None,
+    };
+    Ok((result, cpu_us))
 }
 
 fn load(opts: &Options) -> Result<(), String> {
@@ -133,20 +149,23 @@ fn load(opts: &Options) -> Result<(), String> {
     for scenario in Scenario::ALL {
         let script = write_script(&work, scenario.name(), &scenario.script(&fixture, &run))?;
         for &c in &opts.connections {
-            let result = Load {
-                url: &mock.url,
-                connections: c,
-                threads: 2,
-                seconds: opts.seconds,
-                script: Some(&script),
-            }
-            .run()?;
+            let (result, cpu_us) = measured(
+                Load {
+                    url: &mock.url,
+                    connections: c,
+                    threads: 2,
+                    seconds: opts.seconds,
+                    script: Some(&script),
+                },
+                &mock,
+            )?;
             mock_peak_kib = mock_peak_kib.max(mock.memory_kib().map_or(0, |m| m.0));
             rows.push(Row {
                 server: "moments mock".into(),
                 scenario: scenario.name().into(),
                 connections: c,
                 result,
+                cpu_us,
             });
         }
     }
@@ -166,19 +185,22 @@ fn load(opts: &Options) -> Result<(), String> {
     ]);
     let ceiling = Server::start("axum ceiling", cmd, None)?;
     for &c in &opts.connections {
-        let result = Load {
-            url: &ceiling.url,
-            connections: c,
-            threads: 2,
-            seconds: opts.seconds,
-            script: Some(&trigger_script),
-        }
-        .run()?;
+        let (result, cpu_us) = measured(
+            Load {
+                url: &ceiling.url,
+                connections: c,
+                threads: 2,
+                seconds: opts.seconds,
+                script: Some(&trigger_script),
+            },
+            &ceiling,
+        )?;
         rows.push(Row {
             server: "axum ceiling".into(),
             scenario: Scenario::Trigger.name().into(),
             connections: c,
             result,
+            cpu_us,
         });
     }
     drop(ceiling);
@@ -290,6 +312,7 @@ mod peers {
                 scenario: Scenario::Trigger.name().into(),
                 connections: c,
                 result,
+                cpu_us: None,
             });
         }
 
@@ -319,6 +342,7 @@ mod peers {
             scenario: Scenario::Trigger.name().into(),
             connections: c,
             result,
+            cpu_us: None,
         });
         Ok(rows)
     }
@@ -343,13 +367,13 @@ fn render(
     );
     let _ = writeln!(
         out,
-        "| server | path | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
+        "| server | path | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | server CPU µs/req |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
             r.server,
             r.scenario,
             r.connections,
@@ -357,7 +381,8 @@ fn render(
             r.result.p50_ms,
             r.result.p99_ms,
             r.result.non_2xx,
-            r.result.socket_errors
+            r.result.socket_errors,
+            r.cpu_us.map_or("–".to_string(), |us| format!("{us:.1}"))
         );
     }
     let trigger = |server: &str, c: u32| {
@@ -373,6 +398,15 @@ fn render(
         if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate("axum ceiling", c)) {
             let pct = 100.0 * mock / ceiling;
             let _ = writeln!(out, "- {c} connections: mock / axum ceiling = {pct:.1} %");
+            let cpu = |server: &str| trigger(server, c).and_then(|r| r.cpu_us);
+            if let (Some(m), Some(x)) = (cpu("moments mock"), cpu("axum ceiling")) {
+                // CPU per request moves much less with the machine's other load than req/s does.
+                let _ = writeln!(
+                    out,
+                    "- {c} connections: server CPU per trigger, mock / axum ceiling = {m:.1} / {x:.1} µs = {:.2}×",
+                    m / x
+                );
+            }
             if c == 32 {
                 targets.push((
                     "trigger ≥ 65 % of the axum ceiling, 32 connections".into(),

@@ -78,6 +78,17 @@ impl Server {
         self.child.id()
     }
 
+    /// CPU time the process has used, user and system, all threads, in clock ticks of 10 ms (Linux's
+    /// `USER_HZ` is 100), from `/proc/PID/stat`.
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces: state is the first,
+        // utime the 12th and stime the 13th.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+
     /// Peak and current resident set size in KiB, from `/proc/PID/status`.
     pub fn memory_kib(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;

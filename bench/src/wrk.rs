@@ -8,6 +8,8 @@ use std::process::Command;
 pub struct LoadResult {
     /// Requests per second over the whole run.
     pub requests_per_sec: f64,
+    /// Requests completed over the whole run.
+    pub requests: u64,
     /// Median latency in milliseconds.
     pub p50_ms: f64,
     /// 99th percentile latency in milliseconds.
@@ -66,7 +68,9 @@ pub fn parse(text: &str) -> Option<LoadResult> {
             in_distribution = true;
             continue;
         }
-        if let Some(rest) = line.strip_prefix("Requests/sec:") {
+        if let Some((count, _)) = line.split_once(" requests in ") {
+            result.requests = count.trim().parse().ok()?;
+        } else if let Some(rest) = line.strip_prefix("Requests/sec:") {
             result.requests_per_sec = rest.trim().parse().ok()?;
         } else if let Some(rest) = line.strip_prefix("Non-2xx or 3xx responses:") {
             result.non_2xx = rest.trim().parse().ok()?;
@@ -133,6 +137,7 @@ Transfer/sec:     12.00MB
     fn parses_the_latency_report() {
         let r = parse(SAMPLE).expect("parsed");
         assert!((r.requests_per_sec - 76600.12).abs() < 1e-6);
+        assert_eq!(r.requests, 766_000);
         assert!((r.p50_ms - 0.38).abs() < 1e-9);
         assert!((r.p99_ms - 1.2).abs() < 1e-9);
         assert_eq!(r.non_2xx, 15);
