@@ -723,3 +723,57 @@ async fn ip_velocity_uses_the_given_device_ip() {
         assert_eq!(m.trigger(&id, "m1", c, "US").await.status, 200);
     }
 }
+
+#[tokio::test]
+async fn the_journal_is_stamped_by_the_server_clock_and_a_reset_empties_it() {
+    let m = Mock::start().await;
+    let at = "2031-05-17T08:30:00Z";
+    let set = m
+        .control("/_mock/clock/set", json!({"now": at, "frozen": true}))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    m.get("/v1/app").await;
+    let advanced = m
+        .control("/_mock/clock/advance", json!({"seconds": 90}))
+        .await;
+    assert_eq!(advanced.status, 200, "{}", advanced.text);
+    m.get("/v1/app").await;
+    let j = m
+        .call("GET", "/_mock/journal?limit=3", None, None, None)
+        .await;
+    let stamps: Vec<(&str, &str)> = j.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["at"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            ("/v1/app", at),
+            ("/_mock/clock/advance", "2031-05-17T08:31:30Z"),
+            ("/v1/app", "2031-05-17T08:31:30Z"),
+        ]
+    );
+
+    // A reset brings the clock back to real time and forgets the journal: it then holds the reset itself,
+    // stamped with the real time, and what came after.
+    let reset = m.control("/_mock/reset", json!({})).await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    m.get("/v1/app").await;
+    let j = m.call("GET", "/_mock/journal", None, None, None).await;
+    let entries = j.body["data"].as_array().unwrap();
+    let paths: Vec<&str> = entries
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/_mock/reset", "/v1/app"]);
+    let now = chrono::Utc::now();
+    for e in entries {
+        let stamped: chrono::DateTime<chrono::Utc> = e["at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (now - stamped).num_seconds().abs() < 60,
+            "{stamped} is not real time"
+        );
+    }
+}
