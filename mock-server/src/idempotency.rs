@@ -304,10 +304,7 @@ pub async fn collect(
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(Box::from),
-        body: match parts.extensions.get::<Answer>() {
-            Some(a) => a.clone(),
-            None => Answer::Bytes(Box::new(bytes.clone())),
-        },
+        body: Answer::Bytes(Box::new(bytes.clone())),
     };
     (
         Response::from_parts(parts, Body::from(bytes)),

@@ -626,21 +626,6 @@ pub struct TriggerResult {
     pub progress: Option<Progress>,
 }
 
-impl TriggerResult {
-    /// The answer for an issued reward.
-    pub fn for_reward(reward: Reward) -> TriggerResult {
-        TriggerResult {
-            object: "trigger_result".into(),
-            outcome: "reward".into(),
-            campaign_id: reward.campaign_id.to_string(),
-            moment_id: reward.moment_id.to_string(),
-            customer_id: reward.customer_id.clone().unwrap_or_default(),
-            reward: Some(reward),
-            progress: None,
-        }
-    }
-}
-
 /// Shipping address.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

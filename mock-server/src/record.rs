@@ -204,17 +204,6 @@ impl RewardRec {
         self.render(base_url, self.status, self.flag.clone(), self.later())
     }
 
-    /// The API view as the reward was when issued with `status` and `flag` (what the trigger
-    /// answered: no later times).
-    pub fn view_as_issued(
-        &self,
-        base_url: &str,
-        status: RewardStatus,
-        flag: Option<Box<RewardFlag>>,
-    ) -> Reward {
-        self.render(base_url, status, flag, &NOTHING_LATER)
-    }
-
     /// Renders the API view (see [`RewardRec::view`]).
     pub(crate) fn render(
         &self,

@@ -19,8 +19,8 @@ pub struct IssueJson {
     place: Box<str>,
     /// `"cost":…,"offer":…,`
     price: Box<str>,
-    /// `"campaign_id":…,"moment_id":…,` of the trigger answer.
-    answer_ids: Box<str>,
+    /// Where `"campaign_id":…,"moment_id":…,` ends in `ids`: the trigger answer starts with them too.
+    answer_ids_end: usize,
 }
 
 impl IssueJson {
@@ -28,6 +28,7 @@ impl IssueJson {
         let mut ids = Vec::new();
         field(&mut ids, "campaign_id", &*i.campaign_id);
         field(&mut ids, "moment_id", &*i.moment_id);
+        let answer_ids_end = ids.len();
         field(&mut ids, "reward_group_id", &*i.reward_group_id);
         field(&mut ids, "variant_id", &i.variant_id.as_deref());
         let mut place = Vec::new();
@@ -36,9 +37,6 @@ impl IssueJson {
         let mut price = Vec::new();
         field(&mut price, "cost", &i.cost);
         field(&mut price, "offer", &*i.offer);
-        let mut answer_ids = Vec::new();
-        field(&mut answer_ids, "campaign_id", &*i.campaign_id);
-        field(&mut answer_ids, "moment_id", &*i.moment_id);
         let text = |v: Vec<u8>| {
             String::from_utf8(v)
                 .expect("JSON is UTF-8")
@@ -48,7 +46,7 @@ impl IssueJson {
             ids: text(ids),
             place: text(place),
             price: text(price),
-            answer_ids: text(answer_ids),
+            answer_ids_end,
         }
     }
 }
@@ -109,8 +107,8 @@ impl RewardRec {
         out.push(b'}');
     }
 
-    /// The trigger's answer for this reward as issued with `status` and `flag` (what serde writes for
-    /// `TriggerResult::for_reward(self.view_as_issued(..))`).
+    /// The trigger's answer for this reward as issued with `status` and `flag`, no later times (what serde
+    /// writes for the API's `TriggerResult` holding this reward).
     pub fn trigger_answer_json(
         &self,
         base_url: &str,
@@ -119,7 +117,8 @@ impl RewardRec {
     ) -> Vec<u8> {
         let mut out = Vec::with_capacity(1024 + base_url.len());
         out.extend_from_slice(b"{\"object\":\"trigger_result\",\"outcome\":\"reward\",");
-        out.extend_from_slice(self.issue_json().answer_ids.as_bytes());
+        let shared = self.issue_json();
+        out.extend_from_slice(&shared.ids.as_bytes()[..shared.answer_ids_end]);
         field(
             &mut out,
             "customer_id",
@@ -213,9 +212,17 @@ mod tests {
                         (RewardStatus::Flagged, Some(&flag)),
                     ] {
                         let answer = r.trigger_answer_json(base, status, flag);
-                        let want = serde_json::to_vec(&TriggerResult::for_reward(
-                            r.view_as_issued(base, status, flag.cloned().map(Box::new)),
-                        ))
+                        let issued =
+                            r.render(base, status, flag.cloned().map(Box::new), &Later::default());
+                        let want = serde_json::to_vec(&TriggerResult {
+                            object: "trigger_result".into(),
+                            outcome: "reward".into(),
+                            campaign_id: issued.campaign_id.to_string(),
+                            moment_id: issued.moment_id.to_string(),
+                            customer_id: issued.customer_id.clone().unwrap_or_default(),
+                            reward: Some(issued),
+                            progress: None,
+                        })
                         .unwrap();
                         assert_eq!(
                             String::from_utf8(answer).unwrap(),

@@ -718,21 +718,16 @@ pub async fn trigger(
         Outcome::Reward(id) => {
             // A copy of the record (a few reference counts) is written out after the lock is released.
             let r = RewardRec::clone(&g.rewards[&id]);
-            // The idempotency layer keeps a reference to the reward instead of the answer's bytes
-            // and renders the same answer again on a replay (see `idempotency::Answer`).
-            let replay = Answer::Reward {
-                status: r.status,
-                flag: r.flag.clone(),
-                id: id.clone(),
-            };
-            // Store it under its key now, while the state is locked anyway.
-            let unstored = match ticket {
-                Some(t) => {
-                    idempotency::store_now(&mut g, &t, StatusCode::OK, replay);
-                    None
-                }
-                None => Some(replay),
-            };
+            // Stored under its key now, while the state is locked anyway: a reference to the reward,
+            // rendered again on a replay (see `idempotency::Answer`), instead of the answer's bytes.
+            if let Some(t) = &ticket {
+                let replay = Answer::Reward {
+                    status: r.status,
+                    flag: r.flag.clone(),
+                    id: id.clone(),
+                };
+                idempotency::store_now(&mut g, t, StatusCode::OK, replay);
+            }
             drop(g);
             let body = r.trigger_answer_json(&app.0.demo.base_url, r.status, r.flag.as_deref());
             let mut resp = (
@@ -743,13 +738,8 @@ pub async fn trigger(
                 body,
             )
                 .into_response();
-            match unstored {
-                None => {
-                    resp.extensions_mut().insert(idempotency::Stored);
-                }
-                Some(replay) => {
-                    resp.extensions_mut().insert(replay);
-                }
+            if ticket.is_some() {
+                resp.extensions_mut().insert(idempotency::Stored);
             }
             resp
         }

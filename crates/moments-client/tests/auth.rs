@@ -67,8 +67,9 @@ fn provider_client(server: &MockServer, p: Arc<dyn TokenProvider>) -> MomentsCli
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_calls_share_one_token_fetch() {
+/// A server answering `GET` with the app for `Bearer ct_1`, and a client whose provider hands out `ct_1`
+/// valid for 900 s.
+async fn app_behind_token_ct_1() -> (MockServer, Arc<CountingProvider>, MomentsClient) {
     let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer ct_1"))
@@ -77,6 +78,12 @@ async fn fifty_concurrent_calls_share_one_token_fetch() {
         .await;
     let provider = CountingProvider::new(900);
     let client = provider_client(&server, provider.clone());
+    (server, provider, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_calls_share_one_token_fetch() {
+    let (server, provider, client) = app_behind_token_ct_1().await;
     let calls = (0..50).map(|_| {
         let c = client.clone();
         tokio::spawn(async move { c.apps().get().await })
@@ -235,14 +242,7 @@ async fn customer_token_and_redemptions_send_the_right_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_with_its_own_pool_shares_the_token_cache_and_runs_on_another_runtime() {
-    let server = MockServer::builder().start().await;
-    Mock::given(method("GET"))
-        .and(header("authorization", "Bearer ct_1"))
-        .respond_with(ok_json(200, app_json()))
-        .mount(&server)
-        .await;
-    let provider = CountingProvider::new(900);
-    let client = provider_client(&server, provider.clone());
+    let (server, provider, client) = app_behind_token_ct_1().await;
     client.apps().get().await.unwrap();
     let twin = client.with_own_connection_pool().unwrap();
     assert_eq!(twin.base_url(), client.base_url());
