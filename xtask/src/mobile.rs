@@ -146,10 +146,10 @@ const CDYLIB_TARGET_BYTES: u64 = 4_000_000;
 
 /// `cargo rustc` building one output of `moments-ffi` with the `mobile` profile.
 ///
-/// `moments-ffi` declares `lib`, `cdylib` and `staticlib`; when an rlib is among the outputs of one
-/// rustc call, rustc silently skips LTO for all of them (rust-lang/rust#51009, rust-lang/cargo#9672):
-/// `cargo build --profile mobile` gave a cdylib without LTO, about 1 MB larger. `--crate-type` builds
-/// just the one output, with LTO.
+/// `moments-ffi` declares `lib` and `cdylib` (the `staticlib` is asked for here); when an rlib is among
+/// the outputs of one rustc call, rustc silently skips LTO for all of them (rust-lang/rust#51009,
+/// rust-lang/cargo#9672): `cargo build --profile mobile` gave a cdylib without LTO, about 1 MB larger.
+/// `--crate-type` builds just the one output, with LTO.
 fn ffi_build(crate_type: &str, target: Option<&str>) -> Command {
     let mut c = cargo();
     c.args([
