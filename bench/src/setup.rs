@@ -16,9 +16,8 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
     Ok(body)
 }
 
-/// Loads a digital item with ample stock, creates a live campaign paying 1 cent per action (so the
-/// $5,000 monthly budget covers 500,000 rewards), issues one reward, and saves the OpenAPI document
-/// in `work` for Prism.
+/// Loads a digital item with ample stock, creates a live campaign ([`new_campaign`]), issues one
+/// reward, and saves the OpenAPI document in `work` for Prism.
 pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fixture, String> {
     let http = reqwest::Client::new();
     let demo = call(http.get(format!("{base}/_mock/demo"))).await?;
@@ -37,40 +36,7 @@ pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fi
     })))
     .await?;
 
-    let clock = call(http.get(format!("{base}/_mock/clock"))).await?;
-    let now = chrono_like(&clock)?;
-    let campaign = call(
-        http.post(format!("{base}/v1/campaigns"))
-            .bearer_auth(&sk)
-            .json(&json!({
-                "name": format!("bench {run}"), "brand_name": "Bench",
-                "start_at": now.0, "end_at": now.1,
-                "budget": {"amount": 500_000, "currency": "USD"},
-                "cost_per_action": {"amount": 1, "currency": "USD"},
-                "marketplaces": ["US"],
-                "reward_groups": [{"id": "US", "marketplace": "US", "items": [BENCH_ITEM]}],
-                "moments": [{"id": "bench", "name": "bench moment"}],
-                "announcement_message": "Bench", "redemption_message": "Bench"
-            })),
-    )
-    .await?;
-    let id = campaign["id"]
-        .as_str()
-        .ok_or("campaign has no id")?
-        .to_owned();
-    for step in ["submit", "approve"] {
-        call(
-            http.post(format!("{base}/v1/campaigns/{id}/{step}"))
-                .bearer_auth(&sk),
-        )
-        .await?;
-    }
-    call(
-        http.post(format!("{base}/_mock/clock/advance"))
-            .json(&json!({"seconds": 120})),
-    )
-    .await?;
-
+    let id = new_campaign(base, &sk, run).await?;
     let mut fixture = Fixture {
         secret_key: sk,
         campaign_id: id,
@@ -107,6 +73,47 @@ pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fi
     Ok(fixture)
 }
 
+/// Creates a live campaign paying 1 cent per action: its $5,000 monthly budget (the most a campaign
+/// may have) covers 500,000 rewards, so each load that issues rewards gets a campaign of its own.
+pub async fn new_campaign(base: &str, sk: &str, run: &str) -> Result<String, String> {
+    let http = reqwest::Client::new();
+    let clock = call(http.get(format!("{base}/_mock/clock"))).await?;
+    let now = chrono_like(&clock)?;
+    let campaign = call(
+        http.post(format!("{base}/v1/campaigns"))
+            .bearer_auth(sk)
+            .json(&json!({
+                "name": format!("bench {run}"), "brand_name": "Bench",
+                "start_at": now.0, "end_at": now.1,
+                "budget": {"amount": 500_000, "currency": "USD"},
+                "cost_per_action": {"amount": 1, "currency": "USD"},
+                "marketplaces": ["US"],
+                "reward_groups": [{"id": "US", "marketplace": "US", "items": [BENCH_ITEM]}],
+                "moments": [{"id": "bench", "name": "bench moment"}],
+                "announcement_message": "Bench", "redemption_message": "Bench"
+            })),
+    )
+    .await?;
+    let id = campaign["id"]
+        .as_str()
+        .ok_or("campaign has no id")?
+        .to_owned();
+    for step in ["submit", "approve"] {
+        call(
+            http.post(format!("{base}/v1/campaigns/{id}/{step}"))
+                .bearer_auth(sk),
+        )
+        .await?;
+    }
+    // `start_at` is a second ahead: move the clock past it so the campaign is live.
+    call(
+        http.post(format!("{base}/_mock/clock/advance"))
+            .json(&json!({"seconds": 120})),
+    )
+    .await?;
+    Ok(id)
+}
+
 /// `start_at` one second from the server's now and `end_at` a year later, as RFC 3339 strings.
 fn chrono_like(clock: &Value) -> Result<(String, String), String> {
     let now = clock["now"].as_str().ok_or("clock has no now")?;
@@ -139,15 +146,19 @@ pub async fn trigger_response_bytes(base: &str, f: &Fixture, run: &str) -> Resul
     Ok(body.len())
 }
 
-/// Rewards issued so far by the bench campaign: its net spend in cents (1 cent per reward).
-pub async fn rewards_issued(base: &str, f: &Fixture) -> Result<u64, String> {
+/// Rewards issued so far by the bench's campaigns: their net spend in cents (1 cent per reward).
+pub async fn rewards_issued(base: &str, sk: &str, campaigns: &[String]) -> Result<u64, String> {
     let http = reqwest::Client::new();
-    let campaign = call(
-        http.get(format!("{base}/v1/campaigns/{}", f.campaign_id))
-            .bearer_auth(&f.secret_key),
-    )
-    .await?;
-    campaign["spend"]["spent"]["amount"]
-        .as_u64()
-        .ok_or_else(|| format!("campaign has no spend: {campaign}"))
+    let mut total = 0;
+    for id in campaigns {
+        let campaign = call(
+            http.get(format!("{base}/v1/campaigns/{id}"))
+                .bearer_auth(sk),
+        )
+        .await?;
+        total += campaign["spend"]["spent"]["amount"]
+            .as_u64()
+            .ok_or_else(|| format!("campaign has no spend: {campaign}"))?;
+    }
+    Ok(total)
 }
