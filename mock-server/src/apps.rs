@@ -107,7 +107,9 @@ pub async fn revoke_key(
         .filter(|k| k.app_id == p.app_id())
         .ok_or_else(|| ApiError::not_found("api key", &id))?;
     k.revoked_at.get_or_insert(now);
-    Ok(Json(key_view(k)))
+    let view = key_view(k);
+    g.credentials_changed();
+    Ok(Json(view))
 }
 
 /// `POST /v1/customer_tokens`

@@ -1,10 +1,15 @@
 //! Credentials: secret keys (`sk_test_…`), customer tokens (`ct_…`) and what each may do.
 
+use std::sync::RwLock;
+use std::sync::atomic::Ordering;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
 
 use crate::errors::ApiError;
+use crate::shard::FastMap;
 use crate::state::{AppState, State};
 
 /// Who is calling.
@@ -65,22 +70,36 @@ impl Principal {
     }
 }
 
-/// Resolves the `Authorization` header.
-pub fn resolve(state: &State, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let raw = headers
+/// The credential of the `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let Some(cred) = raw
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "authentication_required",
-            "Send `Authorization: Bearer <secret key or customer token>`.",
-        ));
-    };
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_required",
+                "Send `Authorization: Bearer <secret key or customer token>`.",
+            )
+        })
+}
+
+fn token_expired() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+        "The customer token expired: fetch a new one.",
+    )
+}
+
+/// The caller behind a credential and, for a customer token, when it expires (not checked here).
+fn resolve_credential(
+    state: &State,
+    cred: &str,
+) -> Result<(Principal, Option<DateTime<Utc>>), ApiError> {
     let invalid = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -90,21 +109,15 @@ pub fn resolve(state: &State, headers: &HeaderMap) -> Result<Principal, ApiError
     };
     if cred.starts_with("ct_") {
         let t = state.tokens.get(cred).ok_or_else(invalid)?;
-        if state.now() >= t.expires_at {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "token_expired",
-                "The customer token expired: fetch a new one.",
-            ));
-        }
         let app = state.apps.get(&t.app_id).ok_or_else(invalid)?;
-        return Ok(Principal::Customer {
+        let p = Principal::Customer {
             app_id: app.id.clone(),
             account_id: app.account_id.clone(),
             customer_id: t.customer_id.clone(),
             marketplace: t.marketplace.clone(),
             segment: t.segment.clone(),
-        });
+        };
+        return Ok((p, Some(t.expires_at)));
     }
     let key_id = state.key_by_secret.get(cred).ok_or_else(invalid)?;
     let key = state.keys.get(key_id).ok_or_else(invalid)?;
@@ -112,10 +125,72 @@ pub fn resolve(state: &State, headers: &HeaderMap) -> Result<Principal, ApiError
         return Err(invalid());
     }
     let app = state.apps.get(&key.app_id).ok_or_else(invalid)?;
-    Ok(Principal::Secret {
+    let p = Principal::Secret {
         app_id: app.id.clone(),
         account_id: app.account_id.clone(),
-    })
+    };
+    Ok((p, None))
+}
+
+/// Credentials resolved before, so that authenticating a request does not take the state's lock.
+///
+/// An entry is used only while the state's credential generation ([`State::cred_gen`]) is the one it
+/// was resolved at: revoking a key or resetting the state moves the generation on. A customer token's
+/// expiry is checked against the server clock on every use. Unknown credentials are not cached.
+#[derive(Default)]
+pub struct CredCache {
+    map: RwLock<FastMap<Box<str>, Cached>>,
+}
+
+struct Cached {
+    generation: u64,
+    principal: Principal,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Credentials the cache holds at most; past it, it starts again empty.
+const CRED_CACHE_CAPACITY: usize = 4096;
+
+/// Resolves the `Authorization` header from the [`CredCache`], or from the state (taking its lock)
+/// when the credential is not cached at the current generation.
+pub fn resolve_cached(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let cred = bearer(headers)?;
+    let cache = &app.0.creds;
+    let generation = app.0.cred_gen.load(Ordering::Acquire);
+    let hit = {
+        let map = cache.map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(cred)
+            .filter(|c| c.generation == generation)
+            .map(|c| (c.principal.clone(), c.expires_at))
+    };
+    let (principal, expires_at) = match hit {
+        Some(hit) => hit,
+        None => {
+            let (resolved, generation) = {
+                let g = app.lock_raw();
+                // Read under the lock: a change made after it moves the generation past this one.
+                let generation = g.cred_gen.load(Ordering::Acquire);
+                (resolve_credential(&g, cred)?, generation)
+            };
+            let mut map = cache.map.write().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= CRED_CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(
+                cred.into(),
+                Cached {
+                    generation,
+                    principal: resolved.0.clone(),
+                    expires_at: resolved.1,
+                },
+            );
+            resolved
+        }
+    };
+    match expires_at {
+        Some(at) if app.0.clock.now() >= at => Err(token_expired()),
+        _ => Ok(principal),
+    }
 }
 
 /// Extractor: any valid credential.
@@ -132,8 +207,7 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(Auth(p.clone()));
         }
-        let g = app.lock();
-        resolve(&g, &parts.headers).map(Auth)
+        resolve_cached(app, &parts.headers).map(Auth)
     }
 }
 

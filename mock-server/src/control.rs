@@ -343,6 +343,10 @@ pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
         // The server keeps its one clock (the journal reads it too), back at real time.
         fresh.clock = g.clock.clone();
         fresh.clock.reset();
+        // Likewise its credential generation, moved on: no credential cached before is used again.
+        fresh.cred_gen = g.cred_gen.clone();
+        fresh.credentials_changed();
+        app.0.idem.clear(fresh.now());
         app.journal().clear();
         std::mem::replace(&mut *g, fresh)
     };

@@ -5,17 +5,15 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::auth::resolve;
+use crate::auth::resolve_cached;
 use crate::errors::ApiError;
+use crate::idem_store::Begin;
+pub use crate::idem_store::{Fingerprint, RETENTION_HOURS, Scope, Ticket};
 use crate::model::{RewardFlag, RewardStatus};
 use crate::record::RewardRec;
-use crate::state::{AppState, Fingerprint, IdemEntry, State};
-
-/// Retention of stored answers.
-pub const RETENTION_HOURS: i64 = 24;
+use crate::state::AppState;
 
 /// Whether a request is subject to idempotency handling.
 pub fn applies(method: &Method, path: &str) -> bool {
@@ -41,15 +39,16 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// What to answer again, copied out of the state (a reward's record, written out after unlocking).
-    fn snapshot(&self, g: &State) -> Option<Snapshot> {
+    /// What to answer again: the bytes, or a copy of the reward's record taken under the state's
+    /// lock (written out after unlocking). `None` when the reward is gone.
+    fn snapshot(self, app: &AppState) -> Option<Snapshot> {
         match self {
-            Answer::Bytes(b) => Some(Snapshot::Bytes((**b).clone())),
-            Answer::Reward { id, status, flag } => Some(Snapshot::Reward(
-                Box::new(RewardRec::clone(g.rewards.get(id)?)),
-                *status,
-                flag.clone(),
-            )),
+            Answer::Bytes(b) => Some(Snapshot::Bytes(*b)),
+            Answer::Reward { id, status, flag } => {
+                let g = app.lock_raw();
+                let rec = Box::new(RewardRec::clone(g.rewards.get(&id)?));
+                Some(Snapshot::Reward(rec, status, flag))
+            }
         }
     }
 }
@@ -71,28 +70,12 @@ impl Snapshot {
     }
 }
 
-/// The scope of a key, (app, customer of a customer token, key), as a 128-bit keyed digest
-/// ([`scope`]): the store keeps 16 bytes per key instead of three strings. Two scopes share a
-/// digest with probability about n²/2¹²⁹ (n = stored keys).
-pub type Scope = u128;
-
-/// The [`Scope`] of `key` used by `app` (and by `customer` when a customer token calls).
-pub fn scope(g: &State, app: &str, customer: Option<&str>, key: &str) -> Scope {
-    let (tag, customer) = match customer {
-        Some(c) => ("customer", c),
-        None => ("server", ""),
-    };
-    let hi = g.digest(&["idempotency-scope-1", app, tag, customer, key]);
-    let lo = g.digest(&["idempotency-scope-2", app, tag, customer, key]);
-    (u128::from(hi) << 64) | u128::from(lo)
-}
-
 /// Outcome of looking a key up before handling.
 pub enum Pre {
     /// No key (or no credential): handle normally.
     Pass,
-    /// Handle, then store under this scope.
-    Store(Scope, Fingerprint),
+    /// Handle, then store the answer under this ticket.
+    Store(Ticket),
     /// Answer this now.
     Answer(Response),
 }
@@ -101,10 +84,11 @@ fn valid_key(k: &str) -> bool {
     (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
-/// Looks the key up; marks it in progress when new.
+/// Looks the key up; marks it in progress when new. Takes the state's lock only to replay a trigger's
+/// reward (the store and the credentials have their own locks).
 ///
 /// The resolved caller is left in the request's extensions so the handler's [`crate::auth::Auth`]
-/// extractor does not take the lock again.
+/// extractor does not resolve it again.
 pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     let is_trigger = req.uri().path() == "/v1/triggers";
     let key = req
@@ -125,9 +109,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     h.update(body);
     let digest: [u8; 32] = h.finalize().into();
     let fp: Fingerprint = digest[..16].try_into().expect("16 of 32 bytes");
-    // Due rules run when the handler locks the state; a lookup does not need them.
-    let mut g = app.lock_raw();
-    let principal = match resolve(&g, req.headers()) {
+    let principal = match resolve_cached(app, req.headers()) {
         Ok(p) => p,
         Err(_) => return Pre::Pass, // the handler answers the auth error
     };
@@ -156,38 +138,20 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             );
         }
     };
-    let scope = scope(&g, principal.app_id(), principal.customer(), &key);
-    let now = g.now();
-    let fresh = |at: chrono::DateTime<chrono::Utc>| now - at < Duration::hours(RETENTION_HOURS);
-    // Under the lock, only look up and copy out; the replayed answer is written after unlocking.
-    let found = match g.idem.get(&scope).map(|b| &**b) {
-        Some(IdemEntry::InProgress { at, .. }) if fresh(*at) => Found::InProgress,
-        Some(IdemEntry::Done {
-            fingerprint,
-            at,
-            status,
-            body,
-            retry_after,
-        }) if fresh(*at) => {
-            if *fingerprint != fp {
-                Found::Conflict
-            } else {
-                Found::Replay(*status, retry_after.clone(), body.snapshot(&g))
-            }
+    let store = &app.0.idem;
+    let scope = store.scope(principal.app_id(), principal.customer(), &key);
+    let found = match store.begin(scope, fp, app.0.clock.now()) {
+        Begin::New(ticket) => {
+            req.extensions_mut().insert(ticket);
+            return Pre::Store(ticket);
         }
-        _ => {
-            g.idem.insert(
-                scope,
-                Box::new(IdemEntry::InProgress {
-                    fingerprint: fp,
-                    at: now,
-                }),
-            );
-            req.extensions_mut().insert(Ticket { scope, fp });
-            return Pre::Store(scope, fp);
+        Begin::InProgress => Found::InProgress,
+        Begin::Conflict => Found::Conflict,
+        // A reward's answer is written from its record, copied out of the state.
+        Begin::Done(status, retry_after, body) => {
+            Found::Replay(status, retry_after, body.snapshot(app))
         }
     };
-    drop(g);
     match found {
         Found::InProgress => Pre::Answer(
             ApiError::new(
@@ -245,37 +209,21 @@ enum Found {
 #[derive(Clone, Copy, Debug)]
 pub struct Replayed;
 
-/// The key a request runs under, in the request's extensions while it is handled: a handler that holds the
-/// state's lock when its answer is known stores it there ([`store_now`]) instead of taking the lock again.
-#[derive(Clone, Copy, Debug)]
-pub struct Ticket {
-    scope: Scope,
-    fp: Fingerprint,
-}
-
 /// Marks an answer its handler already stored under its key ([`store_now`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Stored;
 
-/// Stores the answer of the request holding `ticket` under the caller's lock. The handler then answers with the
-/// [`Stored`] extension, so the middleware does not store it again.
-pub fn store_now(g: &mut State, ticket: &Ticket, status: StatusCode, body: Answer) {
-    store(
-        g,
-        PendingStore {
-            scope: ticket.scope,
-            fp: ticket.fp,
-            status,
-            retry_after: None,
-            body,
-        },
-    );
+/// Stores the answer of the request holding `ticket`. The handler then answers with the [`Stored`]
+/// extension, so the middleware does not store it again.
+pub fn store_now(app: &AppState, ticket: &Ticket, status: StatusCode, body: Answer) {
+    app.0
+        .idem
+        .finish(ticket, status.as_u16(), None, body, app.0.clock.now());
 }
 
 /// An answer waiting to be stored under its key (see [`store`]).
 pub struct PendingStore {
-    scope: Scope,
-    fp: Fingerprint,
+    ticket: Ticket,
     status: StatusCode,
     retry_after: Option<Box<str>>,
     body: Answer,
@@ -283,11 +231,7 @@ pub struct PendingStore {
 
 /// Collects the handler's answer so it can be stored; returns the response rebuilt. Nothing is left to store
 /// when the handler stored its answer itself ([`Stored`]).
-pub async fn collect(
-    scope: Scope,
-    fp: Fingerprint,
-    resp: Response,
-) -> (Response, Option<PendingStore>) {
+pub async fn collect(ticket: Ticket, resp: Response) -> (Response, Option<PendingStore>) {
     if resp.extensions().get::<Stored>().is_some() {
         return (resp, None);
     }
@@ -296,8 +240,7 @@ pub async fn collect(
         .await
         .unwrap_or_default();
     let pending = PendingStore {
-        scope,
-        fp,
+        ticket,
         status: parts.status,
         retry_after: parts
             .headers
@@ -312,34 +255,20 @@ pub async fn collect(
     )
 }
 
-/// Stores a collected answer (or forgets the key for a 5xx), under the caller's lock.
-pub fn store(g: &mut State, p: PendingStore) {
-    if p.status.is_server_error() {
-        g.idem.remove(&p.scope);
-        return;
-    }
-    let now = g.now();
-    g.idem.insert(
-        p.scope,
-        Box::new(IdemEntry::Done {
-            fingerprint: p.fp,
-            at: now,
-            status: p.status.as_u16(),
-            body: p.body,
-            retry_after: p.retry_after,
-        }),
+/// Stores a collected answer (or forgets the key for a 5xx).
+pub fn store(app: &AppState, p: PendingStore) {
+    app.0.idem.finish(
+        &p.ticket,
+        p.status.as_u16(),
+        p.retry_after,
+        p.body,
+        app.0.clock.now(),
     );
 }
 
 /// Forgets an in-progress key (the request never finished).
-pub fn abandon(app: &AppState, scope: &Scope) {
-    let mut g = app.lock_raw();
-    if matches!(
-        g.idem.get(scope).map(|b| &**b),
-        Some(IdemEntry::InProgress { .. })
-    ) {
-        g.idem.remove(scope);
-    }
+pub fn abandon(app: &AppState, ticket: &Ticket) {
+    app.0.idem.abandon(ticket);
 }
 
 #[cfg(test)]
@@ -348,13 +277,10 @@ mod tests {
 
     use super::*;
 
-    /// What the middleware does after the handler: collect the answer, store it under the lock.
-    async fn after(app: &AppState, scope: Scope, fp: Fingerprint, resp: Response) -> Response {
-        let (resp, pending) = collect(scope, fp, resp).await;
-        store(
-            &mut app.lock(),
-            pending.expect("the handler did not store it"),
-        );
+    /// What the middleware does after the handler: collect the answer, store it.
+    async fn after(app: &AppState, ticket: Ticket, resp: Response) -> Response {
+        let (resp, pending) = collect(ticket, resp).await;
+        store(app, pending.expect("the handler did not store it"));
         resp
     }
     use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
@@ -392,7 +318,7 @@ mod tests {
     async fn in_progress_then_replay_then_conflict() {
         let app = app();
         let body = Bytes::from_static(b"{}");
-        let Pre::Store(scope, fp) = before(&app, &mut req("k1"), &body) else {
+        let Pre::Store(ticket) = before(&app, &mut req("k1"), &body) else {
             panic!("first use stores")
         };
         let Pre::Answer(r) = before(&app, &mut req("k1"), &body) else {
@@ -405,8 +331,7 @@ mod tests {
         assert!(String::from_utf8_lossy(&b).contains("idempotency_in_progress"));
         let done = after(
             &app,
-            scope,
-            fp,
+            ticket,
             (StatusCode::CREATED, "{\"ok\":1}").into_response(),
         )
         .await;
@@ -430,13 +355,12 @@ mod tests {
     async fn server_errors_are_not_stored() {
         let app = app();
         let body = Bytes::new();
-        let Pre::Store(scope, fp) = before(&app, &mut req("k2"), &body) else {
+        let Pre::Store(ticket) = before(&app, &mut req("k2"), &body) else {
             panic!()
         };
         after(
             &app,
-            scope,
-            fp,
+            ticket,
             StatusCode::SERVICE_UNAVAILABLE.into_response(),
         )
         .await;

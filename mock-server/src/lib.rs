@@ -25,6 +25,7 @@ pub mod control;
 pub mod errors;
 pub mod extract;
 pub mod fraud;
+pub mod idem_store;
 pub mod idempotency;
 pub mod ids;
 pub mod info;

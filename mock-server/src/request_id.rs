@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::control::JournalEntry;
 use crate::errors::{ApiError, Enveloped, REQUEST_ID};
-use crate::idempotency::{self, PendingStore, Pre, Replayed, Scope};
+use crate::idempotency::{self, PendingStore, Pre, Replayed, Ticket};
 use crate::ids;
 use crate::state::AppState;
 
@@ -213,7 +213,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
 }
 
 /// Runs the handler behind the body limit and the idempotency layer. An answer to store under an
-/// idempotency key comes back with the response, to be stored under the same lock as the journal.
+/// idempotency key comes back with the response, to be stored when the journal records it.
 async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<PendingStore>) {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
@@ -230,21 +230,21 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
     match idempotency::before(app, &mut req, &bytes) {
         Pre::Pass => (next.run(req).await, None),
         Pre::Answer(r) => (r, None),
-        Pre::Store(scope, fp) => {
+        Pre::Store(ticket) => {
             // If the client goes away mid-request, forget the in-progress marker. The guard is
             // disarmed only once the answer is collected; from there to the store there is no
             // await point, so the store cannot be lost to a cancellation.
-            struct Guard<'a>(&'a AppState, Option<Scope>);
+            struct Guard<'a>(&'a AppState, Option<Ticket>);
             impl Drop for Guard<'_> {
                 fn drop(&mut self) {
-                    if let Some(s) = self.1.take() {
-                        idempotency::abandon(self.0, &s);
+                    if let Some(t) = self.1.take() {
+                        idempotency::abandon(self.0, &t);
                     }
                 }
             }
-            let mut guard = Guard(app, Some(scope));
+            let mut guard = Guard(app, Some(ticket));
             let resp = next.run(req).await;
-            let (resp, pending) = idempotency::collect(scope, fp, resp).await;
+            let (resp, pending) = idempotency::collect(ticket, resp).await;
             guard.1 = None;
             (resp, pending)
         }
@@ -252,7 +252,7 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
 }
 
 /// Records the request in the journal (after storing its idempotent answer, if one waits) and tells whether
-/// webhook sends wait to be delivered. The journal has its own lock: only a waiting answer takes the state's.
+/// webhook sends wait to be delivered. The journal and the idempotency store have their own locks.
 #[allow(clippy::too_many_arguments)]
 fn journal(
     app: &AppState,
@@ -267,7 +267,7 @@ fn journal(
     pending: Option<PendingStore>,
 ) -> bool {
     if let Some(p) = pending {
-        idempotency::store(&mut app.lock_raw(), p);
+        idempotency::store(app, p);
     }
     let entry = JournalEntry {
         request_id: rid,

@@ -186,7 +186,7 @@ pub async fn get(
     Auth(p): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
-    let g = app.lock();
+    let g = app.lock_yielding().await;
     g.visible_reward(&p, &id).map(|r| Json(r.view(&g.base_url)))
 }
 

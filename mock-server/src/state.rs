@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::shard::{FastMap, Sharded};
@@ -110,46 +110,8 @@ pub struct ActionKey {
     pub day: chrono::NaiveDate,
 }
 
-impl IdemEntry {
-    /// When the key was first used (in progress) or its answer stored.
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
-            IdemEntry::InProgress { at, .. } | IdemEntry::Done { at, .. } => *at,
-        }
-    }
-}
-
 /// An offer with the item list it was built from.
 pub type SharedOffer = (Vec<String>, Arc<Offer>);
-
-/// The first 128 bits of SHA-256 over method, path (with query) and body: a different request under
-/// the same key matches by chance with probability 2⁻¹²⁸.
-pub type Fingerprint = [u8; 16];
-
-/// A stored idempotent answer.
-#[derive(Clone, Debug)]
-pub enum IdemEntry {
-    /// Still running.
-    InProgress {
-        /// Hash of method, path and body.
-        fingerprint: Fingerprint,
-        /// When it started.
-        at: DateTime<Utc>,
-    },
-    /// Finished.
-    Done {
-        /// Hash of method, path and body.
-        fingerprint: Fingerprint,
-        /// When it finished.
-        at: DateTime<Utc>,
-        /// Answer status.
-        status: u16,
-        /// Answer body.
-        body: crate::idempotency::Answer,
-        /// Answer `Retry-After`.
-        retry_after: Option<Box<str>>,
-    },
-}
 
 /// Something the clock will make happen.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -210,16 +172,19 @@ pub struct State {
     pub base_url: String,
     /// Accounts.
     pub accounts: FastMap<String, AccountRec>,
-    /// Apps.
+    /// Apps. Changing or removing one: call [`State::credentials_changed`].
     pub apps: FastMap<String, AppRec>,
-    /// Secret keys by id.
+    /// Secret keys by id. Changing or removing one: call [`State::credentials_changed`].
     pub keys: FastMap<String, KeyRec>,
     /// Key ids by secret.
     pub key_by_secret: FastMap<String, String>,
     /// App ids by legacy key.
     pub app_by_legacy: FastMap<String, String>,
-    /// Customer tokens.
+    /// Customer tokens. Changing or removing one: call [`State::credentials_changed`].
     pub tokens: FastMap<String, TokenRec>,
+    /// The credentials' generation, shared with [`Shared::cred_gen`]: resolved credentials cached
+    /// at an older generation are not used ([`crate::auth::CredCache`]).
+    pub cred_gen: Arc<AtomicU64>,
     /// Catalog by id.
     pub items: BTreeMap<String, Item>,
     /// Campaigns.
@@ -245,7 +210,7 @@ pub struct State {
     pub strs: HashSet<Arc<str>, crate::shard::Seeded>,
     /// Keys of [`State::digest`]: random per state.
     pub digest_keys: std::hash::RandomState,
-    /// When expired idempotency keys and velocity windows were last dropped (see [`State::sweep`]).
+    /// When velocity windows were last dropped (see [`State::sweep`]).
     pub last_sweep: DateTime<Utc>,
     /// Fraud reviews by reward id.
     pub reviews: HashMap<String, (u64, FraudReview)>,
@@ -255,8 +220,6 @@ pub struct State {
     pub endpoints: HashMap<String, EndpointRec>,
     /// Webhook deliveries.
     pub deliveries: Vec<Delivery>,
-    /// Idempotency store.
-    pub idem: Sharded<crate::idempotency::Scope, Box<IdemEntry>>,
     /// Due queue.
     pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
     /// Sequence counter.
@@ -310,6 +273,7 @@ impl State {
             key_by_secret: FastMap::with_capacity_and_hasher(16, Default::default()),
             app_by_legacy: FastMap::with_capacity_and_hasher(16, Default::default()),
             tokens: FastMap::with_capacity_and_hasher(256, Default::default()),
+            cred_gen: Arc::new(AtomicU64::new(0)),
             items: crate::catalog::seed(),
             campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
             rewards: Sharded::with_capacity(PRESIZE),
@@ -327,7 +291,6 @@ impl State {
             actions: FastMap::default(),
             endpoints: HashMap::new(),
             deliveries: Vec::new(),
-            idem: Sharded::with_capacity(PRESIZE),
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Vec::new(),
@@ -438,6 +401,11 @@ impl State {
         a
     }
 
+    /// Invalidates every cached credential: call after changing or removing an app, key or token.
+    pub fn credentials_changed(&self) {
+        self.cred_gen.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Current server time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -521,13 +489,11 @@ impl State {
         }
     }
 
-    /// Drops what can no longer matter: idempotency keys past their retention and velocity windows
-    /// with no action in the last hour. Runs at most once per hour of server time, so memory follows
-    /// the traffic of the retention windows instead of growing forever.
+    /// Drops what can no longer matter: velocity windows with no action in the last hour. Runs at
+    /// most once per hour of server time, so memory follows the traffic of the windows instead of
+    /// growing forever (the idempotency store sweeps its own keys: [`crate::idem_store`]).
     pub fn sweep(&mut self, now: DateTime<Utc>) {
         self.last_sweep = now;
-        let keep_after = now - chrono::Duration::hours(crate::idempotency::RETENTION_HOURS);
-        self.idem.retain(|_, e| e.at() > keep_after);
         let hour_ago = (now - chrono::Duration::hours(1)).timestamp();
         self.velocity.retain(|_, w| {
             w.prune(hour_ago);
@@ -601,6 +567,12 @@ pub struct Shared {
     pub state: Mutex<State>,
     /// The request journal, behind its own lock: recording a request does not wait for the state.
     pub journal: Mutex<Journal>,
+    /// The idempotency store, behind locks of its own.
+    pub idem: crate::idem_store::IdemStore,
+    /// Resolved credentials, so that authenticating does not wait for the state's lock.
+    pub creds: crate::auth::CredCache,
+    /// The state's credential generation ([`State::cred_gen`]), readable without its lock.
+    pub cred_gen: Arc<AtomicU64>,
     /// The state's clock (a handle on the same clock), readable without the state's lock.
     pub clock: Clock,
     /// Whether webhook sends wait in the state's outbox, as of the last release of the state's lock.
@@ -621,6 +593,9 @@ impl Shared {
     /// The handle of a server over `state`.
     pub fn new(state: State, demo: Demo, legacy: String, http: reqwest::Client) -> Shared {
         Shared {
+            idem: crate::idem_store::IdemStore::new(state.now()),
+            creds: crate::auth::CredCache::default(),
+            cred_gen: state.cred_gen.clone(),
             clock: state.clock.clone(),
             outbox_pending: AtomicBool::new(!state.outbox.is_empty()),
             state: Mutex::new(state),
@@ -638,10 +613,45 @@ impl Shared {
 #[derive(Clone)]
 pub struct AppState(pub Arc<Shared>);
 
+/// How many times [`AppState::lock_yielding`] lets other requests run before it blocks.
+const YIELDS: usize = 8;
+
 impl AppState {
     /// Locks the state and runs due rules.
     pub fn lock(&self) -> StateGuard<'_> {
         let mut g = self.lock_raw();
+        g.run_due();
+        g
+    }
+
+    /// Locks the state and runs due rules, letting this worker run other requests while another
+    /// worker holds the lock (up to [`YIELDS`] times) instead of putting its thread to sleep.
+    ///
+    /// For the hot handlers: with two workers, a blocked worker's sleep and wake-up cost more than the
+    /// state's critical section. The future must not hold the guard across an `.await`.
+    pub async fn lock_yielding(&self) -> StateGuard<'_> {
+        for _ in 0..YIELDS {
+            // In a scope of its own: nothing of the attempt may live across the `.await`.
+            {
+                let taken = match self.0.state.try_lock() {
+                    Ok(state) => Some(state),
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
+                if let Some(state) = taken {
+                    return self.guard(state);
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        self.lock()
+    }
+
+    fn guard<'a>(&'a self, state: MutexGuard<'a, State>) -> StateGuard<'a> {
+        let mut g = StateGuard {
+            state,
+            outbox_pending: &self.0.outbox_pending,
+        };
         g.run_due();
         g
     }

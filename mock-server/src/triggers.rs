@@ -599,7 +599,7 @@ impl State {
 pub fn validate_trigger(
     p: &Principal,
     b: &Trigger,
-    peer_ip: Option<String>,
+    peer_ip: Option<std::net::IpAddr>,
 ) -> ApiResult<TriggerInput> {
     let (customer_id, marketplace, segment, customer_token) = match p {
         Principal::Secret { .. } => {
@@ -688,11 +688,11 @@ pub fn validate_trigger(
         device_id: b.device.id.clone(),
         // The caller's address is the customer's only when the customer's device calls (customer token);
         // a brand server's own address would throttle all its customers together.
-        ip: b
-            .device
-            .ip
-            .clone()
-            .or(if customer_token { peer_ip } else { None }),
+        ip: b.device.ip.clone().or(if customer_token {
+            peer_ip.map(|ip| ip.to_string())
+        } else {
+            None
+        }),
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
@@ -711,24 +711,24 @@ pub async fn trigger(
     ticket: Option<axum::Extension<idempotency::Ticket>>,
     JsonBody(b): JsonBody<Trigger>,
 ) -> ApiResult<Response> {
-    let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip().to_string()))?;
-    let mut g = app.lock();
+    let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip()))?;
+    let mut g = app.lock_yielding().await;
     let outcome = g.run_trigger(&input)?;
     Ok(match outcome {
         Outcome::Reward(id) => {
             // A copy of the record (a few reference counts) is written out after the lock is released.
             let r = RewardRec::clone(&g.rewards[&id]);
-            // Stored under its key now, while the state is locked anyway: a reference to the reward,
-            // rendered again on a replay (see `idempotency::Answer`), instead of the answer's bytes.
+            drop(g);
+            // Stored under its key: a reference to the reward, rendered again on a replay (see
+            // `idempotency::Answer`), instead of the answer's bytes.
             if let Some(t) = &ticket {
                 let replay = Answer::Reward {
                     status: r.status,
                     flag: r.flag.clone(),
                     id: id.clone(),
                 };
-                idempotency::store_now(&mut g, t, StatusCode::OK, replay);
+                idempotency::store_now(&app, t, StatusCode::OK, replay);
             }
-            drop(g);
             let body = r.trigger_answer_json(&app.0.demo.base_url, r.status, r.flag.as_deref());
             let mut resp = (
                 [(

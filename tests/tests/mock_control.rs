@@ -482,6 +482,24 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
     let secret2 = k2.body["secret"].as_str().unwrap().to_string();
     let listed = m.get("/v1/api_keys").await;
     assert!(!listed.text.contains(&secret2), "secrets masked in lists");
+    // Used before it is revoked (through the idempotency layer too), so the server has resolved it.
+    assert_eq!(
+        m.call("GET", "/v1/app", Some(&secret2), None, None)
+            .await
+            .status,
+        200
+    );
+    let named = json!({"name": "by the new key"});
+    let made = m
+        .call(
+            "POST",
+            "/v1/api_keys",
+            Some(&secret2),
+            Some("rot-1"),
+            Some(&named),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
     m.call(
         "DELETE",
         &format!("/v1/api_keys/{kid}"),
@@ -492,6 +510,39 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
     .await;
     assert_eq!(
         m.call("GET", "/v1/app", Some(&secret2), None, None)
+            .await
+            .code(),
+        "invalid_api_key"
+    );
+    let replay = m
+        .call(
+            "POST",
+            "/v1/api_keys",
+            Some(&secret2),
+            Some("rot-1"),
+            Some(&named),
+        )
+        .await;
+    assert_eq!(
+        (replay.status, replay.code()),
+        (401, "invalid_api_key"),
+        "a revoked key gets no replay either"
+    );
+
+    // A reset forgets every key made since the seed, even one the server has just resolved.
+    let k3 = m
+        .post("/v1/api_keys", json!({"name": "before reset"}))
+        .await;
+    let secret3 = k3.body["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        m.call("GET", "/v1/app", Some(&secret3), None, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(m.control("/_mock/reset", json!({})).await.status, 200);
+    assert_eq!(
+        m.call("GET", "/v1/app", Some(&secret3), None, None)
             .await
             .code(),
         "invalid_api_key"
