@@ -163,7 +163,13 @@ fn load(opts: &Options) -> Result<(), String> {
             } else {
                 replay_campaign.clone()
             };
-            let script = write_script(&work, scenario.name(), &scenario.script(&fixture, &run))?;
+            // Fresh keys, customers and devices for each load: a second load reusing the first's
+            // keys would measure replays (or conflicts, on another campaign), not triggers.
+            let tag = match scenario {
+                Scenario::Trigger => format!("{run}-c{c}"),
+                _ => run.clone(),
+            };
+            let script = write_script(&work, scenario.name(), &scenario.script(&fixture, &tag))?;
             let (result, cpu_us) = measured(
                 Load {
                     url: &mock.url,
