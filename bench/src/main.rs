@@ -8,6 +8,14 @@
 //! ```
 
 mod ceiling;
+mod stateful;
+
+/// The mock's name in the report.
+const MOCK: &str = "moments mock";
+/// The fixed-response reference's name in the report.
+const CEILING: &str = "axum ceiling";
+/// The minimal stateful reference's name in the report.
+const MINIMAL: &str = "axum minimal stateful";
 mod procs;
 mod scenarios;
 mod setup;
@@ -31,7 +39,7 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N"
+        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N"
     );
     std::process::exit(2)
 }
@@ -49,6 +57,19 @@ fn main() {
                 .expect("runtime");
             if let Err(e) = rt.block_on(ceiling::serve(port, bytes)) {
                 eprintln!("ceiling server: {e}");
+                std::process::exit(1);
+            }
+        }
+        Some("stateful") => {
+            let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
+            let bytes =
+                flag(&args, "--body-bytes").map_or(512, |v| v.parse().unwrap_or_else(|_| usage()));
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            if let Err(e) = rt.block_on(stateful::serve(port, bytes)) {
+                eprintln!("stateful server: {e}");
                 std::process::exit(1);
             }
         }
@@ -198,37 +219,39 @@ fn load(opts: &Options) -> Result<(), String> {
     ))?;
     drop(mock);
 
-    // (a) The ceiling: a fixed response of the same size as the mock's trigger answer.
+    // (a) The ceiling: a fixed response of the same size as the mock's trigger answer; and the
+    // minimal stateful trigger of issue #8 (what keeping any trigger state costs here).
     let trigger_script = write_script(&work, "ceiling", &Scenario::Trigger.script(&fixture, &run))?;
-    let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-    cmd.args([
-        "ceiling",
-        "--port",
-        "0",
-        "--body-bytes",
-        &trigger_bytes.to_string(),
-    ]);
-    let ceiling = Server::start("axum ceiling", cmd, None)?;
-    for &c in &opts.connections {
-        let (result, cpu_us) = measured(
-            Load {
-                url: &ceiling.url,
+    for (server, mode) in [(CEILING, "ceiling"), (MINIMAL, "stateful")] {
+        let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+        cmd.args([
+            mode,
+            "--port",
+            "0",
+            "--body-bytes",
+            &trigger_bytes.to_string(),
+        ]);
+        let reference = Server::start(server, cmd, None)?;
+        for &c in &opts.connections {
+            let (result, cpu_us) = measured(
+                Load {
+                    url: &reference.url,
+                    connections: c,
+                    threads: 2,
+                    seconds: opts.seconds,
+                    script: Some(&trigger_script),
+                },
+                &reference,
+            )?;
+            rows.push(Row {
+                server: server.into(),
+                scenario: Scenario::Trigger.name().into(),
                 connections: c,
-                threads: 2,
-                seconds: opts.seconds,
-                script: Some(&trigger_script),
-            },
-            &ceiling,
-        )?;
-        rows.push(Row {
-            server: "axum ceiling".into(),
-            scenario: Scenario::Trigger.name().into(),
-            connections: c,
-            result,
-            cpu_us,
-        });
+                result,
+                cpu_us,
+            });
+        }
     }
-    drop(ceiling);
 
     // (b) Prism on our own OpenAPI document, silent and default logging; (c) json-server.
     let mut notes = Vec::new();
@@ -420,16 +443,24 @@ fn render(
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
     for &c in &opts.connections {
-        if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate("axum ceiling", c)) {
+        if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate(CEILING, c)) {
             let pct = 100.0 * mock / ceiling;
             let _ = writeln!(out, "- {c} connections: mock / axum ceiling = {pct:.1} %");
             let cpu = |server: &str| trigger(server, c).and_then(|r| r.cpu_us);
-            if let (Some(m), Some(x)) = (cpu("moments mock"), cpu("axum ceiling")) {
+            if let (Some(m), Some(x)) = (cpu("moments mock"), cpu(CEILING)) {
                 // CPU per request moves much less with the machine's other load than req/s does.
                 let _ = writeln!(
                     out,
                     "- {c} connections: server CPU per trigger, mock / axum ceiling = {m:.1} / {x:.1} µs = {:.2}×",
                     m / x
+                );
+            }
+            if let Some(minimal) = rate(MINIMAL, c) {
+                let _ = writeln!(
+                    out,
+                    "- {c} connections: axum minimal stateful / axum ceiling = {:.1} %; mock / axum minimal stateful = {:.1} %",
+                    100.0 * minimal / ceiling,
+                    100.0 * mock / minimal
                 );
             }
             if c == 32 {
@@ -503,7 +534,7 @@ fn render(
     // A load answered with errors measured something other than its path: its ratios are void.
     let failed: Vec<String> = rows
         .iter()
-        .filter(|r| r.server == "moments mock" || r.server == "axum ceiling")
+        .filter(|r| [MOCK, CEILING, MINIMAL].contains(&r.server.as_str()))
         .filter(|r| r.result.non_2xx > 0 || r.result.socket_errors > 0)
         .map(|r| {
             format!(
