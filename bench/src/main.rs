@@ -173,8 +173,28 @@ fn load(opts: &Options) -> Result<(), String> {
     let mut rows = Vec::new();
     let mut mock_peak_kib = 0;
     let replay_campaign = fixture.campaign_id.clone();
+    // Memory per stored reward is measured over the loads before the redemptions (which add to the
+    // rewards they redeem, and whose pool runs add rewards of their own).
+    let mut memory_after: Option<(u64, u64)> = None;
     for scenario in Scenario::ALL {
+        if scenario == Scenario::Redemption && memory_after.is_none() {
+            let (_, rss) = mock.memory_kib().unwrap_or_default();
+            let rewards = rt.block_on(setup::rewards_issued(
+                &mock.url,
+                &fixture.secret_key,
+                &campaigns,
+            ))?;
+            memory_after = Some((rss, rewards));
+        }
         for &c in &opts.connections {
+            if scenario == Scenario::Redemption {
+                // The rewards this load redeems: issued by an unmeasured trigger load of the same
+                // length on a campaign of its own, their tokens written by wrk to the pool files.
+                fixture.campaign_id =
+                    rt.block_on(setup::new_campaign(&mock.url, &fixture.secret_key, &run))?;
+                let pool = fill_pool(&work, &fixture, &format!("{run}-pool{c}"), opts, &mock)?;
+                eprintln!("redemption pool for {c} connections: {pool} rewards");
+            }
             // A load issuing rewards runs on a campaign of its own: one campaign's monthly budget
             // covers 500,000 rewards, which a 10 s load at 128 connections can spend.
             fixture.campaign_id = if scenario == Scenario::Trigger {
@@ -211,12 +231,17 @@ fn load(opts: &Options) -> Result<(), String> {
             });
         }
     }
-    let (_, rss_after) = mock.memory_kib().unwrap_or_default();
-    let rewards_after = rt.block_on(setup::rewards_issued(
-        &mock.url,
-        &fixture.secret_key,
-        &campaigns,
-    ))?;
+    let (rss_after, rewards_after) = match memory_after {
+        Some(m) => m,
+        None => (
+            mock.memory_kib().unwrap_or_default().1,
+            rt.block_on(setup::rewards_issued(
+                &mock.url,
+                &fixture.secret_key,
+                &campaigns,
+            ))?,
+        ),
+    };
     drop(mock);
 
     // (a) The ceiling: a fixed response of the same size as the mock's trigger answer; and the
@@ -277,6 +302,50 @@ fn load(opts: &Options) -> Result<(), String> {
     std::fs::write(&opts.out, &report).map_err(|e| e.to_string())?;
     eprintln!("report written to {}", opts.out.display());
     Ok(())
+}
+
+/// Runs the pool's trigger load (`opts.seconds`, 128 connections) on `fixture`'s campaign; returns
+/// how many reward tokens wrk wrote to the pool files.
+fn fill_pool(
+    work: &Path,
+    fixture: &scenarios::Fixture,
+    tag: &str,
+    opts: &Options,
+    mock: &Server,
+) -> Result<usize, String> {
+    for thread in 1..=2 {
+        let _ = std::fs::remove_file(format!("{}{thread}.txt", fixture.pool));
+    }
+    let script = write_script(
+        work,
+        "redemption pool",
+        &Scenario::pool_script(fixture, tag),
+    )?;
+    let result = Load {
+        url: &mock.url,
+        connections: 128,
+        threads: 2,
+        seconds: opts.seconds,
+        script: Some(&script),
+    }
+    .run()?;
+    if result.non_2xx > 0 {
+        return Err(format!(
+            "the redemption pool's triggers got {} non-2xx answers",
+            result.non_2xx
+        ));
+    }
+    let mut tokens = 0;
+    for thread in 1..=2 {
+        let path = format!("{}{thread}.txt", fixture.pool);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let lines = text.lines().count();
+        if lines == 0 {
+            return Err(format!("{path}: wrk wrote no reward token"));
+        }
+        tokens += lines;
+    }
+    Ok(tokens)
 }
 
 fn write_script(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {

@@ -10,7 +10,12 @@ pub struct Fixture {
     pub moment_id: String,
     pub reward_id: String,
     pub reward_token: String,
+    /// Where the redemption pool's token files go: this prefix, the wrk thread's number, `.txt`.
+    pub pool: String,
 }
+
+/// The digital item the bench's campaigns offer (loaded with ample stock by the setup).
+pub const BENCH_ITEM: &str = "itm_bench_code";
 
 /// One hot path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,15 +28,19 @@ pub enum Scenario {
     RewardRead,
     /// `GET /r/{token}`: the redemption landing page.
     Landing,
+    /// `POST /v1/redemptions/{token}` choosing the digital item: each request redeems another reward,
+    /// from a pool issued just before the load ([`Scenario::pool_script`]).
+    Redemption,
 }
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Trigger,
         Scenario::Replay,
         Scenario::RewardRead,
         Scenario::Landing,
+        Scenario::Redemption,
     ];
 
     /// Its name in the report.
@@ -41,6 +50,7 @@ impl Scenario {
             Scenario::Replay => "trigger (replay)",
             Scenario::RewardRead => "reward read",
             Scenario::Landing => "landing page",
+            Scenario::Redemption => "redemption",
         }
     }
 
@@ -100,7 +110,70 @@ wrk.path = "/r/{token}"
 "#,
                 token = f.reward_token
             ),
+            // Each thread redeems the tokens its namesake wrote in the pool run, once each; when they
+            // run out it reads the fixture's redemption (a 200) and stops, so wrk's rate is over the
+            // time the pool lasted.
+            Scenario::Redemption => format!(
+                r#"
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+end
+function init(args)
+  tokens = {{}}
+  for line in io.lines("{pool}" .. tid .. ".txt") do
+    tokens[#tokens + 1] = line
+  end
+  taken = 0
+  exhausted = false
+end
+request = function()
+  taken = taken + 1
+  local token = tokens[taken]
+  if token == nil then
+    exhausted = true
+    return wrk.format("GET", "/v1/redemptions/{fallback}")
+  end
+  return wrk.format("POST", "/v1/redemptions/" .. token,
+    {{["Content-Type"] = "application/json"}}, '{{"item_id":"{item}"}}')
+end
+response = function(status, headers, body)
+  if exhausted then
+    wrk.thread:stop()
+  end
+end
+"#,
+                pool = lua_path(&f.pool),
+                fallback = f.reward_token,
+                item = BENCH_ITEM,
+            ),
         }
+    }
+
+    /// The trigger load that fills the redemption pool: each thread writes the link token of every
+    /// reward it was answered to its own file (`{pool}{thread}.txt`, one per line, line-buffered so an
+    /// interrupted run leaves whole lines). Not measured.
+    pub fn pool_script(f: &Fixture, run: &str) -> String {
+        let mut script = Scenario::Trigger.script(f, run);
+        script.push_str(&format!(
+            r#"
+function init(args)
+  out = io.open("{pool}" .. tid .. ".txt", "w")
+  out:setvbuf("line")
+end
+response = function(status, headers, body)
+  if status == 200 then
+    local token = string.match(body, '/r/([%w_%-]+)"')
+    if token then
+      out:write(token, "\n")
+    end
+  end
+end
+"#,
+            pool = lua_path(&f.pool)
+        ));
+        script
     }
 }
 
@@ -132,4 +205,9 @@ request = function()
 end
 "#
     .to_owned()
+}
+
+/// A path inside a Lua string literal.
+fn lua_path(path: &str) -> String {
+    path.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -2,9 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::scenarios::{Fixture, replay_body};
-
-const BENCH_ITEM: &str = "itm_bench_code";
+use crate::scenarios::{BENCH_ITEM, Fixture, replay_body};
 
 async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
     let resp = req.send().await.map_err(|e| e.to_string())?;
@@ -43,6 +41,7 @@ pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fi
         moment_id: "bench".into(),
         reward_id: String::new(),
         reward_token: String::new(),
+        pool: work.join("redemption-pool-").display().to_string(),
     };
     let first = call(http.post(format!("{base}/v1/triggers"))
             .bearer_auth(&fixture.secret_key)
