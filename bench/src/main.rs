@@ -161,49 +161,47 @@ fn load(opts: &Options) -> Result<(), String> {
     cmd.args(["--port", "0"]);
     let mock = Server::start("moments mock", cmd, None)?;
     let mut fixture = rt.block_on(setup::prepare(&mock.url, &run, &work))?;
-    let mut campaigns = vec![fixture.campaign_id.clone()];
+    let mut campaigns = vec![setup::BenchCampaign {
+        secret_key: fixture.secret_key.clone(),
+        id: fixture.campaign_id.clone(),
+    }];
     let trigger_bytes = rt.block_on(setup::trigger_response_bytes(&mock.url, &fixture, &run))?;
     let (_, rss_before) = mock.memory_kib().unwrap_or_default();
-    let rewards_before = rt.block_on(setup::rewards_issued(
-        &mock.url,
-        &fixture.secret_key,
-        &campaigns,
-    ))?;
+    let rewards_before = rt.block_on(setup::rewards_issued(&mock.url, &campaigns))?;
 
     let mut rows = Vec::new();
     let mut mock_peak_kib = 0;
-    let replay_campaign = fixture.campaign_id.clone();
+    let fixture_campaign = campaigns[0].clone();
     // Memory per stored reward is measured over the loads before the redemptions (which add to the
     // rewards they redeem, and whose pool runs add rewards of their own).
     let mut memory_after: Option<(u64, u64)> = None;
     for scenario in Scenario::ALL {
         if scenario == Scenario::Redemption && memory_after.is_none() {
             let (_, rss) = mock.memory_kib().unwrap_or_default();
-            let rewards = rt.block_on(setup::rewards_issued(
-                &mock.url,
-                &fixture.secret_key,
-                &campaigns,
-            ))?;
+            let rewards = rt.block_on(setup::rewards_issued(&mock.url, &campaigns))?;
             memory_after = Some((rss, rewards));
         }
         for &c in &opts.connections {
             if scenario == Scenario::Redemption {
                 // The rewards this load redeems: issued by an unmeasured trigger load of the same
                 // length on a campaign of its own, their tokens written by wrk to the pool files.
-                fixture.campaign_id =
-                    rt.block_on(setup::new_campaign(&mock.url, &fixture.secret_key, &run))?;
+                let pool_campaign = rt.block_on(setup::new_campaign(&mock.url, &run))?;
+                fixture.secret_key = pool_campaign.secret_key;
+                fixture.campaign_id = pool_campaign.id;
                 let pool = fill_pool(&work, &fixture, &format!("{run}-pool{c}"), opts, &mock)?;
                 eprintln!("redemption pool for {c} connections: {pool} rewards");
             }
             // A load issuing rewards runs on a campaign of its own: one campaign's monthly budget
             // covers 500,000 rewards, which a 10 s load at 128 connections can spend.
-            fixture.campaign_id = if scenario == Scenario::Trigger {
-                let id = rt.block_on(setup::new_campaign(&mock.url, &fixture.secret_key, &run))?;
-                campaigns.push(id.clone());
-                id
+            let campaign = if scenario == Scenario::Trigger {
+                let fresh = rt.block_on(setup::new_campaign(&mock.url, &run))?;
+                campaigns.push(fresh.clone());
+                fresh
             } else {
-                replay_campaign.clone()
+                fixture_campaign.clone()
             };
+            fixture.secret_key = campaign.secret_key;
+            fixture.campaign_id = campaign.id;
             // Fresh keys, customers and devices for each load: a second load reusing the first's
             // keys would measure replays (or conflicts, on another campaign), not triggers.
             let tag = match scenario {
@@ -235,11 +233,7 @@ fn load(opts: &Options) -> Result<(), String> {
         Some(m) => m,
         None => (
             mock.memory_kib().unwrap_or_default().1,
-            rt.block_on(setup::rewards_issued(
-                &mock.url,
-                &fixture.secret_key,
-                &campaigns,
-            ))?,
+            rt.block_on(setup::rewards_issued(&mock.url, &campaigns))?,
         ),
     };
     drop(mock);

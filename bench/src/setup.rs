@@ -18,12 +18,6 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
 /// reward, and saves the OpenAPI document in `work` for Prism.
 pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fixture, String> {
     let http = reqwest::Client::new();
-    let demo = call(http.get(format!("{base}/_mock/demo"))).await?;
-    let sk = demo["secret_key"]
-        .as_str()
-        .ok_or("demo has no secret_key")?
-        .to_owned();
-
     call(http.post(format!("{base}/_mock/fixtures")).json(&json!({
         "items": [{
             "id": BENCH_ITEM, "title": "Bench e-gift code", "description": "load-test item",
@@ -34,10 +28,10 @@ pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fi
     })))
     .await?;
 
-    let id = new_campaign(base, &sk, run).await?;
+    let campaign = new_campaign(base, run).await?;
     let mut fixture = Fixture {
-        secret_key: sk,
-        campaign_id: id,
+        secret_key: campaign.secret_key,
+        campaign_id: campaign.id,
         moment_id: "bench".into(),
         reward_id: String::new(),
         reward_token: String::new(),
@@ -72,10 +66,31 @@ pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fi
     Ok(fixture)
 }
 
-/// Creates a live campaign paying 1 cent per action: its $5,000 monthly budget (the most a campaign
-/// may have) covers 500,000 rewards, so each load that issues rewards gets a campaign of its own.
-pub async fn new_campaign(base: &str, sk: &str, run: &str) -> Result<String, String> {
+/// A campaign of the bench and the secret key of the app that owns it.
+#[derive(Clone, Debug)]
+pub struct BenchCampaign {
+    /// The owner app's secret key.
+    pub secret_key: String,
+    /// `cmp_…`.
+    pub id: String,
+}
+
+/// Creates an app in an account of its own and a live campaign of it paying 1 cent per action:
+/// the campaign's $5,000 monthly budget (the most a campaign may have) covers 500,000 rewards and the
+/// account's $15,000 cap 1.5 million, so each load that issues rewards gets a campaign and an
+/// account of its own.
+pub async fn new_campaign(base: &str, run: &str) -> Result<BenchCampaign, String> {
     let http = reqwest::Client::new();
+    let app = call(
+        http.post(format!("{base}/_mock/apps"))
+            .json(&json!({"name": format!("bench {run}")})),
+    )
+    .await?;
+    let sk = app["secret_key"]
+        .as_str()
+        .ok_or("the new app has no secret_key")?
+        .to_owned();
+    let sk = sk.as_str();
     let clock = call(http.get(format!("{base}/_mock/clock"))).await?;
     let now = chrono_like(&clock)?;
     let campaign = call(
@@ -110,7 +125,10 @@ pub async fn new_campaign(base: &str, sk: &str, run: &str) -> Result<String, Str
             .json(&json!({"seconds": 120})),
     )
     .await?;
-    Ok(id)
+    Ok(BenchCampaign {
+        secret_key: sk.to_owned(),
+        id,
+    })
 }
 
 /// `start_at` one second from the server's now and `end_at` a year later, as RFC 3339 strings.
@@ -146,13 +164,13 @@ pub async fn trigger_response_bytes(base: &str, f: &Fixture, run: &str) -> Resul
 }
 
 /// Rewards issued so far by the bench's campaigns: their net spend in cents (1 cent per reward).
-pub async fn rewards_issued(base: &str, sk: &str, campaigns: &[String]) -> Result<u64, String> {
+pub async fn rewards_issued(base: &str, campaigns: &[BenchCampaign]) -> Result<u64, String> {
     let http = reqwest::Client::new();
     let mut total = 0;
-    for id in campaigns {
+    for c in campaigns {
         let campaign = call(
-            http.get(format!("{base}/v1/campaigns/{id}"))
-                .bearer_auth(sk),
+            http.get(format!("{base}/v1/campaigns/{}", c.id))
+                .bearer_auth(&c.secret_key),
         )
         .await?;
         total += campaign["spend"]["spent"]["amount"]
