@@ -95,7 +95,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
         .headers()
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_string));
-    // Hash outside the lock: it only reads the request.
+    // The request's fingerprint: method, path with query, body.
     let mut h = Sha256::new();
     h.update(req.method().as_str().as_bytes());
     h.update(b" ");

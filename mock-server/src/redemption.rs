@@ -200,5 +200,5 @@ pub async fn post(
     Path(token): Path<String>,
     JsonBody(b): JsonBody<RedeemRequest>,
 ) -> ApiResult<Json<Redemption>> {
-    app.lock().redeem(&token, b).map(Json)
+    app.lock_yielding().await.redeem(&token, b).map(Json)
 }
