@@ -5,8 +5,13 @@
 use crate::util::{Result, cargo, header, run, target_dir};
 
 /// Builds the release mock and bench binaries, runs `moments-bench load` with `args` (for example
-/// `--seconds 10 --no-peers`), then the interleaved client-overhead benchmark.
+/// `--seconds 10 --no-peers`), then the interleaved client-overhead benchmark. Installs wrk first
+/// when it is missing (Debian, as root; elsewhere it says what to install).
 pub fn run_all(args: &[String]) -> Result {
+    if crate::util::which("wrk").is_none() {
+        header("install wrk (the load tool)");
+        crate::util::apt_install(&["wrk"])?;
+    }
     header("build the release mock and the load tool");
     run(cargo().args([
         "build",
