@@ -75,7 +75,8 @@ impl RewardRec {
         self.issue.json.get_or_init(|| IssueJson::of(&self.issue))
     }
 
-    /// Appends the reward's JSON (what serde writes for [`RewardRec::render`] with the same arguments).
+    /// Appends the reward's JSON: what serde writes for the reward rendered to the API's `Reward`
+    /// with the same arguments.
     pub fn write_json(
         &self,
         out: &mut Vec<u8>,

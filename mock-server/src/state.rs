@@ -625,7 +625,7 @@ impl AppState {
     }
 
     /// Locks the state and runs due rules, letting this worker run other requests while another
-    /// worker holds the lock (up to [`YIELDS`] times) instead of putting its thread to sleep.
+    /// worker holds the lock (up to eight times) instead of putting its thread to sleep.
     ///
     /// For the hot handlers: with two workers, a blocked worker's sleep and wake-up cost more than the
     /// state's critical section. The future must not hold the guard across an `.await`.
