@@ -240,3 +240,101 @@ pub fn valid_label(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
+    use crate::state::{Demo, Shared, TokenRec};
+
+    fn app() -> AppState {
+        let demo = Demo {
+            app_id: "app_t".into(),
+            account_id: "acct_t".into(),
+            api_key: DEMO_LEGACY_KEY.into(),
+            secret_key: DEMO_SECRET_KEY.into(),
+            campaign_id: "cmp_t".into(),
+            moment_ids: vec![],
+            reward_group_ids: vec![],
+            base_url: "http://127.0.0.1:1".into(),
+        };
+        let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
+        AppState(Arc::new(Shared::new(
+            state,
+            demo,
+            DEMO_LEGACY_KEY.into(),
+            reqwest::Client::new(),
+        )))
+    }
+
+    fn bearer_of(cred: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = HeaderValue::from_str(&format!("Bearer {cred}")).unwrap();
+        h.insert(header::AUTHORIZATION, v);
+        h
+    }
+
+    fn code(r: Result<Principal, ApiError>) -> &'static str {
+        r.err().map_or("(none)", |e| e.code)
+    }
+
+    #[test]
+    fn a_revoked_key_stops_working_although_it_was_cached() {
+        let app = app();
+        let secret = "sk_test_cached_then_revoked";
+        let key_id = app.lock().add_key("app_t", None, secret.to_owned());
+        for _ in 0..2 {
+            // The second resolution is served from the cache.
+            let p = resolve_cached(&app, &bearer_of(secret)).expect("a valid key");
+            assert_eq!((p.app_id(), p.customer()), ("app_t", None));
+        }
+        {
+            let mut g = app.lock();
+            let now = g.now();
+            g.keys.get_mut(&key_id).unwrap().revoked_at = Some(now);
+            g.credentials_changed();
+        }
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of(secret))),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of("sk_test_unknown"))),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(resolve_cached(&app, &HeaderMap::new())),
+            "authentication_required"
+        );
+    }
+
+    #[test]
+    fn a_cached_customer_token_expires_on_the_server_clock() {
+        let app = app();
+        {
+            let mut g = app.lock();
+            let expires_at = g.now() + chrono::Duration::seconds(60);
+            g.tokens.insert(
+                "ct_cached".into(),
+                TokenRec {
+                    app_id: "app_t".into(),
+                    customer_id: "c1".into(),
+                    marketplace: "US".into(),
+                    segment: None,
+                    expires_at,
+                },
+            );
+        }
+        let p = resolve_cached(&app, &bearer_of("ct_cached")).expect("a fresh token");
+        assert_eq!(p.customer(), Some("c1"));
+        app.lock().clock.advance(61);
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of("ct_cached"))),
+            "token_expired"
+        );
+    }
+}
