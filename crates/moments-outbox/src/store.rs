@@ -11,7 +11,7 @@ use crate::deliver::{Delivered, PermanentError};
 use crate::error::{OutboxError, Result};
 
 /// The newest schema (`PRAGMA user_version`) this version reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, in order: `MIGRATIONS[i]` takes the schema from `i` to `i + 1`. Each runs in one
 /// transaction with the `user_version` bump, and only ever adds: a migration never drops rows.
@@ -38,6 +38,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE actions ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;
     UPDATE actions SET notified = 1 WHERE state = 'failed';
     CREATE INDEX actions_state ON actions(state, next_attempt_at_ms);",
+    // v3: the number of undelivered (queued or in-flight) actions, kept by triggers, so that an
+    // enqueue checks the cap in O(1): counting them made each enqueue O(queue length) (0.76 ms
+    // against 0.16 ms for a bare insert with ~20k actions queued).
+    "CREATE TABLE live_count (n INTEGER NOT NULL);
+    INSERT INTO live_count (n) SELECT COUNT(*) FROM actions WHERE state IN ('queued', 'inflight');
+    CREATE TRIGGER live_count_insert AFTER INSERT ON actions
+        WHEN NEW.state IN ('queued', 'inflight')
+        BEGIN UPDATE live_count SET n = n + 1; END;
+    CREATE TRIGGER live_count_delete AFTER DELETE ON actions
+        WHEN OLD.state IN ('queued', 'inflight')
+        BEGIN UPDATE live_count SET n = n - 1; END;
+    CREATE TRIGGER live_count_update AFTER UPDATE OF state ON actions
+        WHEN (OLD.state IN ('queued', 'inflight')) <> (NEW.state IN ('queued', 'inflight'))
+        BEGIN UPDATE live_count
+            SET n = n + CASE WHEN NEW.state IN ('queued', 'inflight') THEN 1 ELSE -1 END;
+        END;",
 ];
 
 const LIVE: &str = "state IN ('queued', 'inflight')";
@@ -251,11 +267,7 @@ impl Store {
                 Err(OutboxError::DuplicateKey)
             };
         }
-        let live: i64 = tx.query_row(
-            &format!("SELECT COUNT(*) FROM actions WHERE {LIVE}"),
-            [],
-            |r| r.get(0),
-        )?;
+        let live: i64 = tx.query_row("SELECT n FROM live_count", [], |r| r.get(0))?;
         let mut evicted = Vec::new();
         if live >= i64::from(max_rows) {
             if !drop_oldest {

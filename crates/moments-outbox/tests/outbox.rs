@@ -363,6 +363,41 @@ async fn full_outbox_rejects_new_actions_by_default() {
 }
 
 #[tokio::test]
+async fn the_cap_counts_only_undelivered_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.max_rows = 2;
+    let fake = Fake::ok();
+    let events = Events::new();
+    let outbox = open(cfg.clone(), &fake, &events).await;
+    for i in 0..2 {
+        outbox.enqueue(action("c", &format!("d{i}"))).await.unwrap();
+    }
+    outbox.flush().await.unwrap();
+    assert_eq!(events.delivered_keys().len(), 2);
+    // Delivered actions leave room: two more fit while delivery is suspended, a third does not.
+    outbox.suspend().await.unwrap();
+    for i in 0..2 {
+        outbox.enqueue(action("c", &format!("q{i}"))).await.unwrap();
+    }
+    let err = outbox.enqueue(action("c", "q2")).await.unwrap_err();
+    assert!(matches!(err, OutboxError::Full { max_rows: 2 }), "{err}");
+    // The count the cap reads (kept by triggers) is the count of undelivered rows.
+    let c = Connection::open(&cfg.path).unwrap();
+    let kept: i64 = c
+        .query_row("SELECT n FROM live_count", [], |r| r.get(0))
+        .unwrap();
+    let counted: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM actions WHERE state IN ('queued', 'inflight')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((kept, counted), (2, 2));
+}
+
+#[tokio::test]
 async fn drop_oldest_policy_evicts_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&dir);
@@ -588,11 +623,17 @@ async fn a_schema_v1_database_is_migrated_keeping_its_rows() {
         outbox.failed().await.unwrap()[0].idempotency_key,
         "v1-key-3"
     );
-    let v: i64 = Connection::open(&cfg.path)
-        .unwrap()
+    let c = Connection::open(&cfg.path).unwrap();
+    let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, moments_outbox::SCHEMA_VERSION);
+    // v3's count of undelivered actions started at the two queued or in flight, and their
+    // deliveries took it to zero.
+    let live: i64 = c
+        .query_row("SELECT n FROM live_count", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(live, 0);
 }
 
 #[tokio::test]
