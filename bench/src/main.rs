@@ -159,7 +159,7 @@ fn load(opts: &Options) -> Result<(), String> {
     }
     let mut cmd = Command::new(&opts.mock_bin);
     cmd.args(["--port", "0"]);
-    let mock = Server::start("moments mock", cmd, None)?;
+    let mock = Server::start(MOCK, cmd, None)?;
     let mut fixture = rt.block_on(setup::prepare(&mock.url, &run, &work))?;
     let mut campaigns = vec![setup::BenchCampaign {
         secret_key: fixture.secret_key.clone(),
@@ -191,8 +191,8 @@ fn load(opts: &Options) -> Result<(), String> {
                 let pool = fill_pool(&work, &fixture, &format!("{run}-pool{c}"), opts, &mock)?;
                 eprintln!("redemption pool for {c} connections: {pool} rewards");
             }
-            // A load issuing rewards runs on a campaign of its own: one campaign's monthly budget
-            // covers 500,000 rewards, which a 10 s load at 128 connections can spend.
+            // A load issuing rewards runs in an app, account and campaign of its own: one campaign's
+            // monthly budget covers 500,000 rewards, which a 10 s load at 128 connections can spend.
             let campaign = if scenario == Scenario::Trigger {
                 let fresh = rt.block_on(setup::new_campaign(&mock.url, &run))?;
                 campaigns.push(fresh.clone());
@@ -221,7 +221,7 @@ fn load(opts: &Options) -> Result<(), String> {
             )?;
             mock_peak_kib = mock_peak_kib.max(mock.memory_kib().map_or(0, |m| m.0));
             rows.push(Row {
-                server: "moments mock".into(),
+                server: MOCK.into(),
                 scenario: scenario.name().into(),
                 connections: c,
                 result,
@@ -506,11 +506,11 @@ fn render(
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
     for &c in &opts.connections {
-        if let (Some(mock), Some(ceiling)) = (rate("moments mock", c), rate(CEILING, c)) {
+        if let (Some(mock), Some(ceiling)) = (rate(MOCK, c), rate(CEILING, c)) {
             let pct = 100.0 * mock / ceiling;
             let _ = writeln!(out, "- {c} connections: mock / axum ceiling = {pct:.1} %");
             let cpu = |server: &str| trigger(server, c).and_then(|r| r.cpu_us);
-            if let (Some(m), Some(x)) = (cpu("moments mock"), cpu(CEILING)) {
+            if let (Some(m), Some(x)) = (cpu(MOCK), cpu(CEILING)) {
                 // CPU per request moves much less with the machine's other load than req/s does.
                 let _ = writeln!(
                     out,
@@ -535,7 +535,7 @@ fn render(
             }
         }
     }
-    if let Some(r) = trigger("moments mock", 32) {
+    if let Some(r) = trigger(MOCK, 32) {
         let p99 = r.result.p99_ms;
         targets.push((
             "trigger p99 ≤ 5 ms, 32 connections".into(),
@@ -549,7 +549,7 @@ fn render(
         "prism (default logging)",
         "json-server",
     ] {
-        if let (Some(mock), Some(p)) = (rate("moments mock", c), rate(peer, c)) {
+        if let (Some(mock), Some(p)) = (rate(MOCK, c), rate(peer, c)) {
             let times = mock / p;
             let _ = writeln!(out, "- {c} connections: mock / {peer} = {times:.1}×");
             let want = match peer {
