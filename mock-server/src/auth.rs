@@ -243,33 +243,10 @@ pub fn valid_label(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use axum::http::HeaderValue;
 
     use super::*;
-    use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
-    use crate::state::{Demo, Shared, TokenRec};
-
-    fn app() -> AppState {
-        let demo = Demo {
-            app_id: "app_t".into(),
-            account_id: "acct_t".into(),
-            api_key: DEMO_LEGACY_KEY.into(),
-            secret_key: DEMO_SECRET_KEY.into(),
-            campaign_id: "cmp_t".into(),
-            moment_ids: vec![],
-            reward_group_ids: vec![],
-            base_url: "http://127.0.0.1:1".into(),
-        };
-        let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
-        AppState(Arc::new(Shared::new(
-            state,
-            demo,
-            DEMO_LEGACY_KEY.into(),
-            reqwest::Client::new(),
-        )))
-    }
+    use crate::state::{TokenRec, test_app as app};
 
     fn bearer_of(cred: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -140,20 +140,12 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     };
     let store = &app.0.idem;
     let scope = store.scope(principal.app_id(), principal.customer(), &key);
-    let found = match store.begin(scope, fp, app.0.clock.now()) {
+    match store.begin(scope, fp, app.0.clock.now()) {
         Begin::New(ticket) => {
             req.extensions_mut().insert(ticket);
-            return Pre::Store(ticket);
+            Pre::Store(ticket)
         }
-        Begin::InProgress => Found::InProgress,
-        Begin::Conflict => Found::Conflict,
-        // A reward's answer is written from its record, copied out of the state.
-        Begin::Done(status, retry_after, body) => {
-            Found::Replay(status, retry_after, body.snapshot(app))
-        }
-    };
-    match found {
-        Found::InProgress => Pre::Answer(
+        Begin::InProgress => Pre::Answer(
             ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_in_progress",
@@ -162,7 +154,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             .param("Idempotency-Key")
             .into_response(),
         ),
-        Found::Conflict => Pre::Answer(
+        Begin::Conflict => Pre::Answer(
             ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_conflict",
@@ -171,8 +163,12 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             .param("Idempotency-Key")
             .into_response(),
         ),
-        Found::Replay(status, retry_after, snapshot) => {
-            let Some(bytes) = snapshot.map(|s| s.into_bytes(&app.0.demo.base_url)) else {
+        // A reward's answer is written from its record, copied out of the state.
+        Begin::Done(status, retry_after, body) => {
+            let Some(bytes) = body
+                .snapshot(app)
+                .map(|s| s.into_bytes(&app.0.demo.base_url))
+            else {
                 return Pre::Answer(
                     ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
                 );
@@ -196,13 +192,6 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             Pre::Answer(r)
         }
     }
-}
-
-/// What the lookup found, copied out of the locked state.
-enum Found {
-    InProgress,
-    Conflict,
-    Replay(u16, Option<Box<str>>, Option<Snapshot>),
 }
 
 /// Marks a replayed answer (for the journal).
@@ -273,8 +262,6 @@ pub fn abandon(app: &AppState, ticket: &Ticket) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     /// What the middleware does after the handler: collect the answer, store it.
@@ -283,28 +270,8 @@ mod tests {
         store(app, pending.expect("the handler did not store it"));
         resp
     }
-    use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
-    use crate::state::{Demo, Shared, State};
-
-    fn app() -> AppState {
-        let demo = Demo {
-            app_id: "app_t".into(),
-            account_id: "acct_t".into(),
-            api_key: DEMO_LEGACY_KEY.into(),
-            secret_key: DEMO_SECRET_KEY.into(),
-            campaign_id: "cmp_t".into(),
-            moment_ids: vec![],
-            reward_group_ids: vec![],
-            base_url: "http://127.0.0.1:1".into(),
-        };
-        let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
-        AppState(Arc::new(Shared::new(
-            state,
-            demo,
-            DEMO_LEGACY_KEY.into(),
-            reqwest::Client::new(),
-        )))
-    }
+    use crate::server::DEMO_SECRET_KEY;
+    use crate::state::test_app as app;
 
     fn req(key: &str) -> Request<Body> {
         Request::post("/v1/api_keys")

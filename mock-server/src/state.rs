@@ -619,9 +619,7 @@ const YIELDS: usize = 8;
 impl AppState {
     /// Locks the state and runs due rules.
     pub fn lock(&self) -> StateGuard<'_> {
-        let mut g = self.lock_raw();
-        g.run_due();
-        g
+        self.due_run(self.lock_raw())
     }
 
     /// Locks the state and runs due rules, letting this worker run other requests while another
@@ -648,20 +646,20 @@ impl AppState {
     }
 
     fn guard<'a>(&'a self, state: MutexGuard<'a, State>) -> StateGuard<'a> {
-        let mut g = StateGuard {
+        StateGuard {
             state,
             outbox_pending: &self.0.outbox_pending,
-        };
+        }
+    }
+
+    fn due_run<'a>(&'a self, mut g: StateGuard<'a>) -> StateGuard<'a> {
         g.run_due();
         g
     }
 
     /// Locks the state without running due rules.
     pub fn lock_raw(&self) -> StateGuard<'_> {
-        StateGuard {
-            state: self.0.state.lock().unwrap_or_else(|p| p.into_inner()),
-            outbox_pending: &self.0.outbox_pending,
-        }
+        self.guard(self.0.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Locks the journal.
@@ -700,4 +698,27 @@ impl Drop for StateGuard<'_> {
         self.outbox_pending
             .store(!self.state.outbox.is_empty(), Ordering::Release);
     }
+}
+
+/// A server handle over the seeded state, for unit tests (nothing listens; the base URL is unused).
+#[cfg(test)]
+pub fn test_app() -> AppState {
+    use crate::server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY};
+    let demo = Demo {
+        app_id: "app_t".into(),
+        account_id: "acct_t".into(),
+        api_key: DEMO_LEGACY_KEY.into(),
+        secret_key: DEMO_SECRET_KEY.into(),
+        campaign_id: "cmp_t".into(),
+        moment_ids: vec![],
+        reward_group_ids: vec![],
+        base_url: "http://127.0.0.1:1".into(),
+    };
+    let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
+    AppState(Arc::new(Shared::new(
+        state,
+        demo,
+        DEMO_LEGACY_KEY.into(),
+        reqwest::Client::new(),
+    )))
 }
