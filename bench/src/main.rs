@@ -47,7 +47,7 @@ fn usage() -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("ceiling") => {
+        Some(mode @ ("ceiling" | "stateful")) => {
             let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
             let bytes =
                 flag(&args, "--body-bytes").map_or(512, |v| v.parse().unwrap_or_else(|_| usage()));
@@ -55,21 +55,13 @@ fn main() {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            if let Err(e) = rt.block_on(ceiling::serve(port, bytes)) {
-                eprintln!("ceiling server: {e}");
-                std::process::exit(1);
-            }
-        }
-        Some("stateful") => {
-            let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
-            let bytes =
-                flag(&args, "--body-bytes").map_or(512, |v| v.parse().unwrap_or_else(|_| usage()));
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            if let Err(e) = rt.block_on(stateful::serve(port, bytes)) {
-                eprintln!("stateful server: {e}");
+            let served = if mode == "ceiling" {
+                rt.block_on(ceiling::serve(port, bytes))
+            } else {
+                rt.block_on(stateful::serve(port, bytes))
+            };
+            if let Err(e) = served {
+                eprintln!("{mode} server: {e}");
                 std::process::exit(1);
             }
         }

@@ -88,9 +88,7 @@ pub async fn new_campaign(base: &str, run: &str) -> Result<BenchCampaign, String
     .await?;
     let sk = app["secret_key"]
         .as_str()
-        .ok_or("the new app has no secret_key")?
-        .to_owned();
-    let sk = sk.as_str();
+        .ok_or("the new app has no secret_key")?;
     let clock = call(http.get(format!("{base}/_mock/clock"))).await?;
     let now = chrono_like(&clock)?;
     let campaign = call(

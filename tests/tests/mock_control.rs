@@ -483,22 +483,8 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
     let listed = m.get("/v1/api_keys").await;
     assert!(!listed.text.contains(&secret2), "secrets masked in lists");
     // Used before it is revoked (through the idempotency layer too), so the server has resolved it.
-    assert_eq!(
-        m.call("GET", "/v1/app", Some(&secret2), None, None)
-            .await
-            .status,
-        200
-    );
-    let named = json!({"name": "by the new key"});
-    let made = m
-        .call(
-            "POST",
-            "/v1/api_keys",
-            Some(&secret2),
-            Some("rot-1"),
-            Some(&named),
-        )
-        .await;
+    assert_eq!(app_as(&m, &secret2).await.status, 200);
+    let made = new_key_as(&m, &secret2, "rot-1").await;
     assert_eq!(made.status, 201, "{}", made.text);
     m.call(
         "DELETE",
@@ -508,21 +494,8 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
         None,
     )
     .await;
-    assert_eq!(
-        m.call("GET", "/v1/app", Some(&secret2), None, None)
-            .await
-            .code(),
-        "invalid_api_key"
-    );
-    let replay = m
-        .call(
-            "POST",
-            "/v1/api_keys",
-            Some(&secret2),
-            Some("rot-1"),
-            Some(&named),
-        )
-        .await;
+    assert_eq!(app_as(&m, &secret2).await.code(), "invalid_api_key");
+    let replay = new_key_as(&m, &secret2, "rot-1").await;
     assert_eq!(
         (replay.status, replay.code()),
         (401, "invalid_api_key"),
@@ -534,19 +507,27 @@ async fn bad_input_is_refused_with_the_envelope_and_changes_nothing() {
         .post("/v1/api_keys", json!({"name": "before reset"}))
         .await;
     let secret3 = k3.body["secret"].as_str().unwrap().to_string();
-    assert_eq!(
-        m.call("GET", "/v1/app", Some(&secret3), None, None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app_as(&m, &secret3).await.status, 200);
     assert_eq!(m.control("/_mock/reset", json!({})).await.status, 200);
-    assert_eq!(
-        m.call("GET", "/v1/app", Some(&secret3), None, None)
-            .await
-            .code(),
-        "invalid_api_key"
-    );
+    assert_eq!(app_as(&m, &secret3).await.code(), "invalid_api_key");
+}
+
+/// `GET /v1/app` with `secret`.
+async fn app_as(m: &Mock, secret: &str) -> moments_e2e::mock::Answer {
+    m.call("GET", "/v1/app", Some(secret), None, None).await
+}
+
+/// `POST /v1/api_keys` with `secret` under the idempotency key `key`.
+async fn new_key_as(m: &Mock, secret: &str, key: &str) -> moments_e2e::mock::Answer {
+    let named = json!({"name": "by the new key"});
+    m.call(
+        "POST",
+        "/v1/api_keys",
+        Some(secret),
+        Some(key),
+        Some(&named),
+    )
+    .await
 }
 
 type Received = Arc<Mutex<Vec<(String, String, String)>>>;
