@@ -33,13 +33,15 @@ struct Options {
     seconds: u32,
     connections: Vec<u32>,
     peers: bool,
+    /// The mock's paths to load, in report order.
+    paths: Vec<Scenario>,
     mock_bin: PathBuf,
     out: PathBuf,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N"
+        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N"
     );
     std::process::exit(2)
 }
@@ -79,6 +81,13 @@ fn main() {
                     },
                 ),
                 peers: !args.iter().any(|a| a == "--no-peers"),
+                paths: match flag(&args, "--paths") {
+                    None => Scenario::ALL.to_vec(),
+                    Some(list) => Scenario::parse_list(list).unwrap_or_else(|e| {
+                        eprintln!("moments-bench: {e}");
+                        usage()
+                    }),
+                },
                 mock_bin: flag(&args, "--mock-bin")
                     .map_or_else(|| target.join("release/moments-mock-server"), PathBuf::from),
                 out: flag(&args, "--out")
@@ -167,7 +176,10 @@ fn load(opts: &Options) -> Result<(), String> {
     // Memory per stored reward is measured over the loads before the redemptions (which add to the
     // rewards they redeem, and whose pool runs add rewards of their own).
     let mut memory_after: Option<(u64, u64)> = None;
-    for scenario in Scenario::ALL {
+    for scenario in Scenario::ALL
+        .into_iter()
+        .filter(|s| opts.paths.contains(s))
+    {
         if scenario == Scenario::Redemption && memory_after.is_none() {
             let (_, rss) = mock.memory_kib().unwrap_or_default();
             let rewards = rt.block_on(setup::rewards_issued(&mock.url, &campaigns))?;

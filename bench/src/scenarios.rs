@@ -43,6 +43,33 @@ impl Scenario {
         Scenario::Redemption,
     ];
 
+    /// Its short name on the command line (`--paths`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Scenario::Trigger => "trigger",
+            Scenario::Replay => "replay",
+            Scenario::RewardRead => "read",
+            Scenario::Landing => "landing",
+            Scenario::Redemption => "redemption",
+        }
+    }
+
+    /// Parses a comma-separated list of [`Scenario::flag`] names.
+    pub fn parse_list(list: &str) -> Result<Vec<Scenario>, String> {
+        list.split(',')
+            .map(|name| {
+                let name = name.trim();
+                Scenario::ALL
+                    .into_iter()
+                    .find(|s| s.flag() == name)
+                    .ok_or_else(|| {
+                        let known: Vec<_> = Scenario::ALL.iter().map(|s| s.flag()).collect();
+                        format!("unknown path `{name}` (known: {})", known.join(", "))
+                    })
+            })
+            .collect()
+    }
+
     /// Its name in the report.
     pub fn name(self) -> &'static str {
         match self {
