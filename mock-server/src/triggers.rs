@@ -246,7 +246,6 @@ impl State {
             .moments
             .iter()
             .find(|m| m.id == t.moment_id)
-            .cloned()
             .ok_or_else(|| ApiError::not_found("moment", &t.moment_id).param("moment_id"))?;
         if t.customer_token && !moment.client_reportable {
             return Err(ApiError::new(
@@ -258,6 +257,15 @@ impl State {
                 ),
             ));
         }
+        // What the rest needs of the moment and campaign, copied out (no allocation) so the state can
+        // be changed below; their ids are the trigger's own (`t.moment_id`, `t.campaign_id`).
+        let (goal, cap) = (
+            moment.goal.clone(),
+            moment.frequency_cap.clone().unwrap_or(FrequencyCap {
+                max_rewards: 1,
+                period_seconds: None,
+            }),
+        );
         let sel = select(
             c,
             &t.marketplace,
@@ -269,12 +277,9 @@ impl State {
             let c = c.clone();
             return Ok(Outcome::Reward(self.test_reward(t, &c, &sel)));
         }
-        let (cid, fraud, budget, expiry_seconds) = (
-            c.id.clone(),
-            c.fraud.clone(),
-            c.budget.amount,
-            c.reward_expiry_seconds,
-        );
+        let cid = t.campaign_id.as_str();
+        let (fraud, budget, expiry_seconds) =
+            (c.fraud.clone(), c.budget.amount, c.reward_expiry_seconds);
         // Fraud velocity limits (per customer, device, IP; compat: per device type).
         let hour_ago = now - Duration::hours(1);
         let f = &fraud;
@@ -300,19 +305,25 @@ impl State {
                 f.max_actions_per_ip_per_hour.unwrap_or(100),
             ),
         ];
-        let digests: Vec<(u64, &'static str, i64)> = checks
-            .iter()
-            .filter_map(|(kind, key, max)| {
-                key.map(|k| (self.digest(&[&cid, kind, k]), *kind, *max))
-            })
-            .collect();
+        let digests =
+            checks.map(|(kind, key, max)| key.map(|k| (self.digest(&[cid, kind, k]), kind, max)));
         let (now_s, hour_ago_s) = (now.timestamp(), hour_ago.timestamp());
-        for (digest, kind, max) in &digests {
-            let w = self.velocity.entry(*digest).or_default();
+        // One lookup per window: each is counted as it passes; a window at its limit takes back the
+        // counts of the windows before it, so a refused trigger counts nowhere.
+        for i in 0..digests.len() {
+            let Some((digest, kind, max)) = digests[i] else {
+                continue;
+            };
+            let w = self.velocity.entry(digest).or_default();
             w.prune(hour_ago_s);
-            if w.len() as i64 >= *max {
+            if w.len() as i64 >= max {
                 let oldest = w.oldest().expect("non-empty at the limit");
                 let wait = (oldest + 3600 - now_s).max(1) as u64;
+                for (counted, _, _) in digests[..i].iter().flatten() {
+                    if let Some(w) = self.velocity.get_mut(counted) {
+                        w.pop_newest();
+                    }
+                }
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "velocity_limit_exceeded",
@@ -320,16 +331,15 @@ impl State {
                 )
                 .retry_after(wait));
             }
-        }
-        for (digest, _, _) in digests {
-            self.velocity.entry(digest).or_default().push(now_s);
+            w.push(now_s);
         }
         // Goal progress.
-        let ckey = t
-            .customer_id
-            .clone()
-            .map(|cu| (cid.clone(), moment.id.clone(), cu));
-        if let (Some(goal), Some(k)) = (&moment.goal, &ckey) {
+        let mid = t.moment_id.as_str();
+        let goal_key = match (&goal, &t.customer_id) {
+            (Some(_), Some(cu)) => Some((cid.to_owned(), mid.to_owned(), cu.clone())),
+            _ => None,
+        };
+        if let (Some(goal), Some(k)) = (&goal, &goal_key) {
             let since = now - Duration::seconds(goal.window_seconds);
             let q = self.goals.entry(k.clone()).or_default();
             while q.front().is_some_and(|(at, _)| *at <= since) {
@@ -342,8 +352,8 @@ impl State {
                 self.record_action(t, &sel, now);
                 return Ok(Outcome::Progress(Progress {
                     object: "progress".into(),
-                    campaign_id: cid.clone(),
-                    moment_id: moment.id.clone(),
+                    campaign_id: cid.to_owned(),
+                    moment_id: mid.to_owned(),
                     customer_id: k.2.clone(),
                     current,
                     target: goal.target,
@@ -354,15 +364,15 @@ impl State {
             }
         }
         // Frequency cap.
-        if let Some(k) = &ckey {
-            let cap = moment.frequency_cap.clone().unwrap_or(FrequencyCap {
-                max_rewards: 1,
-                period_seconds: None,
-            });
+        let freq_key = t
+            .customer_id
+            .as_deref()
+            .map(|cu| self.digest(&[cid, mid, cu]));
+        if let Some(fk) = freq_key {
             let since = cap.period_seconds.map(|p| now - Duration::seconds(p));
             let n = self
                 .freq
-                .get(&self.digest(&[&k.0, &k.1, &k.2]))
+                .get(&fk)
                 .map(|ids| {
                     ids.iter()
                         .filter_map(|id| self.rewards.get(id))
@@ -376,10 +386,7 @@ impl State {
             if n >= cap.max_rewards {
                 return Err(ApiError::unprocessable(
                     "frequency_cap_reached",
-                    format!(
-                        "The customer already got {n} reward(s) for moment {}.",
-                        moment.id
-                    ),
+                    format!("The customer already got {n} reward(s) for moment {mid}."),
                 ));
             }
         }
@@ -398,15 +405,15 @@ impl State {
         // Money.
         let month = month_of(now);
         self.ledger
-            .charge(&t.account_id, &cid, budget, &month, sel.cost.amount)?;
+            .charge(&t.account_id, cid, budget, &month, sel.cost.amount)?;
         // Issue.
         self.adjust_stock(&item, &t.marketplace, -1);
-        if let (Some(_), Some(k)) = (&moment.goal, &ckey) {
+        if let Some(k) = &goal_key {
             self.goals.remove(k);
         }
         let mut flag = None;
         if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
-            let (dk, ck) = (self.digest(&[&cid, d]), self.digest(&[cu]));
+            let (dk, ck) = (self.digest(&[cid, d]), self.digest(&[cu]));
             let list = self.device_customers.entry(dk).or_default();
             list.insert(ck);
             if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
@@ -423,8 +430,8 @@ impl State {
         let issue = self.issue_for(IssueParts {
             app_id: &t.app_id,
             account_id: &t.account_id,
-            campaign_id: &cid,
-            moment_id: &moment.id,
+            campaign_id: cid,
+            moment_id: mid,
             reward_group_id: &sel.group_id,
             variant_id: sel.variant_id.as_deref(),
             marketplace: &t.marketplace,
@@ -460,8 +467,7 @@ impl State {
             }),
         );
         self.reward_order.push(id.clone());
-        if let Some(k) = ckey {
-            let fk = self.digest(&[&k.0, &k.1, &k.2]);
+        if let Some(fk) = freq_key {
             self.freq.entry(fk).or_default().push(id.clone());
         }
         self.record_action(t, &sel, now);
@@ -475,7 +481,7 @@ impl State {
                     FraudReview {
                         object: "fraud_review".into(),
                         reward_id: id.to_string(),
-                        campaign_id: cid.clone(),
+                        campaign_id: cid.to_owned(),
                         reason_code: fl.reason_code,
                         decision: "held".into(),
                         created_at: now,
@@ -487,7 +493,7 @@ impl State {
         } else {
             self.emit_reward(&id, "reward.issued", now);
         }
-        self.check_budget_exhausted(&cid, now);
+        self.check_budget_exhausted(cid, now);
         Ok(Outcome::Reward(id))
     }
 

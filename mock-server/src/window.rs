@@ -58,6 +58,17 @@ impl Window {
         }
     }
 
+    /// Takes back the newest action (the one [`Window::push`] added last).
+    pub fn pop_newest(&mut self) {
+        match self {
+            Window::Empty => {}
+            Window::One(_) => *self = Window::Empty,
+            Window::Many(q) => {
+                q.pop_back();
+            }
+        }
+    }
+
     /// Appends an action (times are non-decreasing).
     pub fn push(&mut self, at: i64) {
         match self {
@@ -126,6 +137,20 @@ mod tests {
         s.insert(11);
         assert_eq!(s.len(), 3);
         assert_eq!(std::mem::size_of::<DigestSet>(), 16);
+    }
+
+    #[test]
+    fn pop_newest_takes_back_the_last_push() {
+        let mut w = Window::default();
+        w.pop_newest();
+        assert!(w.is_empty());
+        w.push(10);
+        w.pop_newest();
+        assert!(w.is_empty());
+        w.push(10);
+        w.push(20);
+        w.pop_newest();
+        assert_eq!((w.len(), w.oldest()), (1, Some(10)));
     }
 
     #[test]

@@ -353,6 +353,51 @@ async fn velocity_limit_answers_429_with_retry_after() {
     assert_eq!(m.trigger(&id, "m1", "fast", "US").await.status, 200);
 }
 
+/// A trigger refused by one velocity window counts in none: the customer's window, checked before
+/// the device's, does not keep the refused action.
+#[tokio::test]
+async fn a_trigger_refused_by_one_velocity_window_counts_in_none() {
+    let m = Mock::start().await;
+    let mut body = m.campaign_body(-60, 50_000, 500).await;
+    body["fraud"] = json!({"max_actions_per_customer_per_hour": 1,
+                           "max_actions_per_device_per_hour": 1});
+    body["moments"] =
+        json!([{"id": "m1", "frequency_cap": {"max_rewards": 100, "period_seconds": null}}]);
+    let id = m.launch(body).await;
+    let on = |customer: &str, device: &str| {
+        json!({"campaign_id": id, "moment_id": "m1",
+               "customer": {"id": customer, "marketplace": "US"},
+               "device": {"type": "Android", "id": device}})
+    };
+    assert_eq!(m.post("/v1/triggers", on("a", "dev1")).await.status, 200);
+    let refused = m.post("/v1/triggers", on("b", "dev1")).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "velocity_limit_exceeded"),
+        "dev1 is at its limit"
+    );
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("velocity_device"),
+        "{}",
+        refused.body
+    );
+    // b's own window (limit 1) did not keep the refused action.
+    assert_eq!(m.post("/v1/triggers", on("b", "dev2")).await.status, 200);
+    let b_again = m.post("/v1/triggers", on("b", "dev3")).await;
+    assert_eq!((b_again.status, b_again.code()), (429, "velocity_limit_exceeded"));
+    assert!(
+        b_again.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("velocity_customer"),
+        "{}",
+        b_again.body
+    );
+}
+
 #[tokio::test]
 async fn report_totals_equal_the_sum_of_listed_rewards() {
     let m = Mock::start().await;
