@@ -176,10 +176,7 @@ fn load(opts: &Options) -> Result<(), String> {
     // Memory per stored reward is measured over the loads before the redemptions (which add to the
     // rewards they redeem, and whose pool runs add rewards of their own).
     let mut memory_after: Option<(u64, u64)> = None;
-    for scenario in Scenario::ALL
-        .into_iter()
-        .filter(|s| opts.paths.contains(s))
-    {
+    for scenario in Scenario::ALL.into_iter().filter(|s| opts.paths.contains(s)) {
         if scenario == Scenario::Redemption && memory_after.is_none() {
             let (_, rss) = mock.memory_kib().unwrap_or_default();
             let rewards = rt.block_on(setup::rewards_issued(&mock.url, &campaigns))?;

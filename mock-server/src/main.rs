@@ -25,11 +25,28 @@ struct Cli {
     /// Log level filter (e.g. info, debug, moments_mock_server=trace).
     #[arg(long, default_value = "warn", env = "MOMENTS_MOCK_LOG")]
     log: String,
+    /// Threads serving requests (default: one per CPU). The state is behind one lock, so on a machine
+    /// shared with the tests or a load generator, 1 answers as fast for less CPU (docs/performance.md).
+    #[arg(long, value_name = "N", env = "MOMENTS_MOCK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.workers {
+        rt.worker_threads(usize::from(n));
+    }
+    match rt.enable_all().build() {
+        Ok(rt) => rt.block_on(serve(cli)),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),

@@ -387,7 +387,10 @@ async fn a_trigger_refused_by_one_velocity_window_counts_in_none() {
     // b's own window (limit 1) did not keep the refused action.
     assert_eq!(m.post("/v1/triggers", on("b", "dev2")).await.status, 200);
     let b_again = m.post("/v1/triggers", on("b", "dev3")).await;
-    assert_eq!((b_again.status, b_again.code()), (429, "velocity_limit_exceeded"));
+    assert_eq!(
+        (b_again.status, b_again.code()),
+        (429, "velocity_limit_exceeded")
+    );
     assert!(
         b_again.body["error"]["message"]
             .as_str()

@@ -9,6 +9,32 @@ use serde_json::{Value, json};
 mod common;
 use common::mock_process::MockProcess;
 
+/// `--workers N` sets the threads serving requests; a bad count is refused at start with the flag named.
+#[tokio::test]
+async fn workers_flag_sets_the_serving_threads_and_refuses_a_bad_count() {
+    let proc = MockProcess::spawn_with(&["--workers", "1"]);
+    let res = reqwest::get(format!("{}/_mock/demo", proc.base))
+        .await
+        .expect("demo");
+    assert!(res.status().is_success(), "{}", res.status());
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", proc.pid())) {
+        let workers = tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "tokio-rt-worker")
+            .count();
+        assert_eq!(workers, 1, "threads serving requests");
+    }
+    for bad in ["0", "many"] {
+        let out = Command::new(common::mock_process::mock_binary())
+            .args(["--port", "0", "--workers", bad])
+            .output()
+            .expect("the mock runs");
+        assert_eq!(out.status.code(), Some(2), "--workers {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--workers"), "--workers {bad}: {err}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     let mut proc = MockProcess::spawn();

@@ -66,8 +66,14 @@ pub struct MockProcess {
 impl MockProcess {
     /// Starts the mock binary on a free port and waits until it listens.
     pub fn spawn() -> MockProcess {
+        Self::spawn_with(&[])
+    }
+
+    /// [`MockProcess::spawn`] with more command-line arguments.
+    pub fn spawn_with(args: &[&str]) -> MockProcess {
         let mut child = Command::new(mock_binary())
             .args(["--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
