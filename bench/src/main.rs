@@ -506,6 +506,12 @@ fn render(
     // The targets of issue #8, checked against this run (ratios from the same run only).
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
+    if !opts.paths.contains(&Scenario::Trigger) {
+        let _ = writeln!(
+            out,
+            "- not measured: `--paths` left out the trigger path, which the ratios and targets compare"
+        );
+    }
     for &c in &opts.connections {
         if let (Some(mock), Some(ceiling)) = (rate(MOCK, c), rate(CEILING, c)) {
             let pct = 100.0 * mock / ceiling;
@@ -608,7 +614,11 @@ fn render(
         })
         .collect();
     let _ = writeln!(out, "\n## Targets (issue #8), this run\n");
-    let _ = writeln!(out, "| target | measured | |\n|---|---:|---|");
+    if targets.is_empty() {
+        let _ = writeln!(out, "No target measured in this run.");
+    } else {
+        let _ = writeln!(out, "| target | measured | |\n|---|---:|---|");
+    }
     for (what, measured, met) in targets {
         let verdict = match (met, failed.is_empty() || what.contains("per stored reward")) {
             (_, false) => "not valid: a load had errors",
