@@ -39,15 +39,87 @@ struct Options {
     out: PathBuf,
 }
 
+const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
+
 fn usage() -> ! {
-    eprintln!(
-        "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N"
-    );
+    eprintln!("{USAGE}");
     std::process::exit(2)
+}
+
+/// The flags each mode takes with a value, and those it takes alone.
+fn known_flags(mode: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match mode {
+        "load" => (
+            &[
+                "--seconds",
+                "--connections",
+                "--paths",
+                "--mock-bin",
+                "--out",
+            ],
+            &["--no-peers"],
+        ),
+        _ => (&["--port", "--body-bytes"], &[]),
+    }
+}
+
+/// What the arguments after the mode ask for, before anything runs.
+#[derive(Debug, PartialEq)]
+enum ArgCheck {
+    Run,
+    Help,
+    Bad(String),
+}
+
+/// Refuses unknown arguments and flags without their value, so a typo never starts a long load
+/// with defaults; `-h` / `--help` anywhere asks for the usage.
+fn check_args(rest: &[String], valued: &[&str], switches: &[&str]) -> ArgCheck {
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        if a == "-h" || a == "--help" {
+            return ArgCheck::Help;
+        }
+        if valued.contains(&a) {
+            match rest.get(i + 1) {
+                Some(v) if !v.starts_with("--") => i += 2,
+                _ => return ArgCheck::Bad(format!("`{a}` needs a value")),
+            }
+        } else if switches.contains(&a) {
+            i += 1;
+        } else {
+            return ArgCheck::Bad(format!("unknown argument `{a}`"));
+        }
+    }
+    ArgCheck::Run
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return;
+        }
+        Some(mode @ ("ceiling" | "stateful" | "load")) => {
+            let (valued, switches) = known_flags(mode);
+            match check_args(&args[1..], valued, switches) {
+                ArgCheck::Run => {}
+                ArgCheck::Help => {
+                    println!("{USAGE}");
+                    return;
+                }
+                ArgCheck::Bad(e) => {
+                    eprintln!("moments-bench: {e}");
+                    usage()
+                }
+            }
+        }
+        Some(other) => {
+            eprintln!("moments-bench: unknown mode `{other}`");
+            usage()
+        }
+    }
     match args.first().map(String::as_str) {
         Some(mode @ ("ceiling" | "stateful")) => {
             let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
@@ -639,4 +711,49 @@ fn render(
         let _ = writeln!(out, "\nNote: {note}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(mode: &str, args: &[&str]) -> ArgCheck {
+        let rest: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (valued, switches) = known_flags(mode);
+        check_args(&rest, valued, switches)
+    }
+
+    #[test]
+    fn known_flags_run_and_help_asks_for_the_usage() {
+        assert_eq!(
+            check(
+                "load",
+                &["--seconds", "3", "--no-peers", "--paths", "trigger"]
+            ),
+            ArgCheck::Run
+        );
+        assert_eq!(check("load", &[]), ArgCheck::Run);
+        assert_eq!(check("load", &["--no-peers", "--help"]), ArgCheck::Help);
+        assert_eq!(check("ceiling", &["-h"]), ArgCheck::Help);
+    }
+
+    #[test]
+    fn typos_and_missing_values_are_refused_before_anything_runs() {
+        assert_eq!(
+            check("load", &["--second", "3"]),
+            ArgCheck::Bad("unknown argument `--second`".into())
+        );
+        assert_eq!(
+            check("load", &["--seconds"]),
+            ArgCheck::Bad("`--seconds` needs a value".into())
+        );
+        assert_eq!(
+            check("load", &["--out", "--no-peers"]),
+            ArgCheck::Bad("`--out` needs a value".into())
+        );
+        assert_eq!(
+            check("stateful", &["--no-peers"]),
+            ArgCheck::Bad("unknown argument `--no-peers`".into())
+        );
+    }
 }
