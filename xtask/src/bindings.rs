@@ -119,7 +119,7 @@ struct Rewrite {
 /// upgrade that changes the templates, generation fails here instead of silently shipping slower bindings.
 const KOTLIN_REWRITES: &[Rewrite] = &[
     Rewrite {
-        what: "reuse one RustCallStatus per thread instead of allocating a JNA Structure (native memory, \
+        what: "reuse RustCallStatus objects per thread instead of allocating a JNA Structure (native memory, \
                Cleaner registration, reflection) for every FFI call",
         find: "private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
     var status = UniffiRustCallStatus()
@@ -140,14 +140,26 @@ const KOTLIN_REWRITES: &[Rewrite] = &[
     }
 }
 
-// Moments (xtask/src/bindings.rs): one reusable RustCallStatus per thread. Re-entrant: a nested call on the same
-// thread (from a callback) finds the slot empty and allocates its own, so a status is never shared by two calls.
+// Moments (xtask/src/bindings.rs): reusable RustCallStatus objects per thread, a few deep: a call's arguments are
+// lowered inside its status' scope, and lowering a string is itself an FFI call (RustBuffer.alloc), so one slot
+// would leave the nested call allocating. A status is never shared by two calls in flight: each is taken off the
+// stack for the length of its call (a nested call from a callback takes the next or allocates).
 private object UniffiRustCallStatusPool {
-    private val slot = ThreadLocal<UniffiRustCallStatus?>()
+    private class Slots {
+        val items = arrayOfNulls<UniffiRustCallStatus>(4)
+        var size = 0
+    }
+
+    private val slots = ThreadLocal.withInitial { Slots() }
 
     fun take(): UniffiRustCallStatus {
-        val status = slot.get() ?: return UniffiRustCallStatus()
-        slot.set(null)
+        val s = slots.get()
+        if (s.size == 0) {
+            return UniffiRustCallStatus()
+        }
+        s.size -= 1
+        val status = s.items[s.size]!!
+        s.items[s.size] = null
         status.code = UNIFFI_CALL_SUCCESS
         status.error_buf.capacity = 0
         status.error_buf.len = 0
@@ -156,7 +168,11 @@ private object UniffiRustCallStatusPool {
     }
 
     fun give(status: UniffiRustCallStatus) {
-        slot.set(status)
+        val s = slots.get()
+        if (s.size < s.items.size) {
+            s.items[s.size] = status
+            s.size += 1
+        }
     }
 }
 ",
@@ -175,6 +191,95 @@ private object UniffiRustCallStatusPool {
             com.sun.jna.CallbackThreadInitializer(true, false, \"moments-sdk-callback\"),
         )
     }
+",
+    },
+    Rewrite {
+        what: "read RustBuffer's three fields directly instead of through JNA's reflection, and build returned \
+               buffers through a Pointer constructor instead of the default one plus a copy through a byte array",
+        find: "    class ByValue: RustBuffer(), Structure.ByValue
+",
+        replace: "    class ByValue: RustBuffer, Structure.ByValue {
+        constructor() : super()
+
+        // Moments (xtask/src/bindings.rs): JNA builds every RustBuffer a native call returns through this constructor
+        // (Structure.newInstance looks for it) instead of the default one followed by a copy through a byte array and
+        // a reflective read. The struct keeps its own memory: the pointer is only valid during the call.
+        constructor(p: Pointer) : super() {
+            if (Pointer.nativeValue(p) != 0L) {
+                capacity = p.getLong(0)
+                len = p.getLong(8)
+                data = p.getPointer(16)
+                val own = pointer
+                own.setLong(0, capacity)
+                own.setLong(8, len)
+                own.setPointer(16, data)
+            }
+        }
+    }
+
+    // Moments (xtask/src/bindings.rs): the fields read without reflection. Offsets 0, 8, 16 on every ABI (two 64-bit
+    // integers, then the pointer); writes stay JNA's, which also keeps the struct's FFI type information current.
+    override fun read() {
+        val p = pointer
+        capacity = p.getLong(0)
+        len = p.getLong(8)
+        data = p.getPointer(16)
+    }
+",
+    },
+    Rewrite {
+        what: "read and write RustCallStatus (every FFI call passes one) without JNA's reflection",
+        find: "    class ByValue: UniffiRustCallStatus(), Structure.ByValue
+",
+        replace: "    class ByValue: UniffiRustCallStatus(), Structure.ByValue
+
+    // Moments (xtask/src/bindings.rs): every FFI call writes its status before the call and reads it after; done
+    // here field by field instead of by JNA's reflection (and its nested-struct copies).
+    override fun read() {
+        val p = pointer
+        code = p.getByte(0)
+        val off = uniffiErrorBufOffset()
+        error_buf.capacity = p.getLong(off)
+        error_buf.len = p.getLong(off + 8)
+        error_buf.data = p.getPointer(off + 16)
+    }
+
+    override fun write() {
+        val p = pointer
+        p.setByte(0, code)
+        val off = uniffiErrorBufOffset()
+        p.setLong(off, error_buf.capacity)
+        p.setLong(off + 8, error_buf.len)
+        p.setPointer(off + 16, error_buf.data)
+    }
+
+    // Where `error_buf` starts (8 on 64-bit ABIs, 4 on 32-bit x86): JNA's layout, looked up once.
+    private fun uniffiErrorBufOffset(): Long {
+        var off = uniffiRustCallStatusErrorBufOffset
+        if (off < 0) {
+            off = fieldOffset(\"error_buf\").toLong()
+            uniffiRustCallStatusErrorBufOffset = off
+        }
+        return off
+    }
+",
+    },
+    Rewrite {
+        what: "set a lowered buffer's length in its field (written with the call's arguments) instead of through \
+               Structure.writeField's lookup by name and reflection",
+        find: "            rbuf.writeField(\"len\", bbuf.position().toLong())
+",
+        replace: "            rbuf.len = bbuf.position().toLong() // Moments (xtask/src/bindings.rs): written with the call's arguments
+",
+    },
+    Rewrite {
+        what: "the cached offset of RustCallStatus.error_buf",
+        find: "@Structure.FieldOrder(\"code\", \"error_buf\")
+",
+        replace: "// Moments (xtask/src/bindings.rs): see UniffiRustCallStatus.uniffiErrorBufOffset.
+@Volatile private var uniffiRustCallStatusErrorBufOffset = -1L
+
+@Structure.FieldOrder(\"code\", \"error_buf\")
 ",
     },
 ];
