@@ -97,7 +97,8 @@ fn check_args(rest: &[String], valued: &[&str], switches: &[&str]) -> ArgCheck {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
+        None => usage(),
+        Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return;
         }

@@ -66,6 +66,15 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
             }
         },
     };
+    // Registered before the server announces itself: a supervisor that sends SIGTERM as soon as it has read the
+    // URL line gets a graceful shutdown, never the signal's default action.
+    let shutdown = match shutdown_signal() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen for shutdown signals: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
     let config = MockConfig {
         bind: Some(SocketAddr::new(cli.host, cli.port)),
         random_demo_keys: cli.random_demo_keys,
@@ -100,28 +109,30 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
     );
     let _ = out.flush();
     drop(out);
-    shutdown_signal().await;
+    shutdown.await;
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM or SIGINT (Ctrl-C), with the handlers installed now; the future ends at the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    })
+}
+
+/// Ctrl-C, with the handler installed now.
+#[cfg(windows)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+    Ok(async move {
+        ctrl_c.recv().await;
+    })
 }

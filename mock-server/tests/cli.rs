@@ -68,3 +68,29 @@ async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
         .unwrap();
     assert!(status.success(), "graceful exit, got {status:?}");
 }
+
+#[test]
+fn sigterm_right_after_the_url_line_is_a_graceful_exit() {
+    // A supervisor may signal as soon as it has read the URL: the handlers must already be installed.
+    for _ in 0..5 {
+        let mut child = Command::new(binary())
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        assert!(
+            first.starts_with("Moments mock server listening on "),
+            "{first}"
+        );
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "graceful exit, got {status:?}");
+    }
+}
