@@ -225,6 +225,9 @@ private object UniffiRustCallStatusPool {
         len = p.getLong(8)
         data = p.getPointer(16)
     }
+
+    // Moments (xtask/src/bindings.rs): the struct's 24 bytes come from a per-thread slab, not a JNA Memory each.
+    override fun autoAllocate(size: Int): com.sun.jna.Memory = UniffiStructSlab.allocate(size)
 ",
     },
     Rewrite {
@@ -253,6 +256,9 @@ private object UniffiRustCallStatusPool {
         p.setPointer(off + 16, error_buf.data)
     }
 
+    // Moments (xtask/src/bindings.rs): from the per-thread slab, like RustBuffer's.
+    override fun autoAllocate(size: Int): com.sun.jna.Memory = UniffiStructSlab.allocate(size)
+
     // Where `error_buf` starts (8 on 64-bit ABIs, 4 on 32-bit x86): JNA's layout, looked up once.
     private fun uniffiErrorBufOffset(): Long {
         var off = uniffiRustCallStatusErrorBufOffset
@@ -278,6 +284,48 @@ private object UniffiRustCallStatusPool {
 ",
         replace: "// Moments (xtask/src/bindings.rs): see UniffiRustCallStatus.uniffiErrorBufOffset.
 @Volatile private var uniffiRustCallStatusErrorBufOffset = -1L
+
+// Moments (xtask/src/bindings.rs): native memory for RustBuffer and RustCallStatus structs. JNA gives every struct
+// its own Memory: a malloc, an entry in JNA's map of live allocations and a Cleaner registration (two references
+// for the GC to process) for 24 bytes that usually live for one call. Here each thread cuts them from a 4 KiB direct
+// buffer; a piece keeps its buffer reachable, and the JVM frees the buffer once no piece of it is.
+private object UniffiStructSlab {
+    private const val SLAB_BYTES = 4096
+
+    private class Slab {
+        val buffer: java.nio.ByteBuffer = java.nio.ByteBuffer.allocateDirect(SLAB_BYTES)
+        val base: Long = Pointer.nativeValue(Native.getDirectBufferPointer(buffer))
+        var used = 0
+    }
+
+    private val current = ThreadLocal<Slab?>()
+
+    fun allocate(size: Int): com.sun.jna.Memory {
+        require(size in 1..SLAB_BYTES) { \"struct size $size\" }
+        val slot = (size + 15) and 15.inv() // 16-byte aligned, like malloc
+        var slab = current.get()
+        if (slab == null || slab.used + slot > SLAB_BYTES) {
+            slab = Slab()
+            current.set(slab)
+        }
+        val piece = UniffiSlabPiece(slab.buffer, slab.base + slab.used, size.toLong())
+        slab.used += slot
+        return piece
+    }
+}
+
+// Moments (xtask/src/bindings.rs): a piece of a slab, zeroed (direct buffers start zeroed, pieces are never reused).
+// Holds the slab's buffer so the memory lives as long as the struct; closing it only forgets the address.
+private class UniffiSlabPiece(
+    @Suppress(\"unused\") private val slab: java.nio.ByteBuffer,
+    address: Long,
+    bytes: Long,
+) : com.sun.jna.Memory() {
+    init {
+        peer = address
+        size = bytes
+    }
+}
 
 @Structure.FieldOrder(\"code\", \"error_buf\")
 ",
