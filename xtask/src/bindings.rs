@@ -226,8 +226,9 @@ private object UniffiRustCallStatusPool {
         data = p.getPointer(16)
     }
 
-    // Moments (xtask/src/bindings.rs): the struct's 24 bytes come from a per-thread slab, not a JNA Memory each.
+    // Moments (xtask/src/bindings.rs): the struct's memory comes from a per-thread slab, not a JNA Memory each.
     override fun autoAllocate(size: Int): com.sun.jna.Memory = UniffiStructSlab.allocate(size)
+
 ",
     },
     Rewrite {
