@@ -75,16 +75,7 @@ fn main() {
     // GET: fetch and decode a reward.
     let url = format!("{base}/v1/rewards/rwd_bench");
     let bare_get = || async {
-        let reward: Reward = http
-            .get(&url)
-            .bearer_auth(common::KEY)
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("decode");
-        black_box(reward);
+        black_box(common::bare_json::<Reward>(http.get(&url)).await);
     };
     let sdk_get = || async {
         black_box(client.rewards().get("rwd_bench").await.expect("get"));
@@ -98,18 +89,11 @@ fn main() {
     let n = AtomicU64::new(0);
     let bare_trigger = || async {
         let key = format!("bench-{}", n.fetch_add(1, Ordering::Relaxed));
-        let result: TriggerResult = http
+        let post = http
             .post(&triggers_url)
-            .bearer_auth(common::KEY)
             .header("Idempotency-Key", key)
-            .json(&request)
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("decode");
-        black_box(result);
+            .json(&request);
+        black_box(common::bare_json::<TriggerResult>(post).await);
     };
     let sdk_trigger = || async {
         black_box(client.moments().trigger(&request).await.expect("trigger"));

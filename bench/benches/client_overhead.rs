@@ -26,18 +26,8 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("get reward");
     group.bench_function("bare reqwest + serde", |b| {
-        b.to_async(&rt).iter(|| async {
-            let reward: Reward = http
-                .get(&url)
-                .bearer_auth(common::KEY)
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("decode");
-            black_box(reward)
-        })
+        b.to_async(&rt)
+            .iter(|| async { black_box(common::bare_json::<Reward>(http.get(&url)).await) })
     });
     group.bench_function("moments-client", |b| {
         b.to_async(&rt)

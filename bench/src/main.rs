@@ -46,10 +46,10 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
-/// The flags each mode takes with a value, and those it takes alone.
-fn known_flags(mode: &str) -> (&'static [&'static str], &'static [&'static str]) {
+/// The flags each mode takes with a value, and those it takes alone; `None` for an unknown mode.
+fn known_flags(mode: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     match mode {
-        "load" => (
+        "load" => Some((
             &[
                 "--seconds",
                 "--connections",
@@ -58,8 +58,9 @@ fn known_flags(mode: &str) -> (&'static [&'static str], &'static [&'static str])
                 "--out",
             ],
             &["--no-peers"],
-        ),
-        _ => (&["--port", "--body-bytes"], &[]),
+        )),
+        "ceiling" | "stateful" => Some((&["--port", "--body-bytes"], &[])),
+        _ => None,
     }
 }
 
@@ -94,35 +95,34 @@ fn check_args(rest: &[String], valued: &[&str], switches: &[&str]) -> ArgCheck {
     ArgCheck::Run
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => usage(),
-        Some("-h" | "--help" | "help") => {
+/// The mode asked for, once its arguments are known to be good; otherwise prints the usage (for
+/// `--help`) or the problem and the usage, and exits.
+fn checked_mode(args: &[String]) -> &str {
+    let Some(mode) = args.first().map(String::as_str) else {
+        usage()
+    };
+    let check = match known_flags(mode) {
+        _ if matches!(mode, "-h" | "--help" | "help") => ArgCheck::Help,
+        Some((valued, switches)) => check_args(&args[1..], valued, switches),
+        None => ArgCheck::Bad(format!("unknown mode `{mode}`")),
+    };
+    match check {
+        ArgCheck::Run => mode,
+        ArgCheck::Help => {
             println!("{USAGE}");
-            return;
+            std::process::exit(0)
         }
-        Some(mode @ ("ceiling" | "stateful" | "load")) => {
-            let (valued, switches) = known_flags(mode);
-            match check_args(&args[1..], valued, switches) {
-                ArgCheck::Run => {}
-                ArgCheck::Help => {
-                    println!("{USAGE}");
-                    return;
-                }
-                ArgCheck::Bad(e) => {
-                    eprintln!("moments-bench: {e}");
-                    usage()
-                }
-            }
-        }
-        Some(other) => {
-            eprintln!("moments-bench: unknown mode `{other}`");
+        ArgCheck::Bad(e) => {
+            eprintln!("moments-bench: {e}");
             usage()
         }
     }
-    match args.first().map(String::as_str) {
-        Some(mode @ ("ceiling" | "stateful")) => {
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match checked_mode(&args) {
+        mode @ ("ceiling" | "stateful") => {
             let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
             let bytes =
                 flag(&args, "--body-bytes").map_or(512, |v| v.parse().unwrap_or_else(|_| usage()));
@@ -140,7 +140,7 @@ fn main() {
                 std::process::exit(1);
             }
         }
-        Some("load") => {
+        _load => {
             let target = target_dir();
             let opts = Options {
                 seconds: flag(&args, "--seconds")
@@ -171,7 +171,6 @@ fn main() {
                 std::process::exit(1);
             }
         }
-        _ => usage(),
     }
 }
 
@@ -720,7 +719,7 @@ mod tests {
 
     fn check(mode: &str, args: &[&str]) -> ArgCheck {
         let rest: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let (valued, switches) = known_flags(mode);
+        let (valued, switches) = known_flags(mode).expect("a known mode");
         check_args(&rest, valued, switches)
     }
 

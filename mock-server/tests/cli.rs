@@ -1,11 +1,40 @@
 //! The `moments-mock-server` binary: flags, the printed URL and credentials, graceful SIGTERM.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_moments-mock-server"))
+}
+
+/// Starts the binary with `args`, reads its first line and returns the child, its URL and the rest
+/// of its output.
+fn start(args: &[&str]) -> (Child, String, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("Moments mock server listening on ")
+        .unwrap_or_else(|| panic!("URL line, got {first:?}"))
+        .to_string();
+    (child, url, lines)
+}
+
+/// Sends SIGTERM to `child` and asserts it exits with success.
+fn terminate_gracefully(mut child: Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit, got {status:?}");
 }
 
 #[test]
@@ -25,18 +54,7 @@ fn help_documents_every_flag() {
 
 #[tokio::test]
 async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
-    let mut child = Command::new(binary())
-        .args(["--port", "0", "--random-demo-keys"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("Moments mock server listening on ")
-        .expect("URL line")
-        .to_string();
+    let (child, url, mut lines) = start(&["--port", "0", "--random-demo-keys"]);
     let rest: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
     let secret = rest
         .iter()
@@ -57,40 +75,16 @@ async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(app.status(), 200);
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
         .await
-        .unwrap()
         .unwrap();
-    assert!(status.success(), "graceful exit, got {status:?}");
 }
 
 #[test]
 fn sigterm_right_after_the_url_line_is_a_graceful_exit() {
     // A supervisor may signal as soon as it has read the URL: the handlers must already be installed.
     for _ in 0..5 {
-        let mut child = Command::new(binary())
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        assert!(
-            first.starts_with("Moments mock server listening on "),
-            "{first}"
-        );
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let status = child.wait().unwrap();
-        assert!(status.success(), "graceful exit, got {status:?}");
+        let (child, _url, _rest) = start(&["--port", "0"]);
+        terminate_gracefully(child);
     }
 }

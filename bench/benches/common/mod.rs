@@ -54,6 +54,18 @@ pub fn reward_server(rt: &tokio::runtime::Runtime) -> String {
     })
 }
 
+/// The bare baseline: `request` with the bench key, sent, and its JSON answer decoded with serde.
+pub async fn bare_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("decode")
+}
+
 /// A multi-threaded runtime with one worker (the server and the callers share it).
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
