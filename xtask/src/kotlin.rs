@@ -33,7 +33,6 @@ fn ensure_toolchain() -> Result {
     run(util::cmd("mvn").args(["-B", "-q", "-v"]))
 }
 
-/// Generates the bindings, builds the mock, and runs `mvn verify` (compile, JUnit 5, jar).
 /// The Maven properties both Kotlin builds take: generated sources, the native library to bundle
 /// (under JNA's resource prefix) and the build folder.
 fn maven_props(generated: &Path, native_dir: &Path, build_dir: &Path) -> [String; 5] {
@@ -46,6 +45,33 @@ fn maven_props(generated: &Path, native_dir: &Path, build_dir: &Path) -> [String
     ]
 }
 
+/// `java` for the benchmark's jar: the native library pinned to `library` (JMH passes the host JVM's options on to its
+/// forks) and the library paths `cargo run` sets dropped, where JNA would find another build first; each benchmark
+/// starts the `mock` binary.
+fn bench_java(library: &Path, mock: &Path) -> std::process::Command {
+    let mut java = util::cmd("java");
+    java.arg(format!(
+        "-Duniffi.component.moments_ffi.libraryOverride={}",
+        library.display()
+    ))
+    .env_remove("LD_LIBRARY_PATH")
+    .env_remove("DYLD_LIBRARY_PATH")
+    .env_remove("DYLD_FALLBACK_LIBRARY_PATH")
+    .env("MOMENTS_MOCK_BIN", mock);
+    java
+}
+
+/// Builds the benchmark module (`bindings/kotlin/bench`) into `build_dir`; returns its runnable jar.
+fn build_bench(kotlin_dir: &Path, lib_dir: &Path, build_dir: &Path) -> Result<std::path::PathBuf> {
+    run(util::cmd("mvn")
+        .current_dir(util::root().join("bindings/kotlin/bench"))
+        .args(["-B", "--no-transfer-progress", "-q", "package"])
+        .args(maven_props(kotlin_dir, lib_dir, build_dir)))?;
+    Ok(build_dir.join("moments-bench.jar"))
+}
+
+/// Generates the bindings, builds the mock, runs `mvn verify` (compile, JUnit 5, jar), then builds the benchmark
+/// module and runs its comparison for a few rounds (its setup checks that every way gets the same answers).
 pub fn test() -> Result {
     ensure_toolchain()?;
     let generated = bindings::generate_all(Profile::Dev)?;
@@ -81,41 +107,60 @@ pub fn test() -> Result {
         return Err(format!("{} has no {entry}", jar.display()));
     }
     println!("{} contains {entry}", jar.display());
+
+    header(
+        "Kotlin: the benchmark builds, and its comparison runs a few rounds (same answers every way)",
+    );
+    let bench_jar = build_bench(
+        &generated.kotlin_dir,
+        &generated.lib_dir,
+        &util::target_dir().join("kotlin-bench-check"),
+    )?;
+    let library = generated.lib_dir.join(util::cdylib_name("moments_ffi"));
+    let table = util::output(
+        bench_java(&library, &mock)
+            .arg("-cp")
+            .arg(&bench_jar)
+            .args(["com.moments.bench.Interleaved", "3", "2"]),
+    )?;
+    let rows = table.lines().filter(|l| l.contains("× [")).count();
+    if rows != BENCH_ROWS.len() {
+        return Err(format!(
+            "the interleaved comparison printed {rows} rows, expected {}:\n{table}",
+            BENCH_ROWS.len()
+        ));
+    }
+    println!(
+        "(debug library and mock, a few rounds: a check that the comparison runs, not a measurement)"
+    );
+    print!("{table}");
     Ok(())
 }
 
-/// The JMH benchmark rows: (label, SDK suspend benchmark, SDK blocking benchmark, OkHttp benchmark).
-const BENCH_ROWS: &[(&str, &str, &str, &str)] = &[
-    (
-        "rewardInfo (GET reward_info)",
-        "rewardInfo_sdk",
-        "rewardInfo_sdkBlocking",
-        "rewardInfo_okhttp",
-    ),
-    (
-        "myRewards (GET /v1/rewards, 1 reward)",
-        "myRewards_sdk",
-        "myRewards_sdkBlocking",
-        "myRewards_okhttp",
-    ),
-    (
-        "reportAction (POST /v1/triggers, fresh key)",
-        "trigger_sdk",
-        "trigger_sdkBlocking",
-        "trigger_okhttp",
-    ),
+/// The JMH benchmark rows: label and the benchmarks' common prefix; `{prefix}_sdk` (suspend), `{prefix}_sdkBlocking`,
+/// `{prefix}_okhttp` (`execute()`) and `{prefix}_okhttpCoroutine` (`execute()` on `Dispatchers.IO`).
+const BENCH_ROWS: &[(&str, &str)] = &[
+    ("rewardInfo (GET reward_info)", "rewardInfo"),
+    ("myRewards (GET /v1/rewards, 1 reward)", "myRewards"),
+    ("reportAction (POST /v1/triggers, fresh key)", "trigger"),
 ];
 
 /// The target: the SDK's round trip at most this many times OkHttp's.
 const BENCH_TARGET_RATIO: f64 = 1.3;
 
-/// `cargo xtask kotlin-bench [JMH options]`: the Kotlin → JNA → Rust → mock round trip against the same request made
-/// with OkHttp + Jackson, measured with JMH (`bindings/kotlin/bench`), release native library and release mock.
+/// `cargo xtask kotlin-bench [--ab [ROUNDS [BATCH]] | JMH options]`: the Kotlin → JNA → Rust → mock round trip
+/// against the same request made with OkHttp + Jackson (`bindings/kotlin/bench`), release native library and release
+/// mock, measured two ways:
 ///
-/// Extra arguments go to JMH (e.g. `-f 2`, `-wi 5`, `rewardInfo`, `-prof gc`,
-/// `-prof stack`). Prints a table of means and the ratios SDK / OkHttp per call (suspend and blocking forms), also
-/// written to `target/kotlin-bench/report.md`.
-pub fn bench(jmh_args: &[String]) -> Result {
+/// - JMH (`RoundTripBenchmark`): each way of each call in a fork of its own, with JMH's error bars;
+/// - interleaved (`Interleaved`): the four ways of each call in short batches whose order rotates every round, one
+///   mock, ratios per round — what survives a shared, noisy machine.
+///
+/// With no arguments both run; extra arguments go to JMH alone (e.g. `-f 2`, `-wi 5`, `rewardInfo`, `-prof gc`);
+/// `--ab` runs the interleaved comparison alone. The tables are printed and written to
+/// `target/kotlin-bench/report.md`.
+pub fn bench(args: &[String]) -> Result {
+    let (jmh_args, ab_args) = bench_parts(args)?;
     ensure_toolchain()?;
     let target = util::target_dir();
     let out = target.join("kotlin-bench");
@@ -142,39 +187,43 @@ pub fn bench(jmh_args: &[String]) -> Result {
     let mock = util::build_mock_server(true)?;
 
     header("Kotlin bench: mvn package (SDK sources + JMH benchmark, one runnable jar)");
-    let build_dir = out.join("build");
-    run(util::cmd("mvn")
-        .current_dir(util::root().join("bindings/kotlin/bench"))
-        .args(["-B", "--no-transfer-progress", "-q", "package"])
-        .args(maven_props(&kotlin_dir, &lib_dir, &build_dir)))?;
+    let jar = build_bench(&kotlin_dir, &lib_dir, &out.join("build"))?;
+    let java = || bench_java(&library, &mock);
 
-    header("Kotlin bench: JMH (each fork starts its own release mock on a free port)");
-    let csv = out.join("results.csv");
-    let _ = std::fs::remove_file(&csv);
-    // `cargo run` puts target/debug on the library path, where JNA would find the dev-profile library first: pin
-    // the release one (JMH passes the host JVM's options on to its forks) and drop those paths.
-    run(util::cmd("java")
-        .arg(format!(
-            "-Duniffi.component.moments_ffi.libraryOverride={}",
-            library.display()
-        ))
-        .arg("-jar")
-        .arg(build_dir.join("moments-bench.jar"))
-        .args(["-rf", "csv", "-rff"])
-        .arg(&csv)
-        .args(jmh_args)
-        .env_remove("LD_LIBRARY_PATH")
-        .env_remove("DYLD_LIBRARY_PATH")
-        .env_remove("DYLD_FALLBACK_LIBRARY_PATH")
-        .env("MOMENTS_MOCK_BIN", &mock))?;
-
-    let text = std::fs::read_to_string(&csv).map_err(|e| format!("read {}: {e}", csv.display()))?;
-    let report = format!(
-        "native library: {} (release profile); mock: {}\n\n{}",
+    let mut report = format!(
+        "native library: {} (release profile); mock: {}\n",
         library.display(),
         mock.display(),
-        bench_report(&parse_jmh_csv(&text))
     );
+    if let Some(jmh_args) = jmh_args {
+        header("Kotlin bench: JMH (each fork starts its own release mock on a free port)");
+        let csv = out.join("results.csv");
+        let _ = std::fs::remove_file(&csv);
+        run(java()
+            .arg("-jar")
+            .arg(&jar)
+            .args(["-rf", "csv", "-rff"])
+            .arg(&csv)
+            .args(jmh_args))?;
+        let text =
+            std::fs::read_to_string(&csv).map_err(|e| format!("read {}: {e}", csv.display()))?;
+        report.push_str("\n## JMH\n\n");
+        report.push_str(&bench_report(&parse_jmh_csv(&text)));
+    }
+    if let Some(ab_args) = ab_args {
+        header(
+            "Kotlin bench: interleaved (the four ways of each call in rotating batches, one mock)",
+        );
+        let table = util::output(
+            java()
+                .arg("-cp")
+                .arg(&jar)
+                .arg("com.moments.bench.Interleaved")
+                .args(ab_args),
+        )?;
+        report.push_str("\n## Interleaved\n\n");
+        report.push_str(&table);
+    }
     let report_path = out.join("report.md");
     std::fs::write(&report_path, &report)
         .map_err(|e| format!("write {}: {e}", report_path.display()))?;
@@ -184,6 +233,24 @@ pub fn bench(jmh_args: &[String]) -> Result {
     ));
     print!("{report}");
     Ok(())
+}
+/// Which parts of `kotlin-bench` run, with their arguments: (JMH, interleaved). No arguments: both with defaults;
+/// `--ab [ROUNDS [BATCH]]`: the interleaved comparison alone; anything else: JMH alone, with those arguments.
+type BenchParts<'a> = (Option<&'a [String]>, Option<&'a [String]>);
+
+fn bench_parts(args: &[String]) -> Result<BenchParts<'_>> {
+    match args {
+        [] => Ok((Some(&[]), Some(&[]))),
+        [flag, ab @ ..] if flag == "--ab" => {
+            if ab.len() > 2 || ab.iter().any(|a| !a.parse::<u32>().is_ok_and(|n| n > 0)) {
+                return Err(format!(
+                    "kotlin-bench --ab takes at most two positive numbers (ROUNDS, BATCH), got {ab:?}"
+                ));
+            }
+            Ok((None, Some(ab)))
+        }
+        _ => Ok((Some(args), None)),
+    }
 }
 
 /// One JMH result: the benchmark's method name, its mean and the 99.9 % error, in the result's unit.
@@ -218,8 +285,9 @@ fn parse_jmh_csv(text: &str) -> Vec<JmhScore> {
         .collect()
 }
 
-/// The markdown table: per call, the SDK's suspend and blocking forms against OkHttp's `execute()`, each with
-/// its ratio SDK / OkHttp (a form without results is shown as `–`), then the overhead probes.
+/// The markdown table: per call, the SDK's suspend and blocking forms and OkHttp's `execute()` on the calling thread
+/// and in a coroutine, with the ratios blocking / `execute()`, suspend / `execute()` and suspend / OkHttp in a
+/// coroutine (a way without results is shown as `–`), then the overhead probes.
 fn bench_report(scores: &[JmhScore]) -> String {
     let find = |name: &str| scores.iter().find(|s| s.name == name);
     let cell = |s: Option<&JmhScore>| {
@@ -227,36 +295,40 @@ fn bench_report(scores: &[JmhScore]) -> String {
             format!("{:.1} ± {:.1} {}", s.mean, s.error, s.unit)
         })
     };
-    let ratio = |sdk: Option<&JmhScore>, okhttp: &JmhScore| {
-        sdk.map_or("–".to_owned(), |sdk| {
-            let r = sdk.mean / okhttp.mean;
-            let verdict = if r <= BENCH_TARGET_RATIO {
-                "ok"
-            } else {
-                "over"
-            };
-            format!("{r:.2}× {verdict}")
-        })
+    let ratio = |sdk: &JmhScore, okhttp: &JmhScore| {
+        let r = sdk.mean / okhttp.mean;
+        let verdict = if r <= BENCH_TARGET_RATIO {
+            "ok"
+        } else {
+            "over"
+        };
+        format!("{r:.2}× {verdict}")
     };
     let mut out = String::from(
-        "| call | SDK suspend (coroutine) | SDK blocking | OkHttp + Jackson `execute()` | suspend / OkHttp | \
-         blocking / OkHttp |\n|---|---:|---:|---:|---:|---:|\n",
+        "| call | SDK suspend (coroutine) | SDK blocking | OkHttp + Jackson `execute()` | OkHttp in a coroutine | \
+         blocking / `execute()` | suspend / `execute()` | suspend / OkHttp in a coroutine |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for (label, suspend, blocking, okhttp) in BENCH_ROWS {
-        let Some(okhttp) = find(okhttp) else {
-            continue;
-        };
-        let (suspend, blocking) = (find(suspend), find(blocking));
-        if suspend.is_none() && blocking.is_none() {
+    for (label, prefix) in BENCH_ROWS {
+        let way = |suffix: &str| find(&format!("{prefix}_{suffix}"));
+        let (suspend, blocking) = (way("sdk"), way("sdkBlocking"));
+        let (execute, coroutine) = (way("okhttp"), way("okhttpCoroutine"));
+        if suspend.is_none() && blocking.is_none() || execute.is_none() && coroutine.is_none() {
             continue;
         }
+        let ratio = |sdk, okhttp| match (sdk, okhttp) {
+            (Some(sdk), Some(okhttp)) => ratio(sdk, okhttp),
+            _ => "–".to_owned(),
+        };
         out.push_str(&format!(
-            "| {label} | {} | {} | {} | {} | {} |\n",
+            "| {label} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(suspend),
             cell(blocking),
-            cell(Some(okhttp)),
-            ratio(suspend, okhttp),
-            ratio(blocking, okhttp),
+            cell(execute),
+            cell(coroutine),
+            ratio(blocking, execute),
+            ratio(suspend, execute),
+            ratio(suspend, coroutine),
         ));
     }
     out.push_str(&format!("\ntarget: SDK / OkHttp ≤ {BENCH_TARGET_RATIO}×\n"));
@@ -281,19 +353,38 @@ mod tests {
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_okhttp\",\"avgt\",1,5,100.000000,4.500000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdk\",\"avgt\",1,5,150.000000,NaN,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdkBlocking\",\"avgt\",1,5,120.000000,2.000000,\"us/op\"\n\
+        \"com.moments.bench.RoundTripBenchmark.rewardInfo_okhttpCoroutine\",\"avgt\",1,5,125.000000,3.000000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.overhead_jnaStatus\",\"avgt\",1,5,0.500000,0.010000,\"us/op\"\n";
+
+    #[test]
+    fn bench_arguments_choose_the_parts() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let none: &[String] = &[];
+        assert_eq!(bench_parts(&[]).unwrap(), (Some(none), Some(none)));
+        let ab = args(&["--ab", "50", "10"]);
+        assert_eq!(bench_parts(&ab).unwrap(), (None, Some(&ab[1..])));
+        let jmh = args(&["-f", "2", "trigger"]);
+        assert_eq!(bench_parts(&jmh).unwrap(), (Some(&jmh[..]), None));
+        for bad in [&["--ab", "0"][..], &["--ab", "x"], &["--ab", "1", "2", "3"]] {
+            let err = bench_parts(&args(bad)).unwrap_err();
+            assert!(err.contains("positive numbers"), "{err}");
+        }
+    }
 
     #[test]
     fn jmh_csv_is_read_and_pairs_get_a_ratio() {
         let scores = parse_jmh_csv(CSV);
-        assert_eq!(scores.len(), 4);
+        assert_eq!(scores.len(), 5);
         assert_eq!(scores[0].name, "rewardInfo_okhttp");
         assert_eq!(scores[0].mean, 100.0);
         assert_eq!(scores[0].error, 4.5);
         assert!(scores[1].error.is_nan());
         let report = bench_report(&scores);
         assert!(
-            report.contains("| 150.0 ± NaN us/op | 120.0 ± 2.0 us/op | 100.0 ± 4.5 us/op | 1.50× over | 1.20× ok |"),
+            report.contains(
+                "| 150.0 ± NaN us/op | 120.0 ± 2.0 us/op | 100.0 ± 4.5 us/op | 125.0 ± 3.0 us/op | \
+                 1.20× ok | 1.50× over | 1.20× ok |"
+            ),
             "{report}"
         );
         assert!(

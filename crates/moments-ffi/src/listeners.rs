@@ -11,14 +11,16 @@ use crate::types::{ActionOutcome, ClientStatus, Progress, Reward, RewardEvent};
 
 /// Implemented by the app to follow the customer's rewards and goal progress.
 ///
-/// Called on an SDK thread: hop to the UI thread yourself. Exceptions thrown here are caught and logged.
+/// Called on the SDK's thread: return quickly and hop to the UI thread yourself (a listener that blocks delays the
+/// SDK's calls). Exceptions thrown here are caught and logged.
 #[uniffi::export(with_foreign)]
 pub trait RewardListener: Send + Sync {
     /// One event; the first is always a `Snapshot` of the current state.
     fn on_event(&self, event: RewardEvent);
 }
 
-/// Implemented by the app to follow the client's connection / authentication status.
+/// Implemented by the app to follow the client's connection / authentication status. Called on the SDK's thread, like
+/// `RewardListener`: return quickly.
 #[uniffi::export(with_foreign)]
 pub trait StatusListener: Send + Sync {
     /// The new status; the first call carries the current one.

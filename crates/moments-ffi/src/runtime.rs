@@ -17,11 +17,17 @@ use crate::error::MomentsError;
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
-/// The process-wide runtime, created on first use (two worker threads, named `moments-sdk`).
+/// The process-wide runtime, created on first use: one worker thread named `moments-sdk` (plus tokio's pool for
+/// blocking work such as the outbox's SQLite).
+///
+/// One worker, because the SDK's work is waiting on sockets, timers and the app's callbacks, and a second worker
+/// mostly costs wake-ups: each `suspend` call woke one worker to run it and often the other to steal it, and the
+/// calls were ~30 % slower with two (docs/performance.md). Listeners run on this thread, so they must return
+/// quickly (hop to the UI thread for anything else).
 pub(crate) fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("moments-sdk")
             .enable_all()
             .build()

@@ -12,8 +12,11 @@ import com.moments.sdk.MomentsClient
 import com.moments.sdk.Reward
 import com.moments.sdk.RewardInfo
 import com.moments.sdk.tokenProvider
+import java.util.concurrent.Callable
 import java.util.function.Supplier
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 
 /**
  * The SDK calls the benchmark measures: the suspend API bridged the way blocking code bridges it (`runBlocking`),
@@ -98,6 +101,13 @@ object Sdk {
             e.code
         }
     }
+
+    /**
+     * `call` (an OkHttp `execute()`) the way coroutine code makes a blocking call: `withContext(Dispatchers.IO)`,
+     * bridged with `runBlocking` like the SDK's suspend calls above. The baseline for the `suspend` API.
+     */
+    @JvmStatic
+    fun <T> onIoDispatcher(call: Callable<T>): T = runBlocking { withContext(Dispatchers.IO) { call.call() } }
 
     /** `runBlocking` with nothing to do: the coroutine bridge's own cost. */
     @JvmStatic

@@ -1,0 +1,129 @@
+package com.moments.bench;
+
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/**
+ * The Kotlin SDK against OkHttp as ratios that survive a noisy machine: the four ways of making each call (SDK
+ * {@code suspend}, SDK blocking, OkHttp {@code execute()}, OkHttp in a coroutine) run in short batches, one after the
+ * other, in an order that rotates every round, against one mock, so all four see the same background load. JMH
+ * ({@link RoundTripBenchmark}) measures each way in its own fork minutes apart, and on a shared machine the load
+ * moves more in between than the difference being measured.
+ *
+ * <p>{@code java -cp moments-bench.jar com.moments.bench.Interleaved [ROUNDS] [BATCH]} (defaults 600 and 10) prints a
+ * markdown table: per call and way, the median time per call over the rounds' batches, and per SDK way the median
+ * (and quartiles) of its ratio to the OkHttp way measured in the same round.
+ */
+public final class Interleaved {
+    private static final double TARGET = 1.3;
+
+    private record Way(String name, Callable<Object> body) {}
+
+    private Interleaved() {}
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? positive(args[0], "ROUNDS") : 600;
+        int batch = args.length > 1 ? positive(args[1], "BATCH") : 10;
+        try (Fixture fx = Fixture.open()) {
+            String c = fx.campaignId;
+            String m = Fixture.MOMENT;
+            String d = Fixture.DEVICE;
+            StringBuilder out = new StringBuilder();
+            out.append(String.format("Interleaved: %d rounds of %d calls per way, order rotating each round; one mock.%n%n",
+                    rounds, batch));
+            out.append("| call | SDK suspend | SDK blocking | OkHttp `execute()` | OkHttp in a coroutine | "
+                    + "blocking / `execute()` | suspend / `execute()` | suspend / OkHttp in a coroutine |\n");
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            out.append(row("reward info (`GET …/reward_info`)", rounds, batch,
+                    new Way("suspend", () -> Sdk.rewardInfo(fx.client, c, m)),
+                    new Way("blocking", () -> Sdk.rewardInfo(fx.blocking, c, m)),
+                    new Way("okhttp", () -> fx.rest.rewardInfo(c, m)),
+                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(() -> fx.rest.rewardInfo(c, m)))));
+            out.append(row("my rewards (`GET /v1/rewards`)", rounds, batch,
+                    new Way("suspend", () -> Sdk.myRewards(fx.client)),
+                    new Way("blocking", () -> Sdk.myRewards(fx.blocking)),
+                    new Way("okhttp", fx.rest::myRewards),
+                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(fx.rest::myRewards))));
+            out.append(row("report an action (`POST /v1/triggers`)", rounds, batch,
+                    new Way("suspend", () -> Sdk.reportAction(fx.client, c, m)),
+                    new Way("blocking", () -> Sdk.reportAction(fx.blocking, c, m)),
+                    new Way("okhttp", () -> fx.rest.trigger(c, m, d)),
+                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(() -> fx.rest.trigger(c, m, d)))));
+            out.append(String.format("%nMedian µs per call; ratios are medians of the per-round ratios [quartiles]. "
+                    + "Target: SDK / OkHttp ≤ %.1f×.%n", TARGET));
+            System.out.print(out);
+        }
+    }
+
+    /**
+     * Measures the four ways of one call (suspend, blocking, execute, coroutine, in that order in {@code ways}) and
+     * renders their table row.
+     */
+    private static String row(String label, int rounds, int batch, Way... ways) throws Exception {
+        // Warm-up: the JIT, the connection pools, the mock's caches.
+        for (int i = 0; i < Math.max(500, rounds * batch / 4); i++) {
+            for (Way way : ways) {
+                sink(way.body().call().hashCode());
+            }
+        }
+        double[][] perCall = new double[ways.length][rounds];
+        for (int round = 0; round < rounds; round++) {
+            for (int k = 0; k < ways.length; k++) {
+                int w = (round + k) % ways.length;
+                long start = System.nanoTime();
+                for (int i = 0; i < batch; i++) {
+                    sink(ways[w].body().call().hashCode());
+                }
+                perCall[w][round] = (System.nanoTime() - start) / 1_000.0 / batch;
+            }
+        }
+        double[] suspend = perCall[0];
+        double[] blocking = perCall[1];
+        double[] execute = perCall[2];
+        double[] coroutine = perCall[3];
+        return String.format("| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %s |%n", label,
+                median(suspend), median(blocking), median(execute), median(coroutine),
+                ratio(blocking, execute), ratio(suspend, execute), ratio(suspend, coroutine));
+    }
+
+    /** Median of the per-round ratios {@code a[i] / b[i]}, with quartiles and a verdict against the target. */
+    static String ratio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] / b[i];
+        }
+        Arrays.sort(r);
+        double median = quantile(r, 0.5);
+        return String.format("%.2f× [%.2f–%.2f] %s", median, quantile(r, 0.25), quantile(r, 0.75),
+                median <= TARGET ? "ok" : "over");
+    }
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return quantile(sorted, 0.5);
+    }
+
+    /** The {@code q} quantile of sorted, non-empty {@code values} (nearest rank). */
+    static double quantile(double[] sorted, double q) {
+        return sorted[Math.min(sorted.length - 1, (int) Math.floor(q * sorted.length))];
+    }
+
+    private static int positive(String arg, String what) {
+        try {
+            int n = Integer.parseInt(arg);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // below
+        }
+        throw new IllegalArgumentException(what + " must be a positive integer, got '" + arg + "'");
+    }
+
+    private static volatile int blackhole;
+
+    private static void sink(int value) {
+        blackhole ^= value;
+    }
+}
