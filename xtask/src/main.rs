@@ -16,11 +16,13 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
   bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
-  kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library
+  kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
+                the benchmark module built and its comparison run for a few rounds
   bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server
                 (args go to `moments-bench load`, e.g. --seconds 10 --no-peers), then client overhead A/B
-  kotlin-bench  JMH: Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp; table + ratios
-                (extra arguments go to JMH; not part of `ci`)
+  kotlin-bench  Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp: JMH, then interleaved
+                (--ab [ROUNDS [BATCH]]: interleaved alone; other arguments go to JMH alone); tables + ratios
+                (not part of `ci`; kotlin-test runs the interleaved one for a few rounds)
   swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root)
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
