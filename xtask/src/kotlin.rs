@@ -123,6 +123,7 @@ pub fn test() -> Result {
             .arg(&bench_jar)
             .args(["com.moments.bench.Interleaved", "3", "2"]),
     )?;
+    // One row per call, the calls of the JMH table.
     let rows = table.lines().filter(|l| l.contains("× [")).count();
     if rows != BENCH_ROWS.len() {
         return Err(format!(
@@ -234,6 +235,7 @@ pub fn bench(args: &[String]) -> Result {
     print!("{report}");
     Ok(())
 }
+
 /// Which parts of `kotlin-bench` run, with their arguments: (JMH, interleaved). No arguments: both with defaults;
 /// `--ab [ROUNDS [BATCH]]`: the interleaved comparison alone; anything else: JMH alone, with those arguments.
 type BenchParts<'a> = (Option<&'a [String]>, Option<&'a [String]>);

@@ -97,10 +97,14 @@ final class Fixture implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         blocking.close();
         client.close();
-        mock.close();
+        try {
+            mock.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void check(boolean ok, String what) {

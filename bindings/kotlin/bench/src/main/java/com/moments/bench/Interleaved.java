@@ -1,6 +1,7 @@
 package com.moments.bench;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -16,8 +17,6 @@ import java.util.concurrent.Callable;
  */
 public final class Interleaved {
     private static final double TARGET = 1.3;
-
-    private record Way(String name, Callable<Object> body) {}
 
     private Interleaved() {}
 
@@ -35,55 +34,55 @@ public final class Interleaved {
                     + "blocking / `execute()` | suspend / `execute()` | suspend / OkHttp in a coroutine |\n");
             out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
             out.append(row("reward info (`GET …/reward_info`)", rounds, batch,
-                    new Way("suspend", () -> Sdk.rewardInfo(fx.client, c, m)),
-                    new Way("blocking", () -> Sdk.rewardInfo(fx.blocking, c, m)),
-                    new Way("okhttp", () -> fx.rest.rewardInfo(c, m)),
-                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(() -> fx.rest.rewardInfo(c, m)))));
+                    () -> Sdk.rewardInfo(fx.client, c, m),
+                    () -> Sdk.rewardInfo(fx.blocking, c, m),
+                    () -> fx.rest.rewardInfo(c, m),
+                    () -> Sdk.onIoDispatcher(() -> fx.rest.rewardInfo(c, m))));
             out.append(row("my rewards (`GET /v1/rewards`)", rounds, batch,
-                    new Way("suspend", () -> Sdk.myRewards(fx.client)),
-                    new Way("blocking", () -> Sdk.myRewards(fx.blocking)),
-                    new Way("okhttp", fx.rest::myRewards),
-                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(fx.rest::myRewards))));
+                    () -> Sdk.myRewards(fx.client),
+                    () -> Sdk.myRewards(fx.blocking),
+                    fx.rest::myRewards,
+                    () -> Sdk.onIoDispatcher(fx.rest::myRewards)));
             out.append(row("report an action (`POST /v1/triggers`)", rounds, batch,
-                    new Way("suspend", () -> Sdk.reportAction(fx.client, c, m)),
-                    new Way("blocking", () -> Sdk.reportAction(fx.blocking, c, m)),
-                    new Way("okhttp", () -> fx.rest.trigger(c, m, d)),
-                    new Way("okhttpCoroutine", () -> Sdk.onIoDispatcher(() -> fx.rest.trigger(c, m, d)))));
+                    () -> Sdk.reportAction(fx.client, c, m),
+                    () -> Sdk.reportAction(fx.blocking, c, m),
+                    () -> fx.rest.trigger(c, m, d),
+                    () -> Sdk.onIoDispatcher(() -> fx.rest.trigger(c, m, d))));
             out.append(String.format("%nMedian µs per call; ratios are medians of the per-round ratios [quartiles]. "
                     + "Target: SDK / OkHttp ≤ %.1f×.%n", TARGET));
             System.out.print(out);
         }
     }
 
-    /**
-     * Measures the four ways of one call (suspend, blocking, execute, coroutine, in that order in {@code ways}) and
-     * renders their table row.
-     */
-    private static String row(String label, int rounds, int batch, Way... ways) throws Exception {
+    /** Measures the four ways of one call and renders their table row. */
+    private static String row(String label, int rounds, int batch, Callable<Object> suspend,
+                              Callable<Object> blocking, Callable<Object> execute, Callable<Object> coroutine)
+            throws Exception {
+        List<Callable<Object>> ways = List.of(suspend, blocking, execute, coroutine);
         // Warm-up: the JIT, the connection pools, the mock's caches.
         for (int i = 0; i < Math.max(500, rounds * batch / 4); i++) {
-            for (Way way : ways) {
-                sink(way.body().call().hashCode());
+            for (Callable<Object> way : ways) {
+                sink(way.call().hashCode());
             }
         }
-        double[][] perCall = new double[ways.length][rounds];
+        double[][] perCall = new double[ways.size()][rounds];
         for (int round = 0; round < rounds; round++) {
-            for (int k = 0; k < ways.length; k++) {
-                int w = (round + k) % ways.length;
+            for (int k = 0; k < ways.size(); k++) {
+                int w = (round + k) % ways.size();
+                Callable<Object> way = ways.get(w);
                 long start = System.nanoTime();
                 for (int i = 0; i < batch; i++) {
-                    sink(ways[w].body().call().hashCode());
+                    sink(way.call().hashCode());
                 }
                 perCall[w][round] = (System.nanoTime() - start) / 1_000.0 / batch;
             }
         }
-        double[] suspend = perCall[0];
-        double[] blocking = perCall[1];
-        double[] execute = perCall[2];
-        double[] coroutine = perCall[3];
+        double[] s = perCall[0];
+        double[] b = perCall[1];
+        double[] e = perCall[2];
+        double[] c = perCall[3];
         return String.format("| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %s |%n", label,
-                median(suspend), median(blocking), median(execute), median(coroutine),
-                ratio(blocking, execute), ratio(suspend, execute), ratio(suspend, coroutine));
+                median(s), median(b), median(e), median(c), ratio(b, e), ratio(s, e), ratio(s, c));
     }
 
     /** Median of the per-round ratios {@code a[i] / b[i]}, with quartiles and a verdict against the target. */

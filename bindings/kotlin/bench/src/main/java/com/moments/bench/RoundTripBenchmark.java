@@ -57,7 +57,7 @@ public class RoundTripBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() throws InterruptedException {
+    public void tearDown() {
         if (fx != null) {
             fx.close();
         }
