@@ -33,9 +33,9 @@ pub struct MomentsClient {
 ///
 /// It shares everything with its client: token cache, listeners and status, `cancelAll()`, the whole-call timeout.
 /// Each method makes the same call as the client's async method, on the calling thread itself (with a connection
-/// pool of its own; listeners it notifies are called on that thread), and returns when it is done. **Never call
-/// it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads (inside a
-/// listener, token provider or log sink) it fails at once with `InvalidArgument` code
+/// pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
+/// **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
+/// (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
 /// `blocking_call_on_sdk_thread` instead of deadlocking.
 #[derive(uniffi::Object)]
 pub struct BlockingMomentsClient {
@@ -544,6 +544,57 @@ mod tests {
             self.0.lock().unwrap().push(event);
             let _ = self.1.send(());
         }
+    }
+
+    /// Waits, inside the listener, for an SDK call made from it — what `runBlocking { client.myRewards() }` in a
+    /// Kotlin listener does — and reports what it got.
+    struct WaitsForACall {
+        client: Arc<MomentsClient>,
+        got: StdMutex<std::sync::mpsc::Sender<Result<usize, String>>>,
+    }
+    impl RewardListener for WaitsForACall {
+        fn on_event(&self, _: RewardEvent) {
+            let got = park_until_done(self.client.my_rewards(None));
+            let _ = self.got.lock().unwrap().send(match got {
+                Ok(rewards) => Ok(rewards.len()),
+                Err(e) => Err(e.code().to_owned()),
+            });
+        }
+    }
+
+    /// Polls `fut` on this thread, parking it in between, as a foreign `runBlocking` does.
+    fn park_until_done<F: Future>(fut: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn a_listener_waiting_for_an_sdk_call_does_not_stall_the_sdk() {
+        // Listeners run off the runtime's only worker, so the call the listener waits for can run there.
+        let (client, _fake) = client(Fake::default());
+        let client = Arc::new(client);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _handle = client.add_reward_listener(Arc::new(WaitsForACall {
+            client: Arc::clone(&client),
+            got: StdMutex::new(tx),
+        }));
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the listener's call finished");
+        assert_eq!(got, Ok(2));
     }
 
     #[test]

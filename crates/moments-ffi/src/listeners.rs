@@ -11,16 +11,17 @@ use crate::types::{ActionOutcome, ClientStatus, Progress, Reward, RewardEvent};
 
 /// Implemented by the app to follow the customer's rewards and goal progress.
 ///
-/// Called on the SDK's thread: return quickly and hop to the UI thread yourself (a listener that blocks delays the
-/// SDK's calls). Exceptions thrown here are caught and logged.
+/// Called on an SDK thread (not the one running the SDK's I/O), one event at a time and in order: hop to the UI
+/// thread yourself. A listener that blocks delays its own next events only. Exceptions thrown here are caught and
+/// logged.
 #[uniffi::export(with_foreign)]
 pub trait RewardListener: Send + Sync {
     /// One event; the first is always a `Snapshot` of the current state.
     fn on_event(&self, event: RewardEvent);
 }
 
-/// Implemented by the app to follow the client's connection / authentication status. Called on the SDK's thread, like
-/// `RewardListener`: return quickly.
+/// Implemented by the app to follow the client's connection / authentication status. Called like `RewardListener`: on
+/// an SDK thread, one status at a time, in order.
 #[uniffi::export(with_foreign)]
 pub trait StatusListener: Send + Sync {
     /// The new status; the first call carries the current one.
@@ -167,10 +168,10 @@ impl Hub {
         let (first, mut rx) = self.snapshot_and_subscribe();
         let hub = Arc::downgrade(self);
         let task = runtime().spawn(async move {
-            deliver(&*listener, first);
+            deliver(&listener, first).await;
             loop {
                 match rx.recv().await {
-                    Ok(event) => deliver(&*listener, event),
+                    Ok(event) => deliver(&listener, event).await,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(
                             missed,
@@ -179,7 +180,7 @@ impl Hub {
                         let Some(hub) = hub.upgrade() else { break };
                         let (snapshot, fresh) = hub.snapshot_and_subscribe();
                         rx = fresh;
-                        deliver(&*listener, snapshot);
+                        deliver(&listener, snapshot).await;
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -196,9 +197,8 @@ impl Hub {
         let task = runtime().spawn(async move {
             loop {
                 let status = rx.borrow_and_update().clone();
-                if catch_unwind(AssertUnwindSafe(|| listener.on_status(status))).is_err() {
-                    tracing::warn!("a status listener threw; the SDK continues");
-                }
+                let listener = Arc::clone(&listener);
+                off_the_worker("status", move || listener.on_status(status)).await;
                 if rx.changed().await.is_err() {
                     break;
                 }
@@ -210,9 +210,20 @@ impl Hub {
     }
 }
 
-fn deliver(listener: &dyn RewardListener, event: RewardEvent) {
-    if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
-        tracing::warn!("a reward listener threw; the SDK continues");
+async fn deliver(listener: &Arc<dyn RewardListener>, event: RewardEvent) {
+    let listener = Arc::clone(listener);
+    off_the_worker("reward", move || listener.on_event(event)).await;
+}
+
+/// Runs the app's listener `call` on tokio's blocking pool and waits for it, so a listener's events stay in order.
+///
+/// A listener is the app's code: one that blocks, or waits for an SDK call (`runBlocking { client.myRewards() }`),
+/// must not stall the runtime's only worker, which runs every call's I/O. A listener that throws is logged.
+async fn off_the_worker(kind: &'static str, call: impl FnOnce() + Send + 'static) {
+    let returned =
+        tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(call)).is_ok()).await;
+    if !matches!(returned, Ok(true)) {
+        tracing::warn!(kind, "a listener threw; the SDK continues");
     }
 }
 

@@ -22,8 +22,8 @@ static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 ///
 /// One worker, because the SDK's work is waiting on sockets, timers and the app's callbacks, and a second worker
 /// mostly costs wake-ups: each `suspend` call woke one worker to run it and often the other to steal it, and the
-/// calls were ~30 % slower with two (docs/performance.md). Listeners run on this thread, so they must return
-/// quickly (hop to the UI thread for anything else).
+/// calls were ~30 % slower with two (docs/performance.md). The app's listeners are not called on it but on tokio's
+/// blocking pool (`listeners::off_the_worker`), so a listener that blocks cannot stall the SDK's I/O.
 pub(crate) fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         Builder::new_multi_thread()
