@@ -98,9 +98,10 @@ pub struct AdvanceBody {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetClockBody {
-    /// New time (not backwards).
-    pub now: DateTime<Utc>,
-    /// Freeze it.
+    /// New time (not backwards); omitted: the clock's current time, so `{"frozen": true}` freezes the clock where
+    /// it is in one call (reading the time and setting it back could race a second boundary).
+    pub now: Option<DateTime<Utc>>,
+    /// Freeze it (default `false`: the clock runs on from the new time).
     pub frozen: Option<bool>,
 }
 
@@ -470,9 +471,9 @@ pub async fn set_clock(
     S(app): S<AppState>,
     JsonBody(b): JsonBody<SetClockBody>,
 ) -> ApiResult<Json<ClockView>> {
-    {
+    if let Some(now) = b.now {
         let g = app.lock();
-        if crate::clock::trunc(b.now) < g.now() {
+        if crate::clock::trunc(now) < g.now() {
             return Err(ApiError::validation(
                 "now",
                 "The clock cannot go backwards.",
@@ -480,7 +481,7 @@ pub async fn set_clock(
         }
     }
     let frozen = b.frozen.unwrap_or(false);
-    step_to(&app, |_| (b.now, Some(frozen))).await;
+    step_to(&app, |g| (b.now.unwrap_or_else(|| g.now()), Some(frozen))).await;
     Ok(Json(app.lock().clock_view()))
 }
 

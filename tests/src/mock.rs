@@ -130,17 +130,15 @@ impl Mock {
         a
     }
 
-    /// Freezes the clock at its current time.
-    pub async fn freeze(&self) {
-        let now = self
-            .call("GET", "/_mock/clock", None, None, None)
-            .await
-            .body["now"]
-            .clone();
+    /// Freezes the clock at its current time (in one call, so no second boundary can pass in between); returns
+    /// that time.
+    pub async fn freeze(&self) -> chrono::DateTime<chrono::Utc> {
         let a = self
-            .control("/_mock/clock/set", json!({"now": now, "frozen": true}))
+            .control("/_mock/clock/set", json!({"frozen": true}))
             .await;
         assert_eq!(a.status, 200, "{}", a.text);
+        assert_eq!(a.body["frozen"], true, "{}", a.text);
+        a.body["now"].as_str().unwrap().parse().unwrap()
     }
 
     /// The server's time.

@@ -95,10 +95,15 @@ async fn reset_demo_apps_and_fixtures() {
 #[tokio::test]
 async fn clock_get_set_advance() {
     let m = Mock::start().await;
-    let now = m.now().await;
-    m.freeze().await;
+    let before = m.now().await;
+    let now = m.freeze().await;
+    assert!(
+        now >= before,
+        "frozen at {now}, before that it was {before}"
+    );
     let c = m.call("GET", "/_mock/clock", None, None, None).await;
     assert_eq!(c.body["frozen"], true);
+    assert_eq!(m.now().await, now, "a frozen clock does not move");
     let a = m.advance(90).await;
     assert_eq!(
         a.body["now"]

@@ -18,8 +18,8 @@ use crate::types::{DeviceInfo, DeviceType};
 
 /// Implemented by the app to learn what became of enqueued actions.
 ///
-/// Called on an SDK thread: hop to the UI thread yourself, return quickly and do not call back into the outbox
-/// synchronously. Exceptions thrown here are caught. An outcome may be reported again after an app restart if
+/// Called on the SDK thread that runs its I/O: hop to the UI thread yourself, return quickly (a listener that blocks
+/// stalls the SDK's calls meanwhile) and do not call back into the outbox or the client synchronously. Exceptions thrown here are caught. An outcome may be reported again after an app restart if
 /// the app died before the call returned (at least once).
 #[uniffi::export(with_foreign)]
 pub trait OutboxEventListener: Send + Sync {
