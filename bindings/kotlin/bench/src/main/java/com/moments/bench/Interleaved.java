@@ -1,5 +1,9 @@
 package com.moments.bench;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -50,7 +54,10 @@ public final class Interleaved {
                     () -> Sdk.onIoDispatcher(() -> fx.rest.trigger(c, m, d))));
             out.append(String.format("%nMedian µs per call; ratios are medians of the per-round ratios [quartiles]. "
                     + "Target: SDK / OkHttp ≤ %.1f×.%n", TARGET));
-            System.out.print(out);
+            // UTF-8 whatever the locale (Java 17 writes stdout in the platform charset, which turns µ and × into ?).
+            PrintStream stdout = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+            stdout.print(out);
+            stdout.flush();
         }
     }
 
