@@ -739,21 +739,21 @@ mod tests {
 
     #[test]
     fn typos_and_missing_values_are_refused_before_anything_runs() {
-        assert_eq!(
-            check("load", &["--second", "3"]),
-            ArgCheck::Bad("unknown argument `--second`".into())
-        );
-        assert_eq!(
-            check("load", &["--seconds"]),
-            ArgCheck::Bad("`--seconds` needs a value".into())
-        );
-        assert_eq!(
-            check("load", &["--out", "--no-peers"]),
-            ArgCheck::Bad("`--out` needs a value".into())
-        );
-        assert_eq!(
-            check("stateful", &["--no-peers"]),
-            ArgCheck::Bad("unknown argument `--no-peers`".into())
-        );
+        for (mode, args, refusal) in [
+            (
+                "load",
+                &["--second", "3"][..],
+                "unknown argument `--second`",
+            ),
+            ("load", &["--seconds"], "`--seconds` needs a value"),
+            ("load", &["--out", "--no-peers"], "`--out` needs a value"),
+            ("stateful", &["--no-peers"], "unknown argument `--no-peers`"),
+        ] {
+            assert_eq!(
+                check(mode, args),
+                ArgCheck::Bad(refusal.into()),
+                "{mode} {args:?}"
+            );
+        }
     }
 }
