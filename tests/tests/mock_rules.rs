@@ -81,8 +81,11 @@ async fn ab_variants_split_evenly_and_stay_stable_per_customer() {
             first_variants.push(v);
         }
     }
-    // Tolerance: 45–55% (the split is a deterministic hash, so this never flakes).
-    assert!((450..=550).contains(&a), "A got {a} of 1000");
+    // The bucket hashes (campaign id, customer id) and the campaign id is random per run, so `a`
+    // is a binomial draw: n = 1000, p = 0.5, σ ≈ 15.8. 421–579 is ±5σ (a false failure about
+    // once in 1.7 million runs); a 60/40 or worse split still fails. The exact split for fixed
+    // ids is pinned by the unit tests in mock-server/src/triggers.rs.
+    assert!((421..=579).contains(&a), "A got {a} of 1000");
     // Stable: reward info for the same customers (customer tokens) names the same variant.
     for (i, v) in first_variants.iter().enumerate() {
         let t = m
