@@ -44,33 +44,44 @@ async fn start_driver() -> Option<Driver> {
         eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
         return None;
     }
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let driver = Driver {
-        child,
-        url,
-        _profile: tempfile::tempdir().expect("profile dir"),
-    };
-    // Wait until chromedriver answers its status endpoint (bounded).
+    // The port is free when chosen but not held: another process can take it before chromedriver
+    // binds it. Then chromedriver exits, and the next attempt picks another port.
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http
-            .get(format!("{}/status", driver.url))
-            .send()
-            .await
-            .is_ok()
-        {
-            return Some(driver);
+    for _attempt in 0..3 {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _profile: tempfile::tempdir().expect("profile dir"),
+        };
+        // Wait until chromedriver answers its status endpoint (bounded), or exits.
+        for _ in 0..100 {
+            if http
+                .get(format!("{}/status", driver.url))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Some(driver);
+            }
+            if driver
+                .child
+                .try_wait()
+                .expect("chromedriver's status")
+                .is_some()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("chromedriver did not start within 10 s");
+    panic!("chromedriver did not start (three ports tried, 10 s each)");
 }
 
 /// A minimal W3C WebDriver session over HTTP (what chromedriver speaks), enough for this test.

@@ -399,6 +399,8 @@ fn assert_refused_by(answer: &moments_e2e::mock::Answer, window: &str) {
 #[tokio::test]
 async fn report_totals_equal_the_sum_of_listed_rewards() {
     let m = Mock::start().await;
+    // Frozen, so that every action lands on one day for the `group_by=day` check at the end.
+    m.freeze().await;
     let camp = m.campaign.clone();
     for (i, market) in ["US", "UK", "DE", "US", "UK"].iter().enumerate() {
         assert_eq!(

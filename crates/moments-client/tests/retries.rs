@@ -445,9 +445,11 @@ async fn the_whole_call_deadline_covers_retries() {
 
 #[tokio::test]
 async fn connection_refused_is_a_connect_error_that_never_reached_the_server() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    // A socket bound but not listening: connections to its port are refused, and, unlike a
+    // listener dropped before the call, no server started in parallel can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let c = MomentsClient::builder()
         .base_url(format!("http://127.0.0.1:{port}"))
         .secret_key(SECRET)

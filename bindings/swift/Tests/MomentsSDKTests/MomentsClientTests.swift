@@ -140,7 +140,7 @@ final class MomentsClientTests: XCTestCase {
         guard case let .rewarded(reward) = try await client.reportAction(campaignId: mock.campaignId, momentId: "first_workout") else {
             return XCTFail("expected a reward")
         }
-        for _ in 0..<200 where collector.all.count < 2 { try await Task.sleep(nanoseconds: 10_000_000) }
+        for _ in 0..<1000 where collector.all.count < 2 { try await Task.sleep(nanoseconds: 10_000_000) }
         let events = collector.all
         guard events.count >= 2, case .snapshot = events[0], case let .rewardIssued(issued) = events[1] else {
             return XCTFail("unexpected events \(events)")
@@ -170,9 +170,19 @@ final class MomentsClientTests: XCTestCase {
         } catch let error as MomentsError {
             XCTAssertEqual(error.code, "cancelled")
         }
-        let pending = Task { try await client.rewardInfo(campaignId: campaignId, momentId: "first_workout") }
-        try await Task.sleep(nanoseconds: 50_000_000)
-        client.cancelAll()
+        // cancelAll cancels the calls in flight: wait until the call is in the provider (a client of
+        // its own, so no earlier call's entry counts), not for a guessed delay.
+        let (entered, enter) = AsyncStream<Void>.makeStream()
+        let waiting = ClosureTokenProvider {
+            enter.yield()
+            try await Task.sleep(nanoseconds: 3_600_000_000_000)
+            throw AppBackendDown()
+        }
+        let other = try makeClient(waiting)
+        let pending = Task { try await other.rewardInfo(campaignId: campaignId, momentId: "first_workout") }
+        var entries = entered.makeAsyncIterator()
+        _ = await entries.next()
+        other.cancelAll()
         do {
             _ = try await pending.value
             XCTFail("cancelled by cancelAll")

@@ -203,15 +203,27 @@ class MomentsClientTest {
             assertTrue(error is MomentsException.Cancelled, "got $error")
             assertEquals("cancelled", (error as MomentsException).code)
 
-            val pending = async { runCatching { client.rewardInfo(mock.campaignId, "first_workout") } }
-            kotlinx.coroutines.delay(50)
-            client.cancelAll()
-            assertEquals("cancelled", (withTimeout(10_000) { pending.await() }.exceptionOrNull() as MomentsException).code)
-
             val job = launch { client.myRewards() }
             job.cancel()
             withTimeout(10_000) { job.join() }
             assertTrue(job.isCancelled)
+        }
+
+        // cancelAll cancels the calls in flight: wait until the call is in the provider (a client of
+        // its own, so no earlier call's entry counts), not for a guessed delay.
+        val entered = CompletableDeferred<Unit>()
+        val waiting = object : TokenProvider {
+            override suspend fun fetchToken(): CustomerToken {
+                entered.complete(Unit)
+                gate.await()
+                error("unreachable")
+            }
+        }
+        client(waiting).use { client ->
+            val pending = async { runCatching { client.rewardInfo(mock.campaignId, "first_workout") } }
+            withTimeout(10_000) { entered.await() }
+            client.cancelAll()
+            assertEquals("cancelled", (withTimeout(10_000) { pending.await() }.exceptionOrNull() as MomentsException).code)
         }
     }
 
