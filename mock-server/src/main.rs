@@ -29,6 +29,10 @@ struct Cli {
     /// shared with the tests or a load generator, 1 answers as fast for less CPU (docs/performance.md).
     #[arg(long, value_name = "N", env = "MOMENTS_MOCK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+    /// Base of the reward links the mock hands out, when clients reach it at another address than it
+    /// binds: an Android emulator (http://10.0.2.2:8080), a container, a tunnel. Default: the bound address.
+    #[arg(long, value_name = "URL", env = "MOMENTS_MOCK_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,12 +83,19 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         bind: Some(SocketAddr::new(cli.host, cli.port)),
         random_demo_keys: cli.random_demo_keys,
         fixtures,
+        public_url: cli.public_url,
     };
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
-            return std::process::ExitCode::from(1);
+            // A bad argument (public URL, fixtures) is a usage error, 2; anything else (the port) is 1.
+            let bad_argument = matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            );
+            let code = if bad_argument { 2 } else { 1 };
+            return std::process::ExitCode::from(code);
         }
     };
     let d = server.demo().clone();
@@ -100,6 +111,9 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
     let _ = writeln!(out, "  campaign id:     {}", d.campaign_id);
     let _ = writeln!(out, "  moment ids:      {}", d.moment_ids.join(", "));
     let _ = writeln!(out, "  reward groups:   {}", d.reward_group_ids.join(", "));
+    if server.public_url() != server.base_url() {
+        let _ = writeln!(out, "  reward links:    {}/r/…", server.public_url());
+    }
     let _ = writeln!(
         out,
         "  try: curl -s {}/v1/triggers -H 'Authorization: Bearer {}' -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' -d '{{\"campaign_id\":\"{}\",\"moment_id\":\"first_workout\",\"customer\":{{\"id\":\"cust_1\",\"marketplace\":\"US\"}},\"device\":{{\"type\":\"Android\"}}}}'",

@@ -35,11 +35,49 @@ pub struct MockConfig {
     pub random_demo_keys: bool,
     /// Fixtures JSON to load at start (the body of `POST /_mock/fixtures`).
     pub fixtures: Option<serde_json::Value>,
+    /// Base of the URLs the mock hands out (reward links, `/_mock/demo`'s `base_url`), for clients
+    /// that reach it at another address than the one it binds: an Android emulator
+    /// (`http://10.0.2.2:8080`), a container, a tunnel. `http` or `https`, no query or fragment; a
+    /// trailing `/` is dropped. Default: the bound address.
+    pub public_url: Option<String>,
+}
+
+/// Checks a public base URL and returns it without a trailing `/`.
+fn public_base(url: &str) -> std::io::Result<String> {
+    let invalid = |why: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("public URL `{url}`: {why}"),
+        )
+    };
+    let parsed = url::Url::parse(url).map_err(|e| {
+        invalid(&format!(
+            "not an absolute URL ({e}); write it as http://HOST:PORT"
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if parsed.host().is_none() {
+        return Err(invalid("a host is required"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid(
+            "no query or fragment: links are built as BASE/r/TOKEN",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(
+            "no credentials: the URL is handed out in every reward",
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 /// A running mock server with its own isolated state.
 pub struct MockServer {
     addr: SocketAddr,
+    local_url: String,
     demo: Demo,
     app: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -54,6 +92,7 @@ impl MockServer {
 
     /// Starts with a configuration.
     pub async fn start_with(config: MockConfig) -> std::io::Result<MockServer> {
+        let public = config.public_url.as_deref().map(public_base).transpose()?;
         let bind = config
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -64,7 +103,8 @@ impl MockServer {
         } else {
             addr.ip().to_string()
         };
-        let base_url = format!("http://{host}:{}", addr.port());
+        let local_url = format!("http://{host}:{}", addr.port());
+        let base_url = public.unwrap_or_else(|| local_url.clone());
         let (secret, legacy) = if config.random_demo_keys {
             (ids::secret("sk_test_", 27), ids::secret("mk_", 12))
         } else {
@@ -144,6 +184,7 @@ impl MockServer {
         });
         Ok(MockServer {
             addr,
+            local_url,
             demo,
             app,
             stop: Some(stop_tx),
@@ -151,9 +192,15 @@ impl MockServer {
         })
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT`, no trailing slash: where this machine reaches the server (the
+    /// bound address, whatever [`MockConfig::public_url`] says).
     pub fn base_url(&self) -> String {
-        self.demo.base_url.clone()
+        self.local_url.clone()
+    }
+
+    /// The base of the URLs the server hands out: [`MockConfig::public_url`], else [`Self::base_url`].
+    pub fn public_url(&self) -> &str {
+        &self.demo.base_url
     }
 
     /// The bound address.
@@ -193,6 +240,36 @@ impl Drop for MockServer {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_base;
+
+    #[test]
+    fn public_urls_are_checked_and_lose_their_trailing_slash() {
+        assert_eq!(
+            public_base("http://10.0.2.2:8080/").unwrap(),
+            "http://10.0.2.2:8080"
+        );
+        assert_eq!(
+            public_base("https://mock.example.com/moments").unwrap(),
+            "https://mock.example.com/moments"
+        );
+        for (bad, why) in [
+            ("10.0.2.2:8080", "http://HOST:PORT"),
+            ("ftp://10.0.2.2", "http or https"),
+            ("http://", "empty host"),
+            ("http://h/?a=1", "no query"),
+            ("http://h/#x", "no query or fragment"),
+            ("http://user:pw@h/", "no credentials"),
+        ] {
+            let e = public_base(bad).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
+            let text = e.to_string();
+            assert!(text.contains(bad) && text.contains(why), "{bad}: {text}");
         }
     }
 }

@@ -256,7 +256,7 @@ pub struct Demo {
     pub moment_ids: Vec<String>,
     /// Reward group ids.
     pub reward_group_ids: Vec<String>,
-    /// Base URL.
+    /// Base of the URLs the server hands out (the public URL if one was set, else the bound address).
     pub base_url: String,
 }
 

@@ -47,6 +47,8 @@ fn help_documents_every_flag() {
         "--random-demo-keys",
         "--fixtures",
         "--log",
+        "--workers",
+        "--public-url",
     ] {
         assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
     }
@@ -87,4 +89,67 @@ fn sigterm_right_after_the_url_line_is_a_graceful_exit() {
         let (child, _url, _rest) = start(&["--port", "0"]);
         terminate_gracefully(child);
     }
+}
+
+#[tokio::test]
+async fn reward_links_use_the_public_url_while_the_server_answers_on_its_own() {
+    let (child, url, mut lines) = start(&["--port", "0", "--public-url", "http://10.0.2.2:8080/"]);
+    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(
+        rest.iter()
+            .any(|l| l.trim() == "reward links:    http://10.0.2.2:8080/r/…"),
+        "{rest:?}"
+    );
+    let http = reqwest::Client::new();
+    let t: serde_json::Value = http
+        .post(format!("{url}/v1/triggers"))
+        .bearer_auth(moments_mock_server::DEMO_SECRET_KEY)
+        .header("Idempotency-Key", "public-url-1")
+        .json(&serde_json::json!({
+            "campaign_id": moments_mock_server::server::DEMO_CAMPAIGN_ID,
+            "moment_id": "first_workout",
+            "customer": {"id": "cust_public", "marketplace": "US"},
+            "device": {"type": "Android"}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = t["reward"]["url"].as_str().unwrap_or_else(|| panic!("{t}"));
+    let token = link
+        .strip_prefix("http://10.0.2.2:8080/r/")
+        .unwrap_or_else(|| panic!("the link uses the public URL: {link}"));
+    // The same token opens the landing page at the address the server is bound to.
+    let page = http.get(format!("{url}/r/{token}")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let demo: serde_json::Value = http
+        .get(format!("{url}/_mock/demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(demo["base_url"], "http://10.0.2.2:8080");
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn an_invalid_public_url_is_a_usage_error_that_names_it() {
+    let out = Command::new(binary())
+        .args(["--port", "0", "--public-url", "10.0.2.2:8080"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("public URL `10.0.2.2:8080`"),
+        "the error names the value: {err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing announced");
 }

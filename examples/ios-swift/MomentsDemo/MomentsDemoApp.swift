@@ -2,6 +2,7 @@
 // shown and opened, the customer's rewards listed.
 import MomentsSDK
 import SwiftUI
+import UIKit // UIDevice
 
 /// Where the example backend (examples/backend) and the Rewards API (here the mock) run.
 let backendURL = URL(string: "http://127.0.0.1:3000")!
@@ -82,7 +83,7 @@ final class RewardsModel: ObservableObject {
 }
 
 struct ContentView: View {
-    @StateObject var model = RewardsModel(campaignId: "cmp_demo")
+    @StateObject var model = RewardsModel(campaignId: "cmp_demo_workouts") // the mock's demo campaign
 
     var body: some View {
         VStack(spacing: 16) {

@@ -65,7 +65,7 @@ class MainActivity : Activity() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Main)
     private lateinit var client: MomentsClient
     private var rewardsSubscription: ListenerHandle? = null
-    private val campaignId by lazy { intent.getStringExtra("campaign_id") ?: "cmp_demo" }
+    private val campaignId by lazy { intent.getStringExtra("campaign_id") ?: "cmp_demo_workouts" }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
