@@ -72,8 +72,9 @@ fn build_bench(kotlin_dir: &Path, lib_dir: &Path, build_dir: &Path) -> Result<st
     Ok(build_dir.join("moments-bench.jar"))
 }
 
-/// Generates the bindings, builds the mock, runs `mvn verify` (compile, JUnit 5, jar), then builds the benchmark
-/// module and runs its comparison for a few rounds (its setup checks that every way gets the same answers).
+/// Generates the bindings, builds the mock, runs `mvn verify` (compile, JUnit 5, jar), compiles the Android example
+/// against the SDK, then builds the benchmark module and runs its comparison for a few rounds (its setup checks that
+/// every way gets the same answers).
 pub fn test() -> Result {
     ensure_toolchain()?;
     let generated = bindings::generate_all(Profile::Dev)?;
@@ -109,6 +110,20 @@ pub fn test() -> Result {
         return Err(format!("{} has no {entry}", jar.display()));
     }
     println!("{} contains {entry}", jar.display());
+
+    header("Kotlin: the Android example compiles against the SDK (Android API stubs, no APK)");
+    run(util::cmd("mvn")
+        .current_dir(root.join("examples/android-kotlin"))
+        .args(["-B", "--no-transfer-progress", "-q", "compile"])
+        .arg(format!(
+            "-Dmoments.generated.dir={}",
+            generated.kotlin_dir.display()
+        ))
+        .arg(format!(
+            "-Dmoments.build.dir={}",
+            util::target_dir().join("kotlin-example-check").display()
+        )))?;
+    println!("examples/android-kotlin compiles");
 
     header(
         "Kotlin: the benchmark builds, and its comparison runs a few rounds (same answers every way)",

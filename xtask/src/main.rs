@@ -17,7 +17,8 @@ usage: cargo xtask <task>
 
   bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
   kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
-                the benchmark module built and its comparison run for a few rounds
+                the Android example compiled against the SDK (API stubs); the benchmark module built and
+                its comparison run for a few rounds
   bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server
                 (args go to `moments-bench load`, e.g. --seconds 10 --no-peers), then client overhead A/B
   kotlin-bench  Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp: JMH, then interleaved
