@@ -24,7 +24,8 @@ usage: cargo xtask <task>
   kotlin-bench  Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp: JMH, then interleaved
                 (--ab [ROUNDS [BATCH]]: interleaved alone; other arguments go to JMH alone); tables + ratios
                 (not part of `ci`; kotlin-test runs the interleaved one for a few rounds)
-  swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root)
+  swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root);
+                the iOS example's model compiled against the SDK
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
