@@ -37,8 +37,8 @@ pub struct MockConfig {
     pub fixtures: Option<serde_json::Value>,
     /// Base of the URLs the mock hands out (reward links, `/_mock/demo`'s `base_url`), for clients
     /// that reach it at another address than the one it binds: an Android emulator
-    /// (`http://10.0.2.2:8080`), a container, a tunnel. `http` or `https`, no query or fragment; a
-    /// trailing `/` is dropped. Default: the bound address.
+    /// (`http://10.0.2.2:8080`), a container, a tunnel. `http` or `https`, a host and optionally a
+    /// port, nothing else (a trailing `/` is dropped). Default: the bound address.
     pub public_url: Option<String>,
 }
 
@@ -60,6 +60,11 @@ fn public_base(url: &str) -> std::io::Result<String> {
     }
     if parsed.host().is_none() {
         return Err(invalid("a host is required"));
+    }
+    if parsed.path() != "/" {
+        return Err(invalid(
+            "no path: the mock serves its routes (and links to them) at the root",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid(
@@ -255,14 +260,15 @@ mod tests {
             "http://10.0.2.2:8080"
         );
         assert_eq!(
-            public_base("https://mock.example.com/moments").unwrap(),
-            "https://mock.example.com/moments"
+            public_base("https://mock.example.com").unwrap(),
+            "https://mock.example.com"
         );
         for (bad, why) in [
             ("10.0.2.2:8080", "http://HOST:PORT"),
             ("ftp://10.0.2.2", "http or https"),
             ("http://", "empty host"),
             ("http://h/?a=1", "no query"),
+            ("https://h/moments", "no path"),
             ("http://h/#x", "no query or fragment"),
             ("http://user:pw@h/", "no credentials"),
         ] {
