@@ -23,13 +23,15 @@
 //! # async fn run() -> Result<(), moments_client::Error> {
 //! let client = MomentsClient::builder()
 //!     .base_url("http://127.0.0.1:8080") // the mock; production is the default
-//!     .secret_key(std::env::var("MOMENTS_SECRET_KEY").unwrap_or_default())
+//!     .secret_key(std::env::var("MOMENTS_SECRET_KEY").unwrap_or_default()) // the mock's: sk_test_demo_…
 //!     .build()?;
 //!
 //! let outcome = client
 //!     .moments()
 //!     .trigger(
-//!         &TriggerRequest::new("cmp_123", "first_workout", DeviceType::Android).customer("cust_42", "US"),
+//!         // The mock's demo campaign and moment (`cargo run -p moments-mock-server`).
+//!         &TriggerRequest::new("cmp_demo_workouts", "first_workout", DeviceType::Android)
+//!             .customer("cust_42", "US"),
 //!     )
 //!     .await?;
 //! match (outcome.reward(), outcome.progress()) {
