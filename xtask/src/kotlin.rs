@@ -115,10 +115,7 @@ pub fn test() -> Result {
     run(util::cmd("mvn")
         .current_dir(root.join("examples/android-kotlin"))
         .args(["-B", "--no-transfer-progress", "-q", "compile"])
-        .arg(format!(
-            "-Dmoments.generated.dir={}",
-            generated.kotlin_dir.display()
-        ))
+        .arg(format!("-Dmoments.sdk.jar={}", jar.display()))
         .arg(format!(
             "-Dmoments.build.dir={}",
             util::target_dir().join("kotlin-example-check").display()

@@ -44,7 +44,8 @@ kotlin {
 dependencies {
     // JNA as an AAR: it carries libjnidispatch.so for every Android ABI (the plain jar only has desktop ones).
     implementation("net.java.dev.jna:jna:5.17.0@aar")
-    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // `api`: the SDK's API returns `Flow`s and is `suspend`, so apps compile against coroutines too.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
 }
 
 publishing {
