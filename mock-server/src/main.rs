@@ -51,11 +51,18 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn serve(cli: Cli) -> std::process::ExitCode {
+    let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: invalid --log filter `{}`: {e}", cli.log);
+            return std::process::ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours for a terminal only, not in files and CI logs.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let fixtures = match &cli.fixtures {
         None => None,

@@ -153,3 +153,17 @@ fn an_invalid_public_url_is_a_usage_error_that_names_it() {
     );
     assert!(out.stdout.is_empty(), "nothing announced");
 }
+
+#[test]
+fn an_invalid_log_filter_is_a_usage_error_not_silently_ignored() {
+    let out = Command::new(binary())
+        .args(["--port", "0", "--log", "moments=notalevel"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("invalid --log filter `moments=notalevel`"),
+        "{err}"
+    );
+}

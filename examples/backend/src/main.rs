@@ -17,6 +17,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,moments_client=debug".into()),
         )
+        // Colours for a terminal only, not in files and CI logs.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
     let base_url = env("MOMENTS_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
