@@ -53,10 +53,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         None => {
             // Register this service's webhook endpoint and keep the secret it answers (shown once).
             let public = env("PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+            let url = format!("{public}/webhooks/moments");
+            // An endpoint for this URL left by an earlier run has a secret nobody knows any more: its
+            // deliveries would fail verification here and be retried for nothing. Replace it.
+            for stale in client.webhook_endpoints().list().await?.data {
+                if stale.url == url {
+                    client.webhook_endpoints().delete(&stale.id).await?;
+                    tracing::info!(endpoint = %stale.id, "removed the endpoint of an earlier run");
+                }
+            }
             let ep = client
                 .webhook_endpoints()
                 .create(&WebhookEndpointCreate {
-                    url: format!("{public}/webhooks/moments"),
+                    url,
                     events: vec![],
                 })
                 .await?;
