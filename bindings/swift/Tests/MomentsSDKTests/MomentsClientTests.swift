@@ -180,8 +180,21 @@ final class MomentsClientTests: XCTestCase {
         }
         let other = try makeClient(waiting)
         let pending = Task { try await other.rewardInfo(campaignId: campaignId, momentId: "first_workout") }
-        var entries = entered.makeAsyncIterator()
-        _ = await entries.next()
+        // Bounded: a call that never reaches the provider fails the test instead of hanging it.
+        let reached = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var entries = entered.makeAsyncIterator()
+                return await entries.next() != nil
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: 10_000_000_000)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        XCTAssertTrue(reached, "the call reached the token provider")
         other.cancelAll()
         do {
             _ = try await pending.value
