@@ -140,30 +140,25 @@ async fn reward_links_use_the_public_url_while_the_server_answers_on_its_own() {
 }
 
 #[test]
-fn an_invalid_public_url_is_a_usage_error_that_names_it() {
-    let out = Command::new(binary())
-        .args(["--port", "0", "--public-url", "10.0.2.2:8080"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("public URL `10.0.2.2:8080`"),
-        "the error names the value: {err}"
-    );
-    assert!(out.stdout.is_empty(), "nothing announced");
-}
-
-#[test]
-fn an_invalid_log_filter_is_a_usage_error_not_silently_ignored() {
-    let out = Command::new(binary())
-        .args(["--port", "0", "--log", "moments=notalevel"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("invalid --log filter `moments=notalevel`"),
-        "{err}"
-    );
+fn bad_arguments_are_usage_errors_that_name_the_value() {
+    for (args, message) in [
+        (
+            ["--public-url", "10.0.2.2:8080"],
+            "public URL `10.0.2.2:8080`",
+        ),
+        (
+            ["--log", "moments=notalevel"],
+            "invalid --log filter `moments=notalevel`",
+        ),
+    ] {
+        let out = Command::new(binary())
+            .args(["--port", "0"])
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing announced");
+    }
 }
