@@ -24,9 +24,13 @@ pub enum OutboxError {
     /// An app-supplied idempotency key is not 1–255 printable ASCII characters.
     #[error("invalid idempotency key: must be 1-255 printable ASCII characters")]
     InvalidIdempotencyKey,
-    /// An app-supplied idempotency key is already queued for a different action.
-    #[error("idempotency key is already queued for a different action")]
+    /// An app-supplied idempotency key is already used by a different action: queued, in flight,
+    /// or answered within the key retention. Nothing is written.
+    #[error("idempotency key is already used by a different action")]
     DuplicateKey,
+    /// An [`OutboxConfig`](crate::OutboxConfig) value is out of range (named in the message).
+    #[error("invalid outbox configuration: {0}")]
+    InvalidConfig(String),
     /// The action is malformed (the field is named).
     #[error("invalid action: {0}")]
     InvalidAction(String),

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use crate::deliver::{Delivered, PermanentError};
 
-/// An outcome or state change, reported through an [`OutboxListener`].
+/// An outcome or state change, reported through an [`OutboxListener`]. New variants may be
+/// added: a `match` needs a `_` arm.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum OutboxEvent {
     /// The server accepted the action. Reported at least once: if the app dies between the
     /// answer and the listener call, it is reported again at the next open (with the same

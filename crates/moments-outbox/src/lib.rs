@@ -39,5 +39,5 @@ pub use error::{OutboxError, Result};
 pub use event::{DropReason, OutboxEvent, OutboxListener};
 #[cfg(feature = "http")]
 pub use http::{HttpDeliverer, StaticToken, TokenProvider, classify};
-pub use outbox::{Enqueued, FullPolicy, Outbox, OutboxConfig};
-pub use store::{Counts, FailedAction, SCHEMA_VERSION};
+pub use outbox::{Enqueued, FullPolicy, MIN_KEY_RETENTION, Outbox, OutboxConfig};
+pub use store::{ActionStatus, Counts, FailedAction, SCHEMA_VERSION};

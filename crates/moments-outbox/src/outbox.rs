@@ -13,7 +13,7 @@ use crate::action::{Action, rfc3339_opt};
 use crate::deliver::{Deliverer, DeliveryResult, PermanentError, QueuedAction};
 use crate::error::{OutboxError, Result};
 use crate::event::{DropReason, OutboxEvent, OutboxListener};
-use crate::store::{Answer, Counts, DueRow, FailedAction, NewRow, Store};
+use crate::store::{ActionStatus, Answer, Counts, DueRow, FailedAction, NewRow, Store};
 
 /// What to do when an enqueue finds [`OutboxConfig::max_rows`] undelivered actions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,14 @@ pub struct OutboxConfig {
     pub concurrency: usize,
     /// SQLite `busy_timeout` (default 5 s).
     pub busy_timeout: Duration,
+    /// How long a key is remembered after its answer (default 48 h; at least
+    /// [`MIN_KEY_RETENTION`], the server's idempotency retention). Meanwhile
+    /// [`Outbox::lookup`] answers with the outcome and an enqueue of the same key is a no-op.
+    pub key_retention: Duration,
 }
+
+/// The shortest [`OutboxConfig::key_retention`]: the server keeps idempotency keys 24 hours.
+pub const MIN_KEY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 impl OutboxConfig {
     /// Defaults for a database at `path`.
@@ -73,17 +80,23 @@ impl OutboxConfig {
             poll_interval: Duration::from_secs(60),
             concurrency: 4,
             busy_timeout: Duration::from_secs(5),
+            key_retention: Duration::from_secs(48 * 3600),
         }
     }
 }
 
 /// The result of [`Outbox::enqueue`]: the action is on disk.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Enqueued {
     /// The idempotency key the action will be sent with.
     pub idempotency_key: String,
-    /// The same key was already queued with the same action; nothing new was written.
+    /// The key was already known with the same action (queued, in flight, or answered within
+    /// the key retention); nothing new was written and `status` is that first action's.
     pub duplicate: bool,
+    /// The action's status: `Queued` for a new action; for a duplicate, the first action's
+    /// (its outcome, once answered).
+    pub status: ActionStatus,
 }
 
 /// Paths open in this process: two outboxes on one file would deliver the same rows twice.
@@ -211,6 +224,13 @@ impl Outbox {
         deliverer: Arc<dyn Deliverer>,
         listener: Option<Arc<dyn OutboxListener>>,
     ) -> Result<Outbox> {
+        if config.key_retention < MIN_KEY_RETENTION {
+            return Err(OutboxError::InvalidConfig(format!(
+                "key_retention must be at least {} s (the server's idempotency retention), got {} s",
+                MIN_KEY_RETENTION.as_secs(),
+                config.key_retention.as_secs()
+            )));
+        }
         let registered = std::path::absolute(&config.path)?;
         {
             let mut paths = open_paths();
@@ -281,8 +301,11 @@ impl Outbox {
     }
 
     /// Like [`enqueue`](Self::enqueue) with the app's own idempotency key (1–255 printable
-    /// ASCII). Enqueuing the same key and action again is a no-op (`duplicate: true`); the same
-    /// key with another action is [`OutboxError::DuplicateKey`].
+    /// ASCII). While the key is known (queued, in flight, or answered within
+    /// [`OutboxConfig::key_retention`]), the same key and action again is a no-op that returns
+    /// the first action's status (`duplicate: true`, with its outcome once answered; its
+    /// `occurred_at` is kept and the repeat's ignored), and the same key with another action is
+    /// [`OutboxError::DuplicateKey`].
     pub async fn enqueue_with_key(&self, action: Action, key: String) -> Result<Enqueued> {
         self.enqueue_inner(action, Some(key)).await
     }
@@ -330,10 +353,33 @@ impl Outbox {
             });
         }
         sh.wake.notify_one();
-        Ok(Enqueued {
-            idempotency_key: key,
-            duplicate: inserted.duplicate,
+        Ok(match inserted.duplicate {
+            Some(status) => Enqueued {
+                idempotency_key: key,
+                duplicate: true,
+                status,
+            },
+            None => Enqueued {
+                idempotency_key: key,
+                duplicate: false,
+                status: ActionStatus::Queued {
+                    attempts: 0,
+                    last_error: None,
+                },
+            },
         })
+    }
+
+    /// What the outbox knows of an idempotency key: queued, in flight, delivered (with the
+    /// answer), failed (with the refusal), or unknown (never enqueued here, dropped undelivered,
+    /// or answered longer ago than [`OutboxConfig::key_retention`]). For an app that was killed
+    /// right after an enqueue and wants to know whether it went through.
+    pub async fn lookup(&self, idempotency_key: &str) -> Result<ActionStatus> {
+        if !is_valid_key(idempotency_key) {
+            return Err(OutboxError::InvalidIdempotencyKey);
+        }
+        let k = idempotency_key.to_owned();
+        self.shared.with_store(move |s| s.lookup(&k)).await
     }
 
     /// Makes every queued action due now (except where the server asked to wait with
@@ -433,8 +479,9 @@ impl Outbox {
         Ok(())
     }
 
-    /// Deletes every action of a customer (e.g. at logout when the app does not want them sent).
-    /// Undelivered ones are reported as [`DropReason::Purged`]; returns how many. An attempt
+    /// Deletes every undelivered action of a customer (e.g. at logout when the app does not want
+    /// them sent), reporting each as [`DropReason::Purged`]; returns how many. The customer's
+    /// failures are dismissed; answered keys stay known for the key retention. An attempt
     /// already under way may still reach the server; its answer is then not reported.
     pub async fn purge_customer(&self, customer_id: &str) -> Result<u64> {
         let c = customer_id.to_owned();
@@ -463,7 +510,8 @@ impl Outbox {
         self.shared.with_store(|s| s.failed()).await
     }
 
-    /// Removes one failed action from [`failed`](Self::failed); `true` if it was there.
+    /// Removes one failed action from [`failed`](Self::failed); `true` if it was there. Its key
+    /// stays known ([`lookup`](Self::lookup) answers `Failed`) for the key retention.
     pub async fn dismiss_failed(&self, idempotency_key: &str) -> Result<bool> {
         let k = idempotency_key.to_owned();
         Ok(self
@@ -473,7 +521,7 @@ impl Outbox {
             > 0)
     }
 
-    /// Removes every failed action; returns how many.
+    /// Removes every failed action from [`failed`](Self::failed); returns how many.
     pub async fn clear_failed(&self) -> Result<u64> {
         self.shared.with_store(|s| s.dismiss_failed(None)).await
     }
@@ -661,8 +709,11 @@ async fn pass(sh: &Arc<Shared>, next_expiry: &mut i64) -> Result<bool> {
     let now = sh.clock.now_ms();
     if now >= *next_expiry {
         let cutoff = now - millis(sh.config.max_age);
+        let retain_cutoff = now - millis(sh.config.key_retention);
         let max_failed = sh.config.max_rows;
-        let gone = sh.with_store(move |s| s.expire(cutoff, max_failed)).await?;
+        let gone = sh
+            .with_store(move |s| s.expire(cutoff, max_failed, retain_cutoff))
+            .await?;
         for (k, c) in gone {
             sh.emit(OutboxEvent::Dropped {
                 idempotency_key: k,
@@ -735,7 +786,7 @@ async fn pass(sh: &Arc<Shared>, next_expiry: &mut i64) -> Result<bool> {
             .iter()
             .map(|(k, _, a)| (k.clone(), a.clone()))
             .collect();
-        let existed = sh.with_store(move |s| s.record(&rows)).await?;
+        let existed = sh.with_store(move |s| s.record(&rows, now)).await?;
         (answers, existed)
     };
     let mut delivered = Vec::new();

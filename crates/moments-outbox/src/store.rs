@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-use crate::deliver::{Delivered, PermanentError};
+use crate::deliver::{Delivered, Outcome, PermanentError};
 use crate::error::{OutboxError, Result};
 
 /// The newest schema (`PRAGMA user_version`) this version reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, in order: `MIGRATIONS[i]` takes the schema from `i` to `i + 1`. Each runs in one
 /// transaction with the `user_version` bump, and only ever adds: a migration never drops rows.
@@ -54,9 +54,22 @@ const MIGRATIONS: &[&str] = &[
         BEGIN UPDATE live_count
             SET n = n + CASE WHEN NEW.state IN ('queued', 'inflight') THEN 1 ELSE -1 END;
         END;",
+    // v4: answered keys are remembered for the key retention. `answered_at_ms` is when the
+    // answer was recorded (rows answered before v4 take their last upload, or their enqueue,
+    // time); delivered rows the listener was told about stay as `delivered_notified` instead of
+    // being deleted, and dismissed failures stay as `dismissed`.
+    "ALTER TABLE actions ADD COLUMN answered_at_ms INTEGER;
+    UPDATE actions SET answered_at_ms = COALESCE(sent_at_ms, created_at_ms)
+        WHERE state IN ('delivered', 'failed');
+    CREATE INDEX actions_answered ON actions(state, answered_at_ms);",
 ];
 
 const LIVE: &str = "state IN ('queued', 'inflight')";
+
+/// Row states. Undelivered: `queued`, `inflight`. Answered: `delivered` (the listener is being
+/// told), `delivered_notified` (told; kept for the key retention), `failed` (visible in
+/// `failed()`), `dismissed` (a failure the app dismissed; kept for the key retention).
+const DELIVERED_NOTIFIED: &str = "delivered_notified";
 
 /// What happened when the file was opened.
 #[derive(Debug, Default)]
@@ -76,8 +89,9 @@ pub(crate) struct NewRow {
 
 /// Result of an insert.
 pub(crate) struct Inserted {
-    /// The row was already queued with the same payload (an app retrying its own enqueue).
-    pub duplicate: bool,
+    /// The key was already known with the same action (an app retrying its own enqueue): its
+    /// status, nothing written.
+    pub duplicate: Option<ActionStatus>,
     /// Rows evicted to make room, as `(key, customer)`.
     pub evicted: Vec<(String, String)>,
 }
@@ -103,6 +117,31 @@ pub(crate) struct DueRow {
     pub attempts: u32,
     pub created_at_ms: i64,
     pub sent_at_ms: i64,
+}
+
+/// What the outbox knows of an idempotency key ([`Outbox::lookup`](crate::Outbox::lookup)).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ActionStatus {
+    /// On disk, waiting for delivery (possibly for a retry).
+    Queued {
+        /// Attempts made so far.
+        attempts: u32,
+        /// Why the last attempt did not deliver, if one was made.
+        last_error: Option<String>,
+    },
+    /// An attempt is under way.
+    InFlight {
+        /// Which attempt (1 for the first).
+        attempt: u32,
+    },
+    /// The server accepted it; its answer (the reward, or the progress).
+    Delivered(Delivered),
+    /// The server refused it for good (also after [`Outbox::dismiss_failed`](crate::Outbox::dismiss_failed)).
+    Failed(PermanentError),
+    /// Never enqueued here, dropped undelivered, or answered longer ago than
+    /// [`OutboxConfig::key_retention`](crate::OutboxConfig::key_retention).
+    Unknown,
 }
 
 /// Counts of rows by state.
@@ -250,17 +289,19 @@ impl Store {
         drop_oldest: bool,
     ) -> Result<Inserted> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<String> = tx
+        let existing = tx
             .query_row(
-                "SELECT payload FROM actions WHERE idempotency_key = ?1",
+                &format!(
+                    "SELECT payload, {STATUS_COLUMNS} FROM actions WHERE idempotency_key = ?1"
+                ),
                 [&row.key],
-                |r| r.get(0),
+                |r| Ok((r.get::<_, String>(0)?, status_from_row(r, 1)?)),
             )
             .optional()?;
-        if let Some(payload) = existing {
-            return if payload == row.payload {
+        if let Some((payload, status)) = existing {
+            return if same_action(&payload, &row.payload) {
                 Ok(Inserted {
-                    duplicate: true,
+                    duplicate: Some(status),
                     evicted: Vec::new(),
                 })
             } else {
@@ -306,7 +347,7 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(Inserted {
-            duplicate: false,
+            duplicate: None,
             evicted,
         })
     }
@@ -369,21 +410,23 @@ impl Store {
 
     /// Records the answers of one delivery pass in one transaction. Returns, per answer,
     /// whether its row still existed (it may have been purged meanwhile).
-    pub fn record(&mut self, answers: &[(String, Answer)]) -> Result<Vec<bool>> {
+    pub fn record(&mut self, answers: &[(String, Answer)], now_ms: i64) -> Result<Vec<bool>> {
         let conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut existed = Vec::with_capacity(answers.len());
         for (key, answer) in answers {
             let n = match answer {
                 Answer::Delivered(d) => tx.execute(
-                    "UPDATE actions SET state = 'delivered', outcome = ?2, last_error = NULL
+                    "UPDATE actions SET state = 'delivered', outcome = ?2, last_error = NULL,
+                                        answered_at_ms = ?3
                      WHERE idempotency_key = ?1",
-                    params![key, serde_json::to_string(d).expect("serializable")],
+                    params![key, serde_json::to_string(d).expect("serializable"), now_ms],
                 )?,
                 Answer::Failed(e) => tx.execute(
-                    "UPDATE actions SET state = 'failed', last_error = ?2, notified = 0
+                    "UPDATE actions SET state = 'failed', last_error = ?2, notified = 0,
+                                        answered_at_ms = ?3
                      WHERE idempotency_key = ?1",
-                    params![key, serde_json::to_string(e).expect("serializable")],
+                    params![key, serde_json::to_string(e).expect("serializable"), now_ms],
                 )?,
                 Answer::Retry {
                     next_ms,
@@ -410,7 +453,8 @@ impl Store {
         Ok(existed)
     }
 
-    /// After the listener was told: deletes delivered rows and marks failures notified.
+    /// After the listener was told: marks delivered rows and failures notified (the rows stay
+    /// for the key retention).
     pub fn ack(&mut self, delivered: &[String], failed: &[String]) -> Result<()> {
         if delivered.is_empty() && failed.is_empty() {
             return Ok(());
@@ -419,7 +463,10 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for k in delivered {
             tx.execute(
-                "DELETE FROM actions WHERE idempotency_key = ?1 AND state = 'delivered'",
+                &format!(
+                    "UPDATE actions SET state = '{DELIVERED_NOTIFIED}', notified = 1
+                     WHERE idempotency_key = ?1 AND state = 'delivered'"
+                ),
                 [k],
             )?;
         }
@@ -500,9 +547,15 @@ impl Store {
         Ok((delivered, failed))
     }
 
-    /// Deletes unanswered rows enqueued before `cutoff_ms` (returned, to report them) and failed
-    /// rows past the same age or beyond `max_failed` (already reported).
-    pub fn expire(&mut self, cutoff_ms: i64, max_failed: u32) -> Result<Vec<(String, String)>> {
+    /// Deletes unanswered rows enqueued before `cutoff_ms` (returned, to report them); failed
+    /// rows past the same age or beyond `max_failed` (already reported), once answered before
+    /// `retain_cutoff_ms`; and delivered or dismissed rows answered before `retain_cutoff_ms`.
+    pub fn expire(
+        &mut self,
+        cutoff_ms: i64,
+        max_failed: u32,
+        retain_cutoff_ms: i64,
+    ) -> Result<Vec<(String, String)>> {
         let conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut gone = Vec::new();
@@ -522,10 +575,18 @@ impl Store {
         )?;
         tx.execute(
             "DELETE FROM actions WHERE state = 'failed' AND notified = 1
+               AND COALESCE(answered_at_ms, created_at_ms) < ?3
                AND (created_at_ms < ?1 OR seq NOT IN
                     (SELECT seq FROM actions WHERE state = 'failed' ORDER BY seq DESC LIMIT ?2))",
-            params![cutoff_ms, i64::from(max_failed)],
+            params![cutoff_ms, i64::from(max_failed), retain_cutoff_ms],
         )?;
+        for state in [DELIVERED_NOTIFIED, "dismissed"] {
+            tx.execute(
+                "DELETE FROM actions WHERE state = ?1
+                   AND COALESCE(answered_at_ms, created_at_ms) < ?2",
+                params![state, retain_cutoff_ms],
+            )?;
+        }
         tx.commit()?;
         Ok(gone)
     }
@@ -549,7 +610,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes every row of a customer; returns the unanswered ones (to report as dropped).
+    /// Deletes a customer's undelivered rows (returned, to report as dropped) and dismisses its
+    /// failures; answered keys stay for the key retention.
     pub fn purge_customer(&mut self, customer: &str) -> Result<Vec<(String, String)>> {
         let conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -564,7 +626,14 @@ impl Store {
                 gone.push(r?);
             }
         }
-        tx.execute("DELETE FROM actions WHERE customer_id = ?1", [customer])?;
+        tx.execute(
+            &format!("DELETE FROM actions WHERE customer_id = ?1 AND {LIVE}"),
+            [customer],
+        )?;
+        tx.execute(
+            "UPDATE actions SET state = 'dismissed' WHERE customer_id = ?1 AND state = 'failed'",
+            [customer],
+        )?;
         tx.commit()?;
         Ok(gone)
     }
@@ -613,13 +682,78 @@ impl Store {
         it.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
-    /// Removes failed rows (one key, or all); returns how many.
+    /// Hides failed rows (one key, or all) from `failed()`; their keys stay for the key
+    /// retention. Returns how many.
     pub fn dismiss_failed(&mut self, key: Option<&str>) -> Result<u64> {
         let n = self.conn()?.execute(
-            "DELETE FROM actions WHERE state = 'failed' AND (?1 IS NULL OR idempotency_key = ?1)",
+            "UPDATE actions SET state = 'dismissed', notified = 1
+             WHERE state = 'failed' AND (?1 IS NULL OR idempotency_key = ?1)",
             [key],
         )?;
         Ok(n as u64)
+    }
+
+    /// What is known of a key.
+    pub fn lookup(&mut self, key: &str) -> Result<ActionStatus> {
+        let conn = self.conn()?;
+        let status = conn
+            .query_row(
+                &format!("SELECT {STATUS_COLUMNS} FROM actions WHERE idempotency_key = ?1"),
+                [key],
+                |r| status_from_row(r, 0),
+            )
+            .optional()?;
+        Ok(status.unwrap_or(ActionStatus::Unknown))
+    }
+}
+
+/// The columns [`status_from_row`] reads, in order.
+const STATUS_COLUMNS: &str = "state, attempts, last_error, outcome";
+
+fn status_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ActionStatus> {
+    let state: String = r.get(at)?;
+    let attempts: u32 = r.get(at + 1)?;
+    let last_error: Option<String> = r.get(at + 2)?;
+    let outcome: Option<String> = r.get(at + 3)?;
+    Ok(match state.as_str() {
+        "queued" => ActionStatus::Queued {
+            attempts,
+            last_error,
+        },
+        "inflight" => ActionStatus::InFlight { attempt: attempts },
+        "delivered" | DELIVERED_NOTIFIED => ActionStatus::Delivered(
+            outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or_else(|| Delivered {
+                    outcome: Outcome::Other {
+                        outcome: "unreadable".into(),
+                    },
+                    replayed: false,
+                    request_id: None,
+                }),
+        ),
+        "failed" | "dismissed" => ActionStatus::Failed(parse_error(last_error)),
+        _ => ActionStatus::Unknown,
+    })
+}
+
+/// Whether two stored action bodies are the same action. `occurred_at` is left out: it is
+/// captured at the first enqueue, and a repeat (which may carry a later time) keeps the first.
+fn same_action(stored: &str, new: &str) -> bool {
+    let parse = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s)
+            .ok()
+            .map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("occurred_at");
+                }
+                v
+            })
+    };
+    match (parse(stored), parse(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
     }
 }
 

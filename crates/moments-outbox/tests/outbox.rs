@@ -4,12 +4,12 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use common::{Events, Fake, action, delivered, offline};
 use moments_outbox::{
-    DeliveryResult, DropReason, FullPolicy, Outbox, OutboxConfig, OutboxError, OutboxEvent,
-    OutboxListener, PermanentError,
+    ActionStatus, DeliveryResult, DropReason, FullPolicy, Outbox, OutboxConfig, OutboxError,
+    OutboxEvent, OutboxListener, PermanentError,
 };
 use rusqlite::Connection;
 
@@ -121,7 +121,12 @@ async fn rows_survive_a_restart_and_are_sent_with_the_same_key() {
         assert_eq!(&c.body, body);
     }
     assert_eq!(outbox.counts().await.unwrap().pending(), 0);
-    assert!(rows(&cfg).is_empty());
+    // Delivered and told: each row stays only as the memory of its key.
+    assert!(
+        rows(&cfg)
+            .iter()
+            .all(|(_, state, _)| state == "delivered_notified")
+    );
 }
 
 #[tokio::test]
@@ -279,6 +284,10 @@ async fn a_permanent_refusal_moves_to_failed_and_is_reported_once() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].idempotency_key, key);
     assert_eq!(failed[0].error, refusal);
+    assert_eq!(
+        outbox.lookup(&key).await.unwrap(),
+        ActionStatus::Failed(refusal.clone())
+    );
     outbox.shutdown().await.unwrap();
     drop(outbox);
 
@@ -295,12 +304,19 @@ async fn a_permanent_refusal_moves_to_failed_and_is_reported_once() {
         vec![OutboxEvent::Failed {
             idempotency_key: key.clone(),
             customer_id: "cust_1".into(),
-            error: refusal
+            error: refusal.clone()
         }]
     );
     assert_eq!(fake.call_count(), 1);
     assert!(outbox.dismiss_failed(&key).await.unwrap());
+    assert!(!outbox.dismiss_failed(&key).await.unwrap());
     assert_eq!(outbox.counts().await.unwrap().failed, 0);
+    assert!(outbox.failed().await.unwrap().is_empty());
+    // Dismissed from the list, still known by key.
+    assert_eq!(
+        outbox.lookup(&key).await.unwrap(),
+        ActionStatus::Failed(refusal)
+    );
 }
 
 #[tokio::test]
@@ -452,12 +468,12 @@ async fn oversize_and_malformed_actions_are_refused_at_enqueue() {
 }
 
 #[tokio::test]
-async fn app_keys_are_used_and_a_repeat_enqueue_is_a_no_op() {
+async fn app_keys_are_used_and_a_repeat_while_queued_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&dir);
     let fake = Fake::new(|_| offline());
     let events = Events::new();
-    let outbox = open(cfg, &fake, &events).await;
+    let outbox = open(cfg.clone(), &fake, &events).await;
     let a = action("c", "m");
     let q = outbox
         .enqueue_with_key(a.clone(), "app-key-1".into())
@@ -465,21 +481,27 @@ async fn app_keys_are_used_and_a_repeat_enqueue_is_a_no_op() {
         .unwrap();
     assert_eq!(q.idempotency_key, "app-key-1");
     assert!(!q.duplicate);
-    // The app's retry of its own enqueue (same key, same action, same device time).
-    let mut same = a.clone();
-    same.occurred_at = Some(
-        serde_json::from_str::<moments_outbox::Action>(&fake_body(&outbox).await)
-            .unwrap()
-            .occurred_at
-            .unwrap(),
+    assert_eq!(
+        q.status,
+        ActionStatus::Queued {
+            attempts: 0,
+            last_error: None
+        }
     );
-    assert!(
-        outbox
-            .enqueue_with_key(same, "app-key-1".into())
+    let body = fake_body(&outbox).await;
+    // The app's retry of its own enqueue: the device time unset (the outbox would stamp a later
+    // one), or set by the app to a later time. Both are the same action; the first time stays.
+    let mut later = a.clone();
+    later.occurred_at = Some(SystemTime::now() + Duration::from_secs(3600));
+    for again in [a.clone(), later] {
+        let q = outbox
+            .enqueue_with_key(again, "app-key-1".into())
             .await
-            .unwrap()
-            .duplicate
-    );
+            .unwrap();
+        assert!(q.duplicate);
+        assert!(matches!(q.status, ActionStatus::Queued { .. }), "{q:?}");
+    }
+    assert_eq!(fake_body(&outbox).await, body);
     let other = action("c", "other");
     assert!(matches!(
         outbox
@@ -489,6 +511,257 @@ async fn app_keys_are_used_and_a_repeat_enqueue_is_a_no_op() {
         OutboxError::DuplicateKey
     ));
     assert_eq!(outbox.counts().await.unwrap().pending(), 1);
+    assert_eq!(rows(&cfg).len(), 1);
+}
+
+/// The reward the fake deliverer gives `key`.
+fn reward_for(key: &str) -> moments_outbox::Delivered {
+    match delivered(key) {
+        DeliveryResult::Delivered(d) => d,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_repeat_of_a_delivered_key_is_a_no_op_reporting_the_first_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    let fake = Fake::ok();
+    let events = Events::new();
+    let outbox = open(cfg.clone(), &fake, &events).await;
+    let a = action("c", "m");
+    outbox
+        .enqueue_with_key(a.clone(), "app-key-1".into())
+        .await
+        .unwrap();
+    outbox.flush().await.unwrap();
+    assert_eq!(events.delivered_keys(), vec!["app-key-1"]);
+    let sent = fake.calls()[0].body.clone();
+    let reward = reward_for("app-key-1");
+
+    // The app was killed after its enqueue and enqueues again, with the device time unset, or
+    // set to a later time: a no-op that reports the first outcome, not a new row.
+    let mut later = a.clone();
+    later.occurred_at = Some(SystemTime::now() + Duration::from_secs(3600));
+    for again in [a.clone(), later] {
+        let q = outbox
+            .enqueue_with_key(again, "app-key-1".into())
+            .await
+            .unwrap();
+        assert!(q.duplicate);
+        assert_eq!(q.status, ActionStatus::Delivered(reward.clone()));
+    }
+    outbox.flush().await.unwrap();
+    assert_eq!(fake.call_count(), 1, "not sent again");
+    assert_eq!(
+        events.delivered_keys(),
+        vec!["app-key-1"],
+        "not reported again"
+    );
+
+    // Remembered across a restart, with the body (and device time) of the first enqueue.
+    outbox.shutdown().await.unwrap();
+    drop(outbox);
+    let outbox = open(cfg.clone(), &fake, &events).await;
+    assert_eq!(
+        outbox.lookup("app-key-1").await.unwrap(),
+        ActionStatus::Delivered(reward.clone())
+    );
+    assert!(
+        outbox
+            .enqueue_with_key(a.clone(), "app-key-1".into())
+            .await
+            .unwrap()
+            .duplicate
+    );
+    assert_eq!(fake_body(&outbox).await, sent);
+
+    // Another action under the delivered key is refused at enqueue; nothing is written.
+    let mut other_customer = a.clone();
+    other_customer.customer.id = "d".into();
+    for other in [action("c", "other"), other_customer] {
+        let err = outbox
+            .enqueue_with_key(other, "app-key-1".into())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OutboxError::DuplicateKey), "{err}");
+    }
+    outbox.flush().await.unwrap();
+    assert_eq!(fake.call_count(), 1);
+    assert_eq!(rows(&cfg).len(), 1);
+    assert_eq!(events.delivered_keys(), vec!["app-key-1"]);
+}
+
+/// Delivers only once `open` is set; until then every attempt waits.
+struct Gated {
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl moments_outbox::Deliverer for Gated {
+    async fn deliver(&self, a: &moments_outbox::QueuedAction) -> DeliveryResult {
+        let mut rx = self.open.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+        delivered(&a.idempotency_key)
+    }
+}
+
+#[tokio::test]
+async fn lookup_tells_queued_in_flight_delivered_failed_and_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    let gate = Arc::new(Gated {
+        open: tokio::sync::watch::channel(false).0,
+    });
+    let outbox = Outbox::open(cfg.clone(), gate.clone(), None).await.unwrap();
+    assert_eq!(
+        outbox.lookup("never-enqueued").await.unwrap(),
+        ActionStatus::Unknown
+    );
+    for bad in ["", "has space", &"k".repeat(256)] {
+        assert!(matches!(
+            outbox.lookup(bad).await.unwrap_err(),
+            OutboxError::InvalidIdempotencyKey
+        ));
+    }
+    outbox.suspend().await.unwrap();
+    outbox
+        .enqueue_with_key(action("c", "m"), "k-1".into())
+        .await
+        .unwrap();
+    // Nothing is attempted while suspended; lookup works (it opens the file and closes it).
+    assert_eq!(
+        outbox.lookup("k-1").await.unwrap(),
+        ActionStatus::Queued {
+            attempts: 0,
+            last_error: None
+        }
+    );
+    outbox.resume().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while outbox.lookup("k-1").await.unwrap() != (ActionStatus::InFlight { attempt: 1 }) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the attempt starts within 30 s");
+    gate.open.send_replace(true);
+    outbox.flush().await.unwrap();
+    assert_eq!(
+        outbox.lookup("k-1").await.unwrap(),
+        ActionStatus::Delivered(reward_for("k-1"))
+    );
+}
+
+#[tokio::test]
+async fn lookup_of_a_retried_action_gives_its_attempts_and_last_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    // No retry on its own: only the attempts made by enqueue and flush.
+    cfg.backoff_base = Duration::from_secs(3600);
+    let fake = Fake::new(|_| offline());
+    let events = Events::new();
+    let outbox = open(cfg, &fake, &events).await;
+    outbox
+        .enqueue_with_key(action("c", "m"), "k-1".into())
+        .await
+        .unwrap();
+    outbox.flush().await.unwrap();
+    assert_eq!(
+        outbox.lookup("k-1").await.unwrap(),
+        ActionStatus::Queued {
+            attempts: fake.call_count() as u32,
+            last_error: Some("connection refused".into())
+        }
+    );
+    assert!(fake.call_count() >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn answered_keys_are_kept_for_the_key_retention_then_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    assert_eq!(cfg.key_retention, Duration::from_secs(48 * 3600));
+    let refusal = PermanentError {
+        status: Some(422),
+        code: "budget_exhausted".into(),
+        message: "no budget left".into(),
+        request_id: None,
+    };
+    let r2 = refusal.clone();
+    let fake = Fake::new(move |a| {
+        if a.idempotency_key == "refused" {
+            DeliveryResult::Permanent(r2.clone())
+        } else {
+            delivered(&a.idempotency_key)
+        }
+    });
+    let events = Events::new();
+    let outbox = open(cfg.clone(), &fake, &events).await;
+    for (key, moment) in [("rewarded", "m1"), ("refused", "m2"), ("kept", "m3")] {
+        outbox
+            .enqueue_with_key(action("c", moment), key.into())
+            .await
+            .unwrap();
+    }
+    outbox.flush().await.unwrap();
+    // A dismissed failure and a refused one still listed are remembered alike.
+    assert!(outbox.dismiss_failed("refused").await.unwrap());
+    let known = [
+        ("rewarded", ActionStatus::Delivered(reward_for("rewarded"))),
+        ("refused", ActionStatus::Failed(refusal)),
+        ("kept", ActionStatus::Delivered(reward_for("kept"))),
+    ];
+
+    // Just before the retention ends (each pass prunes what is past it), all are known.
+    tokio::time::advance(cfg.key_retention - Duration::from_secs(600)).await;
+    outbox.flush().await.unwrap();
+    for (key, status) in &known {
+        assert_eq!(&outbox.lookup(key).await.unwrap(), status, "{key}");
+    }
+    assert!(
+        outbox
+            .enqueue_with_key(action("c", "m1"), "rewarded".into())
+            .await
+            .unwrap()
+            .duplicate
+    );
+
+    // Just after, they are forgotten: the rows are gone and the key is new again.
+    tokio::time::advance(Duration::from_secs(1200)).await;
+    outbox.flush().await.unwrap();
+    for (key, _) in &known {
+        assert_eq!(
+            outbox.lookup(key).await.unwrap(),
+            ActionStatus::Unknown,
+            "{key}"
+        );
+    }
+    assert!(rows(&cfg).is_empty());
+    let again = outbox
+        .enqueue_with_key(action("c", "m1"), "rewarded".into())
+        .await
+        .unwrap();
+    assert!(!again.duplicate);
+    outbox.flush().await.unwrap();
+    assert_eq!(fake.call_count(), 4);
+}
+
+#[tokio::test]
+async fn a_key_retention_shorter_than_the_servers_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.key_retention = moments_outbox::MIN_KEY_RETENTION - Duration::from_secs(1);
+    let err = Outbox::open(cfg.clone(), Fake::ok(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, OutboxError::InvalidConfig(m) if m.contains("key_retention")),
+        "{err}"
+    );
+    assert!(!cfg.path.exists(), "nothing created");
+    cfg.key_retention = moments_outbox::MIN_KEY_RETENTION;
+    Outbox::open(cfg, Fake::ok(), None).await.unwrap();
 }
 
 async fn fake_body(outbox: &Outbox) -> String {
@@ -634,6 +907,224 @@ async fn a_schema_v1_database_is_migrated_keeping_its_rows() {
         .query_row("SELECT n FROM live_count", [], |r| r.get(0))
         .unwrap();
     assert_eq!(live, 0);
+    // v4: the failure answered under v1 counts as answered at its enqueue (v1 kept no upload
+    // time) and is remembered; the delivered keys are too.
+    let (answered, created): (i64, i64) = c
+        .query_row(
+            "SELECT answered_at_ms, created_at_ms FROM actions WHERE idempotency_key = 'v1-key-3'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(answered, created);
+    assert!(matches!(
+        outbox.lookup("v1-key-1").await.unwrap(),
+        ActionStatus::Delivered(_)
+    ));
+    assert!(matches!(
+        outbox.lookup("v1-key-3").await.unwrap(),
+        ActionStatus::Failed(_)
+    ));
+}
+
+/// The v3 schema (the last before answered keys were remembered), as a v3 SDK created it.
+const SCHEMA_V3: &str = "
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE actions (
+        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key    TEXT    NOT NULL UNIQUE,
+        customer_id        TEXT    NOT NULL,
+        payload            TEXT    NOT NULL,
+        occurred_at        TEXT    NOT NULL,
+        created_at_ms      INTEGER NOT NULL,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        state              TEXT    NOT NULL DEFAULT 'queued',
+        last_error         TEXT
+    );
+    CREATE INDEX actions_customer ON actions(customer_id, seq);
+    ALTER TABLE actions ADD COLUMN sent_at_ms INTEGER;
+    ALTER TABLE actions ADD COLUMN not_before_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE actions ADD COLUMN outcome TEXT;
+    ALTER TABLE actions ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX actions_state ON actions(state, next_attempt_at_ms);
+    CREATE TABLE live_count (n INTEGER NOT NULL);
+    INSERT INTO live_count (n) VALUES (0);
+    CREATE TRIGGER live_count_insert AFTER INSERT ON actions
+        WHEN NEW.state IN ('queued', 'inflight')
+        BEGIN UPDATE live_count SET n = n + 1; END;
+    CREATE TRIGGER live_count_delete AFTER DELETE ON actions
+        WHEN OLD.state IN ('queued', 'inflight')
+        BEGIN UPDATE live_count SET n = n - 1; END;
+    CREATE TRIGGER live_count_update AFTER UPDATE OF state ON actions
+        WHEN (OLD.state IN ('queued', 'inflight')) <> (NEW.state IN ('queued', 'inflight'))
+        BEGIN UPDATE live_count
+            SET n = n + CASE WHEN NEW.state IN ('queued', 'inflight') THEN 1 ELSE -1 END;
+        END;
+    PRAGMA user_version = 3;";
+
+/// A v3 file holding a queued action, a delivery recorded but not yet told to the listener,
+/// and a failure already reported, as `(key, moment)` of `action("c", moment)`.
+fn v3_database(cfg: &OutboxConfig, extra_sql: &str) {
+    let c = Connection::open(&cfg.path).unwrap();
+    c.execute_batch(SCHEMA_V3).unwrap();
+    c.execute_batch(extra_sql).unwrap();
+    let now = now_ms();
+    let refusal = serde_json::json!({"status": 422, "code": "frequency_cap_reached",
+        "message": "already rewarded", "request_id": "req_9"});
+    let outcome = serde_json::to_string(&reward_for("v3-delivered")).unwrap();
+    for (key, moment, state, sent, outcome, error, notified) in [
+        ("v3-queued", "m1", "queued", None, None, None, 0),
+        (
+            "v3-delivered",
+            "m2",
+            "delivered",
+            Some(now - 5_000),
+            Some(outcome),
+            None,
+            0,
+        ),
+        (
+            "v3-failed",
+            "m3",
+            "failed",
+            Some(now - 3_600_000),
+            None,
+            Some(refusal.to_string()),
+            1,
+        ),
+    ] {
+        let body = serde_json::to_string(&action("c", moment)).unwrap();
+        c.execute(
+            "INSERT INTO actions (idempotency_key, customer_id, payload, occurred_at,
+               created_at_ms, attempts, next_attempt_at_ms, state, last_error, sent_at_ms,
+               outcome, notified)
+             VALUES (?1, 'c', ?2, '2026-11-23T10:00:00Z', ?3, 1, 0, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                key,
+                body,
+                now - 7_200_000,
+                state,
+                error,
+                sent,
+                outcome,
+                notified
+            ],
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_schema_v3_database_is_migrated_and_its_answered_keys_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    v3_database(&cfg, "");
+    let fake = Fake::ok();
+    let events = Events::new();
+    let outbox = open(cfg.clone(), &fake, &events).await;
+    // The delivery v3 recorded but did not tell is told at open, from disk.
+    assert_eq!(events.delivered_keys(), vec!["v3-delivered"]);
+    outbox.flush().await.unwrap();
+    assert_eq!(events.delivered_keys(), vec!["v3-delivered", "v3-queued"]);
+    assert_eq!(fake.call_count(), 1, "only the queued action is sent");
+
+    let c = Connection::open(&cfg.path).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, moments_outbox::SCHEMA_VERSION);
+    // Answered before v4: answered at their last upload.
+    let answered: Vec<(String, Option<i64>, Option<i64>)> = c
+        .prepare("SELECT idempotency_key, answered_at_ms, sent_at_ms FROM actions ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(answered[1].1, answered[1].2);
+    assert_eq!(answered[2].1, answered[2].2);
+    assert!(answered[0].1.is_some(), "answered after the migration");
+
+    // Every key is remembered, and a repeat of each is a no-op reporting its outcome.
+    let expected_failure = PermanentError {
+        status: Some(422),
+        code: "frequency_cap_reached".into(),
+        message: "already rewarded".into(),
+        request_id: Some("req_9".into()),
+    };
+    for (key, moment, status) in [
+        (
+            "v3-queued",
+            "m1",
+            ActionStatus::Delivered(reward_for("v3-queued")),
+        ),
+        (
+            "v3-delivered",
+            "m2",
+            ActionStatus::Delivered(reward_for("v3-delivered")),
+        ),
+        ("v3-failed", "m3", ActionStatus::Failed(expected_failure)),
+    ] {
+        assert_eq!(outbox.lookup(key).await.unwrap(), status, "{key}");
+        let q = outbox
+            .enqueue_with_key(action("c", moment), key.into())
+            .await
+            .unwrap();
+        assert!(q.duplicate, "{key}");
+        assert_eq!(q.status, status, "{key}");
+    }
+    outbox.flush().await.unwrap();
+    assert_eq!(fake.call_count(), 1);
+    // The v3 failure was reported by v3: not again.
+    assert!(
+        !events
+            .all()
+            .iter()
+            .any(|e| matches!(e, OutboxEvent::Failed { .. }))
+    );
+    let live: i64 = c
+        .query_row("SELECT n FROM live_count", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(live, 0);
+}
+
+#[tokio::test]
+async fn a_migration_that_fails_leaves_the_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    // A v3 file the v4 step cannot apply to (the column it adds is already there).
+    v3_database(
+        &cfg,
+        "ALTER TABLE actions ADD COLUMN answered_at_ms INTEGER;",
+    );
+    let before: Vec<(String, String, u32)> = rows(&cfg);
+    for _ in 0..2 {
+        let err = Outbox::open(cfg.clone(), Fake::ok(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OutboxError::Storage(_)), "{err}");
+    }
+    // Not taken for corruption (nothing moved aside), still v3, every row as it was.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("corrupt")), "{names:?}");
+    let c = Connection::open(&cfg.path).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 3);
+    let indexes: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'actions_answered'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 0, "the step's other changes were rolled back");
+    assert_eq!(rows(&cfg), before);
 }
 
 #[tokio::test]
@@ -788,16 +1279,26 @@ async fn logout_purges_or_flushes_one_customer() {
                 reason: DropReason::Purged
             },
             OutboxEvent::Dropped {
-                idempotency_key: a2.idempotency_key,
+                idempotency_key: a2.idempotency_key.clone(),
                 customer_id: "alice".into(),
                 reason: DropReason::Purged
             },
         ]
     );
+    assert_eq!(
+        outbox.lookup(&a2.idempotency_key).await.unwrap(),
+        ActionStatus::Unknown
+    );
     fake.set(|a| delivered(&a.idempotency_key));
     let bob = outbox.flush_customer("bob").await.unwrap();
     assert_eq!(bob.pending(), 0);
-    assert_eq!(events.delivered_keys(), vec![b.idempotency_key]);
+    assert_eq!(events.delivered_keys(), vec![b.idempotency_key.clone()]);
+    // Purging after delivery removes nothing undelivered and keeps the answered key.
+    assert_eq!(outbox.purge_customer("bob").await.unwrap(), 0);
+    assert_eq!(
+        outbox.lookup(&b.idempotency_key).await.unwrap(),
+        ActionStatus::Delivered(reward_for(&b.idempotency_key))
+    );
 }
 
 #[tokio::test]
@@ -832,7 +1333,10 @@ async fn an_answer_recorded_but_not_told_is_reported_at_the_next_open() {
     ));
     outbox.flush().await.unwrap();
     assert_eq!(fake.call_count(), 0, "not sent again");
-    assert!(rows(&cfg).is_empty());
+    assert!(matches!(
+        rows(&cfg).as_slice(),
+        [(_, state, _)] if state == "delivered_notified"
+    ));
 }
 
 #[tokio::test]
