@@ -8,8 +8,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use moments_outbox::{
-    Action, Customer, Deliverer, Device, DropReason, Outbox, OutboxConfig, OutboxError,
-    OutboxEvent, OutboxListener, Outcome,
+    Action, ActionStatus, Customer, Deliverer, Device, DropReason, Outbox, OutboxConfig,
+    OutboxError, OutboxEvent, OutboxListener, Outcome,
 };
 
 use crate::error::MomentsError;
@@ -65,6 +65,78 @@ impl From<moments_outbox::Counts> for OutboxCounts {
     }
 }
 
+/// What the outbox knows of an idempotency key (`ActionOutbox.lookup`). New cases may be added.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
+pub enum OutboxActionStatus {
+    /// On disk, waiting for delivery: `attempts` made so far, `last_error` why the last one did not deliver.
+    Queued {
+        attempts: u32,
+        last_error: Option<String>,
+    },
+    /// An attempt (number `attempt`, from 1) is under way.
+    InFlight { attempt: u32 },
+    /// The server accepted it: `reward_id` and `reward_url` when a reward was issued (show the URL),
+    /// `progress_current` and `progress_target` when a goal moment progressed.
+    Delivered {
+        reward_id: Option<String>,
+        reward_url: Option<String>,
+        progress_current: Option<u64>,
+        progress_target: Option<u64>,
+    },
+    /// The server refused it for good: the API's error `code` and its `reason`. It is never retried.
+    Failed { code: String, reason: String },
+    /// Never enqueued in this outbox, dropped undelivered, or answered more than 48 hours ago.
+    Unknown,
+}
+
+impl From<ActionStatus> for OutboxActionStatus {
+    fn from(s: ActionStatus) -> Self {
+        match s {
+            ActionStatus::Queued {
+                attempts,
+                last_error,
+            } => Self::Queued {
+                attempts,
+                last_error,
+            },
+            ActionStatus::InFlight { attempt } => Self::InFlight { attempt },
+            ActionStatus::Delivered(d) => {
+                let (reward_id, reward_url, progress_current, progress_target) = match d.outcome {
+                    Outcome::Reward { reward_id, url, .. } => {
+                        (Some(reward_id), Some(url), None, None)
+                    }
+                    Outcome::Progress {
+                        current, target, ..
+                    } => (None, None, Some(current), Some(target)),
+                    Outcome::Other { .. } => (None, None, None, None),
+                };
+                Self::Delivered {
+                    reward_id,
+                    reward_url,
+                    progress_current,
+                    progress_target,
+                }
+            }
+            ActionStatus::Failed(e) => Self::Failed {
+                code: e.code,
+                reason: e.message,
+            },
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The result of `ActionOutbox.enqueueWithKey`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OutboxEnqueued {
+    /// `true` when the key was already known with the same action (queued, in flight, or answered in the last
+    /// 48 hours): nothing was written, and `status` is that first action's.
+    pub duplicate: bool,
+    /// `Queued` for a new action; for a duplicate, the first action's status (its outcome once answered).
+    pub status: OutboxActionStatus,
+}
+
 /// A durable queue of actions delivered to the Rewards API when the network allows.
 ///
 /// Open one per database file with `MomentsClient.openOutbox`; it delivers with that client's token provider.
@@ -90,24 +162,61 @@ impl ActionOutbox {
         moment_id: String,
         quantity: u32,
     ) -> Result<String, MomentsError> {
-        if !(1..=1_000_000).contains(&quantity) {
-            return Err(MomentsError::invalid_argument(
-                "quantity must be between 1 and 1000000",
-            ));
-        }
-        let mut device = Device::new(device_type(self.device.device_type));
-        device.id = self.device.device_id.clone();
-        let mut action = Action::new(
-            campaign_id,
-            moment_id,
-            Customer::new(customer_id, marketplace),
-            device,
-        );
-        action.quantity = Some(quantity);
+        let action = self.action(customer_id, marketplace, campaign_id, moment_id, quantity)?;
         let outbox = Arc::clone(&self.inner);
         run(async move {
             let queued = outbox.enqueue(action).await.map_err(outbox_error)?;
             Ok(queued.idempotency_key)
+        })
+        .await
+    }
+
+    /// Like `enqueue`, under the app's own idempotency key (1–255 printable ASCII characters), which the app
+    /// can keep before calling so that it can ask `lookup` after a restart.
+    ///
+    /// While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
+    /// again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
+    /// the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+    /// nothing. The device time of the action is the first enqueue's.
+    #[uniffi::method(default(quantity = 1))]
+    pub async fn enqueue_with_key(
+        &self,
+        idempotency_key: String,
+        customer_id: String,
+        marketplace: String,
+        campaign_id: String,
+        moment_id: String,
+        quantity: u32,
+    ) -> Result<OutboxEnqueued, MomentsError> {
+        let action = self.action(customer_id, marketplace, campaign_id, moment_id, quantity)?;
+        let outbox = Arc::clone(&self.inner);
+        run(async move {
+            let queued = outbox
+                .enqueue_with_key(action, idempotency_key)
+                .await
+                .map_err(outbox_error)?;
+            Ok(OutboxEnqueued {
+                duplicate: queued.duplicate,
+                status: queued.status.into(),
+            })
+        })
+        .await
+    }
+
+    /// What the outbox knows of an idempotency key: queued, in flight, delivered (with the reward URL or the
+    /// progress), failed (with the code), or unknown (never enqueued here, dropped undelivered, or answered
+    /// more than 48 hours ago). For an app killed right after an enqueue that wants to know if it went through.
+    pub async fn lookup(
+        &self,
+        idempotency_key: String,
+    ) -> Result<OutboxActionStatus, MomentsError> {
+        let outbox = Arc::clone(&self.inner);
+        run(async move {
+            Ok(outbox
+                .lookup(&idempotency_key)
+                .await
+                .map_err(outbox_error)?
+                .into())
         })
         .await
     }
@@ -149,6 +258,32 @@ impl ActionOutbox {
 }
 
 impl ActionOutbox {
+    /// The action as the outbox stores it: the arguments, this client's device, and `quantity`.
+    fn action(
+        &self,
+        customer_id: String,
+        marketplace: String,
+        campaign_id: String,
+        moment_id: String,
+        quantity: u32,
+    ) -> Result<Action, MomentsError> {
+        if !(1..=1_000_000).contains(&quantity) {
+            return Err(MomentsError::invalid_argument(
+                "quantity must be between 1 and 1000000",
+            ));
+        }
+        let mut device = Device::new(device_type(self.device.device_type));
+        device.id = self.device.device_id.clone();
+        let mut action = Action::new(
+            campaign_id,
+            moment_id,
+            Customer::new(customer_id, marketplace),
+            device,
+        );
+        action.quantity = Some(quantity);
+        Ok(action)
+    }
+
     /// Opens the outbox at `path` on the SDK runtime with any deliverer.
     pub(crate) async fn open(
         path: String,
@@ -215,6 +350,7 @@ impl OutboxListener for Forward {
             OutboxEvent::DatabaseRecovered { detail, .. } => {
                 tracing::warn!(%detail, "the outbox database was unreadable and was recreated");
             }
+            other => tracing::debug!(?other, "outbox event with no listener method"),
         }));
     }
 }
@@ -229,14 +365,16 @@ fn device_type(t: DeviceType) -> moments_outbox::DeviceType {
 }
 
 /// Maps an outbox error onto the SDK's error: the caller's mistakes are `InvalidArgument`, the rest `Storage`,
-/// each with its own code (`payload_too_large`, `invalid_action`, `outbox_already_open`, `outbox_full`,
-/// `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
+/// each with its own code (`payload_too_large`, `invalid_action`, `invalid_idempotency_key`,
+/// `idempotency_conflict`, `outbox_already_open`, `outbox_full`, `outbox_closed`, `outbox_storage`,
+/// `outbox_unsupported_schema`).
 fn outbox_error(err: OutboxError) -> MomentsError {
     let (code, caller, retryable) = match &err {
         OutboxError::PayloadTooLarge { .. } => ("payload_too_large", true, false),
-        OutboxError::InvalidIdempotencyKey
-        | OutboxError::DuplicateKey
-        | OutboxError::InvalidAction(_) => ("invalid_action", true, false),
+        OutboxError::InvalidAction(_) => ("invalid_action", true, false),
+        OutboxError::InvalidIdempotencyKey => ("invalid_idempotency_key", true, false),
+        OutboxError::DuplicateKey => ("idempotency_conflict", true, false),
+        OutboxError::InvalidConfig(_) => ("invalid_argument", true, false),
         OutboxError::AlreadyOpen(_) => ("outbox_already_open", true, false),
         OutboxError::Full { .. } => ("outbox_full", false, true),
         OutboxError::Closed => ("outbox_closed", false, false),
@@ -395,6 +533,88 @@ mod tests {
                 .await
                 .unwrap_err();
             assert_eq!(bad.code(), "invalid_argument");
+        });
+    }
+
+    #[test]
+    fn an_app_key_is_looked_up_and_a_repeat_after_delivery_reports_the_first_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("outbox.sqlite")
+            .to_string_lossy()
+            .into_owned();
+        let deliverer = Arc::new(Flaky {
+            down: AtomicBool::new(true),
+            keys: Mutex::default(),
+        });
+        runtime().block_on(async {
+            let outbox = ActionOutbox::open(path, device_info(), deliverer.clone(), None)
+                .await
+                .unwrap();
+            let enqueue = |key: &str, moment: &str| {
+                outbox.enqueue_with_key(
+                    key.into(),
+                    "cust_1".into(),
+                    "US".into(),
+                    "cmp_1".into(),
+                    moment.into(),
+                    1,
+                )
+            };
+            assert_eq!(
+                outbox.lookup("app-key-1".into()).await.unwrap(),
+                OutboxActionStatus::Unknown
+            );
+            let first = enqueue("app-key-1", "first_workout").await.unwrap();
+            assert_eq!(
+                first,
+                OutboxEnqueued {
+                    duplicate: false,
+                    status: OutboxActionStatus::Queued {
+                        attempts: 0,
+                        last_error: None
+                    }
+                }
+            );
+            outbox.flush().await.unwrap();
+            assert!(matches!(
+                outbox.lookup("app-key-1".into()).await.unwrap(),
+                OutboxActionStatus::Queued { attempts: 1.., last_error: Some(e) } if e == "connection reset"
+            ));
+
+            deliverer.down.store(false, Ordering::SeqCst);
+            outbox.flush().await.unwrap();
+            let delivered = OutboxActionStatus::Delivered {
+                reward_id: Some("rwd_1".into()),
+                reward_url: Some("https://rewards.example/r/rwd_1".into()),
+                progress_current: None,
+                progress_target: None,
+            };
+            assert_eq!(
+                outbox.lookup("app-key-1".into()).await.unwrap(),
+                delivered
+            );
+            let attempts = deliverer.keys.lock().unwrap().len();
+            // The app enqueues again after delivery: the first outcome, nothing sent.
+            let again = enqueue("app-key-1", "first_workout").await.unwrap();
+            assert_eq!(
+                again,
+                OutboxEnqueued {
+                    duplicate: true,
+                    status: delivered
+                }
+            );
+            outbox.flush().await.unwrap();
+            assert_eq!(deliverer.keys.lock().unwrap().len(), attempts);
+            // Another action under the key, and a malformed key, are refused with their codes.
+            let conflict = enqueue("app-key-1", "five_workouts").await.unwrap_err();
+            assert_eq!(conflict.code(), "idempotency_conflict");
+            assert!(matches!(conflict, MomentsError::InvalidArgument { .. }));
+            let bad = outbox.lookup("no spaces allowed".into()).await.unwrap_err();
+            assert_eq!(bad.code(), "invalid_idempotency_key");
+            let bad = enqueue("", "first_workout").await.unwrap_err();
+            assert_eq!(bad.code(), "invalid_idempotency_key");
         });
     }
 
