@@ -169,5 +169,7 @@ pub fn router(app: AppState) -> Router {
             app.clone(),
             crate::request_id::middleware,
         ))
+        // Outermost, so faults and limit errors on a reward link's paths carry its headers too.
+        .layer(axum::middleware::from_fn(crate::landing::security_headers))
         .with_state(app)
 }

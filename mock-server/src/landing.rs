@@ -1,10 +1,15 @@
 //! The HTML landing page of a reward link, and its form post.
 
-use axum::extract::{Path, State as S};
-use axum::http::{StatusCode, header};
+use std::sync::OnceLock;
+
+use axum::extract::{Path, Request, State as S};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use bytes::Bytes;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::errors::ApiError;
 use crate::model::*;
@@ -18,12 +23,53 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The pages' one stylesheet, inline; the policy allows it by its hash.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}\
+.choice{border:1px solid #ccc;border-radius:8px;padding:.5rem;margin:.5rem 0}img{max-width:100%}.error{color:#b00020}";
+
+/// The Content-Security-Policy of reward-link answers: no script at all, the one stylesheet by hash,
+/// images from https only, forms posted only to the mock itself, never in a frame.
+pub fn content_security_policy() -> &'static str {
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE));
+        format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src https:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+        )
+    })
+}
+
+/// Whether a path is a reward link's: its page (`/r/…`) or its JSON twin (`/v1/redemptions/…`).
+fn is_link_path(path: &str) -> bool {
+    path.starts_with("/r/") || path.starts_with("/v1/redemptions/")
+}
+
+/// Middleware: every answer on a reward link's paths (pages, JSON, errors, faults) carries the
+/// security headers. The URL is the credential, so it is never cached, framed or sent as a referrer.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let link = is_link_path(req.uri().path());
+    let mut resp = next.run(req).await;
+    if link {
+        let h = resp.headers_mut();
+        let csp = HeaderValue::from_static(content_security_policy());
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+        for (name, value) in [
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    resp
+}
+
 fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{t}</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
-.choice{{border:1px solid #ccc;border-radius:8px;padding:.5rem;margin:.5rem 0}}img{{max-width:100%}}.error{{color:#b00020}}</style></head>\
-<body>{body}</body></html>",
+<title>{t}</title><style>{STYLE}</style></head><body>{body}</body></html>",
         t = esc(title)
     );
     (
@@ -73,7 +119,8 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
         esc(&v.brand_name),
         esc(&v.redemption_message)
     );
-    if let Some(img) = &v.image_url {
+    // Only an https image: the page's policy would block any other (the JSON twin still returns it).
+    if let Some(img) = v.image_url.as_ref().filter(|u| u.starts_with("https://")) {
         b += &format!("<img src=\"{}\" alt=\"{}\">", esc(img), esc(&v.brand_name));
     }
     if let Some(e) = error {

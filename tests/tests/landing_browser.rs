@@ -195,6 +195,19 @@ impl Browser {
         .await;
     }
 
+    /// The computed value of a CSS property of an element.
+    async fn css(&self, element: &str, property: &str) -> String {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/css/{property}"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// The visible text of the page body.
     async fn text(&self) -> String {
         let Some(body) = self.find("body").await else {
@@ -298,6 +311,9 @@ async fn a_customer_redeems_a_physical_item_in_chromium() {
         body.contains("Demo Fitness"),
         "the landing page shows the brand: {body}"
     );
+    // The page's Content-Security-Policy lets its stylesheet apply (allowed by hash, not blocked).
+    let page_body = browser.expect("body").await;
+    assert_eq!(browser.css(&page_body, "max-width").await, "640px");
 
     // Choose the physical item and fill the shipping form.
     let choice = browser

@@ -365,3 +365,265 @@ async fn reward_tokens_carry_at_least_128_bits_and_never_repeat() {
     assert!(first.len() as f64 > N as f64 * 0.9, "tokens share prefixes");
     server.shutdown().await;
 }
+
+/// Standard base64 (with padding), for the CSP hash of the page's stylesheet.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The answer's directives, by name.
+fn csp_directives(csp: &str) -> std::collections::HashMap<String, String> {
+    csp.split(';')
+        .filter_map(|d| {
+            let d = d.trim();
+            let (name, value) = d.split_once(' ').unwrap_or((d, ""));
+            (!name.is_empty()).then(|| (name.to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Asserts the security headers of a reward link's answer; returns the CSP's directives.
+fn assert_link_headers(
+    what: &str,
+    res: &reqwest::Response,
+    want: u16,
+) -> std::collections::HashMap<String, String> {
+    assert_eq!(res.status().as_u16(), want, "{what}: status");
+    let h = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what}: no {n} header"))
+            .to_owned()
+    };
+    assert_eq!(h("cache-control"), "no-store", "{what}");
+    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("x-frame-options"), "DENY", "{what}");
+    let csp = h("content-security-policy");
+    assert!(
+        !csp.contains("unsafe-") && !csp.contains('*'),
+        "{what}: a loose policy: {csp}"
+    );
+    let d = csp_directives(&csp);
+    let get = |name: &str| d.get(name).map(String::as_str);
+    assert_eq!(get("default-src"), Some("'none'"), "{what}: {csp}");
+    // No script at all: no script-src, so default-src 'none' governs scripts.
+    assert_eq!(get("script-src"), None, "{what}: {csp}");
+    assert_eq!(get("img-src"), Some("https:"), "{what}: {csp}");
+    assert_eq!(get("frame-ancestors"), Some("'none'"), "{what}: {csp}");
+    assert_eq!(get("form-action"), Some("'self'"), "{what}: {csp}");
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_on_a_reward_link_carries_the_security_headers() {
+    let server = MockServer::start().await.expect("mock");
+    let api = Api::start(&server).await;
+    let http = &api.http;
+    let base = &api.base;
+    let page = |token: &str| format!("{base}/r/{token}");
+    let json_url = |token: &str| format!("{base}/v1/redemptions/{token}");
+    let form = |url: String, body: String| {
+        http.post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    // Issued: the page and its JSON twin.
+    let reward = api.issue(20).await;
+    let token = token_of(&reward);
+    let res = http.get(page(&token)).send().await.expect("page");
+    let csp = assert_link_headers("issued page", &res, 200);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("name=\"item_id\""), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains(" style="),
+        "{html}"
+    );
+    // The page's one inline stylesheet is the one the policy allows by its hash.
+    let style = html
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(css, _)| css)
+        .expect("a stylesheet");
+    use sha2::Digest;
+    let hash = format!("'sha256-{}'", base64(&sha2::Sha256::digest(style)));
+    assert_eq!(csp.get("style-src"), Some(&hash), "{csp:?}");
+    let res = http.get(json_url(&token)).send().await.expect("json");
+    assert_link_headers("issued JSON", &res, 200);
+
+    // Error answers: a form without the address a physical item needs, JSON that does not parse,
+    // a body that is not JSON, an injected fault.
+    let physical = reward["offer"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "physical")
+        .expect("a physical item")["item_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let res = form(page(&token), format!("item_id={physical}"))
+        .await
+        .expect("form");
+    assert_link_headers("form error page", &res, 400);
+    let res = http
+        .post(json_url(&token))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .expect("bad json");
+    assert_link_headers("invalid JSON", &res, 400);
+    let res = http
+        .post(json_url(&token))
+        .header("content-type", "text/plain")
+        .body("item_id=x")
+        .send()
+        .await
+        .expect("bad type");
+    assert_link_headers("unsupported media type", &res, 415);
+    let fault = http
+        .post(format!("{base}/_mock/faults"))
+        .json(&json!({"route": "GET /r/{token}", "status": 503}))
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(fault.status(), 201);
+    let res = http.get(page(&token)).send().await.expect("page");
+    assert_link_headers("injected fault", &res, 503);
+
+    // Redeemed through the form, for the digital item: the confirmation shows the code.
+    let digital = reward["offer"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "digital")
+        .expect("a digital item")["item_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let res = form(page(&token), format!("item_id={digital}"))
+        .await
+        .expect("form");
+    assert_link_headers("confirmation page", &res, 200);
+    assert!(res.text().await.expect("html").contains("Your code"));
+    let res = http.get(page(&token)).send().await.expect("page");
+    assert_link_headers("redeemed page", &res, 409);
+    let res = form(page(&token), format!("item_id={digital}"))
+        .await
+        .expect("form");
+    assert_link_headers("second form post", &res, 409);
+    let res = http.get(json_url(&token)).send().await.expect("json");
+    assert_link_headers("redeemed JSON", &res, 200);
+    let res = http
+        .post(json_url(&token))
+        .json(&json!({"item_id": digital}))
+        .send()
+        .await
+        .expect("json");
+    assert_link_headers("second JSON redemption", &res, 409);
+
+    // A JSON redemption that succeeds.
+    let other = api.issue(21).await;
+    let res = http
+        .post(json_url(&token_of(&other)))
+        .json(&redeem_body(&other))
+        .send()
+        .await
+        .expect("json");
+    assert_link_headers("JSON redemption", &res, 200);
+
+    // Forged, unknown and malformed links.
+    for forged in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not-a-token"] {
+        let res = http.get(page(forged)).send().await.expect("page");
+        assert_link_headers("forged page", &res, 404);
+        let res = form(page(forged), "item_id=itm_gc_10".into())
+            .await
+            .expect("form");
+        assert_link_headers("forged form post", &res, 404);
+        let res = http.get(json_url(forged)).send().await.expect("json");
+        assert_link_headers("forged JSON", &res, 404);
+    }
+    let res = http
+        .get(format!("{base}/r/{token}/extra"))
+        .send()
+        .await
+        .expect("page");
+    assert_link_headers("no such page", &res, 404);
+
+    // Expired, on the mock's clock.
+    let expiring = api.issue(22).await;
+    api.clock_advance(2_592_000 + 60).await;
+    let res = http
+        .get(expiring["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("page");
+    assert_link_headers("expired page", &res, 410);
+    let res = http
+        .get(json_url(&token_of(&expiring)))
+        .send()
+        .await
+        .expect("json");
+    assert_link_headers("expired JSON", &res, 410);
+
+    // The rest of the API is not a reward link and keeps its own headers.
+    let res = http
+        .get(format!(
+            "{base}/v1/rewards/{}",
+            reward["id"].as_str().expect("id")
+        ))
+        .bearer_auth(&api.secret)
+        .send()
+        .await
+        .expect("reward");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-security-policy").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_the_landing_image_only_over_https() {
+    let m = moments_e2e::mock::Mock::start().await;
+    let mut shown = Vec::new();
+    for image in [
+        "https://images.example.com/brand.png",
+        "http://images.example.com/brand.png",
+    ] {
+        let mut body = m.campaign_body(-60, 10_000, 500).await;
+        body["landing_image_url"] = json!(image);
+        let campaign = m.launch(body).await;
+        let t = m.trigger(&campaign, "m1", "cust_img", "US").await;
+        assert_eq!(t.status, 200, "{}", t.text);
+        let url = t.body["reward"]["url"].as_str().expect("url");
+        let html = m.http.get(url).send().await.expect("page");
+        let html = html.text().await.expect("html");
+        shown.push(html.contains(&format!("<img src=\"{image}\"")));
+        // The JSON twin returns the URL whatever its scheme.
+        let token = moments_e2e::mock::Mock::link_token(url);
+        let v = m
+            .call("GET", &format!("/v1/redemptions/{token}"), None, None, None)
+            .await;
+        assert_eq!(v.body["image_url"], image, "{}", v.text);
+    }
+    // The policy allows https images only: an http one would be blocked, so it is left out.
+    assert_eq!(shown, [true, false]);
+}
