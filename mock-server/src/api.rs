@@ -54,6 +54,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/webhook_endpoints"),
     ("GET", "/v1/webhook_endpoints/{id}"),
     ("DELETE", "/v1/webhook_endpoints/{id}"),
+    ("POST", "/v1/webhook_endpoints/{id}/rotate_secret"),
     ("POST", "/prod/GetRewardInfo"),
     ("POST", "/prod/GetReward"),
     ("POST", "/_mock/reset"),
@@ -126,6 +127,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::report))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(compat::get_reward_info))
         .routes(routes!(compat::get_reward))
         .routes(routes!(control::reset))

@@ -820,9 +820,12 @@ pub struct WebhookEndpoint {
     pub url: String,
     /// Subscribed types.
     pub events: Vec<String>,
-    /// `whsec_…`, on create only.
+    /// `whsec_…`, in the answers to create and `rotate_secret` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// While a rotation's overlap lasts: until when deliveries are signed with the previous secret too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Set on delete.
@@ -830,6 +833,15 @@ pub struct WebhookEndpoint {
     pub deleted: Option<bool>,
 }
 list_schema!(WebhookEndpointList, WebhookEndpoint);
+
+/// Body of `POST /v1/webhook_endpoints/{id}/rotate_secret` (optional).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSecretRotate {
+    /// How long deliveries stay signed with the previous secret too: 0–604800 seconds (7 days),
+    /// default 86400 (24 h); 0 drops it at once.
+    pub expires_in_seconds: Option<i64>,
+}
 
 /// Event data.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -139,6 +139,9 @@ pub struct EndpointRec {
     pub app_id: String,
     /// Secret.
     pub secret: String,
+    /// The secret before the last rotation, and the time until which deliveries carry its
+    /// signature too.
+    pub previous_secret: Option<(String, DateTime<Utc>)>,
     /// Deleted.
     pub deleted: bool,
     /// View.

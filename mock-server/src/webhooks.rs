@@ -88,11 +88,30 @@ pub struct Delivery {
     pub next_retry_at: Option<DateTime<Utc>>,
 }
 
-/// `Moments-Signature` header value for a body at unix time `t`.
-pub fn sign(secret: &str, t: i64, body: &str) -> String {
+/// Default overlap of a secret rotation: 24 hours.
+pub const ROTATION_OVERLAP_DEFAULT_SECONDS: i64 = 86_400;
+/// Longest overlap of a secret rotation: 7 days.
+pub const ROTATION_OVERLAP_MAX_SECONDS: i64 = 7 * 86_400;
+
+fn mac_hex(secret: &str, t: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(format!("{t}.{body}").as_bytes());
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `Moments-Signature` header value for a body at unix time `t`.
+pub fn sign(secret: &str, t: i64, body: &str) -> String {
+    sign_all(&[secret], t, body)
+}
+
+/// `Moments-Signature` header value with one `v1=` entry per secret, in order.
+pub fn sign_all(secrets: &[&str], t: i64, body: &str) -> String {
+    let mut header = format!("t={t}");
+    for s in secrets {
+        header += ",v1=";
+        header += &mac_hex(s, t, body);
+    }
+    header
 }
 
 impl State {
@@ -122,10 +141,17 @@ impl State {
             self.webhook_jobs.remove(&job_id);
             return;
         };
+        // During a rotation's overlap the previous secret signs too.
+        let mut secrets = vec![ep.secret.as_str()];
+        if let Some((old, until)) = &ep.previous_secret
+            && now < *until
+        {
+            secrets.push(old);
+        }
         self.outbox.push(PendingSend {
             job_id,
             url: ep.e.url.clone(),
-            signature: sign(&ep.secret, now.timestamp(), &job.body),
+            signature: sign_all(&secrets, now.timestamp(), &job.body),
             body: job.body.clone(),
             event_id: job.event_id.clone(),
             event_type: job.event_type.clone(),
@@ -225,9 +251,15 @@ pub async fn flush(app: &AppState) {
     }
 }
 
-fn view(e: &EndpointRec) -> WebhookEndpoint {
+/// The public view (no secret) at `now`.
+fn view(e: &EndpointRec, now: DateTime<Utc>) -> WebhookEndpoint {
     let mut v = e.e.clone();
     v.secret = None;
+    v.previous_secret_expires_at = e
+        .previous_secret
+        .as_ref()
+        .map(|(_, until)| *until)
+        .filter(|until| now < *until);
     v
 }
 
@@ -264,6 +296,7 @@ pub async fn create(
         url: b.url,
         events: b.events,
         secret: Some(secret.clone()),
+        previous_secret_expires_at: None,
         created_at: now,
         deleted: None,
     };
@@ -273,6 +306,7 @@ pub async fn create(
             seq,
             app_id: p.app_id().into(),
             secret,
+            previous_secret: None,
             deleted: false,
             e: e.clone(),
         },
@@ -288,6 +322,7 @@ pub async fn list(
     SecretAuth(p): SecretAuth,
 ) -> ApiResult<Json<List<WebhookEndpoint>>> {
     let g = app.lock();
+    let now = g.now();
     let mut v: Vec<_> = g
         .endpoints
         .values()
@@ -296,7 +331,7 @@ pub async fn list(
     v.sort_by_key(|e| std::cmp::Reverse(e.seq));
     Ok(Json(List {
         object: "list",
-        data: v.into_iter().map(view).collect(),
+        data: v.into_iter().map(|e| view(e, now)).collect(),
         has_more: false,
         next_cursor: None,
     }))
@@ -311,10 +346,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookEndpoint>> {
     let g = app.lock();
+    let now = g.now();
     g.endpoints
         .get(&id)
         .filter(|e| !e.deleted && e.app_id == p.app_id())
-        .map(|e| Json(view(e)))
+        .map(|e| Json(view(e, now)))
         .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))
 }
 
@@ -327,14 +363,54 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookEndpoint>> {
     let mut g = app.lock();
+    let now = g.now();
     let e = g
         .endpoints
         .get_mut(&id)
         .filter(|e| !e.deleted && e.app_id == p.app_id())
         .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
     e.deleted = true;
-    let mut v = view(e);
+    let mut v = view(e, now);
     v.deleted = Some(true);
+    Ok(Json(v))
+}
+
+/// `POST /v1/webhook_endpoints/{id}/rotate_secret`: a new secret, shown once in the answer. For
+/// `expires_in_seconds` (default 24 h) deliveries carry a `v1=` signature with the new and one with
+/// the previous secret, then with the new one only.
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", tag = "webhooks", params(("id" = String, Path)),
+    request_body(content = Option<WebhookSecretRotate>, content_type = "application/json",
+        description = "Optional; `expires_in_seconds` 0–604800, default 86400"),
+    responses((status = 200, description = "The endpoint with its new `secret`", body = WebhookEndpoint),
+              (status = "4XX", body = ErrorEnvelope)))]
+pub async fn rotate_secret(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<WebhookSecretRotate>,
+) -> ApiResult<Json<WebhookEndpoint>> {
+    let overlap = b
+        .expires_in_seconds
+        .unwrap_or(ROTATION_OVERLAP_DEFAULT_SECONDS);
+    if !(0..=ROTATION_OVERLAP_MAX_SECONDS).contains(&overlap) {
+        return Err(ApiError::validation(
+            "expires_in_seconds",
+            "`expires_in_seconds` must be 0–604800 (7 days).",
+        ));
+    }
+    let mut g = app.lock();
+    let now = g.now();
+    let e = g
+        .endpoints
+        .get_mut(&id)
+        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
+    let secret = ids::secret("whsec_", 24);
+    // Only the secret being replaced overlaps: one from an earlier rotation stops now.
+    let old = std::mem::replace(&mut e.secret, secret.clone());
+    e.previous_secret = (overlap > 0).then(|| (old, now + Duration::seconds(overlap)));
+    let mut v = view(e, now);
+    v.secret = Some(secret);
     Ok(Json(v))
 }
 
@@ -345,5 +421,18 @@ mod tests {
         let s = super::sign("whsec_test", 1_700_000_000, "{}");
         assert!(s.starts_with("t=1700000000,v1="));
         assert_eq!(s.len(), "t=1700000000,v1=".len() + 64);
+    }
+
+    #[test]
+    fn sign_all_has_one_entry_per_secret_in_order() {
+        let t = 1_700_000_000;
+        let one = |s| super::sign(s, t, "{}");
+        let both = super::sign_all(&["whsec_new", "whsec_old"], t, "{}");
+        let v1 = |h: &str| h.split_once(",v1=").map(|(_, v)| v.to_owned()).unwrap();
+        assert_eq!(
+            both,
+            format!("{},v1={}", one("whsec_new"), v1(&one("whsec_old")))
+        );
+        assert_ne!(v1(&one("whsec_new")), v1(&one("whsec_old")));
     }
 }

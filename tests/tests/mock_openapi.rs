@@ -186,6 +186,7 @@ const REQUIRED: &[&str] = &[
     "reward_info",
     "report",
     "webhook_endpoint_create",
+    "webhook_endpoint_rotate_secret",
     "fraud_review_list",
     "fraud_review_release",
     "event",
@@ -540,16 +541,28 @@ async fn write_fixtures() {
         None,
     )
     .await;
+    let whe = r
+        .rec(
+            "webhook_endpoint_create",
+            "WebhookEndpoint",
+            "POST",
+            "/v1/webhook_endpoints",
+            k,
+            Some("fx-whe-1"),
+            Some(
+                json!({"url": "https://brand.example.com/hooks/moments", "events": ["reward.issued"]}),
+            ),
+        )
+        .await;
+    let whe_id = whe.body["id"].as_str().unwrap().to_string();
     r.rec(
-        "webhook_endpoint_create",
+        "webhook_endpoint_rotate_secret",
         "WebhookEndpoint",
         "POST",
-        "/v1/webhook_endpoints",
+        &format!("/v1/webhook_endpoints/{whe_id}/rotate_secret"),
         k,
-        Some("fx-whe-1"),
-        Some(
-            json!({"url": "https://brand.example.com/hooks/moments", "events": ["reward.issued"]}),
-        ),
+        Some("fx-whe-rot-1"),
+        Some(json!({"expires_in_seconds": 3600})),
     )
     .await;
     // A flagged reward for the fraud fixtures.

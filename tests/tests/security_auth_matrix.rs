@@ -109,6 +109,7 @@ fn classify(method: &str, template: &str) -> Option<Access> {
         ("GET", "/v1/reports") => Secret,
         ("GET" | "POST", "/v1/webhook_endpoints") => Secret,
         ("GET" | "DELETE", "/v1/webhook_endpoints/{}") => Secret,
+        ("POST", "/v1/webhook_endpoints/{}/rotate_secret") => Secret,
         _ => return None,
     };
     Some(a)

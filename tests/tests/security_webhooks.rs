@@ -224,3 +224,190 @@ fn a_forged_signature_fails_the_same_way_however_much_of_it_is_right() {
         assert!(webhooks::verify(body, h, secret, tol, at).is_err(), "{h:?}");
     }
 }
+
+/// Triggers on the demo campaign for fresh customers.
+struct Trigger {
+    http: reqwest::Client,
+    base: String,
+    secret_key: String,
+    campaign: String,
+}
+
+impl Trigger {
+    /// Issues reward `n` and returns its `reward.issued` delivery (waited for, bounded).
+    async fn deliver(&self, n: u32, rx: &mut mpsc::UnboundedReceiver<Delivery>) -> Delivery {
+        let body = json!({"campaign_id": self.campaign, "moment_id": "first_workout",
+            "customer": {"id": format!("cust_rot_{n}"), "marketplace": "US"},
+            "device": {"type": "Web", "id": format!("dev-rot-{n}")}});
+        let res = self
+            .http
+            .post(format!("{}/v1/triggers", self.base))
+            .bearer_auth(&self.secret_key)
+            .header("idempotency-key", format!("rot-{n}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("trigger");
+        assert_eq!(res.status(), 200);
+        tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("a delivery within 20 s")
+            .expect("a delivery")
+    }
+}
+
+/// The `v1=` entries of a signature header.
+fn v1_entries(header: &str) -> usize {
+    header.split(',').filter(|p| p.starts_with("v1=")).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
+    use moments_client::models::{EventType, WebhookEndpointCreate};
+    use moments_client::{ErrorCode, MomentsClient};
+
+    let server = MockServer::start().await.expect("mock");
+    let base = server.base_url();
+    let secret_key = server.demo().secret_key.clone();
+    let campaign = server.demo().campaign_id.clone();
+    let http = reqwest::Client::new();
+    let client = MomentsClient::builder()
+        .base_url(&base)
+        .secret_key(&secret_key)
+        .build()
+        .expect("client");
+    // The overlap runs on the mock's clock: freeze it, so only the test moves time.
+    let clock: Value = http
+        .post(format!("{base}/_mock/clock/set"))
+        .json(&json!({"frozen": true}))
+        .send()
+        .await
+        .expect("clock")
+        .json()
+        .await
+        .expect("JSON");
+    let mut now: chrono::DateTime<Utc> = clock["now"].as_str().expect("now").parse().expect("time");
+    let (url, mut rx) = receiver().await;
+    let ep = client
+        .webhook_endpoints()
+        .create(&WebhookEndpointCreate {
+            url,
+            events: vec![EventType::RewardIssued],
+        })
+        .await
+        .expect("endpoint");
+    let old = ep.secret.clone().expect("secret");
+    let mut n = 0;
+    let trigger = Trigger {
+        http: http.clone(),
+        base: base.clone(),
+        secret_key: secret_key.clone(),
+        campaign,
+    };
+    let mut deliver = async || {
+        n += 1;
+        trigger.deliver(n, &mut rx).await
+    };
+    let tol = webhooks::DEFAULT_TOLERANCE;
+
+    // Rotate with a one-hour overlap: the answer shows the new secret once, and the overlap's end.
+    let rotated = client
+        .webhook_endpoints()
+        .rotate_secret(&ep.id, Some(Duration::from_secs(3600)))
+        .await
+        .expect("rotation");
+    let new = rotated.secret.clone().expect("the new secret");
+    assert!(new.starts_with("whsec_") && new != old);
+    let until = now + chrono::Duration::seconds(3600);
+    assert_eq!(rotated.previous_secret_expires_at, Some(until));
+    let shown = client.webhook_endpoints().get(&ep.id).await.expect("get");
+    assert_eq!(shown.secret, None);
+    assert_eq!(shown.previous_secret_expires_at, Some(until));
+
+    // During the overlap a delivery carries both signatures; either secret verifies it.
+    let d = deliver().await;
+    assert_eq!(v1_entries(&d.signature), 2, "{}", d.signature);
+    for s in [&new, &old] {
+        webhooks::verify(&d.body, &d.signature, s, tol, now).expect("verifies with either secret");
+    }
+    webhooks::construct_event_at(&d.body, &d.signature, &old, tol, now).expect("old secret");
+    // One second before the end it still does.
+    let advanced = http
+        .post(format!("{base}/_mock/clock/advance"))
+        .json(&json!({"seconds": 3599}))
+        .send()
+        .await
+        .expect("advance");
+    assert_eq!(advanced.status(), 200);
+    now += chrono::Duration::seconds(3599);
+    let d = deliver().await;
+    webhooks::verify(&d.body, &d.signature, &old, tol, now).expect("old secret, last second");
+
+    // From the end of the window, only the new secret signs.
+    let advanced = http
+        .post(format!("{base}/_mock/clock/advance"))
+        .json(&json!({"seconds": 1}))
+        .send()
+        .await
+        .expect("advance");
+    assert_eq!(advanced.status(), 200);
+    now += chrono::Duration::seconds(1);
+    let d = deliver().await;
+    assert_eq!(v1_entries(&d.signature), 1, "{}", d.signature);
+    webhooks::verify(&d.body, &d.signature, &new, tol, now).expect("the new secret verifies");
+    assert_eq!(
+        signature_error(webhooks::verify(&d.body, &d.signature, &old, tol, now)),
+        WebhookSignatureError::NoMatchingSignature
+    );
+    let shown = client.webhook_endpoints().get(&ep.id).await.expect("get");
+    assert_eq!(shown.previous_secret_expires_at, None);
+
+    // Refused rotations change nothing: the secret stays the one deliveries are signed with.
+    for (body, param) in [
+        (json!({"expires_in_seconds": 604_801}), "expires_in_seconds"),
+        (json!({"expires_in_seconds": -1}), "expires_in_seconds"),
+        (json!({"expires_in_seconds": "soon"}), "expires_in_seconds"),
+        (json!({"overlap": 60}), "overlap"),
+    ] {
+        let res = http
+            .post(format!(
+                "{base}/v1/webhook_endpoints/{}/rotate_secret",
+                ep.id
+            ))
+            .bearer_auth(&secret_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(res.status(), 400, "{body}");
+        let v: Value = res.json().await.expect("envelope");
+        assert_eq!(v["error"]["code"], "validation_error", "{v}");
+        assert_eq!(v["error"]["param"], param, "{v}");
+    }
+    let err = client
+        .webhook_endpoints()
+        .rotate_secret("whe_does_not_exist", None)
+        .await
+        .expect_err("unknown endpoint");
+    assert_eq!(err.code(), Some(&ErrorCode::ResourceNotFound));
+    let d = deliver().await;
+    assert_eq!(v1_entries(&d.signature), 1, "{}", d.signature);
+    webhooks::verify(&d.body, &d.signature, &new, tol, now).expect("still the same secret");
+
+    // A rotation with no overlap: the previous secret stops at once.
+    let newest = client
+        .webhook_endpoints()
+        .rotate_secret(&ep.id, Some(Duration::ZERO))
+        .await
+        .expect("rotation");
+    assert_eq!(newest.previous_secret_expires_at, None);
+    let newest = newest.secret.expect("secret");
+    let d = deliver().await;
+    assert_eq!(v1_entries(&d.signature), 1, "{}", d.signature);
+    webhooks::verify(&d.body, &d.signature, &newest, tol, now).expect("the newest secret");
+    assert_eq!(
+        signature_error(webhooks::verify(&d.body, &d.signature, &new, tol, now)),
+        WebhookSignatureError::NoMatchingSignature
+    );
+    server.shutdown().await;
+}

@@ -517,6 +517,38 @@ impl WebhookEndpoints<'_> {
         );
         self.client.call(call, &self.opts).await
     }
+
+    /// `POST /v1/webhook_endpoints/{id}/rotate_secret`: a new signing `secret`, shown only in this
+    /// answer. For `overlap` (whole seconds, a fraction rounded up; `None`: the server's default,
+    /// 24 h; at most 7 days; zero: the old secret stops at once) deliveries carry a `v1=` signature
+    /// with each secret, so a receiver verifying with either keeps working while the new one is
+    /// deployed; `previous_secret_expires_at` says until when.
+    ///
+    /// ```no_run
+    /// # async fn f(client: moments_client::MomentsClient) -> Result<(), moments_client::Error> {
+    /// use std::time::Duration;
+    /// let ep = client
+    ///     .webhook_endpoints()
+    ///     .rotate_secret("whe_123", Some(Duration::from_secs(3600)))
+    ///     .await?;
+    /// // Store `ep.secret`; until `ep.previous_secret_expires_at` the old secret verifies too.
+    /// # Ok(()) }
+    /// ```
+    pub async fn rotate_secret(
+        &self,
+        id: &str,
+        overlap: Option<std::time::Duration>,
+    ) -> Result<WebhookEndpoint, Error> {
+        let call = post(
+            "/v1/webhook_endpoints/{id}/rotate_secret",
+            &["v1", "webhook_endpoints", id, "rotate_secret"],
+        );
+        let body = WebhookSecretRotate {
+            expires_in_seconds: overlap
+                .map(|d| d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))),
+        };
+        self.client.call_json(call, &body, &self.opts).await
+    }
 }
 
 impl Legacy<'_> {

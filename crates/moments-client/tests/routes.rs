@@ -153,6 +153,7 @@ async fn every_endpoint_uses_its_method_and_path() {
     let _ = c.webhook_endpoints().list().await;
     let _ = c.webhook_endpoints().get("whe_1").await;
     let _ = c.webhook_endpoints().delete("whe_1").await;
+    let _ = c.webhook_endpoints().rotate_secret("whe_1", None).await;
     let _ = c.legacy().get_reward_info(&legacy).await;
     let _ = c.legacy().get_reward(&legacy).await;
 
@@ -203,6 +204,7 @@ async fn every_endpoint_uses_its_method_and_path() {
         ("GET", "/v1/webhook_endpoints", None),
         ("GET", "/v1/webhook_endpoints/whe_1", None),
         ("DELETE", "/v1/webhook_endpoints/whe_1", None),
+        ("POST", "/v1/webhook_endpoints/whe_1/rotate_secret", None),
         ("POST", "/prod/GetRewardInfo", None),
         ("POST", "/prod/GetReward", None),
     ];

@@ -1,4 +1,6 @@
-//! Webhook signature verification and event parsing.
+//! Webhook signature verification, event parsing, and the endpoint's secret rotation.
+
+mod common;
 
 use std::time::Duration;
 
@@ -152,4 +154,96 @@ fn a_campaign_state_change_carries_the_previous_status() {
         Some(moments_client::models::CampaignStatus::Approved)
     );
     assert_eq!(ev.campaign().unwrap().status.as_str(), "live");
+}
+
+#[tokio::test]
+async fn rotate_secret_posts_the_overlap_and_returns_the_new_secret() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/webhook_endpoints/whe_1/rotate_secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "object": "webhook_endpoint", "id": "whe_1", "url": "https://brand.example.com/hooks",
+            "events": ["reward.issued"], "secret": "whsec_new_2b7c",
+            "previous_secret_expires_at": "2026-11-24T10:00:00Z",
+            "created_at": "2026-11-23T10:00:00Z"
+        })))
+        .mount(&server)
+        .await;
+    let c = common::client(&server);
+    let ep = c
+        .webhook_endpoints()
+        .rotate_secret("whe_1", Some(Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    assert_eq!(ep.secret.as_deref(), Some("whsec_new_2b7c"));
+    assert_eq!(
+        ep.previous_secret_expires_at,
+        Some(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap())
+    );
+    assert!(!format!("{ep:?}").contains("whsec_new"), "Debug redacts it");
+    // The server's default; a fraction of a second rounds up; zero stops the old secret at once.
+    c.webhook_endpoints()
+        .rotate_secret("whe_1", None)
+        .await
+        .unwrap();
+    let half = Duration::from_millis(1500);
+    c.webhook_endpoints()
+        .rotate_secret("whe_1", Some(half))
+        .await
+        .unwrap();
+    c.webhook_endpoints()
+        .rotate_secret("whe_1", Some(Duration::ZERO))
+        .await
+        .unwrap();
+
+    let reqs = server.received_requests().await.unwrap();
+    let bodies: Vec<serde_json::Value> = reqs
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            serde_json::json!({"expires_in_seconds": 3600}),
+            serde_json::json!({}),
+            serde_json::json!({"expires_in_seconds": 2}),
+            serde_json::json!({"expires_in_seconds": 0}),
+        ]
+    );
+    for r in &reqs {
+        let auth = r.headers.get("authorization").unwrap().to_str().unwrap();
+        assert_eq!(auth, format!("Bearer {}", common::SECRET));
+        assert!(r.headers.get("idempotency-key").is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_refused_rotation_is_an_api_error_naming_the_field() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/webhook_endpoints/whe_1/rotate_secret"))
+        .respond_with(common::error_body(
+            "validation_error",
+            400,
+            Some("expires_in_seconds"),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = common::client(&server);
+    let e = c
+        .webhook_endpoints()
+        .rotate_secret("whe_1", Some(Duration::from_secs(8 * 86_400)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(400));
+    assert_eq!(e.code(), Some(&moments_client::ErrorCode::ValidationError));
+    let api = e.api_error().expect("an API error");
+    assert_eq!(api.param.as_deref(), Some("expires_in_seconds"));
 }

@@ -57,11 +57,13 @@ const MIGRATIONS: &[&str] = &[
     // v4: answered keys are remembered for the key retention. `answered_at_ms` is when the
     // answer was recorded (rows answered before v4 take their last upload, or their enqueue,
     // time); delivered rows the listener was told about stay as `delivered_notified` instead of
-    // being deleted, and dismissed failures stay as `dismissed`.
+    // being deleted, and dismissed failures stay as `dismissed`. `actions_live` indexes only
+    // undelivered rows, so finding a customer's head does not walk its remembered ones.
     "ALTER TABLE actions ADD COLUMN answered_at_ms INTEGER;
     UPDATE actions SET answered_at_ms = COALESCE(sent_at_ms, created_at_ms)
         WHERE state IN ('delivered', 'failed');
-    CREATE INDEX actions_answered ON actions(state, answered_at_ms);",
+    CREATE INDEX actions_answered ON actions(state, answered_at_ms);
+    CREATE INDEX actions_live ON actions(customer_id, seq) WHERE state IN ('queued', 'inflight');",
 ];
 
 const LIVE: &str = "state IN ('queued', 'inflight')";

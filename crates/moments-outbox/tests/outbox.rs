@@ -474,6 +474,8 @@ async fn app_keys_are_used_and_a_repeat_while_queued_is_a_no_op() {
     let fake = Fake::new(|_| offline());
     let events = Events::new();
     let outbox = open(cfg.clone(), &fake, &events).await;
+    // Suspended before the delivery task first runs: the action stays queued with no attempt.
+    outbox.suspend().await.unwrap();
     let a = action("c", "m");
     let q = outbox
         .enqueue_with_key(a.clone(), "app-key-1".into())
@@ -499,7 +501,13 @@ async fn app_keys_are_used_and_a_repeat_while_queued_is_a_no_op() {
             .await
             .unwrap();
         assert!(q.duplicate);
-        assert!(matches!(q.status, ActionStatus::Queued { .. }), "{q:?}");
+        assert_eq!(
+            q.status,
+            ActionStatus::Queued {
+                attempts: 0,
+                last_error: None
+            }
+        );
     }
     assert_eq!(fake_body(&outbox).await, body);
     let other = action("c", "other");
@@ -607,13 +615,16 @@ impl moments_outbox::Deliverer for Gated {
 }
 
 #[tokio::test]
-async fn lookup_tells_queued_in_flight_delivered_failed_and_unknown() {
+async fn lookup_tells_unknown_queued_in_flight_and_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&dir);
     let gate = Arc::new(Gated {
         open: tokio::sync::watch::channel(false).0,
     });
     let outbox = Outbox::open(cfg.clone(), gate.clone(), None).await.unwrap();
+    // Suspended before the delivery task first runs: nothing is attempted until `resume`, and
+    // lookup works meanwhile (it opens the file and closes it).
+    outbox.suspend().await.unwrap();
     assert_eq!(
         outbox.lookup("never-enqueued").await.unwrap(),
         ActionStatus::Unknown
@@ -624,12 +635,10 @@ async fn lookup_tells_queued_in_flight_delivered_failed_and_unknown() {
             OutboxError::InvalidIdempotencyKey
         ));
     }
-    outbox.suspend().await.unwrap();
     outbox
         .enqueue_with_key(action("c", "m"), "k-1".into())
         .await
         .unwrap();
-    // Nothing is attempted while suspended; lookup works (it opens the file and closes it).
     assert_eq!(
         outbox.lookup("k-1").await.unwrap(),
         ActionStatus::Queued {
@@ -1034,6 +1043,16 @@ async fn a_schema_v3_database_is_migrated_and_its_answered_keys_remembered() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, moments_outbox::SCHEMA_VERSION);
+    // The head of each customer's queue is found without walking remembered rows.
+    let plan: String = c
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT MIN(seq) FROM actions
+             WHERE customer_id = 'c' AND state IN ('queued', 'inflight')",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("actions_live"), "{plan}");
     // Answered before v4: answered at their last upload.
     let answered: Vec<(String, Option<i64>, Option<i64>)> = c
         .prepare("SELECT idempotency_key, answered_at_ms, sent_at_ms FROM actions ORDER BY seq")
@@ -1118,7 +1137,7 @@ async fn a_migration_that_fails_leaves_the_file_as_it_was() {
     assert_eq!(v, 3);
     let indexes: i64 = c
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'actions_answered'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('actions_answered', 'actions_live')",
             [],
             |r| r.get(0),
         )

@@ -173,8 +173,8 @@ pub struct ItemListParams {
     pub cursor: Option<String>,
 }
 
-/// A webhook endpoint. `secret` (`whsec_…`) is present only in the answer to its creation;
-/// `Debug` redacts it.
+/// A webhook endpoint. `secret` (`whsec_…`) is present only in the answers to its creation and to
+/// a secret rotation; `Debug` redacts it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEndpoint {
     /// `whe_…`
@@ -184,9 +184,13 @@ pub struct WebhookEndpoint {
     /// Subscribed event types (empty = all).
     #[serde(default)]
     pub events: Vec<super::EventType>,
-    /// The signing secret, only when just created. Never log it.
+    /// The signing secret, only when just created or rotated. Never log it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// While a secret rotation's overlap lasts: until when deliveries also carry a signature with
+    /// the previous secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// `true` in the answer to a delete.
@@ -201,10 +205,24 @@ impl fmt::Debug for WebhookEndpoint {
             .field("url", &self.url)
             .field("events", &self.events)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "previous_secret_expires_at",
+                &self.previous_secret_expires_at,
+            )
             .field("created_at", &self.created_at)
             .field("deleted", &self.deleted)
             .finish()
     }
+}
+
+/// Body of `POST /v1/webhook_endpoints/{id}/rotate_secret` (what
+/// [`WebhookEndpoints::rotate_secret`](crate::WebhookEndpoints::rotate_secret) sends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSecretRotate {
+    /// Seconds during which deliveries are signed with the previous secret too (0–604800; absent:
+    /// 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
 }
 
 /// Body of `POST /v1/webhook_endpoints`.
