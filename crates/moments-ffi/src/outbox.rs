@@ -548,10 +548,17 @@ mod tests {
             down: AtomicBool::new(true),
             keys: Mutex::default(),
         });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let recorder = Arc::new(Recorder(Mutex::new(tx)));
         runtime().block_on(async {
-            let outbox = ActionOutbox::open(path, device_info(), deliverer.clone(), None)
-                .await
-                .unwrap();
+            let outbox = ActionOutbox::open(
+                path,
+                device_info(),
+                deliverer.clone(),
+                Some(recorder as Arc<dyn OutboxEventListener>),
+            )
+            .await
+            .unwrap();
             let enqueue = |key: &str, moment: &str| {
                 outbox.enqueue_with_key(
                     key.into(),
@@ -578,13 +585,21 @@ mod tests {
                 }
             );
             outbox.flush().await.unwrap();
-            assert!(matches!(
-                outbox.lookup("app-key-1".into()).await.unwrap(),
-                OutboxActionStatus::Queued { attempts: 1.., last_error: Some(e) } if e == "connection reset"
-            ));
+            // Queued after its failed attempt (or, if the lookup came late, in its next attempt).
+            let status = outbox.lookup("app-key-1".into()).await.unwrap();
+            assert!(
+                matches!(
+                    &status,
+                    OutboxActionStatus::Queued { attempts: 1.., last_error: Some(e) } if e == "connection reset"
+                ) || matches!(status, OutboxActionStatus::InFlight { attempt: 2.. }),
+                "{status:?}"
+            );
 
             deliverer.down.store(false, Ordering::SeqCst);
             outbox.flush().await.unwrap();
+            // Recorded before the listener is told.
+            let (told, _) = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+            assert_eq!(told, "app-key-1");
             let delivered = OutboxActionStatus::Delivered {
                 reward_id: Some("rwd_1".into()),
                 reward_url: Some("https://rewards.example/r/rwd_1".into()),

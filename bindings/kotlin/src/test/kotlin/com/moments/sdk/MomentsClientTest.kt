@@ -300,6 +300,61 @@ class MomentsClientTest {
     }
 
     @Test
+    fun `an app key is looked up in the outbox and a repeat after delivery reports the first reward`() = runBlocking {
+        val path = kotlin.io.path.createTempDirectory("moments-outbox").resolve("outbox.sqlite").toString()
+        val key = "app-key-" + UUID.randomUUID()
+        val deliveredKey = CompletableDeferred<String>()
+        val listener = object : OutboxEventListener {
+            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: ULong?, progressTarget: ULong?) {
+                deliveredKey.complete(idempotencyKey)
+            }
+            override fun onFailed(idempotencyKey: String, code: String, reason: String) {}
+            override fun onDropped(idempotencyKey: String, reason: String) {}
+            override fun onPaused(code: String) {}
+        }
+        client(CountingProvider()).use { client ->
+            client.openOutbox(path, listener).use { outbox ->
+                assertEquals(OutboxActionStatus.Unknown, outbox.lookup(key))
+                mock.injectFault("POST /v1/triggers", 100, "reset")
+                val first = outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "first_workout")
+                assertEquals(OutboxEnqueued(false, OutboxActionStatus.Queued(0u, null)), first)
+                outbox.flush()
+                // Queued after its failed attempt (or, if the lookup came late, in its next attempt).
+                val queued = outbox.lookup(key)
+                assertTrue(
+                    (queued is OutboxActionStatus.Queued && queued.attempts >= 1u && queued.lastError != null) ||
+                        (queued is OutboxActionStatus.InFlight && queued.attempt >= 2u),
+                    "$queued",
+                )
+
+                mock.clearFaults()
+                outbox.flush()
+                // The outcome is recorded before the listener is told.
+                assertEquals(key, withTimeout(30_000) { deliveredKey.await() })
+                val delivered = outbox.lookup(key)
+                assertTrue(delivered is OutboxActionStatus.Delivered, "$delivered")
+                val url = (delivered as OutboxActionStatus.Delivered).rewardUrl!!
+                assertEquals(200, mock.getAbsolute(url).statusCode(), "the reward page opens")
+
+                // The app enqueues the same action again (killed before it learnt the outcome): the first reward.
+                val again = outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "first_workout")
+                assertEquals(OutboxEnqueued(true, delivered), again)
+                val after = outbox.flush()
+                assertEquals(0uL, after.queued + after.inflight + after.failed)
+                assertEquals(listOf(url), client.myRewards().map { it.url }, "one reward, the first")
+
+                val conflict = runCatching {
+                    outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "five_workouts")
+                }.exceptionOrNull()
+                assertTrue(conflict is MomentsException.InvalidArgument, "got $conflict")
+                assertEquals("idempotency_conflict", (conflict as MomentsException).code)
+                val badKey = runCatching { outbox.lookup("") }.exceptionOrNull()
+                assertEquals("invalid_idempotency_key", (badKey as MomentsException.InvalidArgument).code)
+            }
+        }
+    }
+
+    @Test
     fun `the blocking API makes the same calls without coroutines and shares the client's state`() {
         val provider = CountingProvider()
         client(provider).use { client ->
