@@ -9,6 +9,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod extra;
+
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::{
@@ -148,14 +150,18 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The OpenAPI document.
+/// The OpenAPI document: the annotations' plus what they cannot say ([`extra`]).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    build().1
+    serde_json::from_str(openapi_string()).expect("the document reads back")
 }
 
 fn openapi_string() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| openapi().to_pretty_json().unwrap_or_default())
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(build().1).expect("the document serializes");
+        extra::apply(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the document serializes")
+    })
 }
 
 async fn not_found() -> ApiError {

@@ -21,7 +21,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if is_object && let Ok(v) = serde_json::from_slice::<T>(bytes) {
         return Ok(v);
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
@@ -35,6 +35,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "The body must be a JSON object.",
         ));
     }
+    integral_floats_to_ints(&mut value);
     let mut track = serde_path_to_error::Track::new();
     let de = serde_path_to_error::Deserializer::new(value, &mut track);
     T::deserialize(de).map_err(|e| {
@@ -68,6 +69,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Rewrites numbers with a zero fraction (`4189.0`) as integers: JSON Schema counts them as
+/// integers, so an integer field accepts them. Others (`1.5`, or out of the `i64` range) stay floats
+/// and are refused by the field.
+fn integral_floats_to_ints(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_floats_to_ints),
+        Value::Object(o) => o.values_mut().for_each(integral_floats_to_ints),
+        _ => {}
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
@@ -92,6 +114,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// The smallest `limit` of a list.
+pub const LIMIT_MIN: usize = 1;
+/// The largest `limit` of a list.
+pub const LIMIT_MAX: usize = 100;
+/// The `limit` of a list that names none.
+pub const LIMIT_DEFAULT: usize = 20;
+
 /// Query parameters as a map; typed accessors give `validation_error` naming the parameter.
 pub struct QueryMap(pub HashMap<String, String>);
 
@@ -111,12 +140,12 @@ impl QueryMap {
     pub fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(String::as_str).filter(|s| !s.is_empty())
     }
-    /// `limit`, 1–100, default 20.
+    /// `limit`, [`LIMIT_MIN`]–[`LIMIT_MAX`], default [`LIMIT_DEFAULT`].
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.get("limit") {
-            None => Ok(20),
+            None => Ok(LIMIT_DEFAULT),
             Some(s) => match s.parse::<usize>() {
-                Ok(n) if (1..=100).contains(&n) => Ok(n),
+                Ok(n) if (LIMIT_MIN..=LIMIT_MAX).contains(&n) => Ok(n),
                 _ => Err(ApiError::validation(
                     "limit",
                     "`limit` must be an integer from 1 to 100.",

@@ -52,6 +52,7 @@ list_schema!(ApiKeyList, ApiKey);
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCreate {
     /// Optional label.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -60,12 +61,15 @@ pub struct ApiKeyCreate {
 #[serde(deny_unknown_fields)]
 pub struct CustomerTokenCreate {
     /// The customer.
+    #[schema(pattern = r"^[A-Za-z0-9_.:@-]{1,128}$")]
     pub customer_id: String,
     /// The customer's marketplace.
     pub marketplace: String,
     /// Optional segment.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub segment: Option<String>,
     /// 60–86400, default 900.
+    #[schema(minimum = 60, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -173,10 +177,13 @@ impl CampaignStatus {
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     /// Variant id.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     /// Weight 1–10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub weight: i64,
     /// Items in fallback order.
+    #[schema(min_items = 1, max_items = 10)]
     pub items: Vec<String>,
     /// Own cost per action.
     pub cost_per_action: Option<Money>,
@@ -187,6 +194,7 @@ pub struct Variant {
 #[serde(deny_unknown_fields)]
 pub struct RewardGroup {
     /// Group id.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     /// Marketplace.
     pub marketplace: String,
@@ -208,8 +216,10 @@ pub struct RewardGroup {
 #[serde(deny_unknown_fields)]
 pub struct Goal {
     /// 1–1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub target: i64,
     /// Sliding window.
+    #[schema(minimum = 1, maximum = 315360000)]
     pub window_seconds: i64,
 }
 
@@ -218,8 +228,10 @@ pub struct Goal {
 #[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     /// 1–1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_rewards: i64,
     /// Window; `null` = the campaign's whole life.
+    #[schema(minimum = 1)]
     pub period_seconds: Option<i64>,
 }
 
@@ -228,6 +240,7 @@ pub struct FrequencyCap {
 #[serde(deny_unknown_fields)]
 pub struct Moment {
     /// Moment id.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     /// Display name.
     pub name: Option<String>,
@@ -245,12 +258,16 @@ pub struct Moment {
 #[serde(deny_unknown_fields)]
 pub struct FraudSettings {
     /// Default 20.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_actions_per_customer_per_hour: Option<i64>,
     /// Default 30.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_actions_per_device_per_hour: Option<i64>,
     /// Default 100.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_actions_per_ip_per_hour: Option<i64>,
     /// Default 3.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_customers_per_device: Option<i64>,
 }
 
@@ -259,8 +276,10 @@ pub struct FraudSettings {
 #[serde(deny_unknown_fields)]
 pub struct CampaignCreate {
     /// 1–200 chars.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// 1–100 chars.
+    #[schema(min_length = 1, max_length = 100)]
     pub brand_name: String,
     /// Start.
     pub start_at: DateTime<Utc>,
@@ -273,16 +292,22 @@ pub struct CampaignCreate {
     /// Targeted marketplaces.
     pub marketplaces: Vec<String>,
     /// Reward groups.
+    #[schema(min_items = 1, max_items = 100)]
     pub reward_groups: Vec<RewardGroup>,
     /// Moments.
+    #[schema(min_items = 1, max_items = 50)]
     pub moments: Vec<Moment>,
     /// Announcement (GetRewardInfo).
+    #[schema(min_length = 1, max_length = 500)]
     pub announcement_message: String,
     /// Shown on the landing page.
+    #[schema(min_length = 1, max_length = 500)]
     pub redemption_message: String,
     /// Landing image.
+    #[schema(pattern = r"^https?://")]
     pub landing_image_url: Option<String>,
     /// Default 2592000.
+    #[schema(minimum = 3600, maximum = 31536000)]
     pub reward_expiry_seconds: Option<i64>,
     /// Fraud settings.
     pub fraud: Option<FraudSettings>,
@@ -293,8 +318,10 @@ pub struct CampaignCreate {
 #[serde(deny_unknown_fields)]
 pub struct CampaignUpdate {
     /// Name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Brand.
+    #[schema(min_length = 1, max_length = 100)]
     pub brand_name: Option<String>,
     /// Start.
     pub start_at: Option<DateTime<Utc>>,
@@ -307,16 +334,22 @@ pub struct CampaignUpdate {
     /// Marketplaces.
     pub marketplaces: Option<Vec<String>>,
     /// Reward groups.
+    #[schema(min_items = 1, max_items = 100)]
     pub reward_groups: Option<Vec<RewardGroup>>,
     /// Moments.
+    #[schema(min_items = 1, max_items = 50)]
     pub moments: Option<Vec<Moment>>,
     /// Announcement.
+    #[schema(min_length = 1, max_length = 500)]
     pub announcement_message: Option<String>,
     /// Redemption message.
+    #[schema(min_length = 1, max_length = 500)]
     pub redemption_message: Option<String>,
     /// Landing image.
+    #[schema(pattern = r"^https?://")]
     pub landing_image_url: Option<String>,
     /// Reward expiry.
+    #[schema(minimum = 3600, maximum = 31536000)]
     pub reward_expiry_seconds: Option<i64>,
     /// Fraud.
     pub fraud: Option<FraudSettings>,
@@ -327,6 +360,7 @@ pub struct CampaignUpdate {
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
     /// Why.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -412,10 +446,12 @@ pub enum DeviceType {
 #[serde(deny_unknown_fields)]
 pub struct TriggerCustomer {
     /// Customer id.
+    #[schema(pattern = r"^[A-Za-z0-9_.:@-]{1,128}$")]
     pub id: String,
     /// Marketplace.
     pub marketplace: String,
     /// Segment.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub segment: Option<String>,
 }
 
@@ -427,6 +463,7 @@ pub struct TriggerDevice {
     #[serde(rename = "type")]
     pub kind: DeviceType,
     /// Stable device id.
+    #[schema(min_length = 1, max_length = 200)]
     pub id: Option<String>,
     /// Customer IP.
     pub ip: Option<String>,
@@ -437,6 +474,7 @@ pub struct TriggerDevice {
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     /// Campaign.
+    #[schema(min_length = 1)]
     pub campaign_id: String,
     /// Moment.
     pub moment_id: String,
@@ -447,6 +485,7 @@ pub struct Trigger {
     /// Force a reward group.
     pub reward_group_id: Option<String>,
     /// Default 1.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
     /// When it happened on the device.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -631,16 +670,21 @@ pub struct TriggerResult {
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
     /// Recipient.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Line 1.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub line1: String,
     /// Line 2.
     pub line2: Option<String>,
     /// City.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub city: String,
     /// Postal code.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub postal_code: String,
     /// Country.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub country: String,
 }
 

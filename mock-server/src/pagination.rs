@@ -18,6 +18,20 @@ pub struct List<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The cursors [`decode_cursor`] accepts: `c1:` and 1–19 digits, base64url without padding.
+/// Each group of three digits encodes as four characters, a last one or two digits as two or three.
+pub const CURSOR_PATTERN: &str = concat!(
+    "^YzE6(?:(?:",
+    "(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]",
+    "){0,5}(?:",
+    "(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]",
+    "|(?:[MN][AQgw]|O[AQ])",
+    "|(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]",
+    ")|(?:",
+    "(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]",
+    "){6}(?:[MN][AQgw]|O[AQ]))$"
+);
+
 /// Encodes a position as an opaque cursor.
 pub fn encode_cursor(seq: u64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("c1:{seq}"))

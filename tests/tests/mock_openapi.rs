@@ -687,3 +687,86 @@ async fn write_fixtures() {
         "response": {"status": 200, "headers": {}, "body": ev}}),
     );
 }
+
+/// The links schemathesis's stateful phase follows, and the rules the server enforces, are in the
+/// document (`mock-server/src/api/extra.rs` and the `#[schema]` attributes of the wire types).
+#[tokio::test]
+async fn the_document_states_links_and_constraints() {
+    let m = Mock::start().await;
+    let doc = spec(&m).await;
+    let mut ids = std::collections::HashSet::new();
+    for (_, item) in doc["paths"].as_object().unwrap() {
+        for (_, op) in item.as_object().unwrap() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            }
+        }
+    }
+    let links = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["links"].clone()
+    };
+    let created = links("/v1/campaigns", "post", "201");
+    for name in [
+        "GetCampaign",
+        "UpdateCampaign",
+        "SubmitCampaign",
+        "ApproveCampaign",
+        "RejectCampaign",
+        "PauseCampaign",
+        "ResumeCampaign",
+        "EndCampaign",
+        "TriggerMoment",
+    ] {
+        assert!(created[name].is_object(), "campaign create links {name}");
+    }
+    assert_eq!(created["SubmitCampaign"]["operationId"], "campaigns_submit");
+    let triggered = links("/v1/triggers", "post", "200");
+    for name in [
+        "GetReward",
+        "CancelReward",
+        "ReleaseReward",
+        "BlockReward",
+        "GetRedemption",
+        "Redeem",
+    ] {
+        assert!(triggered[name].is_object(), "trigger links {name}");
+    }
+    assert!(links("/v1/campaigns/{id}", "get", "200")["CopyCampaign"]["requestBody"].is_object());
+
+    let s = &doc["components"]["schemas"];
+    assert_eq!(s["CampaignCreate"]["properties"]["name"]["maxLength"], 200);
+    assert_eq!(
+        s["CampaignCreate"]["properties"]["budget"]["properties"]["amount"]["minimum"],
+        5000
+    );
+    assert_eq!(
+        s["CampaignCreate"]["properties"]["marketplaces"]["uniqueItems"],
+        true
+    );
+    assert_eq!(
+        s["Moment"]["properties"]["id"]["pattern"],
+        "^[A-Za-z0-9_-]{1,64}$"
+    );
+    assert_eq!(s["Trigger"]["properties"]["quantity"]["maximum"], 1_000_000);
+    assert_eq!(
+        s["CustomerTokenCreate"]["properties"]["ttl_seconds"]["minimum"],
+        60
+    );
+    let params = doc["paths"]["/v1/campaigns"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["anyOf"][0]["maximum"], 100);
+    let info =
+        doc["paths"]["/v1/campaigns/{id}/moments/{moment_id}/reward_info"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+    assert!(
+        info.iter()
+            .any(|p| p["name"] == "marketplace" && p["required"] == true)
+    );
+    assert_eq!(
+        doc["paths"]["/v1/api_keys"]["post"]["requestBody"]["required"],
+        false
+    );
+}
