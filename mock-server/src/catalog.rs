@@ -375,7 +375,7 @@ pub mod routes {
     use axum::Json;
     use axum::extract::{Path, State as S};
 
-    use crate::auth::Auth;
+    use crate::auth::{Auth, TokenFact};
     use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
     use crate::extract::QueryMap;
     use crate::model::{Item, ItemKind, ItemList};
@@ -389,7 +389,7 @@ pub mod routes {
         responses((status = 200, body = ItemList), (status = "4XX", body = ErrorEnvelope)))]
     pub async fn list(
         S(app): S<AppState>,
-        Auth(_p): Auth,
+        Auth(p): Auth,
         q: QueryMap,
     ) -> ApiResult<Json<List<Item>>> {
         let limit = q.limit()?;
@@ -402,7 +402,8 @@ pub mod routes {
                 })?,
             ),
         };
-        let market = q.get("marketplace");
+        // A customer token lists its own marketplace's items.
+        let market = p.scoped(TokenFact::Marketplace, "marketplace", q.get("marketplace"))?;
         if let Some(m) = market
             && crate::money::marketplace_currency(m).is_none()
         {

@@ -1,5 +1,7 @@
 //! The original service's two calls: `/prod/GetRewardInfo` and `/prod/GetReward`.
 
+use std::num::NonZeroU32;
+
 use axum::Json;
 use axum::extract::State as S;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::errors::ApiError;
 use crate::model::DeviceType;
-use crate::state::{AppState, Bucket, State};
+use crate::state::AppState;
 use crate::triggers::{Outcome, TriggerInput};
 
 /// Request body of both compat calls.
@@ -66,30 +68,57 @@ fn fail(e: ApiError) -> Response {
     r
 }
 
-const RATE: i64 = 5;
+/// The original service's rate limit: calls per second per legacy key, across both endpoints.
+pub const DEFAULT_RATE_PER_SECOND: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
-impl State {
-    /// Takes a token from the key's bucket (5 per second, on the server clock).
-    fn take_token(&mut self, key: &str) -> Result<(), ApiError> {
-        let now_ms = self.now().timestamp_millis();
-        let b = self.buckets.entry(key.to_string()).or_insert(Bucket {
-            milli_tokens: RATE * 1000,
-            at_ms: now_ms,
-        });
-        let elapsed = (now_ms - b.at_ms).max(0);
-        b.milli_tokens = (b.milli_tokens + elapsed * RATE).min(RATE * 1000);
-        b.at_ms = now_ms;
-        if b.milli_tokens < 1000 {
-            let wait_ms = (1000 - b.milli_tokens) / RATE;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "Rate exceeded: 5 requests per second per key.",
-            )
-            .retry_after(((wait_ms + 999) / 1000) as u64));
+/// The compat rate limit, per legacy key, on real monotonic time: it protects the service, so the
+/// virtual clock (frozen, advanced, set) does not move it. A GCRA limiter ([`governor`]) with a burst
+/// of one second's calls.
+pub struct CompatLimiter {
+    limiter: governor::RateLimiter<
+        String,
+        governor::state::keyed::HashMapStateStore<String>,
+        governor::clock::MonotonicClock,
+    >,
+    per_second: NonZeroU32,
+}
+
+impl CompatLimiter {
+    /// `per_second` calls per second per key.
+    pub fn new(per_second: NonZeroU32) -> CompatLimiter {
+        CompatLimiter {
+            limiter: governor::RateLimiter::hashmap_with_clock(
+                governor::Quota::per_second(per_second),
+                governor::clock::MonotonicClock,
+            ),
+            per_second,
         }
-        b.milli_tokens -= 1000;
-        Ok(())
+    }
+
+    /// Takes one call of `key`'s allowance, or refuses with `429 rate_limited` and a `Retry-After`
+    /// (whole seconds, rounded up) after which the same call is allowed.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| {
+                use governor::clock::Clock as _;
+                let wait = not_until.wait_time_from(governor::clock::MonotonicClock.now());
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "Rate exceeded: {} requests per second per key.",
+                        self.per_second
+                    ),
+                )
+                .retry_after(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            })
+    }
+}
+
+impl Default for CompatLimiter {
+    fn default() -> Self {
+        CompatLimiter::new(DEFAULT_RATE_PER_SECOND)
     }
 }
 
@@ -118,7 +147,7 @@ fn run(
             "Forbidden: the API key is not valid.",
         )
     })?;
-    g.take_token(key)?;
+    app.0.compat_limiter.check(key)?;
     let req: CompatRequest = crate::extract::parse_json(body)?;
     if req.app_id != app_id {
         return Err(
@@ -150,6 +179,7 @@ fn run(
             reward_group_id: Some(req.reward_group_id.clone()),
             quantity: 1,
             customer_token: false,
+            occurred_at: None,
             fresh: crate::ids::fresh_reward("rwd_"),
         };
         let Outcome::Reward(id) = g.run_trigger(&input)? else {

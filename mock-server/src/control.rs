@@ -73,6 +73,8 @@ pub struct JournalEntry {
     pub replayed: bool,
     /// The fault applied, if any.
     pub fault: Option<String>,
+    /// A trigger's `occurred_at` as the request sent it (when the action happened on the device).
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 /// The clock.
@@ -197,6 +199,24 @@ pub struct FixturesLoaded {
     pub items: Vec<String>,
     /// Campaign ids.
     pub campaigns: Vec<String>,
+}
+
+impl Fixtures {
+    /// These fixtures with every id and key that loading them generated (`loaded`, the answer of
+    /// that load) written in, so that loading them into the same state again builds the same apps,
+    /// credentials and campaigns: how a reset returns to the fixtures a server started with.
+    pub fn resolved(mut self, loaded: &FixturesLoaded) -> Fixtures {
+        for (a, got) in self.apps.iter_mut().zip(&loaded.apps) {
+            a.id = Some(got.app_id.clone());
+            a.account_id = Some(got.account_id.clone());
+            a.secret_key = Some(got.secret_key.clone());
+            a.api_key = Some(got.api_key.clone());
+        }
+        for (c, id) in self.campaigns.iter_mut().zip(&loaded.campaigns) {
+            c.id = Some(id.clone());
+        }
+        self
+    }
 }
 
 /// A generic acknowledgement.
@@ -336,9 +356,20 @@ impl State {
 }
 
 /// `POST /_mock/reset`
-#[utoipa::path(post, path = "/_mock/reset", tag = "mock", responses((status = 200, body = Ack)))]
-pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
+#[utoipa::path(post, path = "/_mock/reset", tag = "mock",
+    responses((status = 200, body = Ack), (status = 500, description = "The startup fixtures did not load again; nothing changed", body = ErrorEnvelope)))]
+pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
     let mut fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
+    // The fixtures the server started with, ids and keys included (built on a clock at real time,
+    // where the reset puts the server's clock).
+    if let Some(f) = &app.0.startup_fixtures {
+        fresh.load_fixtures(f.clone()).map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_error",
+            message: format!("The startup fixtures did not load again: {}", e.message),
+            ..e
+        })?;
+    }
     let old = {
         let mut g = app.lock_raw();
         // The server keeps its one clock (the journal reads it too), back at real time.
@@ -355,7 +386,9 @@ pub async fn reset(S(app): S<AppState>) -> Json<Ack> {
     // brings the process's memory back near its start (the soak test checks this).
     drop(old);
     release_free_memory();
-    ack("State reset to the seeded demo; clock back to real time.")
+    Ok(ack(
+        "State reset to how the server started (seeded demo and startup fixtures); clock back to real time.",
+    ))
 }
 
 /// Returns freed heap pages to the OS. glibc keeps freed memory in its arenas otherwise, so
@@ -632,4 +665,59 @@ pub async fn set_mode(
     };
     app.lock().test_mode = test;
     Ok(Json(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_fixtures_load_again_as_the_same_apps_keys_and_campaigns() {
+        let app = crate::state::test_app();
+        let demo = app.0.demo.clone();
+        let now = chrono::Utc::now();
+        let f: Fixtures = serde_json::from_value(serde_json::json!({
+            "apps": [{"name": "Generated"}],
+            "campaigns": [{"app_id": demo.app_id, "status": "approved", "campaign": {
+                "name": "Fixture", "brand_name": "Brand",
+                "start_at": now - chrono::Duration::hours(1), "end_at": now + chrono::Duration::days(30),
+                "budget": {"amount": 10_000, "currency": "USD"},
+                "cost_per_action": {"amount": 500, "currency": "USD"},
+                "marketplaces": ["US"],
+                "reward_groups": [{"id": "US", "marketplace": "US", "items": ["itm_gc_10"]}],
+                "moments": [{"id": "m1"}],
+                "announcement_message": "Hi", "redemption_message": "Enjoy"}}]
+        }))
+        .unwrap();
+        let seeded = || State::seeded(demo.base_url.clone(), &demo, &app.0.legacy);
+        let mut first = seeded();
+        let loaded = first.load_fixtures(f.clone()).unwrap();
+        let resolved = f.clone().resolved(&loaded);
+        let mut again = seeded();
+        let reloaded = again.load_fixtures(resolved.clone()).unwrap();
+        // Loading the bare fixtures twice generates other ids and keys; the resolved ones do not.
+        let other = seeded().load_fixtures(f).unwrap();
+        assert_ne!(other.apps[0].secret_key, loaded.apps[0].secret_key);
+        assert_ne!(other.campaigns, loaded.campaigns);
+        let creds = |l: &FixturesLoaded| {
+            l.apps
+                .iter()
+                .map(|a| {
+                    (
+                        a.app_id.clone(),
+                        a.account_id.clone(),
+                        a.secret_key.clone(),
+                        a.api_key.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(creds(&reloaded), creds(&loaded));
+        assert_eq!(reloaded.campaigns, loaded.campaigns);
+        let id = &loaded.campaigns[0];
+        assert_eq!(again.campaigns[id].c.status, CampaignStatus::Live);
+        assert_eq!(again.campaigns[id].c.status, first.campaigns[id].c.status);
+        // And a third load from the resolved fixtures still works (a reset after a reset).
+        seeded().load_fixtures(resolved).unwrap();
+    }
 }

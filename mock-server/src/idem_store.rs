@@ -26,6 +26,13 @@ pub type Fingerprint = [u8; 16];
 /// Retention of stored answers, in hours of server time.
 pub const RETENTION_HOURS: i64 = 24;
 
+/// Whether an answer says "retry later" (`429` of any code, `5xx`): such answers are not stored, so
+/// a retry with the same key runs again. (`409 idempotency_in_progress` is answered before the
+/// handler and never reaches the store.)
+pub fn retry_later(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
 /// Keys the store holds before any shard first grows (a shard grows under its own lock only).
 const PRESIZE: usize = 1 << 16;
 
@@ -184,7 +191,8 @@ impl IdemStore {
         if ticket.epoch != self.epoch.load(Ordering::Acquire) {
             return;
         }
-        if (500..600).contains(&status) {
+        // An answer that says "try again later" is not what the key remembers: the retry runs again.
+        if retry_later(status) {
             shard.remove(&ticket.scope);
             return;
         }

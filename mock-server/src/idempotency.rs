@@ -1,5 +1,5 @@
 //! `Idempotency-Key` on every `POST` under `/v1/`: scope (app, customer?, key), replay, conflict,
-//! in-progress, 5xx not stored, 24 h retention on the server clock.
+//! in-progress, "retry later" answers (429, 5xx) not stored, 24 h retention on the server clock.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
@@ -335,5 +335,32 @@ mod tests {
             matches!(before(&app, &mut req("k2"), &body), Pre::Store(..)),
             "a 5xx answer lets the key run again"
         );
+    }
+
+    #[tokio::test]
+    async fn retry_later_answers_are_not_stored_and_final_refusals_are() {
+        let app = app();
+        let body = Bytes::new();
+        for (key, status, stored) in [
+            ("k429", StatusCode::TOO_MANY_REQUESTS, false),
+            ("k500", StatusCode::INTERNAL_SERVER_ERROR, false),
+            ("k422", StatusCode::UNPROCESSABLE_ENTITY, true),
+            ("k403", StatusCode::FORBIDDEN, true),
+            ("k409", StatusCode::CONFLICT, true),
+        ] {
+            let Pre::Store(ticket) = before(&app, &mut req(key), &body) else {
+                panic!("{key}: first use stores")
+            };
+            after(&app, ticket, status.into_response()).await;
+            let again = before(&app, &mut req(key), &body);
+            match (stored, again) {
+                (true, Pre::Answer(r)) => {
+                    assert_eq!(r.status(), status, "{key}: replayed as first answered");
+                    assert_eq!(r.headers()["idempotent-replayed"], "true");
+                }
+                (false, Pre::Store(_)) => {}
+                (stored, _) => panic!("{key}: expected stored={stored}"),
+            }
+        }
     }
 }

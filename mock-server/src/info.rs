@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State as S};
 
-use crate::auth::{Auth, Principal};
+use crate::auth::{Auth, TokenFact};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::QueryMap;
@@ -74,32 +74,21 @@ pub async fn reward_info(
     Path((id, moment)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<RewardInfo>> {
-    let (market, segment, customer) = match &p {
-        Principal::Secret { .. } => {
-            let m = q
-                .get("marketplace")
-                .ok_or_else(|| ApiError::validation("marketplace", "`marketplace` is required."))?;
-            if marketplace_currency(m).is_none() {
-                return Err(ApiError::validation(
-                    "marketplace",
-                    "Unknown marketplace code.",
-                ));
-            }
-            (m.to_string(), q.get("segment").map(str::to_string), None)
-        }
-        Principal::Customer {
-            marketplace,
-            segment,
-            customer_id,
-            ..
-        } => (
-            marketplace.clone(),
-            q.get("segment")
-                .map(str::to_string)
-                .or_else(|| segment.clone()),
-            Some(customer_id.clone()),
-        ),
-    };
+    // With a customer token the marketplace and segment are the token's; naming others is refused.
+    let market = p
+        .scoped(TokenFact::Marketplace, "marketplace", q.get("marketplace"))?
+        .ok_or_else(|| ApiError::validation("marketplace", "`marketplace` is required."))?
+        .to_owned();
+    if marketplace_currency(&market).is_none() {
+        return Err(ApiError::validation(
+            "marketplace",
+            "Unknown marketplace code.",
+        ));
+    }
+    let segment = p
+        .scoped(TokenFact::Segment, "segment", q.get("segment"))?
+        .map(str::to_owned);
+    let customer = p.customer().map(str::to_owned);
     let g = app.lock();
     g.reward_info(
         p.app_id(),

@@ -49,6 +49,7 @@ mod tests {
             idempotency_key: None,
             replayed: false,
             fault: None,
+            occurred_at: None,
         }
     }
 

@@ -47,5 +47,6 @@ pub mod triggers;
 pub mod webhooks;
 pub mod window;
 
+pub use compat::DEFAULT_RATE_PER_SECOND as COMPAT_RATE_PER_SECOND;
 pub use server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
 pub use state::Demo;

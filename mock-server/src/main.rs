@@ -19,7 +19,7 @@ struct Cli {
     /// Generate random demo keys instead of the documented fixed ones.
     #[arg(long)]
     random_demo_keys: bool,
-    /// Fixtures JSON file to load at start (same format as POST /_mock/fixtures).
+    /// Fixtures JSON file to load at start (same format as POST /_mock/fixtures); POST /_mock/reset loads them again.
     #[arg(long, value_name = "FILE")]
     fixtures: Option<std::path::PathBuf>,
     /// Log level filter (e.g. info, debug, moments_mock_server=trace).
@@ -33,6 +33,9 @@ struct Cli {
     /// binds: an Android emulator (http://10.0.2.2:8080), a container, a tunnel. Default: the bound address.
     #[arg(long, value_name = "URL", env = "MOMENTS_MOCK_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Calls per second per legacy key allowed on the compatibility endpoints (/prod/…), in real time.
+    #[arg(long, value_name = "N", default_value_t = moments_mock_server::COMPAT_RATE_PER_SECOND, env = "MOMENTS_MOCK_COMPAT_RATE")]
+    compat_rate: std::num::NonZeroU32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -91,6 +94,7 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         random_demo_keys: cli.random_demo_keys,
         fixtures,
         public_url: cli.public_url,
+        compat_rate_per_second: Some(cli.compat_rate),
     };
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,

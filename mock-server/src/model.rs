@@ -603,6 +603,10 @@ pub struct Reward {
     /// Created.
     #[serde(serialize_with = "crate::clock::ser")]
     pub created_at: DateTime<Utc>,
+    /// When the action happened on the device, as the trigger's `occurred_at` said (null when it
+    /// did not say).
+    #[serde(serialize_with = "crate::clock::ser_opt")]
+    pub occurred_at: Option<DateTime<Utc>>,
     /// Redeemed.
     #[serde(serialize_with = "crate::clock::ser_opt")]
     pub redeemed_at: Option<DateTime<Utc>>,

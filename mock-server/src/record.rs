@@ -167,6 +167,8 @@ pub struct RewardRec {
     pub refunded: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When the action happened on the device (the trigger's `occurred_at`).
+    pub occurred_at: Option<DateTime<Utc>>,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
     /// Month charged.
@@ -232,6 +234,7 @@ impl RewardRec {
             offer: i.offer.clone(),
             flag,
             created_at: self.created_at,
+            occurred_at: self.occurred_at,
             redeemed_at: later.redeemed_at,
             shipped_at: later.shipped_at,
             delivered_at: later.delivered_at,
@@ -390,6 +393,7 @@ mod tests {
                 test: false,
                 refunded: false,
                 created_at: chrono::DateTime::UNIX_EPOCH,
+                occurred_at: None,
                 expires_at: chrono::DateTime::UNIX_EPOCH,
                 charged_month: Arc::from("1970-01"),
                 reserved_item: None,
@@ -413,7 +417,7 @@ mod tests {
     #[test]
     fn records_stay_compact() {
         // What one stored reward costs before its strings; docs/performance.md tracks the total.
-        assert!(std::mem::size_of::<RewardRec>() <= 168);
+        assert!(std::mem::size_of::<RewardRec>() <= 184);
         assert!(std::mem::size_of::<RewardIds>() <= 24);
     }
 }

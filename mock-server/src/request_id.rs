@@ -80,7 +80,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
         );
         journal(
-            &app, rid, &method, &path, route, 431, None, false, None, None,
+            &app, rid, &method, &path, route, 431, None, false, None, None, None,
         );
         return resp;
     }
@@ -135,6 +135,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
                 false,
                 fault_desc.clone(),
                 None,
+                None,
             );
             if let Some(ctl) = req.extensions().get::<ConnCtl>() {
                 ctl.0.notify_one();
@@ -188,6 +189,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         }
     }
     let replayed = resp.extensions().get::<Replayed>().is_some();
+    let occurred_at = resp.extensions().get::<OccurredAt>().map(|o| o.0);
     resp.headers_mut().insert(
         "x-request-id",
         HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
@@ -202,6 +204,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         idem_key,
         replayed,
         fault_desc,
+        occurred_at,
         pending,
     );
     // Deliver webhooks that became due.
@@ -251,6 +254,10 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
     }
 }
 
+/// A trigger's `occurred_at`, left on its answer for the journal.
+#[derive(Clone, Copy, Debug)]
+pub struct OccurredAt(pub chrono::DateTime<chrono::Utc>);
+
 /// Records the request in the journal (after storing its idempotent answer, if one waits) and tells whether
 /// webhook sends wait to be delivered. The journal and the idempotency store have their own locks.
 #[allow(clippy::too_many_arguments)]
@@ -264,6 +271,7 @@ fn journal(
     key: Option<String>,
     replayed: bool,
     fault: Option<String>,
+    occurred_at: Option<chrono::DateTime<chrono::Utc>>,
     pending: Option<PendingStore>,
 ) -> bool {
     if let Some(p) = pending {
@@ -279,6 +287,7 @@ fn journal(
         idempotency_key: key,
         replayed,
         fault,
+        occurred_at,
     };
     app.journal().record(entry);
     app.outbox_pending()

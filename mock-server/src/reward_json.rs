@@ -99,6 +99,7 @@ impl RewardRec {
         out.extend_from_slice(shared.price.as_bytes());
         field(out, "flag", &flag);
         field(out, "created_at", &Time(&self.created_at));
+        field(out, "occurred_at", &MaybeTime(&self.occurred_at));
         field(out, "redeemed_at", &MaybeTime(&later.redeemed_at));
         field(out, "shipped_at", &MaybeTime(&later.shipped_at));
         field(out, "delivered_at", &MaybeTime(&later.delivered_at));
@@ -181,6 +182,7 @@ mod tests {
             test: false,
             refunded: false,
             created_at: created,
+            occurred_at: customer.map(|_| created - Duration::minutes(3)),
             expires_at: created + Duration::days(30),
             charged_month: "2027-01".into(),
             reserved_item: None,

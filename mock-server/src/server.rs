@@ -33,13 +33,17 @@ pub struct MockConfig {
     pub bind: Option<SocketAddr>,
     /// Generate demo keys from the CSPRNG instead of the documented fixed ones.
     pub random_demo_keys: bool,
-    /// Fixtures JSON to load at start (the body of `POST /_mock/fixtures`).
+    /// Fixtures JSON to load at start (the body of `POST /_mock/fixtures`). They are part of the
+    /// start state: `POST /_mock/reset` loads them again, with the same ids and keys.
     pub fixtures: Option<serde_json::Value>,
     /// Base of the URLs the mock hands out (reward links, `/_mock/demo`'s `base_url`), for clients
     /// that reach it at another address than the one it binds: an Android emulator
     /// (`http://10.0.2.2:8080`), a container, a tunnel. `http` or `https`, a host and optionally a
     /// port, nothing else (a trailing `/` is dropped). Default: the bound address.
     pub public_url: Option<String>,
+    /// Calls per second per legacy key that the compatibility endpoints allow (default 5, the
+    /// original service's limit), counted in real time whatever the virtual clock does.
+    pub compat_rate_per_second: Option<std::num::NonZeroU32>,
 }
 
 /// Checks a public base URL and returns it without a trailing `/`.
@@ -130,18 +134,25 @@ impl MockServer {
             base_url: base_url.clone(),
         };
         let mut state = State::seeded(base_url, &demo, &legacy);
+        let mut startup_fixtures = None;
         if let Some(f) = config.fixtures {
             let f: crate::control::Fixtures = crate::extract::parse_json(f.to_string().as_bytes())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-            state
-                .load_fixtures(f)
+            let loaded = state
+                .load_fixtures(f.clone())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            startup_fixtures = Some(f.resolved(&loaded));
         }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let app = AppState(Arc::new(Shared::new(state, demo.clone(), legacy, http)));
+        let mut shared = Shared::new(state, demo.clone(), legacy, http);
+        shared.startup_fixtures = startup_fixtures;
+        if let Some(rate) = config.compat_rate_per_second {
+            shared.compat_limiter = crate::compat::CompatLimiter::new(rate);
+        }
+        let app = AppState(Arc::new(shared));
         let router = crate::api::router(app.clone());
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let tick_app = app.clone();

@@ -89,6 +89,20 @@ pub struct CampaignRec {
 
 pub use crate::record::RewardRec;
 
+/// What a test reward is shared by: every caller the selection puts in this group and variant of a
+/// campaign's moment gets the same test reward.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TestRewardKey {
+    /// Campaign.
+    pub campaign_id: String,
+    /// Moment.
+    pub moment_id: String,
+    /// Reward group.
+    pub reward_group_id: String,
+    /// A/B variant.
+    pub variant_id: Option<String>,
+}
+
 /// What the reports can tell accepted actions apart by: actions are counted per key and day
 /// ([`State::actions`]), so their memory follows the campaign's shape, not its traffic. Its strings
 /// are interned ([`State::intern`]).
@@ -148,15 +162,6 @@ pub struct EndpointRec {
     pub e: WebhookEndpoint,
 }
 
-/// Token-bucket state for the compat rate limit.
-#[derive(Clone, Debug)]
-pub struct Bucket {
-    /// Tokens left (in thousandths).
-    pub milli_tokens: i64,
-    /// Last refill.
-    pub at_ms: i64,
-}
-
 /// (campaign, moment, customer).
 pub type CustomerMomentKey = (String, String, String);
 
@@ -197,8 +202,8 @@ pub struct State {
     pub rewards: Sharded<Arc<str>, Box<RewardRec>>,
     /// Reward ids in issue order.
     pub reward_order: Vec<Arc<str>>,
-    /// Test reward per (campaign, moment).
-    pub test_rewards: HashMap<(String, String), Arc<str>>,
+    /// Test reward per (campaign, moment, reward group, variant).
+    pub test_rewards: HashMap<TestRewardKey, Arc<str>>,
     /// Money.
     pub ledger: Ledger,
     /// Goal actions per (campaign, moment, customer).
@@ -229,8 +234,6 @@ pub struct State {
     pub seq: u64,
     /// Injected faults.
     pub faults: Vec<Fault>,
-    /// Compat buckets per legacy key.
-    pub buckets: HashMap<String, Bucket>,
     /// Webhook sends made due and not yet taken by a sender.
     pub outbox: Vec<PendingSend>,
     /// Webhook delivery jobs.
@@ -297,7 +300,6 @@ impl State {
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Vec::new(),
-            buckets: HashMap::new(),
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
             offers: HashMap::new(),
@@ -584,12 +586,17 @@ pub struct Shared {
     pub demo: Demo,
     /// Legacy key of the demo app.
     pub legacy: String,
+    /// The fixtures loaded at start, with the ids and keys they were given: `POST /_mock/reset`
+    /// loads them again ([`crate::control::Fixtures::resolved`]).
+    pub startup_fixtures: Option<crate::control::Fixtures>,
     /// HTTP client for webhooks.
     pub http: reqwest::Client,
     /// Serializes webhook flushes, so a clock advance waits for sends already under way.
     pub flush_lock: tokio::sync::Mutex<()>,
     /// Set once a fault is ever injected: until then requests skip the fault lookup (and its lock).
     pub faults_armed: AtomicBool,
+    /// The compat endpoints' rate limit (real time, outside the state: no reset or clock moves it).
+    pub compat_limiter: crate::compat::CompatLimiter,
 }
 
 impl Shared {
@@ -605,9 +612,11 @@ impl Shared {
             journal: Mutex::new(Journal::default()),
             demo,
             legacy,
+            startup_fixtures: None,
             http,
             flush_lock: tokio::sync::Mutex::new(()),
             faults_armed: AtomicBool::new(false),
+            compat_limiter: crate::compat::CompatLimiter::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Auth, Principal, valid_customer_id, valid_label};
+use crate::auth::{Auth, Principal, TokenFact, valid_customer_id, valid_label};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::JsonBody;
@@ -18,7 +18,8 @@ use crate::ids;
 use crate::model::*;
 use crate::money::{Money, marketplace_currency};
 use crate::record::IssueParts;
-use crate::state::{ActionKey, AppState, DueKind, RewardRec, State};
+use crate::request_id::OccurredAt;
+use crate::state::{ActionKey, AppState, DueKind, RewardRec, State, TestRewardKey};
 
 /// The reward group and variant chosen for a customer.
 #[derive(Clone, Debug)]
@@ -150,6 +151,8 @@ pub struct TriggerInput {
     pub quantity: i64,
     /// Whether a customer token is calling.
     pub customer_token: bool,
+    /// When the action happened on the device, as the request said (kept on the reward).
+    pub occurred_at: Option<DateTime<Utc>>,
     /// Id and link token for the reward, if one is issued ([`ids::fresh_reward`]): drawn before the state is
     /// locked.
     pub fresh: (Arc<str>, ids::LinkToken),
@@ -280,14 +283,11 @@ impl State {
         let cid = t.campaign_id.as_str();
         let (fraud, budget, expiry_seconds) =
             (c.fraud.clone(), c.budget.amount, c.reward_expiry_seconds);
-        // Fraud velocity limits (per customer, device, IP; compat: per device type).
+        // Fraud velocity limits per customer, device and IP: each applies only to a trigger that
+        // names its key (compat calls name none of them, as the original service had no such limit).
         let hour_ago = now - Duration::hours(1);
         let f = &fraud;
         // Digests of (campaign, kind, key): computed from borrowed keys, nothing copied.
-        // Compat calls (no customer, no device id) are limited per device type.
-        let dev_type = (t.device_id.is_none() && t.customer_id.is_none())
-            .then(|| format!("{:?}", t.device_type));
-        let dev_key = t.device_id.as_deref().or(dev_type.as_deref());
         let checks = [
             (
                 "velocity_customer",
@@ -296,7 +296,7 @@ impl State {
             ),
             (
                 "velocity_device",
-                dev_key,
+                t.device_id.as_deref(),
                 f.max_actions_per_device_per_hour.unwrap_or(30),
             ),
             (
@@ -459,6 +459,7 @@ impl State {
                 test: false,
                 refunded: false,
                 created_at: now,
+                occurred_at: t.occurred_at,
                 expires_at,
                 charged_month,
                 reserved_item: Some(reserved),
@@ -550,9 +551,17 @@ impl State {
         }
     }
 
-    /// The test reward of (campaign, moment): same id and URL every call, consumes nothing.
+    /// The test reward of (campaign, moment, reward group, variant): the same id and URL for every
+    /// caller the selection puts in that group and variant, as the original service answered per
+    /// reward group; consumes nothing. The stored record names no customer or segment:
+    /// [`State::test_reward_for`] renders it for each caller.
     fn test_reward(&mut self, t: &TriggerInput, c: &Campaign, sel: &Selection) -> Arc<str> {
-        let key = (c.id.clone(), t.moment_id.clone());
+        let key = TestRewardKey {
+            campaign_id: c.id.clone(),
+            moment_id: t.moment_id.clone(),
+            reward_group_id: sel.group_id.clone(),
+            variant_id: sel.variant_id.clone(),
+        };
         if let Some(id) = self.test_rewards.get(&key) {
             return id.clone();
         }
@@ -567,7 +576,7 @@ impl State {
             reward_group_id: &sel.group_id,
             variant_id: sel.variant_id.as_deref(),
             marketplace: &t.marketplace,
-            segment: t.segment.as_deref(),
+            segment: None,
             cost: &Money::usd(0),
             offer,
         });
@@ -580,13 +589,14 @@ impl State {
                 id,
                 issue,
                 token,
-                customer_id: t.customer_id.as_deref().map(Box::from),
+                customer_id: None,
                 device_id: None,
                 device_type: t.device_type,
                 status: RewardStatus::Issued,
                 test: true,
                 refunded: false,
                 created_at: now,
+                occurred_at: None,
                 expires_at: c
                     .end_at
                     .max(now + Duration::seconds(c.reward_expiry_seconds)),
@@ -599,6 +609,36 @@ impl State {
         self.test_rewards.insert(key, id.clone());
         id
     }
+
+    /// A test reward as one caller sees it: its customer, segment and `occurred_at` (the stored
+    /// record is shared by every caller of its group and names none of them).
+    pub fn test_reward_for(
+        &mut self,
+        r: &RewardRec,
+        customer_id: Option<&str>,
+        segment: Option<&str>,
+        occurred_at: Option<DateTime<Utc>>,
+    ) -> RewardRec {
+        let i = r.issue.clone();
+        let issue = self.issue_for(IssueParts {
+            app_id: &i.app_id,
+            account_id: &i.account_id,
+            campaign_id: &i.campaign_id,
+            moment_id: &i.moment_id,
+            reward_group_id: &i.reward_group_id,
+            variant_id: i.variant_id.as_deref(),
+            marketplace: &i.marketplace,
+            segment,
+            cost: &i.cost,
+            offer: i.offer.clone(),
+        });
+        RewardRec {
+            issue,
+            customer_id: customer_id.map(Box::from),
+            occurred_at,
+            ..r.clone()
+        }
+    }
 }
 
 /// Validates a v1 trigger body against the caller.
@@ -607,40 +647,41 @@ pub fn validate_trigger(
     b: &Trigger,
     peer_ip: Option<std::net::IpAddr>,
 ) -> ApiResult<TriggerInput> {
-    let (customer_id, marketplace, segment, customer_token) = match p {
-        Principal::Secret { .. } => {
-            let cu = b.customer.as_ref().ok_or_else(|| {
-                ApiError::validation("customer", "`customer` is required with a secret key.")
-            })?;
-            (
-                cu.id.clone(),
-                cu.marketplace.clone(),
-                cu.segment.clone(),
-                false,
-            )
-        }
-        Principal::Customer {
-            customer_id,
-            marketplace,
-            segment,
-            ..
-        } => {
-            if let Some(cu) = &b.customer
-                && (&cu.id != customer_id || &cu.marketplace != marketplace)
-            {
-                return Err(ApiError::forbidden(
-                    "A customer token acts for its own customer only.",
-                )
-                .param("customer.id"));
-            }
-            let seg = b
-                .customer
-                .as_ref()
-                .and_then(|c| c.segment.clone())
-                .or_else(|| segment.clone());
-            (customer_id.clone(), marketplace.clone(), seg, true)
-        }
-    };
+    // The token is the truth: with a customer token every fact below is the token's, and a body
+    // naming another value is refused (`Principal::scoped`).
+    let named = b.customer.as_ref();
+    let customer_token = p.customer().is_some();
+    if !customer_token && named.is_none() {
+        return Err(ApiError::validation(
+            "customer",
+            "`customer` is required with a secret key.",
+        ));
+    }
+    let customer_id = p
+        .scoped(
+            TokenFact::Customer,
+            "customer.id",
+            named.map(|c| c.id.as_str()),
+        )?
+        .unwrap_or_default()
+        .to_owned();
+    let marketplace = p
+        .scoped(
+            TokenFact::Marketplace,
+            "customer.marketplace",
+            named.map(|c| c.marketplace.as_str()),
+        )?
+        .unwrap_or_default()
+        .to_owned();
+    let segment = p
+        .scoped(
+            TokenFact::Segment,
+            "customer.segment",
+            named.and_then(|c| c.segment.as_deref()),
+        )?
+        .map(str::to_owned);
+    p.secret_only_field("reward_group_id", b.reward_group_id.is_some())?;
+    p.secret_only_field("device.ip", b.device.ip.is_some())?;
     if !valid_customer_id(&customer_id) {
         return Err(ApiError::validation(
             "customer.id",
@@ -692,16 +733,18 @@ pub fn validate_trigger(
         segment,
         device_type: b.device.kind,
         device_id: b.device.id.clone(),
-        // The caller's address is the customer's only when the customer's device calls (customer token);
-        // a brand server's own address would throttle all its customers together.
-        ip: b.device.ip.clone().or(if customer_token {
+        // A customer token's address is the connection's (the body may not name one); a brand
+        // server's own address would throttle all its customers together, so with a secret key only
+        // the `device.ip` it passes counts.
+        ip: if customer_token {
             peer_ip.map(|ip| ip.to_string())
         } else {
-            None
-        }),
+            b.device.ip.clone()
+        },
         reward_group_id: b.reward_group_id.clone(),
         quantity,
         customer_token,
+        occurred_at: b.occurred_at,
         fresh: ids::fresh_reward("rwd_"),
     })
 }
@@ -720,22 +763,35 @@ pub async fn trigger(
     let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip()))?;
     let mut g = app.lock_yielding().await;
     let outcome = g.run_trigger(&input)?;
-    Ok(match outcome {
+    let mut resp = match outcome {
         Outcome::Reward(id) => {
             // A copy of the record (a few reference counts) is written out after the lock is released.
-            let r = RewardRec::clone(&g.rewards[&id]);
+            let mut r = RewardRec::clone(&g.rewards[&id]);
+            if r.test {
+                r = g.test_reward_for(
+                    &r,
+                    input.customer_id.as_deref(),
+                    input.segment.as_deref(),
+                    input.occurred_at,
+                );
+            }
             drop(g);
+            let body = r.trigger_answer_json(&app.0.demo.base_url, r.status, r.flag.as_deref());
             // Stored under its key: a reference to the reward, rendered again on a replay (see
-            // `idempotency::Answer`), instead of the answer's bytes.
+            // `idempotency::Answer`), instead of the answer's bytes. A test reward is shared by its
+            // group's callers, so its answer (naming this caller) is stored as sent.
             if let Some(t) = &ticket {
-                let replay = Answer::Reward {
-                    status: r.status,
-                    flag: r.flag.clone(),
-                    id: id.clone(),
+                let replay = if r.test {
+                    Answer::Bytes(Box::new(body.clone().into()))
+                } else {
+                    Answer::Reward {
+                        status: r.status,
+                        flag: r.flag.clone(),
+                        id: id.clone(),
+                    }
                 };
                 idempotency::store_now(&app, t, StatusCode::OK, replay);
             }
-            let body = r.trigger_answer_json(&app.0.demo.base_url, r.status, r.flag.as_deref());
             let mut resp = (
                 [(
                     header::CONTENT_TYPE,
@@ -759,7 +815,11 @@ pub async fn trigger(
             progress: Some(pr),
         })
         .into_response(),
-    })
+    };
+    if let Some(at) = input.occurred_at {
+        resp.extensions_mut().insert(OccurredAt(at));
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]

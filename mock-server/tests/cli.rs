@@ -162,3 +162,177 @@ fn bad_arguments_are_usage_errors_that_name_the_value() {
         assert!(out.stdout.is_empty(), "{args:?}: nothing announced");
     }
 }
+
+/// A JSON request to the running binary; answers (status, body).
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    key: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = http.request(method, url);
+    if let Some(k) = key {
+        req = req
+            .bearer_auth(k)
+            .header("Idempotency-Key", format!("k-{}", next_key_number()));
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A number never handed out before in this process (for idempotency keys).
+fn next_key_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn a_reset_returns_to_the_fixtures_loaded_at_start() {
+    use reqwest::Method;
+    use serde_json::json;
+    const KEY: &str = "sk_test_cli_fixture_key_0123456789abcdef";
+    let now = chrono::Utc::now();
+    let t = |d: chrono::Duration| (now + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // An app with given credentials, an item, and a live campaign whose id the mock generates.
+    let fixtures = json!({
+        "apps": [{"id": "app_cli_fx", "name": "CLI fixture app", "secret_key": KEY}],
+        "items": [{"id": "itm_cli_fx", "title": "CLI mug", "description": "A mug", "kind": "physical",
+                   "image_url": null, "prices": {"US": {"amount": 1500, "currency": "USD"}}, "stock": {"US": 10}}],
+        "campaigns": [{"app_id": "app_cli_fx", "status": "approved", "campaign": {
+            "name": "CLI fixture", "brand_name": "CLI Brand",
+            "start_at": t(-chrono::Duration::hours(1)), "end_at": t(chrono::Duration::days(30)),
+            "budget": {"amount": 10_000, "currency": "USD"}, "cost_per_action": {"amount": 500, "currency": "USD"},
+            "marketplaces": ["US"], "reward_groups": [{"id": "US", "marketplace": "US", "items": ["itm_cli_fx"]}],
+            "moments": [{"id": "m1"}], "announcement_message": "Hi", "redemption_message": "Enjoy"}}]
+    });
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("reset-fixtures-{}.json", std::process::id()));
+    std::fs::write(&path, fixtures.to_string()).unwrap();
+    let (child, url, _rest) = start(&["--port", "0", "--fixtures", path.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let campaigns = |http: reqwest::Client, url: String| async move {
+        let (s, list) = call(
+            &http,
+            Method::GET,
+            format!("{url}/v1/campaigns"),
+            Some(KEY),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{list}");
+        list["data"].as_array().unwrap().clone()
+    };
+    let before = campaigns(http.clone(), url.clone()).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    let cid = before[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(before[0]["status"], "live");
+
+    // Change the state: a reward on the fixture campaign, an app loaded after the start, time moved.
+    let trig = json!({"campaign_id": cid, "moment_id": "m1", "customer": {"id": "c1", "marketplace": "US"},
+                      "device": {"type": "Web"}});
+    let (s, r) = call(
+        &http,
+        Method::POST,
+        format!("{url}/v1/triggers"),
+        Some(KEY),
+        Some(trig.clone()),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, later) = call(
+        &http,
+        Method::POST,
+        format!("{url}/_mock/fixtures"),
+        None,
+        Some(json!({"apps": [{"name": "Later app"}]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{later}");
+    let later_key = later["apps"][0]["secret_key"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &http,
+        Method::POST,
+        format!("{url}/_mock/clock/advance"),
+        None,
+        Some(json!({"seconds": 86_400})),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    let (s, ack) = call(
+        &http,
+        Method::POST,
+        format!("{url}/_mock/reset"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{ack}");
+
+    // The fixtures are back as they started: same key, same campaign id, nothing spent, no reward.
+    let after = campaigns(http.clone(), url.clone()).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["id"], cid.as_str());
+    assert_eq!(after[0]["status"], "live");
+    assert_eq!(after[0]["spend"]["spent"]["amount"], 0, "{}", after[0]);
+    let (s, rewards) = call(
+        &http,
+        Method::GET,
+        format!("{url}/v1/rewards"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, rewards["data"].as_array().unwrap().len()),
+        (200, 0),
+        "{rewards}"
+    );
+    let (s, item) = call(
+        &http,
+        Method::GET,
+        format!("{url}/v1/catalog/items/itm_cli_fx"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!((s, &item["stock"]["US"]), (200, &json!(10)), "{item}");
+    let (s, r) = call(
+        &http,
+        Method::POST,
+        format!("{url}/v1/triggers"),
+        Some(KEY),
+        Some(trig),
+    )
+    .await;
+    assert_eq!(s, 200, "the campaign works again: {r}");
+    // What was loaded after the start is gone; the demo is there as always.
+    let (s, _) = call(
+        &http,
+        Method::GET,
+        format!("{url}/v1/app"),
+        Some(&later_key),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+    let demo_key = moments_mock_server::DEMO_SECRET_KEY;
+    let (s, _) = call(
+        &http,
+        Method::GET,
+        format!("{url}/v1/app"),
+        Some(demo_key),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+}

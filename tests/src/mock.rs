@@ -51,7 +51,12 @@ pub struct Mock {
 impl Mock {
     /// Starts an isolated mock.
     pub async fn start() -> Mock {
-        let server = MockServer::start().await.expect("mock starts");
+        Self::start_with(moments_mock_server::MockConfig::default()).await
+    }
+
+    /// Starts an isolated mock with a configuration.
+    pub async fn start_with(config: moments_mock_server::MockConfig) -> Mock {
+        let server = MockServer::start_with(config).await.expect("mock starts");
         let base = server.base_url();
         let key = server.demo().secret_key.clone();
         let campaign = server.demo().campaign_id.clone();

@@ -267,9 +267,8 @@ async fn faults_status_latency_rate_limit_and_reset() {
 }
 
 #[tokio::test]
-async fn compat_endpoints_answer_rate_limit_and_error_text() {
+async fn compat_endpoints_answer_and_carry_the_error_text() {
     let m = Mock::start().await;
-    m.freeze().await; // the bucket does not refill on a frozen clock
     let demo = m.server.demo().clone();
     let body = json!({"appId": demo.app_id, "momentId": "first_workout", "deviceType": "Android", "campaignId": demo.campaign_id, "rewardGroupId": "US"});
     let post = |path: &'static str, key: Option<&'static str>, b: Value| {
@@ -317,14 +316,7 @@ async fn compat_endpoints_answer_rate_limit_and_error_text() {
             .contains("cmp_nope")
     );
     assert_eq!(e["rewardNotificationUrl"], Value::Null);
-    // 5 calls in this (frozen) second: the 6th is limited.
-    assert_eq!(post("/prod/GetRewardInfo", key, body.clone()).await.0, 200);
-    let (st, e, ra) = post("/prod/GetRewardInfo", key, body.clone()).await;
-    assert_eq!(st, 429);
-    assert_eq!(e["errorCode"], "rate_limited");
-    assert!(ra.unwrap().parse::<u64>().unwrap() >= 1);
-    m.advance(1).await;
-    assert_eq!(post("/prod/GetRewardInfo", key, body.clone()).await.0, 200);
+    // The rate limit: tests/tests/trust_boundary.rs (it counts real time).
     let (st, e, _) = post("/prod/GetReward", None, body.clone()).await;
     assert_eq!(st, 403);
     assert_eq!(e["errorCode"], "authentication_required");
@@ -816,4 +808,80 @@ async fn the_journal_is_stamped_by_the_server_clock_and_a_reset_empties_it() {
             "{stamped} is not real time"
         );
     }
+}
+
+#[tokio::test]
+async fn a_reset_returns_to_the_fixtures_the_library_started_with() {
+    const KEY: &str = "sk_test_lib_fixture_key_0123456789abcdef0";
+    let now = chrono::Utc::now();
+    let t = |d: chrono::Duration| (now + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let fixtures = json!({
+        "accounts": ["acct_lib_fx"],
+        "apps": [{"id": "app_lib_fx", "account_id": "acct_lib_fx", "name": "Library fixture app", "secret_key": KEY}],
+        "campaigns": [{"app_id": "app_lib_fx", "status": "approved", "campaign": {
+            "name": "Library fixture", "brand_name": "Lib Brand",
+            "start_at": t(-chrono::Duration::hours(1)), "end_at": t(chrono::Duration::days(30)),
+            "budget": {"amount": 10_000, "currency": "USD"}, "cost_per_action": {"amount": 500, "currency": "USD"},
+            "marketplaces": ["US"], "reward_groups": [{"id": "US", "marketplace": "US", "items": ["itm_gc_10"]}],
+            "moments": [{"id": "m1"}], "announcement_message": "Hi", "redemption_message": "Enjoy"}}]
+    });
+    let server = moments_mock_server::MockServer::start_with(moments_mock_server::MockConfig {
+        fixtures: Some(fixtures),
+        ..Default::default()
+    })
+    .await
+    .expect("starts with the fixtures");
+    let base = server.base_url();
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, idem: Option<&str>, body: Option<&Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(KEY);
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        async move {
+            let res = req.send().await.expect("an answer");
+            let status = res.status().as_u16();
+            let replayed = res.headers().contains_key("idempotent-replayed");
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (status, body, replayed)
+        }
+    };
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let (s, before, _) = call(get.clone(), "/v1/campaigns", None, None).await;
+    assert_eq!(s, 200, "{before}");
+    let cid = before["data"][0]["id"].as_str().unwrap().to_owned();
+    let trig = json!({"campaign_id": cid, "moment_id": "m1", "customer": {"id": "c1", "marketplace": "US"},
+                      "device": {"type": "Web"}});
+    let (s, first, _) = call(post.clone(), "/v1/triggers", Some("lib-1"), Some(&trig)).await;
+    assert_eq!(s, 200, "{first}");
+    let (_, app, _) = call(get.clone(), "/v1/app", None, None).await;
+    assert_eq!(app["account_id"], "acct_lib_fx", "{app}");
+
+    let reset = http
+        .post(format!("{base}/_mock/reset"))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status(), 200);
+    let (s, after, _) = call(get.clone(), "/v1/campaigns", None, None).await;
+    assert_eq!(s, 200, "{after}");
+    let data = after["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{after}");
+    assert_eq!(data[0]["id"], cid.as_str());
+    assert_eq!(data[0]["status"], "live");
+    assert_eq!(data[0]["spend"]["spent"]["amount"], 0, "{after}");
+    let (_, app_after, _) = call(get.clone(), "/v1/app", None, None).await;
+    assert_eq!(app_after, app, "the same app in the same account");
+    // The idempotency key was forgotten with the rest: the same trigger runs afresh, not a replay.
+    let (s, again, replayed) = call(post, "/v1/triggers", Some("lib-1"), Some(&trig)).await;
+    assert_eq!(s, 200, "{again}");
+    assert!(!replayed);
+    assert_ne!(again["reward"]["id"], first["reward"]["id"]);
+    server.shutdown().await;
 }
