@@ -84,7 +84,8 @@ pub struct TriggerDevice {
     /// A stable device identifier (fraud controls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The customer's IP as seen by the brand's server.
+    /// The customer's IP as seen by the brand's server (secret key only: a customer token's IP is
+    /// its connection's address, and naming one is `403 forbidden`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
 }
@@ -108,13 +109,13 @@ pub struct TriggerRequest {
     pub customer: Option<TriggerCustomer>,
     /// The device.
     pub device: TriggerDevice,
-    /// Force a reward group.
+    /// Force a reward group (secret key only; with a customer token it is `403 forbidden`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward_group_id: Option<String>,
     /// What this action adds to a goal (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<u32>,
-    /// When it happened on the device.
+    /// When it happened on the device (kept on the issued reward as `occurred_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<DateTime<Utc>>,
 }
@@ -165,13 +166,13 @@ impl TriggerRequest {
         self
     }
 
-    /// Sets the customer's IP.
+    /// Sets the customer's IP (secret-key calls; a customer token's call is refused with it).
     pub fn ip(mut self, ip: impl Into<String>) -> Self {
         self.device.ip = Some(ip.into());
         self
     }
 
-    /// Forces a reward group.
+    /// Forces a reward group (secret-key calls; a customer token's call is refused with it).
     pub fn reward_group(mut self, id: impl Into<String>) -> Self {
         self.reward_group_id = Some(id.into());
         self
@@ -269,6 +270,9 @@ pub struct Reward {
     pub flag: Option<RewardFlag>,
     /// Issue time.
     pub created_at: DateTime<Utc>,
+    /// When the action happened on the device, as the trigger's `occurred_at` said.
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
     /// Redemption time.
     #[serde(default)]
     pub redeemed_at: Option<DateTime<Utc>>,
