@@ -288,6 +288,77 @@ final class MomentsClientTests: XCTestCase {
         let after = try await outbox.counts()
         XCTAssertEqual(after.queued + after.inflight + after.failed, 0)
     }
+
+    func testAnAppKeyIsLookedUpAndARepeatAfterDeliveryReportsTheFirstReward() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moments-outbox-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let client = try makeClient(CountingProvider(mock, customerId: customerId))
+        let listener = OutboxRecorder()
+        let outbox = try await client.openOutbox(path: dir.appendingPathComponent("outbox.sqlite").path, listener: listener)
+        let key = "app-key-" + UUID().uuidString
+        let lookedUp = try await outbox.lookup(idempotencyKey: key)
+        XCTAssertEqual(lookedUp, .unknown)
+
+        try await mock.injectFault(route: "POST /v1/triggers", count: 100, action: "reset")
+        let first = try await outbox.enqueueWithKey(
+            idempotencyKey: key, customerId: customerId, marketplace: "US", campaignId: mock.campaignId,
+            momentId: "first_workout"
+        )
+        XCTAssertEqual(first, OutboxEnqueued(duplicate: false, status: .queued(attempts: 0, lastError: nil)))
+        _ = try await outbox.flush()
+        // Queued after its failed attempt (or, if the lookup came late, in its next attempt).
+        switch try await outbox.lookup(idempotencyKey: key) {
+        case let .queued(attempts, lastError):
+            XCTAssertGreaterThanOrEqual(attempts, 1)
+            XCTAssertNotNil(lastError)
+        case let .inFlight(attempt):
+            XCTAssertGreaterThanOrEqual(attempt, 2)
+        case let other:
+            XCTFail("not queued after a reset connection: \(other)")
+        }
+
+        try await mock.clearFaults()
+        _ = try await outbox.flush()
+        // The outcome is recorded before the listener is told: wait for it (bounded).
+        for _ in 0..<600 where listener.events.isEmpty {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        XCTAssertEqual(listener.events.first?.1, key)
+        let delivered = try await outbox.lookup(idempotencyKey: key)
+        guard case let .delivered(_, rewardUrl, _, _) = delivered, let url = rewardUrl else {
+            return XCTFail("not delivered: \(delivered)")
+        }
+        let status = try await mock.status(of: url)
+        XCTAssertEqual(status, 200, "the reward page opens")
+
+        // The app enqueues the same action again (killed before it learnt the outcome): the first reward.
+        let again = try await outbox.enqueueWithKey(
+            idempotencyKey: key, customerId: customerId, marketplace: "US", campaignId: mock.campaignId,
+            momentId: "first_workout"
+        )
+        XCTAssertEqual(again, OutboxEnqueued(duplicate: true, status: delivered))
+        let after = try await outbox.flush()
+        XCTAssertEqual(after.queued + after.inflight + after.failed, 0)
+        let mine = try await client.myRewards()
+        XCTAssertEqual(mine.map { $0.url }, [url], "one reward, the first")
+
+        do {
+            _ = try await outbox.enqueueWithKey(
+                idempotencyKey: key, customerId: customerId, marketplace: "US", campaignId: mock.campaignId,
+                momentId: "five_workouts"
+            )
+            XCTFail("another action under a delivered key was accepted")
+        } catch let MomentsError.InvalidArgument(code, _, _, _) {
+            XCTAssertEqual(code, "idempotency_conflict")
+        }
+        do {
+            _ = try await outbox.lookup(idempotencyKey: "")
+            XCTFail("an empty key was looked up")
+        } catch let MomentsError.InvalidArgument(code, _, _, _) {
+            XCTAssertEqual(code, "invalid_idempotency_key")
+        }
+    }
 }
 
 /// Records what the outbox reports: (kind, idempotency key, reward URL or error code / reason).
