@@ -1,8 +1,9 @@
 //! The redemption landing page in a real browser: Debian's headless Chromium driven over WebDriver.
 //!
 //! Needs `chromium` and `chromium-driver` (`cargo xtask ci` installs them). Without them the test
-//! fails under CI and is skipped, loudly, on a developer machine.
+//! fails when `CI` is set (`cargo xtask ci` sets it for its tests) and is skipped, loudly, elsewhere.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -35,13 +36,28 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `None` when Chromium or chromedriver is missing outside CI (after saying so on the terminal); under CI
+/// (`CI` set, as `cargo xtask ci` does) a missing browser fails the test.
 async fn start_driver() -> Option<Driver> {
-    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "chromium and chromium-driver are required in CI (cargo xtask ci installs them)"
+            "CI is set and {} missing: the browser test must run in CI \
+             (`cargo xtask ci` installs the Debian packages chromium and chromium-driver)",
+            missing.join(" and ")
         );
-        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+        // Straight to the process' stderr: libtest captures `eprintln!` of a passing test, and a silent
+        // skip would read as a pass.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\nSKIPPED a_customer_redeems_a_physical_item_in_chromium: {} missing \
+             (install the Debian packages chromium and chromium-driver; with CI set this fails)\n",
+            missing.join(" and ")
+        );
         return None;
     }
     // The port is free when chosen but not held: another process can take it before chromedriver
