@@ -12,7 +12,6 @@ use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::{JsonBody, QueryMap};
 use crate::ids;
-use crate::ledger::{CAMPAIGN_CAP, MIN_BUDGET};
 use crate::model::*;
 use crate::money::{MARKETPLACES, Money};
 use crate::pagination::{List, page};
@@ -133,12 +132,7 @@ impl State {
             ));
         }
         check_usd(&c.budget, "budget")?;
-        if c.budget.amount < MIN_BUDGET || c.budget.amount > CAMPAIGN_CAP {
-            return Err(ApiError::validation(
-                "budget.amount",
-                "The monthly budget must be 5000–500000 (USD cents).",
-            ));
-        }
+        crate::ledger::check_budget(c.budget.amount)?;
         check_usd(&c.cost_per_action, "cost_per_action")?;
         if c.cost_per_action.amount <= 0 || c.cost_per_action.amount > c.budget.amount {
             return Err(ApiError::validation(
@@ -431,13 +425,13 @@ impl State {
     pub fn campaign_view(&self, id: &str) -> Option<Campaign> {
         let rec = self.campaigns.get(id)?;
         let month = month_of(self.now());
-        let t = self.ledger.campaign(id, &month);
+        let s = self.ledger.spend_view(id, rec.c.budget.amount, &month);
         let mut c = rec.c.clone();
         c.spend = CampaignSpend {
             month,
-            spent: Money::usd(t.net()),
-            refunded: Money::usd(t.refunded),
-            remaining: Money::usd((c.budget.amount - t.net()).max(0)),
+            spent: Money::usd(s.spent),
+            refunded: Money::usd(s.refunded),
+            remaining: Money::usd(s.remaining),
         };
         Some(c)
     }

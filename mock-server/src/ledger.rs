@@ -65,6 +65,28 @@ fn totals_mut<'a>(
     months.get_mut(month).expect("inserted above")
 }
 
+/// Checks a campaign's monthly budget against the limits (`MIN_BUDGET`–`CAMPAIGN_CAP`).
+pub fn check_budget(amount: i64) -> Result<(), ApiError> {
+    if (MIN_BUDGET..=CAMPAIGN_CAP).contains(&amount) {
+        return Ok(());
+    }
+    Err(ApiError::validation(
+        "budget.amount",
+        format!("The monthly budget must be {MIN_BUDGET}–{CAMPAIGN_CAP} (USD cents)."),
+    ))
+}
+
+/// A campaign's spend in one month, as the API shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpendView {
+    /// Net spend (charges less refunds).
+    pub spent: i64,
+    /// Refunds.
+    pub refunded: i64,
+    /// What the campaign may still spend this month (its budget, capped, less its net spend).
+    pub remaining: i64,
+}
+
 impl Ledger {
     /// A campaign's totals for a month.
     pub fn campaign(&self, campaign: &str, month: &str) -> MonthTotals {
@@ -122,6 +144,33 @@ impl Ledger {
         totals_mut(&mut self.accounts, account, month).refunded += cost;
     }
 
+    /// What a campaign with `budget` may still spend in `month` (never below zero; a budget above
+    /// the cap counts as the cap).
+    pub fn campaign_remaining(&self, campaign: &str, budget: i64, month: &str) -> i64 {
+        (budget.min(CAMPAIGN_CAP) - self.campaign(campaign, month).net()).max(0)
+    }
+
+    /// What an account may still spend in `month` under the account cap.
+    pub fn account_remaining(&self, account: &str, month: &str) -> i64 {
+        (ACCOUNT_CAP - self.account(account, month).net()).max(0)
+    }
+
+    /// What a campaign may still spend in `month` under both its budget and its account's cap.
+    pub fn remaining(&self, account: &str, campaign: &str, budget: i64, month: &str) -> i64 {
+        self.campaign_remaining(campaign, budget, month)
+            .min(self.account_remaining(account, month))
+    }
+
+    /// A campaign's spend in `month`.
+    pub fn spend_view(&self, campaign: &str, budget: i64, month: &str) -> SpendView {
+        let t = self.campaign(campaign, month);
+        SpendView {
+            spent: t.net(),
+            refunded: t.refunded,
+            remaining: self.campaign_remaining(campaign, budget, month),
+        }
+    }
+
     /// How many rewards of `cost` can still be charged now.
     pub fn remaining_count(
         &self,
@@ -134,9 +183,7 @@ impl Ledger {
         if cost <= 0 {
             return i64::MAX;
         }
-        let c = (budget.min(CAMPAIGN_CAP) - self.campaign(campaign, month).net()).max(0) / cost;
-        let a = (ACCOUNT_CAP - self.account(account, month).net()).max(0) / cost;
-        c.min(a)
+        self.remaining(account, campaign, budget, month) / cost
     }
 }
 
@@ -177,5 +224,40 @@ mod tests {
     fn budget_above_cap_is_clamped() {
         let l = Ledger::default();
         assert_eq!(l.remaining_count("a", "c", 900_000, "2026-11", 100_000), 5);
+        assert_eq!(l.campaign_remaining("c", 900_000, "2026-11"), CAMPAIGN_CAP);
+    }
+
+    #[test]
+    fn remaining_is_the_smaller_of_budget_and_account_cap_and_never_negative() {
+        let mut l = Ledger::default();
+        for c in ["c1", "c2"] {
+            l.charge("a", c, 500_000, "2026-11", 500_000).unwrap();
+        }
+        l.charge("a", "c3", 500_000, "2026-11", 499_000).unwrap();
+        assert_eq!(l.account_remaining("a", "2026-11"), 1_000);
+        assert_eq!(l.remaining("a", "c4", 500_000, "2026-11"), 1_000);
+        assert_eq!(l.remaining("a", "c3", 500_000, "2026-11"), 1_000);
+        // A budget lowered below this month's spend shows nothing left, not a negative amount.
+        assert_eq!(l.campaign_remaining("c3", 5_000, "2026-11"), 0);
+        l.refund("a", "c3", "2026-11", 400);
+        assert_eq!(
+            l.spend_view("c3", 500_000, "2026-11"),
+            SpendView {
+                spent: 498_600,
+                refunded: 400,
+                remaining: 1_400
+            }
+        );
+    }
+
+    #[test]
+    fn budgets_outside_the_limits_are_refused_naming_the_field() {
+        assert!(check_budget(MIN_BUDGET).is_ok() && check_budget(CAMPAIGN_CAP).is_ok());
+        for bad in [MIN_BUDGET - 1, CAMPAIGN_CAP + 1, 0, -5] {
+            assert_eq!(
+                check_budget(bad).unwrap_err().param.as_deref(),
+                Some("budget.amount")
+            );
+        }
     }
 }

@@ -10,7 +10,6 @@ use crate::auth::SecretAuth;
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::QueryMap;
-use crate::ledger::ACCOUNT_CAP;
 use crate::model::*;
 use crate::money::Money;
 use crate::state::AppState;
@@ -154,13 +153,10 @@ pub async fn report(
     }
     let month = month_of(g.now());
     let remaining = match &campaign {
-        Some(c) => {
-            let rec = &g.campaigns[c];
-            let camp_left = rec.c.budget.amount - g.ledger.campaign(c, &month).net();
-            let acct_left = ACCOUNT_CAP - g.ledger.account(p.account_id(), &month).net();
-            camp_left.min(acct_left).max(0)
-        }
-        None => (ACCOUNT_CAP - g.ledger.account(p.account_id(), &month).net()).max(0),
+        Some(c) => g
+            .ledger
+            .remaining(p.account_id(), c, g.campaigns[c].c.budget.amount, &month),
+        None => g.ledger.account_remaining(p.account_id(), &month),
     };
     Ok(Json(Report {
         object: "report".into(),

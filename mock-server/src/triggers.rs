@@ -532,7 +532,9 @@ impl State {
                 }
             }
         }
-        let remaining = c.budget.amount - self.ledger.campaign(campaign_id, &month).net();
+        let remaining = self
+            .ledger
+            .campaign_remaining(campaign_id, c.budget.amount, &month);
         if remaining < cheapest {
             let app = c.app_id.clone();
             self.campaigns
@@ -710,7 +712,7 @@ pub fn validate_trigger(
         ));
     }
     if let Some(d) = &b.device.id
-        && !(1..=200).contains(&d.len())
+        && !(1..=200).contains(&d.chars().count())
     {
         return Err(ApiError::validation(
             "device.id",
