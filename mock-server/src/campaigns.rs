@@ -11,6 +11,7 @@ use crate::auth::{SecretAuth, valid_label};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::{JsonBody, QueryMap};
+use crate::fraud::rules::{self as fraud_rules, Limits};
 use crate::ids;
 use crate::model::*;
 use crate::money::{MARKETPLACES, Money};
@@ -63,7 +64,7 @@ fn to_campaign(id: String, app_id: String, c: CampaignCreate, now: DateTime<Utc>
         redemption_message: c.redemption_message,
         landing_image_url: c.landing_image_url,
         reward_expiry_seconds: c.reward_expiry_seconds.unwrap_or(2_592_000),
-        fraud: fill_fraud(f),
+        fraud: Limits::of(&f).settings(),
         rejection_reason: None,
         spend: CampaignSpend {
             month: month_of(now),
@@ -74,40 +75,6 @@ fn to_campaign(id: String, app_id: String, c: CampaignCreate, now: DateTime<Utc>
         created_at: now,
         updated_at: now,
     }
-}
-
-fn fill_fraud(f: FraudSettings) -> FraudSettings {
-    FraudSettings {
-        max_actions_per_customer_per_hour: Some(f.max_actions_per_customer_per_hour.unwrap_or(20)),
-        max_actions_per_device_per_hour: Some(f.max_actions_per_device_per_hour.unwrap_or(30)),
-        max_actions_per_ip_per_hour: Some(f.max_actions_per_ip_per_hour.unwrap_or(100)),
-        max_customers_per_device: Some(f.max_customers_per_device.unwrap_or(3)),
-    }
-}
-
-fn validate_fraud(f: &FraudSettings) -> ApiResult<()> {
-    for (v, name) in [
-        (
-            f.max_actions_per_customer_per_hour,
-            "max_actions_per_customer_per_hour",
-        ),
-        (
-            f.max_actions_per_device_per_hour,
-            "max_actions_per_device_per_hour",
-        ),
-        (f.max_actions_per_ip_per_hour, "max_actions_per_ip_per_hour"),
-        (f.max_customers_per_device, "max_customers_per_device"),
-    ] {
-        if let Some(v) = v
-            && !(1..=1_000_000).contains(&v)
-        {
-            return Err(ApiError::validation(
-                format!("fraud.{name}"),
-                format!("`fraud.{name}` must be 1–1000000."),
-            ));
-        }
-    }
-    Ok(())
 }
 
 impl State {
@@ -321,7 +288,7 @@ impl State {
                 "Must be 3600–31536000.",
             ));
         }
-        validate_fraud(&c.fraud)?;
+        fraud_rules::validate(&c.fraud)?;
         Ok(())
     }
 
@@ -333,7 +300,7 @@ impl State {
         id: Option<String>,
     ) -> ApiResult<String> {
         if let Some(f) = &body.fraud {
-            validate_fraud(f)?;
+            fraud_rules::validate(f)?;
         }
         let id = id.unwrap_or_else(|| ids::new_id("cmp_"));
         if self.campaigns.contains_key(&id) {
@@ -602,8 +569,8 @@ impl State {
             c.reward_expiry_seconds = v;
         }
         if let Some(v) = u.fraud {
-            validate_fraud(&v)?;
-            c.fraud = fill_fraud(v);
+            fraud_rules::validate(&v)?;
+            c.fraud = Limits::of(&v).settings();
         }
         self.validate_campaign(&c)?;
         c.updated_at = now;

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::shard::{FastMap, Sharded};
-use crate::window::Window;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -210,16 +209,12 @@ pub struct State {
     pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
     /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
     pub freq: Sharded<u64, crate::record::RewardIds>,
-    /// Velocity windows per [`State::digest`] of (campaign, kind, key).
-    pub velocity: Sharded<u64, Window>,
-    /// Digests of the customers seen per [`State::digest`] of (campaign, device id).
-    pub device_customers: Sharded<u64, crate::window::DigestSet>,
+    /// What the fraud rules remember (velocity windows, customers per device).
+    pub fraud: crate::fraud::rules::FraudState,
     /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
     pub strs: HashSet<Arc<str>, crate::shard::Seeded>,
     /// Keys of [`State::digest`]: random per state.
     pub digest_keys: std::hash::RandomState,
-    /// When velocity windows were last dropped (see [`State::sweep`]).
-    pub last_sweep: DateTime<Utc>,
     /// Fraud reviews by reward id.
     pub reviews: HashMap<String, (u64, FraudReview)>,
     /// Accepted actions, counted per [`ActionKey`].
@@ -288,11 +283,9 @@ impl State {
             ledger: Ledger::default(),
             goals: HashMap::with_capacity(1024),
             freq: Sharded::with_capacity(PRESIZE),
-            velocity: Sharded::with_capacity(2 * PRESIZE),
-            device_customers: Sharded::with_capacity(PRESIZE),
+            fraud: crate::fraud::rules::FraudState::with_capacity(PRESIZE, Clock::default().now()),
             digest_keys: std::hash::RandomState::new(),
             strs: HashSet::default(),
-            last_sweep: Clock::default().now(),
             reviews: HashMap::new(),
             actions: FastMap::default(),
             endpoints: HashMap::new(),
@@ -489,21 +482,8 @@ impl State {
                 DueKind::Webhook(d) => self.make_send(d),
             }
         }
-        if now - self.last_sweep >= chrono::Duration::hours(1) {
-            self.sweep(now);
-        }
-    }
-
-    /// Drops what can no longer matter: velocity windows with no action in the last hour. Runs at
-    /// most once per hour of server time, so memory follows the traffic of the windows instead of
-    /// growing forever (the idempotency store sweeps its own keys: [`crate::idem_store`]).
-    pub fn sweep(&mut self, now: DateTime<Utc>) {
-        self.last_sweep = now;
-        let hour_ago = (now - chrono::Duration::hours(1)).timestamp();
-        self.velocity.retain(|_, w| {
-            w.prune(hour_ago);
-            !w.is_empty()
-        });
+        // Velocity windows idle for an hour go (the idempotency store sweeps its own keys).
+        self.fraud.sweep_if_due(now);
     }
 
     /// Endpoints of `app_id` subscribed to `kind`, in creation order.

@@ -13,6 +13,7 @@ use crate::auth::{Auth, Principal, TokenFact, valid_customer_id, valid_label};
 use crate::clock::month_of;
 use crate::errors::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::JsonBody;
+use crate::fraud::rules::{Counted, Limits, Velocity};
 use crate::idempotency::{self, Answer};
 use crate::ids;
 use crate::model::*;
@@ -285,54 +286,24 @@ impl State {
             (c.fraud.clone(), c.budget.amount, c.reward_expiry_seconds);
         // Fraud velocity limits per customer, device and IP: each applies only to a trigger that
         // names its key (compat calls name none of them, as the original service had no such limit).
-        let hour_ago = now - Duration::hours(1);
-        let f = &fraud;
-        // Digests of (campaign, kind, key): computed from borrowed keys, nothing copied.
-        let checks = [
-            (
-                "velocity_customer",
-                t.customer_id.as_deref(),
-                f.max_actions_per_customer_per_hour.unwrap_or(20),
-            ),
-            (
-                "velocity_device",
-                t.device_id.as_deref(),
-                f.max_actions_per_device_per_hour.unwrap_or(30),
-            ),
-            (
-                "velocity_ip",
-                t.ip.as_deref(),
-                f.max_actions_per_ip_per_hour.unwrap_or(100),
-            ),
-        ];
-        let digests =
-            checks.map(|(kind, key, max)| key.map(|k| (self.digest(&[cid, kind, k]), kind, max)));
-        let (now_s, hour_ago_s) = (now.timestamp(), hour_ago.timestamp());
-        // One lookup per window: each is counted as it passes; a window at its limit takes back the
-        // counts of the windows before it, so a refused trigger counts nowhere.
-        for i in 0..digests.len() {
-            let Some((digest, kind, max)) = digests[i] else {
-                continue;
-            };
-            let w = self.velocity.entry(digest).or_default();
-            w.prune(hour_ago_s);
-            if w.len() as i64 >= max {
-                let oldest = w.oldest().expect("non-empty at the limit");
-                let wait = (oldest + 3600 - now_s).max(1) as u64;
-                for (counted, _, _) in digests[..i].iter().flatten() {
-                    if let Some(w) = self.velocity.get_mut(counted) {
-                        w.pop_newest();
-                    }
-                }
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "velocity_limit_exceeded",
-                    format!("Too many actions in the last hour ({kind})."),
+        let limits = Limits::of(&fraud);
+        let windows: Vec<Counted> = [
+            (Velocity::Customer, t.customer_id.as_deref()),
+            (Velocity::Device, t.device_id.as_deref()),
+            (Velocity::Ip, t.ip.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, key)| {
+            key.map(|k| {
+                (
+                    self.digest(&[cid, kind.as_str(), k]),
+                    kind,
+                    kind.limit(&limits),
                 )
-                .retry_after(wait));
-            }
-            w.push(now_s);
-        }
+            })
+        })
+        .collect();
+        self.fraud.count_velocity(&windows, now)?;
         // Goal progress.
         let mid = t.moment_id.as_str();
         let goal_key = match (&goal, &t.customer_id) {
@@ -411,19 +382,13 @@ impl State {
         if let Some(k) = &goal_key {
             self.goals.remove(k);
         }
-        let mut flag = None;
-        if let (Some(d), Some(cu)) = (&t.device_id, &t.customer_id) {
-            let (dk, ck) = (self.digest(&[cid, d]), self.digest(&[cu]));
-            let list = self.device_customers.entry(dk).or_default();
-            list.insert(ck);
-            if list.len() as i64 > f.max_customers_per_device.unwrap_or(3) {
-                flag = Some(Box::new(RewardFlag {
-                    reason_code: "device_shared".into(),
-                    decision: "held".into(),
-                    decided_at: None,
-                }));
+        let flag = match (&t.device_id, &t.customer_id) {
+            (Some(d), Some(cu)) => {
+                let (dk, ck) = (self.digest(&[cid, d]), self.digest(&[cu]));
+                self.fraud.shared_device(dk, ck, &limits)
             }
-        }
+            _ => None,
+        };
         let (id, token) = t.fresh.clone();
         let expires_at = now + Duration::seconds(expiry_seconds);
         let offer = self.shared_offer(&sel.items, &t.marketplace);

@@ -1,4 +1,4 @@
-//! Fraud reviews: list, release, block.
+//! Fraud reviews: rewards held by a rule, listed, released or blocked.
 
 use axum::Json;
 use axum::extract::{Path, State as S};
