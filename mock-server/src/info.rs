@@ -88,6 +88,14 @@ pub async fn reward_info(
     let segment = p
         .scoped(TokenFact::Segment, "segment", q.get("segment"))?
         .map(str::to_owned);
+    if let Some(s) = &segment
+        && !crate::auth::valid_label(s)
+    {
+        return Err(ApiError::validation(
+            "segment",
+            "Segments match ^[A-Za-z0-9_-]{1,64}$.",
+        ));
+    }
     let customer = p.customer().map(str::to_owned);
     let g = app.lock();
     g.reward_info(

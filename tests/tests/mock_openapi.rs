@@ -769,4 +769,25 @@ async fn the_document_states_links_and_constraints() {
         doc["paths"]["/v1/api_keys"]["post"]["requestBody"]["required"],
         false
     );
+    // The webhook URL rule is the server's own, and the server holds to it.
+    let url = &s["WebhookEndpointCreate"]["properties"]["url"];
+    assert_eq!(url["pattern"], moments_mock_server::webhooks::URL_PATTERN);
+    assert_eq!(url["maxLength"], moments_mock_server::webhooks::URL_MAX_LEN);
+    for (u, status) in [
+        ("http://127.0.0.1:9/hook", 201),
+        ("http://example.com:99999/", 400),
+        ("http://user@example.com/", 400),
+    ] {
+        let a = m.post("/v1/webhook_endpoints", json!({"url": u})).await;
+        assert_eq!(a.status, status, "{u}: {}", a.text);
+    }
+    let path = format!(
+        "/v1/campaigns/{}/moments/first_workout/reward_info?marketplace=US&segment=a%20b",
+        m.campaign
+    );
+    assert_eq!(
+        m.get(&path).await.code(),
+        "validation_error",
+        "a segment is a label"
+    );
 }

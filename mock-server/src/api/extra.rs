@@ -21,13 +21,6 @@ pub fn apply(doc: &mut Value) {
 /// Brand-chosen ids and segments (`crate::auth::valid_label`).
 const LABEL_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
-/// Webhook URLs: http(s), a host name (labels; the last starts with a letter), an optional port,
-/// then any printable ASCII.
-const WEBHOOK_URL_PATTERN: &str = concat!(
-    "^https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*",
-    "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#][\\x21-\\x7E]*)?$"
-);
-
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn operations(doc: &mut Value) -> impl Iterator<Item = (String, String, &mut Value)> {
@@ -152,7 +145,8 @@ fn schemas(doc: &mut Value) {
         s,
         "WebhookEndpointCreate",
         "url",
-        json!({"type": "string", "maxLength": 1000, "pattern": WEBHOOK_URL_PATTERN}),
+        json!({"type": "string", "maxLength": crate::webhooks::URL_MAX_LEN,
+            "pattern": crate::webhooks::URL_PATTERN}),
     );
     set(
         s,
