@@ -312,7 +312,7 @@ fn load(opts: &Options) -> Result<(), String> {
     drop(mock);
 
     // (a) The ceiling: a fixed response of the same size as the mock's trigger answer; and the
-    // minimal stateful trigger of issue #8 (what keeping any trigger state costs here).
+    // minimal stateful trigger (what keeping any trigger state costs here).
     let trigger_script = write_script(&work, "ceiling", &Scenario::Trigger.script(&fixture, &run))?;
     for (server, mode) in [(CEILING, "ceiling"), (MINIMAL, "stateful")] {
         let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
@@ -575,7 +575,7 @@ fn render(
         })
     };
     let rate = |server: &str, c: u32| trigger(server, c).map(|r| r.result.requests_per_sec);
-    // The targets of issue #8, checked against this run (ratios from the same run only).
+    // The mock's targets (docs/performance.md), judged by this run alone (same-run ratios).
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let _ = writeln!(out, "\n## Ratios (trigger with a fresh key, same run)\n");
     if !opts.paths.contains(&Scenario::Trigger) {
@@ -685,7 +685,7 @@ fn render(
             )
         })
         .collect();
-    let _ = writeln!(out, "\n## Targets (issue #8), this run\n");
+    let _ = writeln!(out, "\n## Targets, this run\n");
     if targets.is_empty() {
         let _ = writeln!(out, "No target measured in this run.");
     } else {

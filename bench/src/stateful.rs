@@ -1,4 +1,4 @@
-//! A second reference: the minimal stateful trigger handler of issue #8 — a serde body, an
+//! A second reference: a minimal stateful trigger handler — a serde body, an
 //! idempotency map behind one mutex (pre-sized, so it never rehashes under load), a budget
 //! decrement and a 128-bit token from the OS — answering as many bytes as the mock's trigger.
 //!
