@@ -159,6 +159,43 @@ pub struct TriggerInput {
     pub fresh: (Arc<str>, ids::LinkToken),
 }
 
+/// What the rest of the pipeline needs of the campaign and moment, copied out so the state can
+/// change.
+struct Plan {
+    /// Test mode: the campaign is approved and not yet live, or the mock is in test mode.
+    test: bool,
+    /// The reward group and variant selected for the caller.
+    selection: Selection,
+    /// The moment's goal.
+    goal: Option<Goal>,
+    /// The moment's frequency cap.
+    cap: FrequencyCap,
+    /// The campaign's fraud limits.
+    limits: Limits,
+    /// The campaign's monthly budget.
+    budget: i64,
+    /// How long a reward stays redeemable.
+    expiry_seconds: i64,
+    /// The campaign's end.
+    end_at: DateTime<Utc>,
+}
+
+/// What differs between a test reward and an issued one ([`State::store_reward`]).
+struct RewardParts<'a> {
+    fresh: (Arc<str>, ids::LinkToken),
+    prefix: &'static str,
+    test: bool,
+    cost: &'a Money,
+    /// Whether the record names the trigger's customer, segment, device and `occurred_at` (a test
+    /// reward is shared, so it names none).
+    customer: bool,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    month: &'a str,
+    reserved_item: Option<&'a str>,
+    flag: Option<Box<RewardFlag>>,
+}
+
 /// Outcome of a trigger.
 pub enum Outcome {
     /// A reward (id).
@@ -229,11 +266,39 @@ impl State {
         }
     }
 
-    /// Runs a trigger (v1 or compat). `Ok` outcomes have changed state; errors changed nothing
-    /// except velocity counters (which count every trigger past validation).
+    /// Runs a trigger (v1 or compat) through the checks of `docs/api.md`, in its order; the first
+    /// failure wins. `Ok` outcomes have changed state; errors changed nothing except velocity
+    /// counters (which count every trigger that passed the velocity check).
     pub fn run_trigger(&mut self, t: &TriggerInput) -> ApiResult<Outcome> {
         let now = self.now();
-        // Borrow the campaign instead of cloning it: this runs under the one lock on every trigger.
+        // Campaign → moment → marketplace → reward group and variant.
+        let plan = self.plan(t)?;
+        if plan.test {
+            return Ok(Outcome::Reward(self.test_reward(t, &plan, now)));
+        }
+        self.check_velocity(t, &plan, now)?;
+        if let Some(progress) = self.count_toward_goal(t, &plan, now) {
+            return Ok(Outcome::Progress(progress));
+        }
+        let cap_key = self.check_frequency_cap(t, &plan, now)?;
+        let item = self.pick_item(t, &plan)?;
+        let month = month_of(now);
+        self.ledger.charge(
+            &t.account_id,
+            &t.campaign_id,
+            plan.budget,
+            &month,
+            plan.selection.cost.amount,
+        )?;
+        Ok(Outcome::Reward(
+            self.issue_reward(t, &plan, &item, &month, cap_key, now),
+        ))
+    }
+
+    /// The campaign (live, or approved: test mode), the moment (client-reportable for a customer
+    /// token), and the reward group and variant selected for the caller.
+    fn plan(&self, t: &TriggerInput) -> ApiResult<Plan> {
+        // Borrowed, not cloned: this runs under the one lock on every trigger.
         let c = &self.own_campaign(&t.app_id, &t.campaign_id)?.c;
         let test = self.test_mode
             || match c.status {
@@ -261,32 +326,37 @@ impl State {
                 ),
             ));
         }
-        // What the rest needs of the moment and campaign, copied out (no allocation) so the state can
-        // be changed below; their ids are the trigger's own (`t.moment_id`, `t.campaign_id`).
-        let (goal, cap) = (
-            moment.goal.clone(),
-            moment.frequency_cap.clone().unwrap_or(FrequencyCap {
-                max_rewards: 1,
-                period_seconds: None,
-            }),
-        );
-        let sel = select(
+        let selection = select(
             c,
             &t.marketplace,
             t.segment.as_deref(),
             t.reward_group_id.as_deref(),
             t.customer_id.as_deref(),
         )?;
-        if test {
-            let c = c.clone();
-            return Ok(Outcome::Reward(self.test_reward(t, &c, &sel)));
-        }
+        Ok(Plan {
+            test,
+            selection,
+            goal: moment.goal.clone(),
+            cap: moment.frequency_cap.clone().unwrap_or(FrequencyCap {
+                max_rewards: 1,
+                period_seconds: None,
+            }),
+            limits: Limits::of(&c.fraud),
+            budget: c.budget.amount,
+            expiry_seconds: c.reward_expiry_seconds,
+            end_at: c.end_at,
+        })
+    }
+
+    /// Velocity per customer, device and IP: each applies only to a trigger that names its key
+    /// (compat calls name none of them, as the original service had no such limit).
+    fn check_velocity(
+        &mut self,
+        t: &TriggerInput,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
         let cid = t.campaign_id.as_str();
-        let (fraud, budget, expiry_seconds) =
-            (c.fraud.clone(), c.budget.amount, c.reward_expiry_seconds);
-        // Fraud velocity limits per customer, device and IP: each applies only to a trigger that
-        // names its key (compat calls name none of them, as the original service had no such limit).
-        let limits = Limits::of(&fraud);
         let windows: Vec<Counted> = [
             (Velocity::Customer, t.customer_id.as_deref()),
             (Velocity::Device, t.device_id.as_deref()),
@@ -295,74 +365,90 @@ impl State {
         .into_iter()
         .filter_map(|(kind, key)| {
             key.map(|k| {
-                (
-                    self.digest(&[cid, kind.as_str(), k]),
-                    kind,
-                    kind.limit(&limits),
-                )
+                let digest = self.digest(&[cid, kind.as_str(), k]);
+                (digest, kind, kind.limit(&plan.limits))
             })
         })
         .collect();
-        self.fraud.count_velocity(&windows, now)?;
-        // Goal progress.
-        let mid = t.moment_id.as_str();
-        let goal_key = match (&goal, &t.customer_id) {
-            (Some(_), Some(cu)) => Some((cid.to_owned(), mid.to_owned(), cu.clone())),
-            _ => None,
+        self.fraud.count_velocity(&windows, now)
+    }
+
+    /// For a goal moment: counts the action in the customer's sliding window, and answers the
+    /// progress while the goal is not met (the goal's actions are consumed when the reward issues).
+    fn count_toward_goal(
+        &mut self,
+        t: &TriggerInput,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Option<Progress> {
+        let (goal, customer) = (plan.goal.as_ref()?, t.customer_id.as_ref()?);
+        let key = (t.campaign_id.clone(), t.moment_id.clone(), customer.clone());
+        let since = now - Duration::seconds(goal.window_seconds);
+        let q = self.goals.entry(key).or_default();
+        while q.front().is_some_and(|(at, _)| *at <= since) {
+            q.pop_front();
+        }
+        let current: i64 = q.iter().map(|(_, n)| n).sum::<i64>() + t.quantity;
+        if current >= goal.target {
+            return None;
+        }
+        q.push_back((now, t.quantity));
+        let started = q.front().map(|(a, _)| *a);
+        self.record_action(t, &plan.selection, now);
+        Some(Progress {
+            object: "progress".into(),
+            campaign_id: t.campaign_id.clone(),
+            moment_id: t.moment_id.clone(),
+            customer_id: customer.clone(),
+            current,
+            target: goal.target,
+            window_seconds: goal.window_seconds,
+            window_started_at: started,
+            completed: false,
+        })
+    }
+
+    /// Refuses a customer who already got the moment's maximum rewards in the cap's period
+    /// (cancelled rewards do not count); the customer's key for recording this reward.
+    fn check_frequency_cap(
+        &self,
+        t: &TriggerInput,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Option<u64>> {
+        let Some(customer) = t.customer_id.as_deref() else {
+            return Ok(None);
         };
-        if let (Some(goal), Some(k)) = (&goal, &goal_key) {
-            let since = now - Duration::seconds(goal.window_seconds);
-            let q = self.goals.entry(k.clone()).or_default();
-            while q.front().is_some_and(|(at, _)| *at <= since) {
-                q.pop_front();
-            }
-            let current: i64 = q.iter().map(|(_, n)| n).sum::<i64>() + t.quantity;
-            if current < goal.target {
-                q.push_back((now, t.quantity));
-                let started = q.front().map(|(a, _)| *a);
-                self.record_action(t, &sel, now);
-                return Ok(Outcome::Progress(Progress {
-                    object: "progress".into(),
-                    campaign_id: cid.to_owned(),
-                    moment_id: mid.to_owned(),
-                    customer_id: k.2.clone(),
-                    current,
-                    target: goal.target,
-                    window_seconds: goal.window_seconds,
-                    window_started_at: started,
-                    completed: false,
-                }));
-            }
+        let key = self.digest(&[&t.campaign_id, &t.moment_id, customer]);
+        let since = plan.cap.period_seconds.map(|p| now - Duration::seconds(p));
+        let n = self
+            .freq
+            .get(&key)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.rewards.get(id))
+                    .filter(|r| {
+                        r.status != RewardStatus::Cancelled
+                            && since.is_none_or(|s| r.created_at > s)
+                    })
+                    .count() as i64
+            })
+            .unwrap_or(0);
+        if n >= plan.cap.max_rewards {
+            return Err(ApiError::unprocessable(
+                "frequency_cap_reached",
+                format!(
+                    "The customer already got {n} reward(s) for moment {}.",
+                    t.moment_id
+                ),
+            ));
         }
-        // Frequency cap.
-        let freq_key = t
-            .customer_id
-            .as_deref()
-            .map(|cu| self.digest(&[cid, mid, cu]));
-        if let Some(fk) = freq_key {
-            let since = cap.period_seconds.map(|p| now - Duration::seconds(p));
-            let n = self
-                .freq
-                .get(&fk)
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(|id| self.rewards.get(id))
-                        .filter(|r| {
-                            r.status != RewardStatus::Cancelled
-                                && since.is_none_or(|s| r.created_at > s)
-                        })
-                        .count() as i64
-                })
-                .unwrap_or(0);
-            if n >= cap.max_rewards {
-                return Err(ApiError::unprocessable(
-                    "frequency_cap_reached",
-                    format!("The customer already got {n} reward(s) for moment {mid}."),
-                ));
-            }
-        }
-        // Inventory: first item with stock, in order.
-        let item = sel
+        Ok(Some(key))
+    }
+
+    /// Inventory: the first item of the group or variant with stock in the marketplace, in order.
+    fn pick_item(&self, t: &TriggerInput, plan: &Plan) -> ApiResult<String> {
+        plan.selection
             .items
             .iter()
             .find(|i| self.stock(i, &t.marketplace) > 0)
@@ -372,95 +458,138 @@ impl State {
                     "inventory_exhausted",
                     "No item of the reward group has stock in this marketplace.",
                 )
-            })?;
-        // Money.
-        let month = month_of(now);
-        self.ledger
-            .charge(&t.account_id, cid, budget, &month, sel.cost.amount)?;
-        // Issue.
-        self.adjust_stock(&item, &t.marketplace, -1);
-        if let Some(k) = &goal_key {
-            self.goals.remove(k);
+            })
+    }
+
+    /// Issues the charged reward: reserves the item, consumes the goal, holds it for review when
+    /// the device is shared, stores it, schedules its expiry and emits its event.
+    fn issue_reward(
+        &mut self,
+        t: &TriggerInput,
+        plan: &Plan,
+        item: &str,
+        month: &str,
+        cap_key: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Arc<str> {
+        let cid = t.campaign_id.as_str();
+        self.adjust_stock(item, &t.marketplace, -1);
+        if plan.goal.is_some()
+            && let Some(cu) = &t.customer_id
+        {
+            self.goals
+                .remove(&(t.campaign_id.clone(), t.moment_id.clone(), cu.clone()));
         }
         let flag = match (&t.device_id, &t.customer_id) {
             (Some(d), Some(cu)) => {
                 let (dk, ck) = (self.digest(&[cid, d]), self.digest(&[cu]));
-                self.fraud.shared_device(dk, ck, &limits)
+                self.fraud.shared_device(dk, ck, &plan.limits)
             }
             _ => None,
         };
-        let (id, token) = t.fresh.clone();
-        let expires_at = now + Duration::seconds(expiry_seconds);
+        let expires_at = now + Duration::seconds(plan.expiry_seconds);
+        let id = self.store_reward(
+            t,
+            &plan.selection,
+            RewardParts {
+                fresh: t.fresh.clone(),
+                prefix: "rwd_",
+                test: false,
+                cost: &plan.selection.cost,
+                customer: true,
+                created_at: now,
+                expires_at,
+                month,
+                reserved_item: Some(item),
+                flag: flag.clone(),
+            },
+        );
+        self.reward_order.push(id.clone());
+        if let Some(k) = cap_key {
+            self.freq.entry(k).or_default().push(id.clone());
+        }
+        self.record_action(t, &plan.selection, now);
+        self.schedule(expires_at, DueKind::Expire(id.clone()));
+        match flag {
+            Some(fl) => {
+                let rseq = self.next_seq();
+                self.reviews.insert(
+                    id.to_string(),
+                    (
+                        rseq,
+                        FraudReview {
+                            object: "fraud_review".into(),
+                            reward_id: id.to_string(),
+                            campaign_id: cid.to_owned(),
+                            reason_code: fl.reason_code,
+                            decision: "held".into(),
+                            created_at: now,
+                            decided_at: None,
+                        },
+                    ),
+                );
+                self.emit_reward(&id, "reward.flagged", now);
+            }
+            None => self.emit_reward(&id, "reward.issued", now),
+        }
+        self.check_budget_exhausted(cid, now);
+        id
+    }
+
+    /// Stores a reward record, test or issued (the one way a reward is made).
+    fn store_reward(&mut self, t: &TriggerInput, sel: &Selection, p: RewardParts<'_>) -> Arc<str> {
         let offer = self.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
             app_id: &t.app_id,
             account_id: &t.account_id,
-            campaign_id: cid,
-            moment_id: mid,
+            campaign_id: &t.campaign_id,
+            moment_id: &t.moment_id,
             reward_group_id: &sel.group_id,
             variant_id: sel.variant_id.as_deref(),
             marketplace: &t.marketplace,
-            segment: t.segment.as_deref(),
-            cost: &sel.cost,
+            // A test reward is shared by its group's callers: it names no customer or segment.
+            segment: if p.customer {
+                t.segment.as_deref()
+            } else {
+                None
+            },
+            cost: p.cost,
             offer,
         });
         let seq = self.next_seq();
-        let (charged_month, reserved) = (self.intern(&month), self.intern(&item));
-        let id = self.insert_reward(
-            "rwd_",
+        let charged_month = self.intern(p.month);
+        let reserved_item = p.reserved_item.map(|i| self.intern(i));
+        let (id, token) = p.fresh;
+        self.insert_reward(
+            p.prefix,
             Box::new(RewardRec {
                 seq,
                 id,
                 issue,
                 token,
-                customer_id: t.customer_id.as_deref().map(Box::from),
-                device_id: t.device_id.as_deref().map(Box::from),
+                customer_id: t
+                    .customer_id
+                    .as_deref()
+                    .filter(|_| p.customer)
+                    .map(Box::from),
+                device_id: t.device_id.as_deref().filter(|_| p.customer).map(Box::from),
                 device_type: t.device_type,
-                status: if flag.is_some() {
+                status: if p.flag.is_some() {
                     RewardStatus::Flagged
                 } else {
                     RewardStatus::Issued
                 },
-                test: false,
+                test: p.test,
                 refunded: false,
-                created_at: now,
-                occurred_at: t.occurred_at,
-                expires_at,
+                created_at: p.created_at,
+                occurred_at: t.occurred_at.filter(|_| p.customer),
+                expires_at: p.expires_at,
                 charged_month,
-                reserved_item: Some(reserved),
-                flag: flag.clone(),
+                reserved_item,
+                flag: p.flag,
                 later: None,
             }),
-        );
-        self.reward_order.push(id.clone());
-        if let Some(fk) = freq_key {
-            self.freq.entry(fk).or_default().push(id.clone());
-        }
-        self.record_action(t, &sel, now);
-        self.schedule(expires_at, DueKind::Expire(id.clone()));
-        if let Some(fl) = flag {
-            let rseq = self.next_seq();
-            self.reviews.insert(
-                id.to_string(),
-                (
-                    rseq,
-                    FraudReview {
-                        object: "fraud_review".into(),
-                        reward_id: id.to_string(),
-                        campaign_id: cid.to_owned(),
-                        reason_code: fl.reason_code,
-                        decision: "held".into(),
-                        created_at: now,
-                        decided_at: None,
-                    },
-                ),
-            );
-            self.emit_reward(&id, "reward.flagged", now);
-        } else {
-            self.emit_reward(&id, "reward.issued", now);
-        }
-        self.check_budget_exhausted(cid, now);
-        Ok(Outcome::Reward(id))
+        )
     }
 
     fn record_action(&mut self, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
@@ -522,9 +651,10 @@ impl State {
     /// caller the selection puts in that group and variant, as the original service answered per
     /// reward group; consumes nothing. The stored record names no customer or segment:
     /// [`State::test_reward_for`] renders it for each caller.
-    fn test_reward(&mut self, t: &TriggerInput, c: &Campaign, sel: &Selection) -> Arc<str> {
+    fn test_reward(&mut self, t: &TriggerInput, plan: &Plan, now: DateTime<Utc>) -> Arc<str> {
+        let sel = &plan.selection;
         let key = TestRewardKey {
-            campaign_id: c.id.clone(),
+            campaign_id: t.campaign_id.clone(),
             moment_id: t.moment_id.clone(),
             reward_group_id: sel.group_id.clone(),
             variant_id: sel.variant_id.clone(),
@@ -532,46 +662,23 @@ impl State {
         if let Some(id) = self.test_rewards.get(&key) {
             return id.clone();
         }
-        let now = self.now();
-        let (id, token) = ids::fresh_reward("rwd_test_");
-        let offer = self.shared_offer(&sel.items, &t.marketplace);
-        let issue = self.issue_for(IssueParts {
-            app_id: &t.app_id,
-            account_id: &t.account_id,
-            campaign_id: &c.id,
-            moment_id: &t.moment_id,
-            reward_group_id: &sel.group_id,
-            variant_id: sel.variant_id.as_deref(),
-            marketplace: &t.marketplace,
-            segment: None,
-            cost: &Money::usd(0),
-            offer,
-        });
-        let seq = self.next_seq();
-        let charged_month = self.intern(&month_of(now));
-        let id = self.insert_reward(
-            "rwd_test_",
-            Box::new(RewardRec {
-                seq,
-                id,
-                issue,
-                token,
-                customer_id: None,
-                device_id: None,
-                device_type: t.device_type,
-                status: RewardStatus::Issued,
+        let id = self.store_reward(
+            t,
+            sel,
+            RewardParts {
+                fresh: ids::fresh_reward("rwd_test_"),
+                prefix: "rwd_test_",
                 test: true,
-                refunded: false,
+                cost: &Money::usd(0),
+                customer: false,
                 created_at: now,
-                occurred_at: None,
-                expires_at: c
+                expires_at: plan
                     .end_at
-                    .max(now + Duration::seconds(c.reward_expiry_seconds)),
-                charged_month,
+                    .max(now + Duration::seconds(plan.expiry_seconds)),
+                month: &month_of(now),
                 reserved_item: None,
                 flag: None,
-                later: None,
-            }),
+            },
         );
         self.test_rewards.insert(key, id.clone());
         id
