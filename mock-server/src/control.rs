@@ -16,66 +16,12 @@ use crate::pagination::List;
 use crate::state::{AppState, Demo, State};
 use crate::webhooks::Delivery;
 
-/// An injected fault.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Fault {
-    /// `METHOD path`: a route template or exact path; `*` matches any method.
-    pub route: String,
-    /// How many matching requests it applies to (default 1).
-    #[serde(default = "one")]
-    pub count: u32,
-    /// Answer this status with the error envelope.
-    pub status: Option<u16>,
-    /// Delay before answering (or before handling, alone).
-    pub latency_ms: Option<u64>,
-    /// `reset` (close the connection) or `rate_limit` (429).
-    pub action: Option<String>,
-    /// `Retry-After` for 429 answers (default 1).
-    pub retry_after_seconds: Option<u64>,
-}
-fn one() -> u32 {
-    1
-}
+pub use crate::faults::Fault;
+pub use crate::journal::JournalEntry;
+
 crate::list_schema!(FaultList, Fault);
 crate::list_schema!(JournalList, JournalEntry);
 crate::list_schema!(DeliveryList, Delivery);
-
-impl Fault {
-    /// Whether the fault matches a request.
-    pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
-        let Some((m, p)) = self.route.split_once(' ') else {
-            return false;
-        };
-        (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
-    }
-}
-
-/// A journal entry.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct JournalEntry {
-    /// Request id.
-    pub request_id: String,
-    /// Server time.
-    pub at: DateTime<Utc>,
-    /// Method.
-    #[schema(value_type = String)]
-    pub method: std::borrow::Cow<'static, str>,
-    /// Path.
-    pub path: String,
-    /// Route template, if any.
-    pub route: Option<String>,
-    /// Answer status (0 when the connection was reset).
-    pub status: u16,
-    /// `Idempotency-Key`.
-    pub idempotency_key: Option<String>,
-    /// Whether the answer was a replay.
-    pub replayed: bool,
-    /// The fault applied, if any.
-    pub fault: Option<String>,
-    /// A trigger's `occurred_at` as the request sent it (when the action happened on the device).
-    pub occurred_at: Option<DateTime<Utc>>,
-}
 
 /// The clock.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,35 @@
 
 use std::collections::VecDeque;
 
-use crate::control::JournalEntry;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A journal entry.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct JournalEntry {
+    /// Request id.
+    pub request_id: String,
+    /// Server time.
+    pub at: DateTime<Utc>,
+    /// Method.
+    #[schema(value_type = String)]
+    pub method: std::borrow::Cow<'static, str>,
+    /// Path.
+    pub path: String,
+    /// Route template, if any.
+    pub route: Option<String>,
+    /// Answer status (0 when the connection was reset).
+    pub status: u16,
+    /// `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+    /// Whether the answer was a replay.
+    pub replayed: bool,
+    /// The fault applied, if any.
+    pub fault: Option<String>,
+    /// A trigger's `occurred_at` as the request sent it (when the action happened on the device).
+    pub occurred_at: Option<DateTime<Utc>>,
+}
 
 /// How many requests the journal keeps.
 pub const CAPACITY: usize = 10_000;

@@ -24,6 +24,7 @@ pub mod compat;
 pub mod control;
 pub mod errors;
 pub mod extract;
+pub mod faults;
 pub mod fraud;
 pub mod idem_store;
 pub mod idempotency;

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
-use crate::control::JournalEntry;
+use crate::journal::JournalEntry;
 use crate::errors::{ApiError, Enveloped, REQUEST_ID};
 use crate::idempotency::{self, PendingStore, Pre, Replayed, Ticket};
 use crate::ids;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::control::Fault;
+use crate::faults::Fault;
 use crate::ids;
 use crate::journal::Journal;
 use crate::ledger::Ledger;
