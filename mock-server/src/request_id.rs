@@ -30,7 +30,7 @@ pub struct ConnCtl(pub Arc<Notify>);
 /// Matches a path against the served route templates (without allocating: this runs per request).
 pub fn route_template(path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
-    crate::api::ROUTES.iter().map(|(_, t)| *t).find(|t| {
+    crate::api::routes().iter().map(|(_, t)| t.as_str()).find(|t| {
         let (mut ts, mut ps) = (t.split('/'), path.split('/'));
         loop {
             match (ts.next(), ps.next()) {
