@@ -1,18 +1,16 @@
-//! The mock server's request handling, in process: arbitrary method, route, path parameter,
-//! query, credential, content type, idempotency key and body go through the real axum router
-//! (extractors, JSON parsing, auth, idempotency, handlers). Nothing may panic and nothing may
-//! answer 5xx: hostile input gets a 4xx error envelope.
+//! The mock server's request handling, through its public API: a `MockServer` started in process
+//! (as a test or an app embeds it) gets arbitrary method, route, path parameter, query, credential,
+//! content type, idempotency key and body over loopback HTTP, through everything a client reaches
+//! (connection handling, extractors, JSON parsing, auth, idempotency, handlers). Nothing may panic
+//! and nothing may answer 5xx: hostile input gets a 4xx error envelope.
 #![no_main]
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use axum::body::Body;
-use http::Request;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use moments_mock_server::state::{AppState, Shared, State};
-use moments_mock_server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, Demo};
-use tower::ServiceExt;
+use moments_mock_server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockServer};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -61,12 +59,15 @@ const ROUTES: &[&str] = &[
 ];
 
 struct Harness {
+    /// One thread drives both the client and the server's tasks, so each input is handled to the
+    /// end inside its `block_on`.
     rt: tokio::runtime::Runtime,
-    router: axum::Router,
+    base: String,
+    http: reqwest::Client,
+    /// Kept alive for the whole run: one server, its state growing across inputs.
+    _server: MockServer,
 }
 
-/// Builds the mock's router around a seeded state, as `MockServer::start_with` does, without a
-/// socket. (If the mock grows a public `router_for_tests()`-style constructor, use it here.)
 fn harness() -> &'static Harness {
     static H: OnceLock<Harness> = OnceLock::new();
     H.get_or_init(|| {
@@ -74,31 +75,18 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("runtime");
-        let base = "http://127.0.0.1:9".to_string();
-        let demo = Demo {
-            app_id: "app_demo_fitness".into(),
-            account_id: "acct_demo".into(),
-            api_key: DEMO_LEGACY_KEY.into(),
-            secret_key: DEMO_SECRET_KEY.into(),
-            campaign_id: "cmp_demo_workouts".into(),
-            moment_ids: vec![
-                "first_workout".into(),
-                "five_workouts".into(),
-                "level_5".into(),
-            ],
-            reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
-            base_url: base.clone(),
-        };
-        let state = State::seeded(base, &demo, DEMO_LEGACY_KEY);
-        let app = AppState(Arc::new(Shared {
-            state: Mutex::new(state),
-            demo,
-            legacy: DEMO_LEGACY_KEY.into(),
-            http: reqwest::Client::new(),
-            flush_lock: tokio::sync::Mutex::new(()),
-        }));
-        let router = rt.block_on(async { moments_mock_server::api::router(app) });
-        Harness { rt, router }
+        let server = rt.block_on(MockServer::start()).expect("the mock starts");
+        // A last resort: libFuzzer's `-timeout` (10 s in scripts/fuzz.sh) reports a slow input first.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Harness {
+            base: server.base_url(),
+            rt,
+            http,
+            _server: server,
+        }
     })
 }
 
@@ -107,12 +95,12 @@ fuzz_target!(|input: Input| {
     let method =
         ["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"][input.method as usize % 7];
     let route = ROUTES[input.route as usize % ROUTES.len()];
-    let mut uri = route.replace("{}", &input.param);
+    let mut uri = format!("{}{}", h.base, route.replace("{}", &input.param));
     if !input.query.is_empty() {
         uri.push('?');
         uri.push_str(&input.query);
     }
-    let mut req = Request::builder().method(method).uri(&uri);
+    let mut req = http::Request::builder().method(method).uri(&uri);
     match input.auth % 5 {
         0 => {}
         1 => req = req.header("authorization", format!("Bearer {DEMO_SECRET_KEY}")),
@@ -130,12 +118,15 @@ fuzz_target!(|input: Input| {
         req = req.header("idempotency-key", k.as_str());
     }
     // Inputs that are not even a valid HTTP request never reach the server.
-    let Ok(req) = req.body(Body::from(input.body)) else {
+    let Ok(req) = req.body(input.body) else {
+        return;
+    };
+    let Ok(req) = reqwest::Request::try_from(req) else {
         return;
     };
     let res =
-        h.rt.block_on(h.router.clone().oneshot(req))
-            .expect("infallible");
+        h.rt.block_on(async { h.http.execute(req).await })
+            .unwrap_or_else(|e| panic!("{method} {uri}: no answer: {e}"));
     assert!(
         !res.status().is_server_error(),
         "{method} {uri} answered {}",

@@ -23,11 +23,13 @@ const STEPS: &[Step] = &[
         ]))
     }),
     ("cargo test --workspace", || {
-        util::run(cargo().args(["test", "--workspace"]))
+        // `CI` set: a test that cannot run here (the browser test without Chromium) fails instead of skipping.
+        util::run(cargo().args(["test", "--workspace"]).env("CI", "true"))
     }),
     ("schemathesis (bounded)", || {
         util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
     }),
+    ("fuzz targets (5 s each)", fuzz_smoke),
     ("bindings up to date", bindings::check_not_stale),
     ("Kotlin SDK tests", kotlin::test),
     ("Swift SDK tests", swift::test),
@@ -48,6 +50,22 @@ fn system_packages() -> Result {
         return Ok(());
     }
     util::apt_install(&missing)
+}
+
+/// Every cargo-fuzz target built (unoptimized: half the build time) and run for a few seconds: each replays its
+/// committed corpus and fuzzes a little, so a target that stops compiling or a seed that starts failing stops CI.
+/// `scripts/fuzz.sh` installs the nightly toolchain and cargo-fuzz when missing.
+pub fn fuzz_smoke() -> Result {
+    util::run(
+        util::cmd("bash")
+            .arg(util::root().join("scripts/fuzz.sh"))
+            .env("FUZZ_SECONDS", "5")
+            .env("FUZZ_PROFILE", "dev")
+            // Set by `cargo run` for this toolchain; the script picks nightly itself.
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO")
+            .env_remove("RUSTC"),
+    )
 }
 
 /// `cargo +MSRV check` of the whole workspace, installing that toolchain with rustup when missing.

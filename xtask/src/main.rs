@@ -30,8 +30,10 @@ usage: cargo xtask <task>
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
   msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
-  ci            system packages, fmt, clippy, cargo test, schemathesis, bindings check, kotlin-test,
-                swift-test; stops at the first failure
+  fuzz          every cargo-fuzz target built (unoptimized) and run 5 s, as `ci` does (installs nightly and
+                cargo-fuzz when missing); `scripts/fuzz.sh` runs them longer
+  ci            system packages, fmt, clippy, cargo test (with CI set), schemathesis, fuzz, bindings check,
+                kotlin-test, swift-test; stops at the first failure
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         "lib-size" => mobile::lib_size(),
         "ci" => ci::run(),
         "msrv" => ci::msrv(),
+        "fuzz" => ci::fuzz_smoke(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
