@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -195,13 +195,19 @@ struct Answer {
     request_id: Option<String>,
 }
 
+/// The shared harness's mock, answering in the matrix's terms (status, error code, raw body).
 struct Api {
-    http: reqwest::Client,
-    base: String,
-    seq: std::sync::atomic::AtomicU64,
+    m: Mock,
 }
 
 impl Api {
+    async fn start() -> Api {
+        Api {
+            m: Mock::start().await,
+        }
+    }
+
+    /// A call with a fresh `Idempotency-Key` on every `POST`.
     async fn call(
         &self,
         method: Method,
@@ -209,35 +215,16 @@ impl Api {
         auth: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(a) = auth {
-            req = req.header("authorization", format!("Bearer {a}"));
-        }
-        if method == Method::POST {
-            let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            req = req.header("idempotency-key", format!("matrix-{n}"));
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.expect("the mock answers");
-        let status = res.status().as_u16();
-        let request_id = res
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = res.text().await.expect("a body");
-        let code = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned));
+        let key = (method == Method::POST).then(|| self.m.idem());
+        let a = self
+            .m
+            .call(method.as_str(), path, auth, key.as_deref(), body)
+            .await;
         Answer {
-            status,
-            code,
-            body,
-            request_id,
+            status: a.status,
+            code: Some(a.code().to_owned()).filter(|c| !c.is_empty()),
+            request_id: a.header("x-request-id"),
+            body: a.text,
         }
     }
 
@@ -534,12 +521,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_v1_operation_refuses_every_hostile_credential() {
-    let server = MockServer::start().await.expect("mock starts");
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base_url(),
-        seq: 0.into(),
-    };
+    let api = Api::start().await;
     let f = setup(&api).await;
     let doc = api
         .json(Method::GET, "/openapi.json", None, json!(null))
@@ -650,19 +632,14 @@ async fn every_v1_operation_refuses_every_hostile_credential() {
         failures.len(),
         failures.join("\n")
     );
-    server.shutdown().await;
+    api.m.server.shutdown().await;
 }
 
 /// The positive control: the matrix's path filling names real resources (the demo secret reads
 /// every GET, customer A's token reads every customer GET), so 403/404 above are not accidents.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_matrix_aims_at_real_resources() {
-    let server = MockServer::start().await.expect("mock starts");
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base_url(),
-        seq: 0.into(),
-    };
+    let api = Api::start().await;
     let f = setup(&api).await;
     let doc = api
         .json(Method::GET, "/openapi.json", None, json!(null))
@@ -700,19 +677,14 @@ async fn the_matrix_aims_at_real_resources() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    server.shutdown().await;
+    api.m.server.shutdown().await;
 }
 
 /// The compatibility endpoints: only the app's own legacy key in `x-api-key` works, and another
 /// app's legacy key naming the demo campaign learns nothing about it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compat_endpoints_refuse_foreign_and_missing_keys() {
-    let server = MockServer::start().await.expect("mock starts");
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base_url(),
-        seq: 0.into(),
-    };
+    let api = Api::start().await;
     let f = setup(&api).await;
     let body = json!({"appId": f.app_id, "momentId": "first_workout", "deviceType": "Android",
                       "campaignId": f.campaign_id, "rewardGroupId": "US"});
@@ -724,7 +696,7 @@ async fn compat_endpoints_refuse_foreign_and_missing_keys() {
             ("customer token in x-api-key", Some(f.token_a.as_str())),
             ("another app's legacy key", Some(f.other_legacy.as_str())),
         ] {
-            let mut req = api.http.post(format!("{}{path}", api.base)).json(&body);
+            let mut req = api.m.http.post(format!("{}{path}", api.m.base)).json(&body);
             if let Some(k) = key {
                 req = req.header("x-api-key", k);
             }
@@ -752,5 +724,5 @@ async fn compat_endpoints_refuse_foreign_and_missing_keys() {
             assert!(leaked.is_empty(), "{path} with {label} leaks {leaked:?}");
         }
     }
-    server.shutdown().await;
+    api.m.server.shutdown().await;
 }

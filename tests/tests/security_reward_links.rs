@@ -4,36 +4,23 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use serde_json::{Value, json};
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    secret: String,
-    campaign: String,
+/// The requests these tests repeat, on the shared harness.
+trait LinkApi {
+    /// Issues a reward on the demo campaign for a fresh customer (own device and IP, so fraud
+    /// velocity limits never interfere).
+    async fn issue(&self, n: u32) -> Value;
+    /// Advances the mock's clock.
+    async fn clock_advance(&self, seconds: i64);
+    /// A reward, read with the secret key.
+    async fn reward(&self, id: &str) -> Value;
+    /// `GET` a landing page: status, content type and text.
+    async fn page(&self, url: &str) -> (u16, String, String);
 }
 
-impl Api {
-    async fn start(server: &MockServer) -> Api {
-        let http = reqwest::Client::new();
-        let base = server.base_url();
-        let demo: Value = http
-            .get(format!("{base}/_mock/demo"))
-            .send()
-            .await
-            .expect("demo")
-            .json()
-            .await
-            .expect("demo JSON");
-        Api {
-            http,
-            base,
-            secret: demo["secret_key"].as_str().expect("secret").to_owned(),
-            campaign: demo["campaign_id"].as_str().expect("campaign").to_owned(),
-        }
-    }
-
+impl LinkApi for Mock {
     /// Issues a reward on the demo campaign for a fresh customer (own device and IP, so fraud
     /// velocity limits never interfere).
     async fn issue(&self, n: u32) -> Value {
@@ -46,7 +33,7 @@ impl Api {
         let res = self
             .http
             .post(format!("{}/v1/triggers", self.base))
-            .bearer_auth(&self.secret)
+            .bearer_auth(&self.key)
             .header("idempotency-key", format!("link-{n}"))
             .json(&body)
             .send()
@@ -73,7 +60,7 @@ impl Api {
     async fn reward(&self, id: &str) -> Value {
         self.http
             .get(format!("{}/v1/rewards/{id}", self.base))
-            .bearer_auth(&self.secret)
+            .bearer_auth(&self.key)
             .send()
             .await
             .expect("reward")
@@ -150,8 +137,7 @@ fn assert_clear_page(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundred_concurrent_redeems_of_one_link_succeed_exactly_once() {
-    let server = MockServer::start().await.expect("mock");
-    let api = Arc::new(Api::start(&server).await);
+    let api = Arc::new(Mock::start().await);
     let reward = api.issue(1).await;
     let token = token_of(&reward);
     let body = redeem_body(&reward);
@@ -209,13 +195,13 @@ async fn hundred_concurrent_redeems_of_one_link_succeed_exactly_once() {
 
     let used = api.page(&format!("{}/r/{token}", api.base)).await;
     assert_clear_page("used link", &used, 409, &["already", "used", "redeemed"]);
-    server.shutdown().await;
+    let api = Arc::into_inner(api).expect("every task has finished");
+    api.server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
-    let server = MockServer::start().await.expect("mock");
-    let api = Api::start(&server).await;
+    let api = Mock::start().await;
 
     // Forged: a well-formed token that was never issued, and garbage.
     for forged in [
@@ -254,7 +240,7 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
     let res = api
         .http
         .post(format!("{}/v1/rewards/{id}/cancel", api.base))
-        .bearer_auth(&api.secret)
+        .bearer_auth(&api.key)
         .header("idempotency-key", "cancel-2")
         .send()
         .await
@@ -299,7 +285,7 @@ async fn forged_expired_and_cancelled_links_get_clear_pages_and_no_item() {
     assert_eq!(v["error"]["code"], "reward_expired", "{v}");
     let r = api.reward(expiring["id"].as_str().expect("id")).await;
     assert_eq!(r["status"], "expired", "{r}");
-    server.shutdown().await;
+    api.server.shutdown().await;
 }
 
 /// Bits per character of the smallest standard alphabet that holds every character seen.
@@ -326,8 +312,7 @@ fn bits_per_char(tokens: &[String]) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reward_tokens_carry_at_least_128_bits_and_never_repeat() {
     const N: u32 = 300;
-    let server = MockServer::start().await.expect("mock");
-    let api = Api::start(&server).await;
+    let api = Mock::start().await;
     let mut tokens = Vec::new();
     for n in 0..N {
         tokens.push(token_of(&api.issue(1000 + n).await));
@@ -363,7 +348,7 @@ async fn reward_tokens_carry_at_least_128_bits_and_never_repeat() {
     // No shared prefix: tokens are not a counter or a timestamp with a random tail.
     let first: HashSet<&str> = tokens.iter().map(|t| &t[..4]).collect();
     assert!(first.len() as f64 > N as f64 * 0.9, "tokens share prefixes");
-    server.shutdown().await;
+    api.server.shutdown().await;
 }
 
 /// Standard base64 (with padding), for the CSP hash of the page's stylesheet.
@@ -433,8 +418,7 @@ fn assert_link_headers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_on_a_reward_link_carries_the_security_headers() {
-    let server = MockServer::start().await.expect("mock");
-    let api = Api::start(&server).await;
+    let api = Mock::start().await;
     let http = &api.http;
     let base = &api.base;
     let page = |token: &str| format!("{base}/r/{token}");
@@ -591,13 +575,13 @@ async fn every_answer_on_a_reward_link_carries_the_security_headers() {
             "{base}/v1/rewards/{}",
             reward["id"].as_str().expect("id")
         ))
-        .bearer_auth(&api.secret)
+        .bearer_auth(&api.key)
         .send()
         .await
         .expect("reward");
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("content-security-policy").is_none());
-    server.shutdown().await;
+    api.server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
