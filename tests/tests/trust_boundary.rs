@@ -25,6 +25,21 @@ async fn approved_not_live(m: &Mock) -> String {
     id
 }
 
+/// A secret-key trigger of moment `m1` under an Idempotency-Key of the test's choosing.
+async fn keyed_trigger(
+    m: &Mock,
+    campaign: &str,
+    customer: &str,
+    marketplace: &str,
+    key: &str,
+) -> moments_e2e::mock::Answer {
+    let body = json!({"campaign_id": campaign, "moment_id": "m1",
+                      "customer": {"id": customer, "marketplace": marketplace},
+                      "device": {"type": "Android"}});
+    m.call("POST", "/v1/triggers", Some(&m.key), Some(key), Some(&body))
+        .await
+}
+
 async fn mint(m: &Mock, customer: &str, marketplace: &str) -> String {
     let a = m
         .post(
@@ -40,22 +55,7 @@ async fn mint(m: &Mock, customer: &str, marketplace: &str) -> String {
 async fn test_mode_answers_per_group_for_the_caller_and_consumes_nothing() {
     let m = Mock::start().await;
     let campaign = approved_not_live(&m).await;
-    let trigger = |customer: &'static str, market: &'static str, key: &'static str| {
-        let m = &m;
-        let campaign = campaign.clone();
-        async move {
-            m.call(
-                "POST",
-                "/v1/triggers",
-                Some(&m.key),
-                Some(key),
-                Some(&json!({"campaign_id": campaign, "moment_id": "m1",
-                             "customer": {"id": customer, "marketplace": market},
-                             "device": {"type": "Android"}})),
-            )
-            .await
-        }
-    };
+    let trigger = |customer, market, key| keyed_trigger(&m, &campaign, customer, market, key);
     let a = trigger("cust_us_a", "US", "t-a").await;
     let b = trigger("cust_us_b", "US", "t-b").await;
     let de = trigger("cust_de", "DE", "t-de").await;
@@ -150,22 +150,7 @@ async fn a_retry_later_refusal_is_not_replayed_under_its_key() {
         json!([{"id": "m1", "frequency_cap": {"max_rewards": 10, "period_seconds": null}}]);
     body["fraud"] = json!({"max_actions_per_customer_per_hour": 1});
     let campaign = m.launch(body).await;
-    let send = |key: &'static str| {
-        let m = &m;
-        let campaign = campaign.clone();
-        async move {
-            m.call(
-                "POST",
-                "/v1/triggers",
-                Some(&m.key),
-                Some(key),
-                Some(&json!({"campaign_id": campaign, "moment_id": "m1",
-                             "customer": {"id": "cust_retry", "marketplace": "US"},
-                             "device": {"type": "Android"}})),
-            )
-            .await
-        }
-    };
+    let send = |key| keyed_trigger(&m, &campaign, "cust_retry", "US", key);
     assert_eq!(send("first").await.status, 200);
     let refused = send("second").await;
     assert_eq!(
