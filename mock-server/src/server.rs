@@ -229,6 +229,13 @@ impl MockServer {
         &self.demo
     }
 
+    /// A typed client of this server's control API (clock, mode, faults, fixtures, journal and
+    /// expectations, webhook deliveries, reset): see [`crate::testing`]. Each call makes a new client;
+    /// keep one (clones are cheap).
+    pub fn control(&self) -> crate::testing::Control {
+        crate::testing::Control::in_process(self.local_url.clone(), self.app.clone())
+    }
+
     /// The OpenAPI document served at `/openapi.json`.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         crate::api::openapi()

@@ -241,7 +241,7 @@ pub struct State {
 }
 
 /// The demo fixture.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Demo {
     /// App id.
     pub app_id: String,

@@ -121,7 +121,7 @@ pub struct PendingSend {
 }
 
 /// One delivery attempt in the log.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Event id.
     pub event_id: String,
