@@ -2,6 +2,9 @@
 //! compatibility endpoints, redemption landing pages, and a control API (`/_mock/…`) with a
 //! virtual clock, fault injection, a request journal and a webhook delivery log.
 //!
+//! Tests drive the control API through [`testing`], a typed client of it
+//! ([`MockServer::control`], or [`Control::connect`] for a mock running elsewhere).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let server = moments_mock_server::MockServer::start().await?;

@@ -224,9 +224,9 @@ async fn a_status_fault_answers_the_next_requests_then_runs_out() {
         .unwrap();
     let listed = faults.list().await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].route(), &Route::Trigger);
-    assert_eq!((listed[0].count(), listed[0].status_code()), (2, Some(503)));
-    assert_eq!(listed[0].retry_after_time(), Some(Duration::from_secs(7)));
+    assert_eq!(listed[0].route, Route::Trigger);
+    assert_eq!((listed[0].remaining, listed[0].status), (2, Some(503)));
+    assert_eq!(listed[0].retry_after, Some(Duration::from_secs(7)));
 
     let campaign = k.demo_campaign();
     let a = k.trigger(&campaign, "first_workout", "c1").await;
@@ -235,7 +235,7 @@ async fn a_status_fault_answers_the_next_requests_then_runs_out() {
         (503, Some("service_unavailable"))
     );
     assert_eq!(a.retry_after.as_deref(), Some("7"));
-    assert_eq!(faults.list().await.unwrap()[0].count(), 1);
+    assert_eq!(faults.list().await.unwrap()[0].remaining, 1);
     // Other routes are not touched.
     assert_eq!(k.get("/v1/app").await.status, 200);
     assert_eq!(
@@ -276,7 +276,7 @@ async fn latency_delays_the_answer() {
         .await
         .unwrap();
     let listed = k.mock.faults().list().await.unwrap();
-    assert_eq!(listed[0].latency_time(), Some(Duration::from_millis(300)));
+    assert_eq!(listed[0].latency, Some(Duration::from_millis(300)));
     let t = Instant::now();
     assert_eq!(
         k.get("/v1/app").await.status,
@@ -299,7 +299,7 @@ async fn a_reset_fault_closes_the_connection_and_the_journal_says_so() {
         .await
         .unwrap();
     assert_eq!(
-        k.mock.faults().list().await.unwrap()[0].action(),
+        k.mock.faults().list().await.unwrap()[0].action,
         Some(FaultAction::ResetConnection)
     );
     let err = k

@@ -227,7 +227,7 @@ async fn a_short_outage_is_retried_and_a_long_one_is_reported_retryable() {
         .verify()
         .await
         .unwrap();
-    assert_eq!(faults.list().await.unwrap()[0].count(), 7);
+    assert_eq!(faults.list().await.unwrap()[0].remaining, 7);
 }
 
 #[tokio::test]

@@ -20,12 +20,11 @@ pub enum FaultAction {
 /// use std::time::Duration;
 /// use moments_mock_server::testing::{Fault, Route};
 ///
-/// let f = Fault::on(Route::Trigger).status(503).times(2);
-/// assert_eq!(f.count(), 2);
+/// let outage = Fault::on(Route::Trigger).status(503).times(2);
 /// let slow = Fault::on(Route::GetReward).latency(Duration::from_millis(300));
 /// let gone = Fault::on(Route::Redemption).reset_connection();
 /// let busy = Fault::on(Route::Trigger).rate_limit(Duration::from_secs(5));
-/// # let _ = (slow, gone, busy);
+/// # let _ = (outage, slow, gone, busy);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
@@ -90,36 +89,6 @@ impl Fault {
         self
     }
 
-    /// The route.
-    pub fn route(&self) -> &Route {
-        &self.route
-    }
-
-    /// How many requests it applies to (in a [`Faults::list`]: how many are left).
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// The status it answers.
-    pub fn status_code(&self) -> Option<u16> {
-        self.status
-    }
-
-    /// The delay.
-    pub fn latency_time(&self) -> Option<Duration> {
-        self.latency
-    }
-
-    /// The action.
-    pub fn action(&self) -> Option<FaultAction> {
-        self.action
-    }
-
-    /// The `Retry-After`.
-    pub fn retry_after_time(&self) -> Option<Duration> {
-        self.retry_after
-    }
-
     /// The body of `POST /_mock/faults`, checked: an unknown route, a count of 0, a status outside
     /// 400–599, a fault that does nothing, or a sub-second or zero `Retry-After` is [`Error::Invalid`]
     /// naming the control API's field.
@@ -171,12 +140,31 @@ impl Fault {
             retry_after_seconds,
         })
     }
+}
 
+/// A fault still armed, as [`Faults::list`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArmedFault {
+    /// The route.
+    pub route: Route,
+    /// How many matching requests it still applies to.
+    pub remaining: u32,
+    /// The status it answers.
+    pub status: Option<u16>,
+    /// The delay.
+    pub latency: Option<Duration>,
+    /// What it does beside a status.
+    pub action: Option<FaultAction>,
+    /// The `Retry-After` it sends.
+    pub retry_after: Option<Duration>,
+}
+
+impl ArmedFault {
     /// A fault as the mock lists it.
-    pub fn from_wire(f: &crate::faults::Fault) -> Fault {
-        Fault {
+    pub fn from_wire(f: &crate::faults::Fault) -> ArmedFault {
+        ArmedFault {
             route: Route::parse(&f.route),
-            count: f.count,
+            remaining: f.count,
             status: f.status,
             latency: f.latency_ms.map(Duration::from_millis),
             action: match f.action.as_deref() {
@@ -210,10 +198,10 @@ impl Faults {
             .map(drop)
     }
 
-    /// The faults still armed, with how many requests each has left.
-    pub async fn list(&self) -> Result<Vec<Fault>> {
+    /// The faults still armed, with how many requests each has left, in the order they apply.
+    pub async fn list(&self) -> Result<Vec<ArmedFault>> {
         let list: super::Page<crate::faults::Fault> = self.control.get("/_mock/faults").await?;
-        Ok(list.data.iter().map(Fault::from_wire).collect())
+        Ok(list.data.iter().map(ArmedFault::from_wire).collect())
     }
 
     /// Removes every fault.

@@ -57,7 +57,7 @@ pub use crate::journal::JournalEntry;
 pub use crate::state::Demo;
 pub use crate::webhooks::Delivery;
 pub use clock::Clock;
-pub use faults::{Fault, FaultAction, Faults};
+pub use faults::{ArmedFault, Fault, FaultAction, Faults};
 pub use fixtures::{AppFixture, CampaignFixture, Fixtures, ItemFixture, Loaded};
 pub use journal::{Expectation, ExpectationGuard, Journal, Times, Unmet};
 pub use route::Route;
