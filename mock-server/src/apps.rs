@@ -29,7 +29,7 @@ fn key_view(k: &KeyRec) -> ApiKey {
 impl State {
     /// The app view.
     pub fn app_view(&self, id: &str) -> Option<App> {
-        let a = self.apps.get(id)?;
+        let a = self.credentials.app(id)?;
         Some(App {
             object: "app".into(),
             id: a.id.clone(),
@@ -57,7 +57,7 @@ pub async fn list_keys(
     SecretAuth(p): SecretAuth,
 ) -> ApiResult<Json<List<ApiKey>>> {
     let g = app.lock();
-    let mut keys: Vec<_> = g.keys.values().filter(|k| k.app_id == p.app_id()).collect();
+    let mut keys: Vec<_> = g.credentials.keys_of(p.app_id()).collect();
     keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     Ok(Json(List {
         object: "list",
@@ -85,8 +85,11 @@ pub async fn create_key(
     }
     let mut g = app.lock();
     let secret = ids::secret("sk_test_", 27);
-    let id = g.add_key(p.app_id(), b.name, secret.clone());
-    let mut v = key_view(&g.keys[&id]);
+    let now = g.now();
+    let id = g
+        .credentials
+        .add_key(p.app_id(), b.name, secret.clone(), now);
+    let mut v = key_view(g.credentials.key(&id).expect("just added"));
     v.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -101,15 +104,10 @@ pub async fn revoke_key(
 ) -> ApiResult<Json<ApiKey>> {
     let mut g = app.lock();
     let now = g.now();
-    let k = g
-        .keys
-        .get_mut(&id)
-        .filter(|k| k.app_id == p.app_id())
-        .ok_or_else(|| ApiError::not_found("api key", &id))?;
-    k.revoked_at.get_or_insert(now);
-    let view = key_view(k);
-    g.credentials_changed();
-    Ok(Json(view))
+    g.credentials
+        .revoke_key(p.app_id(), &id, now)
+        .map(|k| Json(key_view(k)))
+        .ok_or_else(|| ApiError::not_found("api key", &id))
 }
 
 /// `POST /v1/customer_tokens`
@@ -150,7 +148,7 @@ pub async fn create_token(
     let mut g = app.lock();
     let token = ids::secret("ct_", 24);
     let expires_at = g.now() + Duration::seconds(ttl);
-    g.tokens.insert(
+    g.credentials.add_token(
         token.clone(),
         TokenRec {
             app_id: p.app_id().into(),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::errors::ApiError;
 use crate::shard::FastMap;
-use crate::state::{AppState, State};
+use crate::state::AppState;
 
 /// Who is calling.
 #[derive(Clone, Debug)]
@@ -163,46 +163,9 @@ fn token_expired() -> ApiError {
     )
 }
 
-/// The caller behind a credential and, for a customer token, when it expires (not checked here).
-fn resolve_credential(
-    state: &State,
-    cred: &str,
-) -> Result<(Principal, Option<DateTime<Utc>>), ApiError> {
-    let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "The credential is unknown or revoked.",
-        )
-    };
-    if cred.starts_with("ct_") {
-        let t = state.tokens.get(cred).ok_or_else(invalid)?;
-        let app = state.apps.get(&t.app_id).ok_or_else(invalid)?;
-        let p = Principal::Customer {
-            app_id: app.id.clone(),
-            account_id: app.account_id.clone(),
-            customer_id: t.customer_id.clone(),
-            marketplace: t.marketplace.clone(),
-            segment: t.segment.clone(),
-        };
-        return Ok((p, Some(t.expires_at)));
-    }
-    let key_id = state.key_by_secret.get(cred).ok_or_else(invalid)?;
-    let key = state.keys.get(key_id).ok_or_else(invalid)?;
-    if key.revoked_at.is_some() {
-        return Err(invalid());
-    }
-    let app = state.apps.get(&key.app_id).ok_or_else(invalid)?;
-    let p = Principal::Secret {
-        app_id: app.id.clone(),
-        account_id: app.account_id.clone(),
-    };
-    Ok((p, None))
-}
-
 /// Credentials resolved before, so that authenticating a request does not take the state's lock.
 ///
-/// An entry is used only while the state's credential generation ([`State::cred_gen`]) is the one it
+/// An entry is used only while the credentials' generation ([`crate::credentials::Credentials`]) is the one it
 /// was resolved at: revoking a key or resetting the state moves the generation on. A customer token's
 /// expiry is checked against the server clock on every use. Unknown credentials are not cached.
 #[derive(Default)]
@@ -237,8 +200,8 @@ pub fn resolve_cached(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
             let (resolved, generation) = {
                 let g = app.lock_raw();
                 // Read under the lock: a change made after it moves the generation past this one.
-                let generation = g.cred_gen.load(Ordering::Acquire);
-                (resolve_credential(&g, cred)?, generation)
+                let generation = g.credentials.generation_now();
+                (g.credentials.resolve(cred)?, generation)
             };
             let mut map = cache.map.write().unwrap_or_else(|p| p.into_inner());
             if map.len() >= CRED_CACHE_CAPACITY {
@@ -331,7 +294,11 @@ mod tests {
     fn a_revoked_key_stops_working_although_it_was_cached() {
         let app = app();
         let secret = "sk_test_cached_then_revoked";
-        let key_id = app.lock().add_key("app_t", None, secret.to_owned());
+        let key_id = {
+            let mut g = app.lock();
+            let now = g.now();
+            g.credentials.add_key("app_t", None, secret.to_owned(), now)
+        };
         for _ in 0..2 {
             // The second resolution is served from the cache.
             let p = resolve_cached(&app, &bearer_of(secret)).expect("a valid key");
@@ -340,8 +307,9 @@ mod tests {
         {
             let mut g = app.lock();
             let now = g.now();
-            g.keys.get_mut(&key_id).unwrap().revoked_at = Some(now);
-            g.credentials_changed();
+            g.credentials
+                .revoke_key("app_t", &key_id, now)
+                .expect("the app's key");
         }
         assert_eq!(
             code(resolve_cached(&app, &bearer_of(secret))),
@@ -363,7 +331,7 @@ mod tests {
         {
             let mut g = app.lock();
             let expires_at = g.now() + chrono::Duration::seconds(60);
-            g.tokens.insert(
+            g.credentials.add_token(
                 "ct_cached".into(),
                 TokenRec {
                     app_id: "app_t".into(),

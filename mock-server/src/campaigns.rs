@@ -312,8 +312,8 @@ impl State {
         let c = to_campaign(id.clone(), app_id.into(), body, self.now());
         self.validate_campaign(&c)?;
         let account_id = self
-            .apps
-            .get(app_id)
+            .credentials
+            .app(app_id)
             .map(|a| a.account_id.clone())
             .unwrap_or_default();
         let seq = self.next_seq();

@@ -140,13 +140,18 @@ fn run(
             "Missing Authentication Token: send header x-api-key.",
         ));
     }
-    let app_id = g.app_by_legacy.get(key).cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_api_key",
-            "Forbidden: the API key is not valid.",
-        )
-    })?;
+    let (app_id, account_id) = g
+        .credentials
+        .app_of_legacy_key(key)
+        .map(|a| (a.id.clone(), a.account_id.clone()))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_api_key",
+                "Forbidden: the API key is not valid.",
+            )
+        })?;
+
     app.0.compat_limiter.check(key)?;
     let req: CompatRequest = crate::extract::parse_json(body)?;
     if req.app_id != app_id {
@@ -154,7 +159,6 @@ fn run(
             ApiError::forbidden("The appId does not belong to this API key.").param("appId"),
         );
     }
-    let account_id = g.apps[&app_id].account_id.clone();
     let camp = g.own_campaign(&app_id, &req.campaign_id)?.c.clone();
     let group = camp
         .reward_groups

@@ -198,7 +198,7 @@ impl State {
             ));
         }
         let id = id.unwrap_or_else(|| ids::new_id("app_"));
-        if self.apps.contains_key(&id) {
+        if self.credentials.app(&id).is_some() {
             return Err(ApiError::validation(
                 "id",
                 format!("App {id} already exists."),
@@ -206,18 +206,18 @@ impl State {
         }
         let secret = secret.unwrap_or_else(|| ids::secret("sk_test_", 27));
         let legacy = legacy.unwrap_or_else(|| ids::secret("mk_", 12));
-        if self.key_by_secret.contains_key(&secret) || self.app_by_legacy.contains_key(&legacy) {
+        if self.credentials.key_taken(&secret, &legacy) {
             return Err(ApiError::validation(
                 "secret_key",
                 "This key is already in use.",
             ));
         }
         let account = account_id.unwrap_or_else(|| ids::new_id("acct_"));
-        if !self.accounts.contains_key(&account) {
-            self.add_account(&account);
-        }
-        self.add_app(&id, &account, name, &legacy);
-        self.add_key(&id, Some("default".into()), secret.clone());
+        let now = self.now();
+        let creds = &mut self.credentials;
+        creds.add_account(&account);
+        creds.add_app(&id, &account, name, &legacy, now);
+        creds.add_key(&id, Some("default".into()), secret.clone(), now);
         Ok(MockApp {
             object: "mock_app".into(),
             app_id: id,
@@ -238,7 +238,7 @@ impl State {
             }
         }
         for a in &f.accounts {
-            self.add_account(a);
+            self.credentials.add_account(a);
         }
         let mut apps = Vec::new();
         for a in f.apps {
@@ -253,7 +253,7 @@ impl State {
         }
         let mut campaigns = Vec::new();
         for (i, c) in f.campaigns.into_iter().enumerate() {
-            if !self.apps.contains_key(&c.app_id) {
+            if self.credentials.app(&c.app_id).is_none() {
                 return Err(ApiError::validation(
                     format!("campaigns[{i}].app_id"),
                     "Unknown app.",
@@ -322,8 +322,7 @@ pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
         fresh.clock = g.clock.clone();
         fresh.clock.reset();
         // Likewise its credential generation, moved on: no credential cached before is used again.
-        fresh.cred_gen = g.cred_gen.clone();
-        fresh.credentials_changed();
+        fresh.credentials.continue_generation(&g.credentials);
         app.0.idem.clear(fresh.now());
         app.journal().clear();
         std::mem::replace(&mut *g, fresh)
@@ -374,7 +373,7 @@ pub async fn apps(
 ) -> ApiResult<(StatusCode, Json<MockApp>)> {
     let mut g = app.lock();
     if let Some(a) = &b.account_id
-        && !g.accounts.contains_key(a)
+        && !g.credentials.has_account(a)
     {
         return Err(ApiError::not_found("account", a).param("account_id"));
     }

@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod clock;
 pub mod compat;
 pub mod control;
+pub mod credentials;
 pub mod errors;
 pub mod extract;
 pub mod faults;

@@ -19,59 +19,7 @@ use crate::model::*;
 use crate::money::Money;
 use crate::webhooks::{Delivery, PendingSend, WebhookJob};
 
-/// An account.
-#[derive(Clone, Debug)]
-pub struct AccountRec {
-    /// `acct_…`.
-    pub id: String,
-}
-
-/// An app.
-#[derive(Clone, Debug)]
-pub struct AppRec {
-    /// `app_…`.
-    pub id: String,
-    /// Owner account.
-    pub account_id: String,
-    /// Name.
-    pub name: String,
-    /// Legacy `x-api-key`.
-    pub legacy_key: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A secret key.
-#[derive(Clone, Debug)]
-pub struct KeyRec {
-    /// `key_…`.
-    pub id: String,
-    /// Owner app.
-    pub app_id: String,
-    /// Label.
-    pub name: Option<String>,
-    /// The secret.
-    pub secret: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// A customer token.
-#[derive(Clone, Debug)]
-pub struct TokenRec {
-    /// App.
-    pub app_id: String,
-    /// Customer.
-    pub customer_id: String,
-    /// Marketplace.
-    pub marketplace: String,
-    /// Segment.
-    pub segment: Option<String>,
-    /// Expiry.
-    pub expires_at: DateTime<Utc>,
-}
+pub use crate::credentials::{AccountRec, AppRec, KeyRec, TokenRec};
 
 /// A campaign as stored.
 #[derive(Clone, Debug)]
@@ -177,21 +125,8 @@ pub struct State {
     pub test_mode: bool,
     /// Base URL for reward links.
     pub base_url: String,
-    /// Accounts.
-    pub accounts: FastMap<String, AccountRec>,
-    /// Apps. Changing or removing one: call [`State::credentials_changed`].
-    pub apps: FastMap<String, AppRec>,
-    /// Secret keys by id. Changing or removing one: call [`State::credentials_changed`].
-    pub keys: FastMap<String, KeyRec>,
-    /// Key ids by secret.
-    pub key_by_secret: FastMap<String, String>,
-    /// App ids by legacy key.
-    pub app_by_legacy: FastMap<String, String>,
-    /// Customer tokens. Changing or removing one: call [`State::credentials_changed`].
-    pub tokens: FastMap<String, TokenRec>,
-    /// The credentials' generation, shared with [`Shared::cred_gen`]: resolved credentials cached
-    /// at an older generation are not used ([`crate::auth::CredCache`]).
-    pub cred_gen: Arc<AtomicU64>,
+    /// Accounts, apps, keys and customer tokens.
+    pub credentials: crate::credentials::Credentials,
     /// Catalog by id.
     pub items: BTreeMap<String, Item>,
     /// Campaigns.
@@ -268,13 +203,7 @@ impl State {
             clock: Clock::default(),
             test_mode: false,
             base_url,
-            accounts: FastMap::with_capacity_and_hasher(16, Default::default()),
-            apps: FastMap::with_capacity_and_hasher(16, Default::default()),
-            keys: FastMap::with_capacity_and_hasher(16, Default::default()),
-            key_by_secret: FastMap::with_capacity_and_hasher(16, Default::default()),
-            app_by_legacy: FastMap::with_capacity_and_hasher(16, Default::default()),
-            tokens: FastMap::with_capacity_and_hasher(256, Default::default()),
-            cred_gen: Arc::new(AtomicU64::new(0)),
+            credentials: Default::default(),
             items: crate::catalog::seed(),
             campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
             rewards: Sharded::with_capacity(PRESIZE),
@@ -309,9 +238,15 @@ impl State {
 
     fn seed_demo(&mut self, demo: &Demo, legacy: &str) {
         let now = self.now();
-        self.add_account(&demo.account_id);
-        self.add_app(&demo.app_id, &demo.account_id, "Demo Fitness", legacy);
-        self.add_key(&demo.app_id, Some("demo".into()), demo.secret_key.clone());
+        let creds = &mut self.credentials;
+        creds.add_account(&demo.account_id);
+        creds.add_app(&demo.app_id, &demo.account_id, "Demo Fitness", legacy, now);
+        creds.add_key(
+            &demo.app_id,
+            Some("demo".into()),
+            demo.secret_key.clone(),
+            now,
+        );
         let usd = |a| Money::usd(a);
         let group = |id: &str, items: &[&str]| RewardGroup {
             id: id.into(),
@@ -399,11 +334,6 @@ impl State {
         a
     }
 
-    /// Invalidates every cached credential: call after changing or removing an app, key or token.
-    pub fn credentials_changed(&self) {
-        self.cred_gen.fetch_add(1, Ordering::AcqRel);
-    }
-
     /// Current server time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -413,47 +343,6 @@ impl State {
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
-    }
-
-    /// Adds an account.
-    pub fn add_account(&mut self, id: &str) {
-        self.accounts
-            .insert(id.to_string(), AccountRec { id: id.to_string() });
-    }
-
-    /// Adds an app.
-    pub fn add_app(&mut self, id: &str, account: &str, name: &str, legacy: &str) {
-        let now = self.now();
-        self.apps.insert(
-            id.into(),
-            AppRec {
-                id: id.into(),
-                account_id: account.into(),
-                name: name.into(),
-                legacy_key: legacy.into(),
-                created_at: now,
-            },
-        );
-        self.app_by_legacy.insert(legacy.into(), id.into());
-    }
-
-    /// Adds a secret key; returns its id.
-    pub fn add_key(&mut self, app: &str, name: Option<String>, secret: String) -> String {
-        let id = ids::new_id("key_");
-        let now = self.now();
-        self.key_by_secret.insert(secret.clone(), id.clone());
-        self.keys.insert(
-            id.clone(),
-            KeyRec {
-                id: id.clone(),
-                app_id: app.into(),
-                name,
-                secret,
-                created_at: now,
-                revoked_at: None,
-            },
-        );
-        id
     }
 
     /// Schedules a due item.
@@ -556,7 +445,8 @@ pub struct Shared {
     pub idem: crate::idem_store::IdemStore,
     /// Resolved credentials, so that authenticating does not wait for the state's lock.
     pub creds: crate::auth::CredCache,
-    /// The state's credential generation ([`State::cred_gen`]), readable without its lock.
+    /// The state's credential generation ([`crate::credentials::Credentials::generation`]), readable
+    /// without its lock.
     pub cred_gen: Arc<AtomicU64>,
     /// The state's clock (a handle on the same clock), readable without the state's lock.
     pub clock: Clock,
@@ -585,7 +475,7 @@ impl Shared {
         Shared {
             idem: crate::idem_store::IdemStore::new(state.now()),
             creds: crate::auth::CredCache::default(),
-            cred_gen: state.cred_gen.clone(),
+            cred_gen: state.credentials.generation(),
             clock: state.clock.clone(),
             outbox_pending: AtomicBool::new(!state.outbox.is_empty()),
             state: Mutex::new(state),
