@@ -12,10 +12,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
-use crate::journal::JournalEntry;
 use crate::errors::{ApiError, Enveloped, REQUEST_ID};
 use crate::idempotency::{self, PendingStore, Pre, Replayed, Ticket};
 use crate::ids;
+use crate::journal::JournalEntry;
 use crate::state::AppState;
 
 /// Maximum request body.
@@ -30,16 +30,19 @@ pub struct ConnCtl(pub Arc<Notify>);
 /// Matches a path against the served route templates (without allocating: this runs per request).
 pub fn route_template(path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
-    crate::api::routes().iter().map(|(_, t)| t.as_str()).find(|t| {
-        let (mut ts, mut ps) = (t.split('/'), path.split('/'));
-        loop {
-            match (ts.next(), ps.next()) {
-                (None, None) => return true,
-                (Some(a), Some(b)) if (a.starts_with('{') && !b.is_empty()) || a == b => {}
-                _ => return false,
+    crate::api::routes()
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .find(|t| {
+            let (mut ts, mut ps) = (t.split('/'), path.split('/'));
+            loop {
+                match (ts.next(), ps.next()) {
+                    (None, None) => return true,
+                    (Some(a), Some(b)) if (a.starts_with('{') && !b.is_empty()) || a == b => {}
+                    _ => return false,
+                }
             }
-        }
-    })
+        })
 }
 
 /// The middleware.
