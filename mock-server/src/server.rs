@@ -91,6 +91,8 @@ pub struct MockServer {
     app: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Expectations checked when the server drops ([`crate::testing::Expectation::mount`]).
+    expectations: std::sync::Mutex<Vec<crate::testing::Expectation>>,
 }
 
 impl MockServer {
@@ -205,6 +207,7 @@ impl MockServer {
             app,
             stop: Some(stop_tx),
             task: Some(task),
+            expectations: std::sync::Mutex::default(),
         })
     }
 
@@ -236,6 +239,25 @@ impl MockServer {
         crate::testing::Control::in_process(self.local_url.clone(), self.app.clone())
     }
 
+    pub(crate) fn mount(&self, e: crate::testing::Expectation) {
+        self.expectations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e);
+    }
+
+    /// Checks the expectations [mounted](crate::testing::Expectation::mount) on this server against
+    /// its journal now: the first unmet one is [`crate::testing::Error::Unmet`]. They are checked again
+    /// when the server drops.
+    pub fn verify(&self) -> Result<(), crate::testing::Error> {
+        let entries = self.app.journal().recent(crate::journal::CAPACITY).0;
+        let mounted = self.expectations.lock().unwrap_or_else(|p| p.into_inner());
+        for e in mounted.iter() {
+            e.check(&entries).map_err(crate::testing::Error::Unmet)?;
+        }
+        Ok(())
+    }
+
     /// The OpenAPI document served at `/openapi.json`.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         crate::api::openapi()
@@ -263,6 +285,27 @@ impl Drop for MockServer {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
+        }
+        // Mounted expectations, wiremock-style: a panic fails the test, unless it is failing already.
+        let mounted = std::mem::take(
+            self.expectations
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if !mounted.is_empty() && !std::thread::panicking() {
+            let entries = self.app.journal().recent(crate::journal::CAPACITY).0;
+            let unmet: Vec<String> = mounted
+                .iter()
+                .filter_map(|e| e.check(&entries).err())
+                .map(|u| u.to_string())
+                .collect();
+            if !unmet.is_empty() {
+                panic!(
+                    "{} unmet expectation(s) of the mock server:\n{}",
+                    unmet.len(),
+                    unmet.join("\n")
+                );
+            }
         }
     }
 }

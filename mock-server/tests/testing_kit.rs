@@ -919,3 +919,54 @@ async fn a_connected_client_drives_the_same_mock() {
         .unwrap_err();
     assert!(matches!(e, Error::Transport(_)), "{e}");
 }
+
+#[tokio::test]
+async fn expectations_mounted_on_the_server_are_checked_when_asked() {
+    let k = Kit::start().await;
+    k.mock
+        .journal()
+        .expect(Route::Trigger)
+        .once()
+        .mount(&k.server);
+    k.mock
+        .journal()
+        .expect(Route::GetApp)
+        .never()
+        .mount(&k.server);
+    let e = k.server.verify().unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("expected POST /v1/triggers exactly 1 time, it was called 0 times"),
+        "{e}"
+    );
+    assert_eq!(
+        k.trigger(&k.demo_campaign(), "first_workout", "c1")
+            .await
+            .status,
+        200
+    );
+    k.server.verify().unwrap();
+    // Met: the server drops quietly.
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "1 unmet expectation(s) of the mock server:\nexpected GET /v1/app at least 1 time, it was called 0 times"
+)]
+async fn an_unmet_mounted_expectation_panics_when_the_server_drops() {
+    let k = Kit::start().await;
+    k.mock.journal().expect(Route::GetApp).mount(&k.server);
+    k.mock
+        .journal()
+        .expect(Route::Trigger)
+        .never()
+        .mount(&k.server);
+}
+
+#[tokio::test]
+#[should_panic(expected = "the test's own failure")]
+async fn a_server_with_unmet_expectations_does_not_panic_again_while_the_test_panics() {
+    let k = Kit::start().await;
+    k.mock.journal().expect(Route::GetApp).mount(&k.server);
+    panic!("the test's own failure");
+}

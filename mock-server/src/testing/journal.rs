@@ -217,6 +217,32 @@ impl Expectation {
         ExpectationGuard(Some(self))
     }
 
+    /// Hands the expectation to an in-process `server`, wiremock-style: it is checked when the server
+    /// drops (a panic there fails the test, unless the test is already panicking), and by
+    /// [`MockServer::verify`](crate::MockServer::verify) on demand. It is checked against `server`'s
+    /// journal, whichever mock the expectation was made from.
+    ///
+    /// ```
+    /// use moments_mock_server::MockServer;
+    /// use moments_mock_server::testing::Route;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = MockServer::start().await?;
+    /// server.control().journal().expect(Route::GetApp).once().mount(&server);
+    /// reqwest::Client::new()
+    ///     .get(format!("{}/v1/app", server.base_url()))
+    ///     .bearer_auth(&server.demo().secret_key)
+    ///     .send()
+    ///     .await?;
+    /// server.verify()?;
+    /// // Checked again here, as the server drops.
+    /// # Ok(()) }
+    /// ```
+    pub fn mount(self, server: &crate::MockServer) {
+        server.mount(self);
+    }
+
     fn entries_blocking(&self) -> Result<Vec<JournalEntry>> {
         if let Some(app) = self.control.local() {
             return Ok(app.journal().recent(crate::journal::CAPACITY).0);
