@@ -212,7 +212,9 @@ impl Expectation {
     /// thread is already panicking, so a failing test reports its own panic). Against an in-process
     /// [`MockServer`](crate::MockServer) the drop reads its journal directly; against a mock reached
     /// by [`Control::connect`] it reads `/_mock/journal` from a thread of its own, blocking the
-    /// dropping thread until it has the answer.
+    /// dropping thread until it has the answer — so a connected client must not reach a mock served
+    /// by the runtime that drops the guard (it would wait for itself until the 30 s timeout): use
+    /// [`MockServer::control`](crate::MockServer::control) for an in-process mock.
     pub fn verify_on_drop(self) -> ExpectationGuard {
         ExpectationGuard(Some(self))
     }
