@@ -1,9 +1,11 @@
 //! Builds the native library and generates the Kotlin and Swift bindings (uniffi library mode).
 //!
-//! Generated code is not committed: Kotlin goes to `target/bindings/kotlin` (Maven reads it from there), Swift
-//! to `target/bindings/swift` and is copied into the SwiftPM package (`bindings/swift/Sources/…`, git-ignored).
+//! The generated code is committed (so the Swift package and the Kotlin sources work from a checkout):
+//! `cargo xtask bindings` generates into `target/bindings/` and copies the files to [`COMMITTED`]. CI's
+//! [`check_not_stale`] generates afresh into a scratch folder and fails when a committed file differs, and the
+//! Kotlin and Swift tests compile the committed files.
 //!
-//! The generated Kotlin is post-processed by [`tune_kotlin`] (two rewrites of uniffi 0.32's JNA glue that cut
+//! The generated Kotlin is post-processed by [`tune_kotlin`] (rewrites of uniffi 0.32's JNA glue that cut
 //! the fixed cost of every call); every Kotlin generation goes through [`generate_kotlin`].
 
 use std::path::{Path, PathBuf};
@@ -12,26 +14,45 @@ use crate::util::{self, Profile, Result, cargo, header, run};
 
 /// Paths produced by `generate_all`.
 pub struct Generated {
-    /// The folder holding the cdylib and staticlib.
-    pub lib_dir: PathBuf,
-    pub kotlin_dir: PathBuf,
+    /// Where this generation wrote the Swift files (their committed copies are in [`COMMITTED`]).
     pub swift_dir: PathBuf,
 }
 
-/// The files SwiftPM compiles, derived from the generated Swift (relative to the repository root).
-pub const SWIFT_PACKAGE_FILES: &[(&str, &str)] = &[
+/// The committed Kotlin sources' root (Maven and the Android module compile it), relative to the repository root.
+pub const KOTLIN_DIR: &str = "bindings/kotlin/generated";
+
+/// Every generated file that is committed: (output folder, file relative to it, its committed path relative to
+/// the repository root). SwiftPM compiles the Swift files where they are committed, inside its package.
+pub const COMMITTED: &[(Language, &str, &str)] = &[
     (
+        Language::Kotlin,
+        KOTLIN_FILE,
+        "bindings/kotlin/generated/com/moments/sdk/moments_ffi.kt",
+    ),
+    (
+        Language::Swift,
         "MomentsSDK.swift",
         "bindings/swift/Sources/MomentsSDK/MomentsSDK.swift",
     ),
     (
+        Language::Swift,
         "MomentsFFI.h",
         "bindings/swift/Sources/MomentsFFI/include/MomentsFFI.h",
     ),
 ];
 
-/// Builds `moments-ffi` in `profile` and generates both languages.
-pub fn generate_all(profile: Profile) -> Result<Generated> {
+/// Generated files that are not committed: the Swift package has its own `module.modulemap`.
+const NOT_COMMITTED: &[(Language, &str)] = &[(Language::Swift, "MomentsFFI.modulemap")];
+
+/// A generated language, and the folder of a generation it writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    Kotlin,
+    Swift,
+}
+
+/// Builds `moments-ffi` in `profile`; returns the folder holding its cdylib and staticlib.
+pub fn build_library(profile: Profile) -> Result<PathBuf> {
     header(&format!(
         "build the native library (moments-ffi, {} profile)",
         profile.dir()
@@ -44,43 +65,66 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
     if !library.is_file() {
         return Err(format!("{} was not built", library.display()));
     }
+    Ok(lib_dir)
+}
 
+/// Builds `uniffi-bindgen`; returns its path.
+fn build_bindgen() -> Result<PathBuf> {
     header("build uniffi-bindgen");
     run(cargo().args(["build", "-p", "uniffi-bindgen"]))?;
-    let bindgen = util::target_dir().join("debug").join(if cfg!(windows) {
+    Ok(util::target_dir().join("debug").join(if cfg!(windows) {
         "uniffi-bindgen.exe"
     } else {
         "uniffi-bindgen"
-    });
+    }))
+}
 
-    let out = util::target_dir().join("bindings");
-    let kotlin_dir = out.join("kotlin");
+/// Generates both languages from the library in `lib_dir` into `out/kotlin` and `out/swift` (emptied first).
+fn generate_into(bindgen: &Path, lib_dir: &Path, out: &Path) -> Result {
+    let library = lib_dir.join(util::cdylib_name("moments_ffi"));
+    generate_kotlin(bindgen, &library, &out.join("kotlin"))?;
     let swift_dir = out.join("swift");
-    generate_kotlin(&bindgen, &library, &kotlin_dir)?;
     header(&format!(
         "generate swift bindings into {}",
         swift_dir.display()
     ));
     let _ = std::fs::remove_dir_all(&swift_dir);
-    run(util::cmd(&bindgen)
+    run(util::cmd(bindgen)
         .args(["generate", "--no-format", "--library"])
         .arg(&library)
         .args(["--language", "swift", "--out-dir"])
-        .arg(&swift_dir))?;
+        .arg(&swift_dir))
+}
 
+/// The folder of `language` in a generation written to `out`.
+fn language_dir(out: &Path, language: Language) -> PathBuf {
+    out.join(match language {
+        Language::Kotlin => "kotlin",
+        Language::Swift => "swift",
+    })
+}
+
+/// `cargo xtask bindings`: builds `moments-ffi` in `profile`, generates both languages into `target/bindings/`
+/// and copies the committed files ([`COMMITTED`]) into place.
+pub fn generate_all(profile: Profile) -> Result<Generated> {
+    let lib_dir = build_library(profile)?;
+    let bindgen = build_bindgen()?;
+    let out = util::target_dir().join("bindings");
+    generate_into(&bindgen, &lib_dir, &out)?;
     let root = util::root();
-    for (file, dest) in SWIFT_PACKAGE_FILES {
-        util::copy(&swift_dir.join(file), &root.join(dest))?;
+    for (language, file, committed) in COMMITTED {
+        util::copy(
+            &language_dir(&out, *language).join(file),
+            &root.join(committed),
+        )?;
     }
     println!(
-        "bindings ready: {} and {}",
-        kotlin_dir.display(),
-        swift_dir.display()
+        "bindings generated into {} and copied to: {}",
+        out.display(),
+        COMMITTED.iter().map(|c| c.2).collect::<Vec<_>>().join(", ")
     );
     Ok(Generated {
-        lib_dir,
-        kotlin_dir,
-        swift_dir,
+        swift_dir: language_dir(&out, Language::Swift),
     })
 }
 
@@ -351,36 +395,99 @@ pub fn tune_kotlin(source: &str) -> Result<String> {
     Ok(out)
 }
 
-/// CI check: the generated code is not committed (so it cannot be stale); if some is, it must match.
+/// CI check: the committed generated files ([`COMMITTED`]) are byte for byte what the current Rust generates.
 pub fn check_not_stale() -> Result {
-    let generated = generate_all(Profile::Dev)?;
-    let root = util::root();
-    let tracked = util::output(util::cmd("git").args(["ls-files", "--", "bindings", "examples"]))?;
-    let mut stale = Vec::new();
-    for path in tracked.lines() {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let fresh = match name {
-            "MomentsSDK.swift" | "MomentsFFI.h" => generated.swift_dir.join(name),
-            "moments_ffi.kt" => generated.kotlin_dir.join(KOTLIN_FILE),
-            _ => continue,
-        };
-        let committed = std::fs::read(root.join(path)).unwrap_or_default();
-        let fresh = std::fs::read(&fresh).map_err(|e| format!("read {}: {e}", fresh.display()))?;
-        if committed != fresh {
-            stale.push(path.to_owned());
-        }
-    }
+    checked_library().map(|_| ())
+}
+
+/// Builds the library (dev profile) and checks the committed generated files against it: generates afresh into
+/// `target/bindings-check/` (the committed files are not touched) and fails naming every committed file that
+/// differs or is missing, and every generated file that is neither committed nor known. Returns the library's
+/// folder. The Kotlin and Swift tests start here, so they compile committed sources that match the library.
+pub fn checked_library() -> Result<PathBuf> {
+    let lib_dir = build_library(Profile::Dev)?;
+    let bindgen = build_bindgen()?;
+    let out = util::target_dir().join("bindings-check");
+    generate_into(&bindgen, &lib_dir, &out)?;
+    header("compare the committed generated bindings with the fresh generation");
+    let stale = stale_files(&util::root(), &out)?;
     if stale.is_empty() {
         println!(
-            "bindings: generated code is not committed, or matches what the current Rust generates"
+            "bindings: the {} committed generated files match what the current Rust generates",
+            COMMITTED.len()
         );
-        Ok(())
-    } else {
-        Err(format!(
-            "committed generated bindings are stale, run `cargo xtask bindings`: {}",
-            stale.join(", ")
-        ))
+        return Ok(lib_dir);
     }
+    for problem in &stale {
+        println!("stale: {problem}");
+    }
+    Err(format!(
+        "the committed generated bindings are stale ({}): run `cargo xtask bindings` and commit the result",
+        stale.join("; ")
+    ))
+}
+
+/// What differs between the committed files under `root` and a generation written to `out`, one entry each.
+fn stale_files(root: &Path, out: &Path) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (language, file, committed) in COMMITTED {
+        let fresh_path = language_dir(out, *language).join(file);
+        let fresh = std::fs::read(&fresh_path)
+            .map_err(|e| format!("read {}: {e}", fresh_path.display()))?;
+        match std::fs::read(root.join(committed)) {
+            Ok(bytes) if bytes == fresh => {}
+            Ok(bytes) => stale.push(format!(
+                "{committed} differs from the generated {} (first difference on line {})",
+                fresh_path.display(),
+                first_different_line(&bytes, &fresh)
+            )),
+            Err(e) => stale.push(format!("{committed} is missing ({e})")),
+        }
+    }
+    for language in [Language::Kotlin, Language::Swift] {
+        let dir = language_dir(out, language);
+        for file in files_under(&dir)? {
+            let known = COMMITTED
+                .iter()
+                .any(|(l, f, _)| *l == language && Path::new(f) == file)
+                || NOT_COMMITTED
+                    .iter()
+                    .any(|(l, f)| *l == language && Path::new(f) == file);
+            if !known {
+                stale.push(format!(
+                    "{} is generated but not committed: add it to COMMITTED in xtask/src/bindings.rs",
+                    dir.join(&file).display()
+                ));
+            }
+        }
+    }
+    Ok(stale)
+}
+
+/// The 1-based number of the first line where `a` and `b` differ.
+fn first_different_line(a: &[u8], b: &[u8]) -> usize {
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    a[..same].iter().filter(|c| **c == b'\n').count() + 1
+}
+
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&folder).map_err(|e| format!("read {}: {e}", folder.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.strip_prefix(dir).expect("under dir").to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::bindings;
-use crate::util::{self, Profile, Result, header, run};
+use crate::util::{self, Result, header, run};
 
 /// The JNA resource prefix of this host (where JNA looks for the library inside a jar).
 fn jna_prefix() -> &'static str {
@@ -70,14 +70,15 @@ fn build_bench(kotlin_dir: &Path, lib_dir: &Path, build_dir: &Path) -> Result<st
     Ok(build_dir.join("moments-bench.jar"))
 }
 
-/// Generates the bindings, builds the mock, runs `mvn verify` (compile, JUnit 5, jar), compiles the Android example
-/// against the SDK, then builds the benchmark module and runs its comparison for a few rounds (its setup checks that
-/// every way gets the same answers).
+/// Checks the committed bindings against the library, builds the mock, runs `mvn verify` (compile, JUnit 5, jar),
+/// compiles the Android example against the SDK, then builds the benchmark module and runs its comparison for a few
+/// rounds (its setup checks that every way gets the same answers).
 pub fn test() -> Result {
     ensure_toolchain()?;
-    let generated = bindings::generate_all(Profile::Dev)?;
+    let lib_dir = bindings::checked_library()?;
     let mock = util::build_mock_server(false)?;
     let root = util::root();
+    let kotlin_dir = root.join(bindings::KOTLIN_DIR);
     let project = root.join("bindings/kotlin");
     let build_dir = util::target_dir().join("kotlin-build");
 
@@ -87,11 +88,7 @@ pub fn test() -> Result {
     let mut mvn = util::cmd("mvn");
     mvn.current_dir(&project)
         .args(["-B", "--no-transfer-progress", "verify"])
-        .args(maven_props(
-            &generated.kotlin_dir,
-            &generated.lib_dir,
-            &build_dir,
-        ))
+        .args(maven_props(&kotlin_dir, &lib_dir, &build_dir))
         .env("MOMENTS_MOCK_BIN", &mock)
         // `cargo run` puts target/debug on the library path; without these JNA would load the library
         // from there, and the tests would not prove that the copy bundled as a resource is what loads.
@@ -124,11 +121,11 @@ pub fn test() -> Result {
         "Kotlin: the benchmark builds, and its comparison runs a few rounds (same answers every way)",
     );
     let bench_jar = build_bench(
-        &generated.kotlin_dir,
-        &generated.lib_dir,
+        &kotlin_dir,
+        &lib_dir,
         &util::target_dir().join("kotlin-bench-check"),
     )?;
-    let library = generated.lib_dir.join(util::cdylib_name("moments_ffi"));
+    let library = lib_dir.join(util::cdylib_name("moments_ffi"));
     let table = util::output(
         bench_java(&library, &mock)
             .arg("-cp")
@@ -193,7 +190,7 @@ pub fn bench(args: &[String]) -> Result {
     } else {
         "uniffi-bindgen"
     });
-    // Its own folder: `kotlin-test` regenerates target/bindings, and the two may run at once.
+    // Its own folder, from the release library: `cargo xtask bindings` may rewrite the committed copy meanwhile.
     let kotlin_dir = out.join("bindings/kotlin");
     bindings::generate_kotlin(&bindgen, &library, &kotlin_dir)?;
 

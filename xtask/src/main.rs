@@ -15,7 +15,9 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
-  bindings      build the native library (dev profile) and generate Kotlin + Swift into target/bindings/
+  bindings      build the native library (dev profile), generate Kotlin + Swift into target/bindings/ and
+                copy them to their committed places (commit the result)
+                --check: generate into target/bindings-check/ and fail naming the committed files that differ
   kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
                 the Android example compiled against the SDK (API stubs); the benchmark module built and
                 its comparison run for a few rounds
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result = match task.as_str() {
+        "bindings" if args.get(1).is_some_and(|a| a == "--check") => bindings::check_not_stale(),
         "bindings" => bindings::generate_all(util::Profile::Dev).map(|_| ()),
         "kotlin-test" => kotlin::test(),
         "bench" => bench::run_all(&args[1..]),

@@ -8,19 +8,20 @@
 use std::path::{Path, PathBuf};
 
 use crate::bindings;
-use crate::util::{self, Profile, Result, header, run};
+use crate::util::{self, Result, header, run};
 
 const SWIFT_ROOT: &str = "/var/cache/moments-swift-root";
 const READY_MARKER: &str = ".moments-swift-ready";
 const MIRROR: &str = "http://deb.debian.org/debian";
 
-/// Builds everything the tests need, then `swift test`.
+/// Builds everything the tests need (the library, checked against the committed generated Swift the package
+/// compiles), then `swift test`.
 pub fn test() -> Result {
     if cfg!(target_os = "macos") {
         // On Apple platforms the package uses the xcframework.
         crate::mobile::xcframework()?;
     }
-    let generated = bindings::generate_all(Profile::Dev)?;
+    let lib_dir = bindings::checked_library()?;
     let mock = util::build_mock_server(false)?;
     let root = util::root();
     let package = root.join("bindings/swift");
@@ -35,14 +36,14 @@ pub fn test() -> Result {
             .current_dir(&package)
             .args(["test", "--scratch-path"])
             .arg(&scratch)
-            .env("MOMENTS_LIB_DIR", &generated.lib_dir)
+            .env("MOMENTS_LIB_DIR", &lib_dir)
             .env("MOMENTS_MOCK_BIN", &mock))?;
         header(EXAMPLE_HEADER);
         return run(util::cmd("swift")
             .current_dir(&example)
             .args(["build", "--scratch-path"])
             .arg(&example_scratch)
-            .env("MOMENTS_LIB_DIR", &generated.lib_dir));
+            .env("MOMENTS_LIB_DIR", &lib_dir));
     }
     if !cfg!(target_os = "linux") || !util::is_root() {
         return Err("no `swift` on PATH: install Swift, or run as root on Debian so a Swift root can be made".into());
@@ -64,7 +65,7 @@ pub fn test() -> Result {
             .arg(&swift_root)
             .args(["/usr/bin/env", "-i", "HOME=/root", "LANG=C.UTF-8"])
             .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-            .arg(format!("MOMENTS_LIB_DIR={}", generated.lib_dir.display()))
+            .arg(format!("MOMENTS_LIB_DIR={}", lib_dir.display()))
             .arg(format!("MOMENTS_MOCK_BIN={}", mock.display()))
             .args(["/bin/sh", "-c", &script]))
     };
