@@ -162,7 +162,7 @@ impl State {
                     return Err(ApiError::validation(ip, "1–10 items."));
                 }
                 for (k, it) in items.iter().enumerate() {
-                    match self.items.get(it) {
+                    match self.catalog.item(it) {
                         None => {
                             return Err(ApiError::validation(
                                 format!("{ip}[{k}]"),

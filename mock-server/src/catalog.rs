@@ -1,9 +1,111 @@
-//! The seeded catalog and catalog routes.
+//! The catalog: items with their prices and stock per marketplace, the offers shown for a list of
+//! items, the seeded items, and the catalog routes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use crate::model::{Item, ItemKind};
+use crate::model::{Item, ItemKind, Offer, OfferItem};
 use crate::money::{MARKETPLACES, Money, marketplace_currency};
+
+/// The items of a server and the offers made from them.
+pub struct Catalog {
+    items: BTreeMap<String, Item>,
+    /// Offers shared by the rewards issued from one item list in one marketplace (offers are
+    /// immutable; dropped when the catalog changes).
+    offers: HashMap<String, Vec<SharedOffer>>,
+}
+
+/// An offer with the item list it was built from.
+type SharedOffer = (Vec<String>, Arc<Offer>);
+
+impl Default for Catalog {
+    /// The seeded catalog ([`seed`]).
+    fn default() -> Self {
+        Catalog {
+            items: seed(),
+            offers: HashMap::new(),
+        }
+    }
+}
+
+impl Catalog {
+    /// An item.
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    /// Every item, ordered by id.
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.items.values()
+    }
+
+    /// Adds an item (the shared offers are rebuilt from the new catalog).
+    pub fn add(&mut self, item: Item) {
+        self.items.insert(item.id.clone(), item);
+        self.offers.clear();
+    }
+
+    /// The offer of these items in a marketplace: each item's title, kind, price there and image.
+    pub fn offer(&self, items: &[String], marketplace: &str) -> Offer {
+        Offer {
+            items: items
+                .iter()
+                .filter_map(|id| self.items.get(id))
+                .map(|it| OfferItem {
+                    item_id: it.id.clone(),
+                    title: it.title.clone(),
+                    kind: it.kind,
+                    value: it
+                        .prices
+                        .get(marketplace)
+                        .cloned()
+                        .unwrap_or_else(|| Money {
+                            amount: 0,
+                            currency: marketplace_currency(marketplace).unwrap_or("USD").into(),
+                        }),
+                    image_url: it.image_url.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The offer of these items, shared with every reward issued from the same items.
+    pub fn shared_offer(&mut self, items: &[String], marketplace: &str) -> Arc<Offer> {
+        if let Some((_, o)) = self
+            .offers
+            .get(marketplace)
+            .and_then(|v| v.iter().find(|(i, _)| i.as_slice() == items))
+        {
+            return o.clone();
+        }
+        let offer = Arc::new(self.offer(items, marketplace));
+        self.offers
+            .entry(marketplace.to_string())
+            .or_default()
+            .push((items.to_vec(), offer.clone()));
+        offer
+    }
+
+    /// Stock left in a marketplace (0 for an unknown item or marketplace).
+    pub fn stock(&self, item: &str, marketplace: &str) -> i64 {
+        self.items
+            .get(item)
+            .and_then(|i| i.stock.get(marketplace))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds `delta` to an item's stock in a marketplace it is sold in (reserve −1, release +1).
+    pub fn adjust_stock(&mut self, item: &str, marketplace: &str, delta: i64) {
+        if let Some(s) = self
+            .items
+            .get_mut(item)
+            .and_then(|i| i.stock.get_mut(marketplace))
+        {
+            *s += delta;
+        }
+    }
+}
 
 /// Converts a USD-cent price into a marketplace's currency (rounded, integer only).
 fn convert(usd_cents: i64, market: &str) -> Money {
@@ -415,8 +517,8 @@ pub mod routes {
         let needle = q.get("q").map(str::to_lowercase);
         let g = app.lock();
         let it = g
-            .items
-            .values()
+            .catalog
+            .items()
             .enumerate()
             .filter(|(_, i)| {
                 kind.is_none_or(|k| i.kind == k)
@@ -439,8 +541,8 @@ pub mod routes {
         Path(id): Path<String>,
     ) -> ApiResult<Json<Item>> {
         let g = app.lock();
-        g.items
-            .get(&id)
+        g.catalog
+            .item(&id)
             .cloned()
             .map(Json)
             .ok_or_else(|| ApiError::not_found("item", &id))

@@ -230,7 +230,7 @@ impl State {
     /// Loads fixtures (replacing nothing).
     pub fn load_fixtures(&mut self, f: Fixtures) -> ApiResult<FixturesLoaded> {
         for (i, it) in f.items.iter().enumerate() {
-            if self.items.contains_key(&it.id) || !it.id.starts_with("itm_") {
+            if self.catalog.item(&it.id).is_some() || !it.id.starts_with("itm_") {
                 return Err(ApiError::validation(
                     format!("items[{i}].id"),
                     "Item ids start with itm_ and must be new.",
@@ -248,8 +248,7 @@ impl State {
         for mut it in f.items {
             it.object = "item".into();
             items.push(it.id.clone());
-            self.items.insert(it.id.clone(), it);
-            self.offers.clear();
+            self.catalog.add(it);
         }
         let mut campaigns = Vec::new();
         for (i, c) in f.campaigns.into_iter().enumerate() {

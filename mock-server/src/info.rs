@@ -44,7 +44,7 @@ impl State {
         let stock: i64 = sel
             .items
             .iter()
-            .map(|i| self.stock(i, marketplace).max(0))
+            .map(|i| self.catalog.stock(i, marketplace).max(0))
             .sum();
         Ok(RewardInfo {
             object: "reward_info".into(),
@@ -57,7 +57,7 @@ impl State {
             image_url: c.landing_image_url.clone(),
             campaign_end_at: c.end_at,
             remaining_reward_count: money_left.min(stock),
-            offer: self.offer(&sel.items, marketplace),
+            offer: self.catalog.offer(&sel.items, marketplace),
             cost_per_action: sel.cost,
             goal: m.goal.clone(),
         })

@@ -36,7 +36,7 @@ pub struct Issue {
     pub segment: Option<Arc<str>>,
     /// Cost charged per reward.
     pub cost: Money,
-    /// The offer (shared with [`State::shared_offer`]).
+    /// The offer (shared: [`crate::catalog::Catalog::shared_offer`]).
     pub offer: Arc<Offer>,
     /// Its fields as JSON, written once on first use ([`crate::reward_json`]).
     pub json: std::sync::OnceLock<crate::reward_json::IssueJson>,

@@ -154,15 +154,15 @@ impl State {
         let market = rec.issue.marketplace.clone();
         let reserved = rec.reserved_item.clone();
         if reserved.as_deref() != Some(choice.item_id.as_str()) {
-            if self.stock(&choice.item_id, &market) <= 0 {
+            if self.catalog.stock(&choice.item_id, &market) <= 0 {
                 return Err(ApiError::unprocessable(
                     "inventory_exhausted",
                     "This item is out of stock; choose another.",
                 ));
             }
-            self.adjust_stock(&choice.item_id, &market, -1);
+            self.catalog.adjust_stock(&choice.item_id, &market, -1);
             if let Some(old) = &reserved {
-                self.adjust_stock(old, &market, 1);
+                self.catalog.adjust_stock(old, &market, 1);
             }
         }
         let r = self.rewards.get_mut(&*id).expect("exists");

@@ -31,7 +31,7 @@ impl State {
         );
         self.ledger.refund(acct, cmp, &month, cost);
         if let Some(item) = reserved {
-            self.adjust_stock(&item, market, 1);
+            self.catalog.adjust_stock(&item, market, 1);
         }
     }
 

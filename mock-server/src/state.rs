@@ -1,7 +1,7 @@
 //! All server state behind one lock: validate, then mutate, so a failed request changes nothing.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -71,9 +71,6 @@ pub struct ActionKey {
     pub day: chrono::NaiveDate,
 }
 
-/// An offer with the item list it was built from.
-pub type SharedOffer = (Vec<String>, Arc<Offer>);
-
 /// Something the clock will make happen.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DueKind {
@@ -127,8 +124,8 @@ pub struct State {
     pub base_url: String,
     /// Accounts, apps, keys and customer tokens.
     pub credentials: crate::credentials::Credentials,
-    /// Catalog by id.
-    pub items: BTreeMap<String, Item>,
+    /// Items, prices, stock and the offers made from them.
+    pub catalog: crate::catalog::Catalog,
     /// Campaigns.
     pub campaigns: FastMap<String, CampaignRec>,
     /// Rewards by id. A link token finds its reward here, by the id derived from it
@@ -170,9 +167,6 @@ pub struct State {
     pub webhook_jobs: HashMap<u64, WebhookJob>,
     /// Shared parts of rewards ([`crate::record::Issue`]) by a digest of their strings.
     pub issues: FastMap<u64, Vec<Arc<crate::record::Issue>>>,
-    /// Offers shared by the rewards issued from one item list in one marketplace (offers are
-    /// immutable; cleared when the catalog changes).
-    pub offers: HashMap<String, Vec<SharedOffer>>,
 }
 
 /// The demo fixture.
@@ -204,7 +198,7 @@ impl State {
             test_mode: false,
             base_url,
             credentials: Default::default(),
-            items: crate::catalog::seed(),
+            catalog: Default::default(),
             campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
             rewards: Sharded::with_capacity(PRESIZE),
             reward_order: Vec::with_capacity(4096),
@@ -224,7 +218,6 @@ impl State {
             faults: Vec::new(),
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
-            offers: HashMap::new(),
             issues: FastMap::default(),
         }
     }

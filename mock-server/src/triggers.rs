@@ -205,67 +205,6 @@ pub enum Outcome {
 }
 
 impl State {
-    /// Offer items for a selection in a marketplace.
-    pub fn offer(&self, items: &[String], marketplace: &str) -> Offer {
-        Offer {
-            items: items
-                .iter()
-                .filter_map(|id| self.items.get(id))
-                .map(|it| OfferItem {
-                    item_id: it.id.clone(),
-                    title: it.title.clone(),
-                    kind: it.kind,
-                    value: it
-                        .prices
-                        .get(marketplace)
-                        .cloned()
-                        .unwrap_or_else(|| Money {
-                            amount: 0,
-                            currency: marketplace_currency(marketplace).unwrap_or("USD").into(),
-                        }),
-                    image_url: it.image_url.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    /// The offer for a selection, shared with every reward issued from the same items.
-    pub fn shared_offer(&mut self, items: &[String], marketplace: &str) -> Arc<Offer> {
-        if let Some((_, o)) = self
-            .offers
-            .get(marketplace)
-            .and_then(|v| v.iter().find(|(i, _)| i.as_slice() == items))
-        {
-            return o.clone();
-        }
-        let offer = Arc::new(self.offer(items, marketplace));
-        self.offers
-            .entry(marketplace.to_string())
-            .or_default()
-            .push((items.to_vec(), offer.clone()));
-        offer
-    }
-
-    /// Stock left in a marketplace.
-    pub fn stock(&self, item: &str, marketplace: &str) -> i64 {
-        self.items
-            .get(item)
-            .and_then(|i| i.stock.get(marketplace))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Adjusts stock.
-    pub fn adjust_stock(&mut self, item: &str, marketplace: &str, delta: i64) {
-        if let Some(s) = self
-            .items
-            .get_mut(item)
-            .and_then(|i| i.stock.get_mut(marketplace))
-        {
-            *s += delta;
-        }
-    }
-
     /// Runs a trigger (v1 or compat) through the checks of `docs/api.md`, in its order; the first
     /// failure wins. `Ok` outcomes have changed state; errors changed nothing except velocity
     /// counters (which count every trigger that passed the velocity check).
@@ -451,7 +390,7 @@ impl State {
         plan.selection
             .items
             .iter()
-            .find(|i| self.stock(i, &t.marketplace) > 0)
+            .find(|i| self.catalog.stock(i, &t.marketplace) > 0)
             .cloned()
             .ok_or_else(|| {
                 ApiError::unprocessable(
@@ -473,7 +412,7 @@ impl State {
         now: DateTime<Utc>,
     ) -> Arc<str> {
         let cid = t.campaign_id.as_str();
-        self.adjust_stock(item, &t.marketplace, -1);
+        self.catalog.adjust_stock(item, &t.marketplace, -1);
         if plan.goal.is_some()
             && let Some(cu) = &t.customer_id
         {
@@ -538,7 +477,7 @@ impl State {
 
     /// Stores a reward record, test or issued (the one way a reward is made).
     fn store_reward(&mut self, t: &TriggerInput, sel: &Selection, p: RewardParts<'_>) -> Arc<str> {
-        let offer = self.shared_offer(&sel.items, &t.marketplace);
+        let offer = self.catalog.shared_offer(&sel.items, &t.marketplace);
         let issue = self.issue_for(IssueParts {
             app_id: &t.app_id,
             account_id: &t.account_id,
