@@ -103,6 +103,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(control::reset))
         .routes(routes!(control::fixtures))
         .routes(routes!(control::demo))
+        .routes(routes!(control::health))
         .routes(routes!(control::apps))
         .routes(routes!(control::clock))
         .routes(routes!(control::advance))

@@ -363,6 +363,30 @@ pub async fn demo(S(app): S<AppState>) -> Json<Demo> {
     Json(app.0.demo.clone())
 }
 
+/// `GET /_mock/health`'s answer.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: the server answers.
+    pub status: String,
+    /// The mock's version (the crate's, the workspace's release version).
+    pub version: String,
+    /// Seconds since the server started, in real time (the virtual clock does not move it).
+    pub uptime_seconds: u64,
+}
+
+/// `GET /_mock/health`: readiness and container health checks. Reads no state and takes no lock, so it
+/// answers while a long request holds the state; it is kept out of the journal and faults (see
+/// [`crate::request_id`]), so a health check every few seconds changes nothing a test reads.
+#[utoipa::path(get, path = "/_mock/health", tag = "mock",
+    responses((status = 200, description = "The server is up and serving", body = Health)))]
+pub async fn health(S(app): S<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_seconds: app.0.started.elapsed().as_secs(),
+    })
+}
+
 /// `POST /_mock/apps`
 #[utoipa::path(post, path = "/_mock/apps", tag = "mock", request_body = NewAppBody,
     responses((status = 201, body = MockApp), (status = "4XX", body = ErrorEnvelope)))]

@@ -22,9 +22,13 @@ struct Cli {
     /// Fixtures JSON file to load at start (same format as POST /_mock/fixtures); POST /_mock/reset loads them again.
     #[arg(long, value_name = "FILE")]
     fixtures: Option<std::path::PathBuf>,
-    /// Log level filter (e.g. info, debug, moments_mock_server=trace).
-    #[arg(long, default_value = "warn", env = "MOMENTS_MOCK_LOG")]
-    log: String,
+    /// Log filter (e.g. info, debug, moments_mock_server=trace); `info` logs one line per request.
+    /// Without it, `RUST_LOG` is the filter when set, else `warn`.
+    #[arg(long, value_name = "FILTER", env = "MOMENTS_MOCK_LOG")]
+    log: Option<String>,
+    /// Log format on standard error: `text`, or `json` (one object per line, for CI log tooling).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, env = "MOMENTS_MOCK_LOG_FORMAT")]
+    log_format: LogFormat,
     /// Threads serving requests (default: one per CPU). The state is behind one lock, so on a machine
     /// shared with the tests or a load generator, 1 answers as fast for less CPU (docs/performance.md).
     #[arg(long, value_name = "N", env = "MOMENTS_MOCK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -36,6 +40,13 @@ struct Cli {
     /// Calls per second per legacy key allowed on the compatibility endpoints (/prod/…), in real time.
     #[arg(long, value_name = "N", default_value_t = moments_mock_server::COMPAT_RATE_PER_SECOND, env = "MOMENTS_MOCK_COMPAT_RATE")]
     compat_rate: std::num::NonZeroU32,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,19 +65,32 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn serve(cli: Cli) -> std::process::ExitCode {
-    let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
+    // `--log` (or MOMENTS_MOCK_LOG), else RUST_LOG, else warn.
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let (source, directives) = match (&cli.log, rust_log) {
+        (Some(l), _) => ("--log", l.clone()),
+        (None, Some(r)) => ("RUST_LOG", r),
+        (None, None) => ("--log", "warn".to_string()),
+    };
+    let filter = match tracing_subscriber::EnvFilter::try_new(&directives) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: invalid --log filter `{}`: {e}", cli.log);
+            eprintln!("error: invalid {source} filter `{directives}`: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
         // Colours for a terminal only, not in files and CI logs.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let fixtures = match &cli.fixtures {
         None => None,
         Some(p) => match std::fs::read(p)
@@ -99,7 +123,13 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                eprintln!(
+                    "error: cannot start: {e} (stop what listens there, or pick another --port; 0 takes a free one)"
+                );
+            } else {
+                eprintln!("error: cannot start: {e}");
+            }
             // A bad argument (public URL, fixtures) is a usage error, 2; anything else (the port) is 1.
             let bad_argument = matches!(
                 e.kind(),

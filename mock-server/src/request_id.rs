@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State as S};
@@ -54,6 +54,7 @@ pub async fn middleware(S(app): S<AppState>, req: Request, next: Next) -> Respon
 }
 
 async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Response {
+    let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     // The router already matched the route: take its template (no scan) when it did.
@@ -70,6 +71,27 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // Health checks skip the header limit, faults and the journal: a container probing every few seconds
+    // changes nothing a test reads, and a fault aimed at the API cannot make the container look dead.
+    // They are logged like any request.
+    if method == Method::GET && route == Some(HEALTH_ROUTE) {
+        let mut resp = next.run(req).await;
+        resp.headers_mut().insert(
+            "x-request-id",
+            HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
+        );
+        log_request(
+            &method,
+            route,
+            resp.status().as_u16(),
+            started,
+            &rid,
+            idem_key.as_deref(),
+            false,
+            None,
+        );
+        return resp;
+    }
     let header_bytes: usize = req
         .headers()
         .iter()
@@ -83,7 +105,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
             HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_")),
         );
         journal(
-            &app, rid, &method, &path, route, 431, None, false, None, None, None,
+            &app, started, rid, &method, &path, route, 431, None, false, None, None, None,
         );
         return resp;
     }
@@ -129,6 +151,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
         if f.action.as_deref() == Some("reset") {
             journal(
                 &app,
+                started,
                 rid.clone(),
                 &method,
                 &path,
@@ -199,6 +222,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     );
     let sends_due = journal(
         &app,
+        started,
         rid,
         &method,
         &path,
@@ -261,11 +285,55 @@ async fn run(app: &AppState, req: Request, next: Next) -> (Response, Option<Pend
 #[derive(Clone, Copy, Debug)]
 pub struct OccurredAt(pub chrono::DateTime<chrono::Utc>);
 
-/// Records the request in the journal (after storing its idempotent answer, if one waits) and tells whether
-/// webhook sends wait to be delivered. The journal and the idempotency store have their own locks.
+/// The route template of `GET /_mock/health`, which skips faults and the journal.
+const HEALTH_ROUTE: &str = "/_mock/health";
+
+/// The log target of the one line per request (`--log moments_mock_server::request=info` shows those alone).
+pub const REQUEST_LOG_TARGET: &str = "moments_mock_server::request";
+
+/// Logs the request at `info`: method, route template (never the path, which may hold a reward link's
+/// token; `-` when no route matched), status (0: the connection was reset by a fault), duration, request
+/// id, idempotency key when sent, whether the answer was a replay, and the fault that fired, if one did.
+#[allow(clippy::too_many_arguments)]
+fn log_request(
+    method: &Method,
+    route: Option<&str>,
+    status: u16,
+    started: Instant,
+    rid: &str,
+    key: Option<&str>,
+    replayed: bool,
+    fault: Option<&str>,
+) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let route = route.unwrap_or("-");
+    let method = method.as_str();
+    match (key, fault) {
+        (None, None) => tracing::info!(
+            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid, replayed, "request"
+        ),
+        (Some(key), None) => tracing::info!(
+            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid,
+            idempotency_key = key, replayed, "request"
+        ),
+        (None, Some(fault)) => tracing::info!(
+            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid, replayed,
+            fault, "request"
+        ),
+        (Some(key), Some(fault)) => tracing::info!(
+            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid,
+            idempotency_key = key, replayed, fault, "request"
+        ),
+    }
+}
+
+/// Records the request in the journal (after storing its idempotent answer, if one waits), logs it
+/// ([`log_request`]) and tells whether webhook sends wait to be delivered. The journal and the
+/// idempotency store have their own locks.
 #[allow(clippy::too_many_arguments)]
 fn journal(
     app: &AppState,
+    started: Instant,
     rid: String,
     method: &Method,
     path: &str,
@@ -280,6 +348,16 @@ fn journal(
     if let Some(p) = pending {
         idempotency::store(app, p);
     }
+    log_request(
+        method,
+        route,
+        status,
+        started,
+        &rid,
+        key.as_deref(),
+        replayed,
+        fault.as_deref(),
+    );
     let entry = JournalEntry {
         request_id: rid,
         at: app.0.clock.now(),

@@ -107,7 +107,14 @@ impl MockServer {
         let bind = config
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let listener = TcpListener::bind(bind).await?;
+        let listener = TcpListener::bind(bind).await.map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::AddrInUse {
+                format!("address {bind} is already in use")
+            } else {
+                format!("cannot listen on {bind}: {e}")
+            };
+            std::io::Error::new(e.kind(), why)
+        })?;
         let addr = listener.local_addr()?;
         let host = if addr.ip().is_unspecified() {
             "127.0.0.1".to_string()

@@ -460,6 +460,8 @@ pub struct Shared {
     pub faults_armed: AtomicBool,
     /// The compat endpoints' rate limit (real time, outside the state: no reset or clock moves it).
     pub compat_limiter: crate::compat::CompatLimiter,
+    /// When the server started, in real time (`GET /_mock/health`'s uptime; no reset or clock moves it).
+    pub started: std::time::Instant,
 }
 
 impl Shared {
@@ -480,6 +482,7 @@ impl Shared {
             flush_lock: tokio::sync::Mutex::new(()),
             faults_armed: AtomicBool::new(false),
             compat_limiter: crate::compat::CompatLimiter::default(),
+            started: std::time::Instant::now(),
         }
     }
 }

@@ -47,6 +47,7 @@ fn help_documents_every_flag() {
         "--random-demo-keys",
         "--fixtures",
         "--log",
+        "--log-format",
         "--workers",
         "--public-url",
     ] {
@@ -335,4 +336,159 @@ async fn a_reset_returns_to_the_fixtures_loaded_at_start() {
         .await
         .unwrap();
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_port_in_use_names_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(binary())
+        .args(["--port", &port])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!(
+            "cannot start: address 127.0.0.1:{port} is already in use"
+        )),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing announced");
+}
+
+/// Starts the binary with `args` and `env`, its standard error piped; returns the child, its URL and
+/// its standard error (read it once the child has exited).
+fn start_logging(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String, std::process::ChildStderr) {
+    let mut child = Command::new(binary())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("MOMENTS_MOCK_LOG")
+        .env_remove("MOMENTS_MOCK_LOG_FORMAT")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = first
+        .strip_prefix("Moments mock server listening on ")
+        .unwrap_or_else(|| panic!("URL line, got {first:?}"))
+        .to_string();
+    (child, url, stderr)
+}
+
+fn read_all(mut from: impl std::io::Read) -> String {
+    let mut text = String::new();
+    from.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn json_logs_have_one_line_per_request_with_route_status_and_idempotency() {
+    let (child, url, stderr) = start_logging(
+        &["--port", "0", "--log", "info", "--log-format", "json"],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({
+        "campaign_id": moments_mock_server::server::DEMO_CAMPAIGN_ID,
+        "moment_id": "first_workout",
+        "customer": {"id": "cust_logged", "marketplace": "US"},
+        "device": {"type": "Android"}
+    });
+    let mut request_ids = Vec::new();
+    for _ in 0..2 {
+        let r = http
+            .post(format!("{url}/v1/triggers"))
+            .bearer_auth(moments_mock_server::DEMO_SECRET_KEY)
+            .header("Idempotency-Key", "logged-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        request_ids.push(r.headers()["x-request-id"].to_str().unwrap().to_string());
+    }
+    let token_path = format!("{url}/r/rt_secret_token_never_logged");
+    let missing = http.get(token_path).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
+        .await
+        .unwrap();
+    let text = read_all(stderr);
+    assert!(
+        !text.contains("rt_secret_token_never_logged"),
+        "paths are not logged:\n{text}"
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .filter(|v: &serde_json::Value| v["target"] == "moments_mock_server::request")
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per request:\n{text}");
+    for (line, (rid, replayed)) in lines
+        .iter()
+        .zip([(&request_ids[0], false), (&request_ids[1], true)])
+    {
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["route"], "/v1/triggers");
+        assert_eq!(line["status"], 200);
+        assert_eq!(line["request_id"], rid.as_str());
+        assert_eq!(line["idempotency_key"], "logged-1");
+        assert_eq!(line["replayed"], replayed, "{line}");
+        assert!(
+            line["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
+            "{line}"
+        );
+    }
+    assert_eq!(lines[2]["route"], "/r/{token}");
+    assert_eq!(lines[2]["status"], 404);
+    assert!(lines[2].get("idempotency_key").is_none(), "{}", lines[2]);
+}
+
+#[tokio::test]
+async fn rust_log_is_the_filter_when_log_is_not_given() {
+    let (child, url, stderr) = start_logging(
+        &["--port", "0"],
+        &[("RUST_LOG", "moments_mock_server::request=info")],
+    );
+    let h = reqwest::get(format!("{url}/_mock/health")).await.unwrap();
+    assert_eq!(h.status(), 200);
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
+        .await
+        .unwrap();
+    let text = read_all(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("moments_mock_server::request"))
+        .unwrap_or_else(|| panic!("a request line:\n{text}"));
+    for part in [
+        "INFO",
+        "method=\"GET\"",
+        "route=\"/_mock/health\"",
+        "status=200",
+        "request_id=\"req_",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+
+    // --log wins over RUST_LOG: warn logs no request.
+    let (child, url, stderr) =
+        start_logging(&["--port", "0", "--log", "warn"], &[("RUST_LOG", "info")]);
+    reqwest::get(format!("{url}/_mock/health")).await.unwrap();
+    tokio::task::spawn_blocking(move || terminate_gracefully(child))
+        .await
+        .unwrap();
+    let text = read_all(stderr);
+    assert!(!text.contains("moments_mock_server::request"), "{text}");
 }

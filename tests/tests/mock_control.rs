@@ -885,3 +885,49 @@ async fn a_reset_returns_to_the_fixtures_the_library_started_with() {
     assert_ne!(again["reward"]["id"], first["reward"]["id"]);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn health_answers_version_and_uptime_outside_the_journal_and_faults() {
+    let m = Mock::start().await;
+    m.call("DELETE", "/_mock/journal", None, None, None).await;
+    // A fault on every route: the health check is not one the API's faults reach.
+    let f = m
+        .control(
+            "/_mock/faults",
+            json!({"route": "* /_mock/health", "count": 5, "status": 503}),
+        )
+        .await;
+    assert_eq!(f.status, 201, "{}", f.text);
+    for _ in 0..3 {
+        let h = m.call("GET", "/_mock/health", None, None, None).await;
+        assert_eq!(h.status, 200, "{}", h.text);
+        assert_eq!(h.body["status"], "ok");
+        assert_eq!(h.body["version"], env!("CARGO_PKG_VERSION"));
+        assert!(h.body["uptime_seconds"].as_u64().is_some(), "{}", h.body);
+        assert!(h.header("x-request-id").unwrap().starts_with("req_"));
+    }
+    let faults = m.call("GET", "/_mock/faults", None, None, None).await;
+    assert_eq!(faults.body["data"][0]["count"], 5, "the fault never fired");
+    // Moving the virtual clock a year does not move the uptime (real time since start).
+    m.control("/_mock/clock/advance", json!({"seconds": 365 * 86_400}))
+        .await;
+    let h = m.call("GET", "/_mock/health", None, None, None).await;
+    assert!(
+        h.body["uptime_seconds"].as_u64().unwrap() < 3600,
+        "{}",
+        h.body
+    );
+    let journal = m
+        .call("GET", "/_mock/journal?limit=10000", None, None, None)
+        .await;
+    let routes: Vec<&str> = journal.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["route"].as_str())
+        .collect();
+    assert!(
+        !routes.contains(&"/_mock/health"),
+        "health checks are not journaled: {routes:?}"
+    );
+}
