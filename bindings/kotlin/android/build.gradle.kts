@@ -51,6 +51,8 @@ dependencies {
 publishing {
     publications {
         register<MavenPublication>("release") {
+            // The version is Cargo.toml's workspace.package.version: `cargo xtask version` checks it,
+            // `cargo xtask version X.Y.Z` writes it.
             groupId = "com.moments"
             artifactId = "moments-sdk-android"
             version = "0.1.0"

@@ -1,0 +1,5 @@
+/// The version of this package: the repository's `[workspace.package] version` (root `Cargo.toml`), written
+/// here by `cargo xtask version` and checked by `cargo xtask ci`.
+public enum MomentsSDKVersion {
+    public static let version = "0.1.0"
+}
