@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{self, Result, cargo};
-use crate::{bindings, kotlin, swift};
+use crate::{bindings, kotlin, release, swift};
 
 type Step = (&'static str, fn() -> Result);
 
@@ -26,6 +26,7 @@ const STEPS: &[Step] = &[
         // `CI` set: a test that cannot run here (the browser test without Chromium) fails instead of skipping.
         util::run(cargo().args(["test", "--workspace"]).env("CI", "true"))
     }),
+    ("versions agree; crates package", release::ci_check),
     ("schemathesis (bounded)", || {
         util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
     }),

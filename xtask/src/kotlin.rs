@@ -6,7 +6,7 @@ use crate::bindings;
 use crate::util::{self, Result, header, run};
 
 /// The JNA resource prefix of this host (where JNA looks for the library inside a jar).
-fn jna_prefix() -> &'static str {
+pub fn jna_prefix() -> &'static str {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => "linux-x86-64",
         ("linux", "aarch64") => "linux-aarch64",
@@ -17,7 +17,7 @@ fn jna_prefix() -> &'static str {
 }
 
 /// Makes sure `java` (17+) and `mvn` are there; installs them on Debian as root.
-fn ensure_toolchain() -> Result {
+pub fn ensure_toolchain() -> Result {
     header("check the JDK and Maven");
     let mut missing = Vec::new();
     if util::which("java").is_none() || util::which("javac").is_none() {
@@ -35,7 +35,7 @@ fn ensure_toolchain() -> Result {
 
 /// The Maven properties both Kotlin builds take: generated sources, the native library to bundle
 /// (under JNA's resource prefix) and the build folder.
-fn maven_props(generated: &Path, native_dir: &Path, build_dir: &Path) -> [String; 5] {
+pub fn maven_props(generated: &Path, native_dir: &Path, build_dir: &Path) -> [String; 5] {
     [
         format!("-Dmoments.generated.dir={}", generated.display()),
         format!("-Dmoments.native.dir={}", native_dir.display()),
@@ -98,7 +98,10 @@ pub fn test() -> Result {
     run(&mut mvn)?;
 
     header("Kotlin: the jar carries the native library under JNA's resource path");
-    let jar = build_dir.join("moments-sdk-0.1.0.jar");
+    let jar = build_dir.join(format!(
+        "moments-sdk-{}.jar",
+        crate::release::workspace_version(&root)?
+    ));
     let listing = util::output(util::cmd("jar").arg("tf").arg(&jar))?;
     let entry = format!("{}/{}", jna_prefix(), util::cdylib_name("moments_ffi"));
     if !listing.lines().any(|l| l == entry) {

@@ -2,11 +2,13 @@
 //!
 //! `cargo xtask <task>`; run `cargo xtask help` for the list. `cargo xtask ci` is what `.ci/run` calls.
 
+mod artifacts;
 mod bench;
 mod bindings;
 mod ci;
 mod kotlin;
 mod mobile;
+mod release;
 mod swift;
 mod util;
 
@@ -34,6 +36,16 @@ usage: cargo xtask <task>
   msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
   fuzz          every cargo-fuzz target built (unoptimized) and run 5 s, as `ci` does (installs nightly and
                 cargo-fuzz when missing); `scripts/fuzz.sh` runs them longer
+  jar           the Kotlin SDK for the JVM: release native library (stripped) under JNA's resource prefix,
+                jar + sources + javadoc jars + POM in target/jvm/ (prints the jar's path last)
+  swift-package the Swift package's native artifacts, release: the XCFramework and its zip + checksum
+                (macOS), or the stripped libmoments_ffi.so for MOMENTS_LIB_DIR (Linux), in target/swift/
+  version [X.Y.Z]  check that every copy of the version agrees with Cargo.toml's workspace.package.version,
+                or write X.Y.Z into Cargo.toml and every copy
+  dist [--allow-dirty] [--tag vX.Y.Z]
+                every release artifact this machine can build into target/dist/ (mock binaries and OCI
+                image, JVM jars and POM, the AAR with an NDK, the XCFramework zip on macOS, release notes,
+                SHA256SUMS); says what it skips; refuses a dirty tree and disagreeing versions
   ci            system packages, fmt, clippy, cargo test (with CI set), schemathesis, fuzz, bindings check,
                 kotlin-test, swift-test; stops at the first failure
 ";
@@ -54,6 +66,10 @@ fn main() -> ExitCode {
         "android" => mobile::android(&args[1..]),
         "xcframework" => mobile::xcframework(),
         "lib-size" => mobile::lib_size(),
+        "jar" => artifacts::jar_task(),
+        "swift-package" => artifacts::swift_package(),
+        "version" => release::version_task(&args[1..]),
+        "dist" => release::dist(&args[1..]),
         "ci" => ci::run(),
         "msrv" => ci::msrv(),
         "fuzz" => ci::fuzz_smoke(),
