@@ -30,6 +30,7 @@ pub mod errors;
 pub mod extract;
 pub mod faults;
 pub mod fraud;
+pub mod goals;
 pub mod idem_store;
 pub mod idempotency;
 pub mod ids;

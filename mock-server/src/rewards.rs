@@ -250,23 +250,19 @@ pub async fn progress(
         }
         for m in &c.c.moments {
             let Some(goal) = &m.goal else { continue };
-            let Some(actions) = g
-                .goals
-                .get(&(c.c.id.clone(), m.id.clone(), customer.clone()))
-            else {
+            let key = (c.c.id.clone(), m.id.clone(), customer.clone());
+            let Some(standing) = g.goals.standing(&key, goal, now) else {
                 continue;
             };
-            let since = now - Duration::seconds(goal.window_seconds);
-            let counted: Vec<_> = actions.iter().filter(|(at, _)| *at > since).collect();
             out.push(Progress {
                 object: "progress".into(),
                 campaign_id: c.c.id.clone(),
                 moment_id: m.id.clone(),
                 customer_id: customer.clone(),
-                current: counted.iter().map(|(_, n)| n).sum(),
+                current: standing.current,
                 target: goal.target,
                 window_seconds: goal.window_seconds,
-                window_started_at: counted.first().map(|(a, _)| *a),
+                window_started_at: standing.window_started_at,
                 completed: false,
             });
         }

@@ -1,7 +1,7 @@
 //! All server state behind one lock: validate, then mutate, so a failed request changes nothing.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -106,9 +106,6 @@ pub struct EndpointRec {
     pub e: WebhookEndpoint,
 }
 
-/// (campaign, moment, customer).
-pub type CustomerMomentKey = (String, String, String);
-
 /// Entries the per-reward maps hold before they first grow. Growing rehashes every entry
 /// while the one lock is held (tens of milliseconds at this size), so the maps start large:
 /// only their control bytes are touched up front, the slots are committed as they fill.
@@ -137,8 +134,8 @@ pub struct State {
     pub test_rewards: HashMap<TestRewardKey, Arc<str>>,
     /// Money.
     pub ledger: Ledger,
-    /// Goal actions per (campaign, moment, customer).
-    pub goals: HashMap<CustomerMomentKey, VecDeque<(DateTime<Utc>, i64)>>,
+    /// What customers have counted toward goal moments.
+    pub goals: crate::goals::Goals,
     /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
     pub freq: Sharded<u64, crate::record::RewardIds>,
     /// What the fraud rules remember (velocity windows, customers per device).
@@ -204,7 +201,7 @@ impl State {
             reward_order: Vec::with_capacity(4096),
             test_rewards: HashMap::new(),
             ledger: Ledger::default(),
-            goals: HashMap::with_capacity(1024),
+            goals: Default::default(),
             freq: Sharded::with_capacity(PRESIZE),
             fraud: crate::fraud::rules::FraudState::with_capacity(PRESIZE, Clock::default().now()),
             digest_keys: std::hash::RandomState::new(),

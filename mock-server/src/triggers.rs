@@ -322,27 +322,17 @@ impl State {
     ) -> Option<Progress> {
         let (goal, customer) = (plan.goal.as_ref()?, t.customer_id.as_ref()?);
         let key = (t.campaign_id.clone(), t.moment_id.clone(), customer.clone());
-        let since = now - Duration::seconds(goal.window_seconds);
-        let q = self.goals.entry(key).or_default();
-        while q.front().is_some_and(|(at, _)| *at <= since) {
-            q.pop_front();
-        }
-        let current: i64 = q.iter().map(|(_, n)| n).sum::<i64>() + t.quantity;
-        if current >= goal.target {
-            return None;
-        }
-        q.push_back((now, t.quantity));
-        let started = q.front().map(|(a, _)| *a);
+        let standing = self.goals.count(key, goal, t.quantity, now)?;
         self.record_action(t, &plan.selection, now);
         Some(Progress {
             object: "progress".into(),
             campaign_id: t.campaign_id.clone(),
             moment_id: t.moment_id.clone(),
             customer_id: customer.clone(),
-            current,
+            current: standing.current,
             target: goal.target,
             window_seconds: goal.window_seconds,
-            window_started_at: started,
+            window_started_at: standing.window_started_at,
             completed: false,
         })
     }
@@ -417,7 +407,7 @@ impl State {
             && let Some(cu) = &t.customer_id
         {
             self.goals
-                .remove(&(t.campaign_id.clone(), t.moment_id.clone(), cu.clone()));
+                .consume(&(t.campaign_id.clone(), t.moment_id.clone(), cu.clone()));
         }
         let flag = match (&t.device_id, &t.customer_id) {
             (Some(d), Some(cu)) => {
