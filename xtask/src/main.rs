@@ -6,6 +6,7 @@ mod artifacts;
 mod bench;
 mod bindings;
 mod ci;
+mod image;
 mod kotlin;
 mod mobile;
 mod release;
@@ -36,6 +37,11 @@ usage: cargo xtask <task>
   msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
   fuzz          every cargo-fuzz target built (unoptimized) and run 5 s, as `ci` does (installs nightly and
                 cargo-fuzz when missing); `scripts/fuzz.sh` runs them longer
+  mock-dist     the mock's static Linux binaries (x86_64, aarch64 musl) built and checked (static; each
+                answers a trigger, aarch64 under qemu-user), then target/dist/: a .tar.gz per architecture,
+                OCI layout tarballs (linux/amd64, linux/arm64, multi-arch index), each with a .sha256
+  mock-image-check  run the amd64 image from target/dist/ (podman, else its root filesystem under chroot)
+                and probe it over HTTP
   jar           the Kotlin SDK for the JVM: release native library (stripped) under JNA's resource prefix,
                 jar + sources + javadoc jars + POM in target/jvm/ (prints the jar's path last)
   swift-package the Swift package's native artifacts, release: the XCFramework and its zip + checksum
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         "android" => mobile::android(&args[1..]),
         "xcframework" => mobile::xcframework(),
         "lib-size" => mobile::lib_size(),
+        "mock-dist" => image::mock_dist(),
+        "mock-image-check" => image::image_check(),
         "jar" => artifacts::jar_task(),
         "swift-package" => artifacts::swift_package(),
         "version" => release::version_task(&args[1..]),
