@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Every route served, as (method, path template): the operations of the OpenAPI document, which
-/// the router is built from ([`build`]), so the route list cannot disagree with either. Templates
+/// the router is built from (`build`), so the route list cannot disagree with either. Templates
 /// with fewer parameters come first, so a literal segment wins over a parameter.
 pub fn routes() -> &'static [(String, String)] {
     static ROUTES: OnceLock<Vec<(String, String)>> = OnceLock::new();
@@ -119,7 +119,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The OpenAPI document: the annotations' plus what they cannot say ([`extra`]).
+/// The OpenAPI document: the annotations' plus what they cannot say (`api/extra.rs`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     serde_json::from_str(openapi_string()).expect("the document reads back")
 }
