@@ -529,7 +529,7 @@ pub async fn add_fault(
     app.0
         .faults_armed
         .store(true, std::sync::atomic::Ordering::Release);
-    g.faults.push(f.clone());
+    g.faults.arm(f.clone());
     drop(g);
     Ok((StatusCode::CREATED, Json(f)))
 }
@@ -537,7 +537,7 @@ pub async fn add_fault(
 /// `GET /_mock/faults`
 #[utoipa::path(get, path = "/_mock/faults", tag = "mock", responses((status = 200, body = FaultList)))]
 pub async fn list_faults(S(app): S<AppState>) -> Json<List<Fault>> {
-    let data = app.lock().faults.clone();
+    let data = app.lock().faults.list().to_vec();
     Json(List {
         object: "list",
         data,

@@ -35,3 +35,87 @@ impl Fault {
         (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
     }
 }
+
+/// The faults armed on a server, in the order they were injected.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    armed: Vec<Fault>,
+}
+
+impl Faults {
+    /// Arms a fault after those already armed.
+    pub fn arm(&mut self, f: Fault) {
+        self.armed.push(f);
+    }
+
+    /// The armed faults, each with the requests it still applies to.
+    pub fn list(&self) -> &[Fault] {
+        &self.armed
+    }
+
+    /// Disarms every fault.
+    pub fn clear(&mut self) {
+        self.armed.clear();
+    }
+
+    /// The first armed fault that matches a request, counted against it: a fault is disarmed after
+    /// its last request.
+    pub fn take(&mut self, method: &str, path: &str, template: Option<&str>) -> Option<Fault> {
+        let i = self
+            .armed
+            .iter()
+            .position(|f| f.matches(method, path, template))?;
+        let f = self.armed[i].clone();
+        self.armed[i].count -= 1;
+        if self.armed[i].count == 0 {
+            self.armed.remove(i);
+        }
+        Some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(route: &str, count: u32) -> Fault {
+        Fault {
+            route: route.into(),
+            count,
+            status: Some(503),
+            latency_ms: None,
+            action: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    #[test]
+    fn the_first_matching_fault_applies_for_its_count_then_the_next() {
+        let mut f = Faults::default();
+        f.arm(fault("POST /v1/triggers", 2));
+        f.arm(fault("* /v1/rewards/{id}", 1));
+        f.arm(fault("POST /v1/triggers", 1));
+        assert!(
+            f.take("GET", "/v1/triggers", Some("/v1/triggers"))
+                .is_none(),
+            "method"
+        );
+        for _ in 0..3 {
+            assert!(
+                f.take("post", "/v1/triggers", Some("/v1/triggers"))
+                    .is_some()
+            );
+        }
+        assert!(
+            f.take("POST", "/v1/triggers", Some("/v1/triggers"))
+                .is_none(),
+            "used up"
+        );
+        assert_eq!(f.list().len(), 1);
+        assert!(
+            f.take("DELETE", "/v1/rewards/rwd_1", Some("/v1/rewards/{id}"))
+                .is_some()
+        );
+        assert!(f.list().is_empty());
+    }
+}

@@ -117,19 +117,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     let fault = if !armed {
         None
     } else {
-        let mut g = app.lock();
-        let pos = g
-            .faults
-            .iter()
-            .position(|f| f.matches(method.as_str(), &path, route));
-        pos.map(|i| {
-            let f = g.faults[i].clone();
-            g.faults[i].count -= 1;
-            if g.faults[i].count == 0 {
-                g.faults.remove(i);
-            }
-            f
-        })
+        app.lock().faults.take(method.as_str(), &path, route)
     };
     let mut fault_desc = None;
     let mut early: Option<Response> = None;

@@ -11,7 +11,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::faults::Fault;
 use crate::ids;
 use crate::journal::Journal;
 use crate::ledger::Ledger;
@@ -157,7 +156,7 @@ pub struct State {
     /// Sequence counter.
     pub seq: u64,
     /// Injected faults.
-    pub faults: Vec<Fault>,
+    pub faults: crate::faults::Faults,
     /// Webhook sends made due and not yet taken by a sender.
     pub outbox: Vec<PendingSend>,
     /// Webhook delivery jobs.
@@ -212,7 +211,7 @@ impl State {
             deliveries: Vec::new(),
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
-            faults: Vec::new(),
+            faults: Default::default(),
             outbox: Vec::new(),
             webhook_jobs: HashMap::new(),
             issues: FastMap::default(),
