@@ -595,7 +595,8 @@ pub async fn deliveries(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List
     };
     let g = app.lock();
     let mut data: Vec<_> = g
-        .deliveries
+        .webhooks
+        .deliveries()
         .iter()
         .filter(|d| q.get("event_type").is_none_or(|t| d.event_type == t))
         .cloned()

@@ -16,7 +16,6 @@ use crate::journal::Journal;
 use crate::ledger::Ledger;
 use crate::model::*;
 use crate::money::Money;
-use crate::webhooks::{Delivery, PendingSend, WebhookJob};
 
 pub use crate::credentials::{AccountRec, AppRec, KeyRec, TokenRec};
 
@@ -147,20 +146,14 @@ pub struct State {
     pub reviews: HashMap<String, (u64, FraudReview)>,
     /// Accepted actions, counted per [`ActionKey`].
     pub actions: FastMap<ActionKey, u64>,
-    /// Webhook endpoints.
-    pub endpoints: HashMap<String, EndpointRec>,
-    /// Webhook deliveries.
-    pub deliveries: Vec<Delivery>,
+    /// Webhook endpoints, delivery jobs, sends waiting for a sender and the delivery log.
+    pub webhooks: crate::webhooks::Webhooks,
     /// Due queue.
     pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
     /// Sequence counter.
     pub seq: u64,
     /// Injected faults.
     pub faults: crate::faults::Faults,
-    /// Webhook sends made due and not yet taken by a sender.
-    pub outbox: Vec<PendingSend>,
-    /// Webhook delivery jobs.
-    pub webhook_jobs: HashMap<u64, WebhookJob>,
     /// Shared parts of rewards ([`crate::record::Issue`]) by a digest of their strings.
     pub issues: FastMap<u64, Vec<Arc<crate::record::Issue>>>,
 }
@@ -207,13 +200,10 @@ impl State {
             strs: HashSet::default(),
             reviews: HashMap::new(),
             actions: FastMap::default(),
-            endpoints: HashMap::new(),
-            deliveries: Vec::new(),
+            webhooks: Default::default(),
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Default::default(),
-            outbox: Vec::new(),
-            webhook_jobs: HashMap::new(),
             issues: FastMap::default(),
         }
     }
@@ -357,27 +347,11 @@ impl State {
                 DueKind::Expire(id) => self.expire_reward(&id, at),
                 DueKind::Ship(id) => self.ship_reward(&id, at),
                 DueKind::Deliver(id) => self.deliver_reward(&id, at),
-                DueKind::Webhook(d) => self.make_send(d),
+                DueKind::Webhook(d) => self.webhooks.make_send(d, at),
             }
         }
         // Velocity windows idle for an hour go (the idempotency store sweeps its own keys).
         self.fraud.sweep_if_due(now);
-    }
-
-    /// Endpoints of `app_id` subscribed to `kind`, in creation order.
-    fn subscribers(&self, app_id: &str, kind: &str) -> Vec<(u64, String)> {
-        let mut targets: Vec<(u64, String)> = self
-            .endpoints
-            .values()
-            .filter(|e| {
-                !e.deleted
-                    && e.app_id == app_id
-                    && (e.e.events.is_empty() || e.e.events.iter().any(|t| t == kind))
-            })
-            .map(|e| (e.seq, e.e.id.clone()))
-            .collect();
-        targets.sort();
-        targets
     }
 
     /// Emits an event for an app and queues deliveries to subscribed endpoints.
@@ -391,7 +365,7 @@ impl State {
         previous_status: Option<String>,
         at: DateTime<Utc>,
     ) {
-        let targets = self.subscribers(app_id, kind);
+        let targets = self.webhooks.subscribers(app_id, kind);
         if targets.is_empty() {
             return;
         }
@@ -405,7 +379,7 @@ impl State {
                 previous_status,
             },
         };
-        for (_, endpoint) in targets {
+        for endpoint in targets {
             self.queue_delivery(&ev, &endpoint, at);
         }
     }
@@ -415,7 +389,7 @@ impl State {
         let Some(r) = self.rewards.get(reward_id) else {
             return;
         };
-        if r.test || self.endpoints.is_empty() {
+        if r.test || !self.webhooks.has_endpoints() {
             return;
         }
         let app = r.issue.app_id.clone();
@@ -468,7 +442,7 @@ impl Shared {
             creds: crate::auth::CredCache::default(),
             cred_gen: state.credentials.generation(),
             clock: state.clock.clone(),
-            outbox_pending: AtomicBool::new(!state.outbox.is_empty()),
+            outbox_pending: AtomicBool::new(state.webhooks.has_pending_sends()),
             state: Mutex::new(state),
             journal: Mutex::new(Journal::default()),
             demo,
@@ -570,7 +544,7 @@ impl std::ops::DerefMut for StateGuard<'_> {
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
         self.outbox_pending
-            .store(!self.state.outbox.is_empty(), Ordering::Release);
+            .store(self.state.webhooks.has_pending_sends(), Ordering::Release);
     }
 }
 

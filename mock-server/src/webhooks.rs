@@ -1,5 +1,7 @@
 //! Webhook endpoints, signed delivery over HTTP, retries on the virtual clock, the delivery log.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State as S};
 use axum::http::StatusCode;
@@ -171,11 +173,74 @@ pub fn sign_all(secrets: &[&str], t: i64, body: &str) -> String {
     header
 }
 
-impl State {
-    /// Queues the first delivery attempt of an event to an endpoint.
-    pub fn queue_delivery(&mut self, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
-        let id = self.next_seq();
-        self.webhook_jobs.insert(
+/// Deliveries the log keeps (`GET /_mock/webhooks/deliveries`).
+const DELIVERY_LOG: usize = 10_000;
+
+/// The webhook endpoints of a server and what is owed to them: delivery jobs, sends made due and
+/// not yet taken by a sender, and the log of attempts.
+#[derive(Default)]
+pub struct Webhooks {
+    endpoints: HashMap<String, EndpointRec>,
+    jobs: HashMap<u64, WebhookJob>,
+    outbox: Vec<PendingSend>,
+    deliveries: Vec<Delivery>,
+}
+
+impl Webhooks {
+    /// Whether any endpoint was ever created (events are built only then).
+    pub fn has_endpoints(&self) -> bool {
+        !self.endpoints.is_empty()
+    }
+
+    /// The endpoints of `app_id` subscribed to `kind`, in creation order.
+    pub fn subscribers(&self, app_id: &str, kind: &str) -> Vec<String> {
+        let mut targets: Vec<(u64, String)> = self
+            .endpoints
+            .values()
+            .filter(|e| {
+                !e.deleted
+                    && e.app_id == app_id
+                    && (e.e.events.is_empty() || e.e.events.iter().any(|t| t == kind))
+            })
+            .map(|e| (e.seq, e.e.id.clone()))
+            .collect();
+        targets.sort();
+        targets.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Adds an endpoint.
+    pub fn add_endpoint(&mut self, rec: EndpointRec) {
+        self.endpoints.insert(rec.e.id.clone(), rec);
+    }
+
+    /// A live endpoint of an app.
+    pub fn endpoint(&self, app_id: &str, id: &str) -> Option<&EndpointRec> {
+        self.endpoints
+            .get(id)
+            .filter(|e| !e.deleted && e.app_id == app_id)
+    }
+
+    /// A live endpoint of an app, to change.
+    pub fn endpoint_mut(&mut self, app_id: &str, id: &str) -> Option<&mut EndpointRec> {
+        self.endpoints
+            .get_mut(id)
+            .filter(|e| !e.deleted && e.app_id == app_id)
+    }
+
+    /// The live endpoints of an app, newest first.
+    pub fn endpoints_of(&self, app_id: &str) -> Vec<&EndpointRec> {
+        let mut v: Vec<_> = self
+            .endpoints
+            .values()
+            .filter(|e| !e.deleted && e.app_id == app_id)
+            .collect();
+        v.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        v
+    }
+
+    /// Adds job `id`: the first delivery attempt of an event to an endpoint (the caller schedules it).
+    pub fn queue(&mut self, id: u64, ev: &Event, endpoint_id: &str) {
+        self.jobs.insert(
             id,
             WebhookJob {
                 event_id: ev.id.clone(),
@@ -185,17 +250,15 @@ impl State {
                 attempt: 1,
             },
         );
-        self.schedule(at, DueKind::Webhook(id));
     }
 
-    /// Makes a due job a pending send.
-    pub fn make_send(&mut self, job_id: u64) {
-        let now = self.now();
-        let Some(job) = self.webhook_jobs.get(&job_id) else {
+    /// Makes a due job a pending send, signed at `now` (a job of a deleted endpoint is dropped).
+    pub fn make_send(&mut self, job_id: u64, now: DateTime<Utc>) {
+        let Some(job) = self.jobs.get(&job_id) else {
             return;
         };
         let Some(ep) = self.endpoints.get(&job.endpoint_id).filter(|e| !e.deleted) else {
-            self.webhook_jobs.remove(&job_id);
+            self.jobs.remove(&job_id);
             return;
         };
         // During a rotation's overlap the previous secret signs too.
@@ -215,17 +278,26 @@ impl State {
         });
     }
 
-    /// Records an attempt's result and schedules a retry when it failed.
-    pub fn record_delivery(
+    /// Whether sends wait for a sender.
+    pub fn has_pending_sends(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Takes the sends waiting for a sender.
+    pub fn take_sends(&mut self) -> Vec<PendingSend> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Records an attempt's result; when it failed and retries are left, when to try again (the
+    /// caller schedules it).
+    pub fn record(
         &mut self,
         send: &PendingSend,
         status: Option<u16>,
         error: Option<String>,
-    ) {
-        let now = self.now();
-        let Some(job) = self.webhook_jobs.get_mut(&send.job_id) else {
-            return;
-        };
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let job = self.jobs.get_mut(&send.job_id)?;
         let ok = status.is_some_and(|s| (200..300).contains(&s));
         let attempt = job.attempt;
         let next = (!ok && (attempt as usize) <= BACKOFF_SECONDS.len())
@@ -246,18 +318,43 @@ impl State {
             at: now,
             next_retry_at: next,
         };
-        if self.deliveries.len() >= 10_000 {
+        if self.deliveries.len() >= DELIVERY_LOG {
             self.deliveries.remove(0);
         }
         self.deliveries.push(entry);
         match next {
-            Some(at) => {
-                job.attempt += 1;
-                self.schedule(at, DueKind::Webhook(send.job_id));
-            }
+            Some(_) => job.attempt += 1,
             None => {
-                self.webhook_jobs.remove(&send.job_id);
+                self.jobs.remove(&send.job_id);
             }
+        }
+        next
+    }
+
+    /// The log of attempts, oldest first.
+    pub fn deliveries(&self) -> &[Delivery] {
+        &self.deliveries
+    }
+}
+
+impl State {
+    /// Queues the first delivery attempt of an event to an endpoint.
+    pub fn queue_delivery(&mut self, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
+        let id = self.next_seq();
+        self.webhooks.queue(id, ev, endpoint_id);
+        self.schedule(at, DueKind::Webhook(id));
+    }
+
+    /// Records an attempt's result and schedules a retry when it failed.
+    pub fn record_delivery(
+        &mut self,
+        send: &PendingSend,
+        status: Option<u16>,
+        error: Option<String>,
+    ) {
+        let now = self.now();
+        if let Some(at) = self.webhooks.record(send, status, error, now) {
+            self.schedule(at, DueKind::Webhook(send.job_id));
         }
     }
 }
@@ -268,7 +365,7 @@ pub async fn flush(app: &AppState) {
     loop {
         let sends = {
             let mut g = app.lock();
-            std::mem::take(&mut g.outbox)
+            g.webhooks.take_sends()
         };
         if sends.is_empty() {
             return;
@@ -357,17 +454,14 @@ pub async fn create(
         created_at: now,
         deleted: None,
     };
-    g.endpoints.insert(
-        id,
-        EndpointRec {
-            seq,
-            app_id: p.app_id().into(),
-            secret,
-            previous_secret: None,
-            deleted: false,
-            e: e.clone(),
-        },
-    );
+    g.webhooks.add_endpoint(EndpointRec {
+        seq,
+        app_id: p.app_id().into(),
+        secret,
+        previous_secret: None,
+        deleted: false,
+        e: e.clone(),
+    });
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -380,15 +474,14 @@ pub async fn list(
 ) -> ApiResult<Json<List<WebhookEndpoint>>> {
     let g = app.lock();
     let now = g.now();
-    let mut v: Vec<_> = g
-        .endpoints
-        .values()
-        .filter(|e| !e.deleted && e.app_id == p.app_id())
-        .collect();
-    v.sort_by_key(|e| std::cmp::Reverse(e.seq));
     Ok(Json(List {
         object: "list",
-        data: v.into_iter().map(|e| view(e, now)).collect(),
+        data: g
+            .webhooks
+            .endpoints_of(p.app_id())
+            .into_iter()
+            .map(|e| view(e, now))
+            .collect(),
         has_more: false,
         next_cursor: None,
     }))
@@ -404,9 +497,8 @@ pub async fn get(
 ) -> ApiResult<Json<WebhookEndpoint>> {
     let g = app.lock();
     let now = g.now();
-    g.endpoints
-        .get(&id)
-        .filter(|e| !e.deleted && e.app_id == p.app_id())
+    g.webhooks
+        .endpoint(p.app_id(), &id)
         .map(|e| Json(view(e, now)))
         .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))
 }
@@ -422,9 +514,8 @@ pub async fn delete(
     let mut g = app.lock();
     let now = g.now();
     let e = g
-        .endpoints
-        .get_mut(&id)
-        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .webhooks
+        .endpoint_mut(p.app_id(), &id)
         .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
     e.deleted = true;
     let mut v = view(e, now);
@@ -458,9 +549,8 @@ pub async fn rotate_secret(
     let mut g = app.lock();
     let now = g.now();
     let e = g
-        .endpoints
-        .get_mut(&id)
-        .filter(|e| !e.deleted && e.app_id == p.app_id())
+        .webhooks
+        .endpoint_mut(p.app_id(), &id)
         .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
     let secret = ids::secret("whsec_", 24);
     // Only the secret being replaced overlaps: one from an earlier rotation stops now.
