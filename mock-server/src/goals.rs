@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::model::Goal;
+use crate::model::{Goal, Progress};
 
 /// (campaign, moment, customer).
 pub type GoalKey = (String, String, String);
@@ -17,6 +17,24 @@ pub struct Standing {
     pub current: i64,
     /// When the oldest counted action happened.
     pub window_started_at: Option<DateTime<Utc>>,
+}
+
+impl Standing {
+    /// The API's Progress for the goal of `key` (campaign, moment, customer).
+    pub fn progress(self, key: GoalKey, goal: &Goal) -> Progress {
+        let (campaign_id, moment_id, customer_id) = key;
+        Progress {
+            object: "progress".into(),
+            campaign_id,
+            moment_id,
+            customer_id,
+            current: self.current,
+            target: goal.target,
+            window_seconds: goal.window_seconds,
+            window_started_at: self.window_started_at,
+            completed: false,
+        }
+    }
 }
 
 /// The counted actions of every customer on every goal moment.

@@ -251,20 +251,9 @@ pub async fn progress(
         for m in &c.c.moments {
             let Some(goal) = &m.goal else { continue };
             let key = (c.c.id.clone(), m.id.clone(), customer.clone());
-            let Some(standing) = g.goals.standing(&key, goal, now) else {
-                continue;
-            };
-            out.push(Progress {
-                object: "progress".into(),
-                campaign_id: c.c.id.clone(),
-                moment_id: m.id.clone(),
-                customer_id: customer.clone(),
-                current: standing.current,
-                target: goal.target,
-                window_seconds: goal.window_seconds,
-                window_started_at: standing.window_started_at,
-                completed: false,
-            });
+            if let Some(standing) = g.goals.standing(&key, goal, now) {
+                out.push(standing.progress(key, goal));
+            }
         }
     }
     Ok(Json(List {

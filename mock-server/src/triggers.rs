@@ -322,19 +322,9 @@ impl State {
     ) -> Option<Progress> {
         let (goal, customer) = (plan.goal.as_ref()?, t.customer_id.as_ref()?);
         let key = (t.campaign_id.clone(), t.moment_id.clone(), customer.clone());
-        let standing = self.goals.count(key, goal, t.quantity, now)?;
+        let standing = self.goals.count(key.clone(), goal, t.quantity, now)?;
         self.record_action(t, &plan.selection, now);
-        Some(Progress {
-            object: "progress".into(),
-            campaign_id: t.campaign_id.clone(),
-            moment_id: t.moment_id.clone(),
-            customer_id: customer.clone(),
-            current: standing.current,
-            target: goal.target,
-            window_seconds: goal.window_seconds,
-            window_started_at: standing.window_started_at,
-            completed: false,
-        })
+        Some(standing.progress(key, goal))
     }
 
     /// Refuses a customer who already got the moment's maximum rewards in the cap's period
