@@ -151,6 +151,19 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
     let _ = writeln!(out, "  legacy api key:  {}", d.api_key);
     let _ = writeln!(out, "  campaign id:     {}", d.campaign_id);
     let _ = writeln!(out, "  moment ids:      {}", d.moment_ids.join(", "));
+    for m in &d.moments {
+        let who = if m.client_reportable {
+            "the app (customer token) or the brand's server"
+        } else {
+            "the brand's server only (secret key)"
+        };
+        let goal = m
+            .goal
+            .as_ref()
+            .map(|g| format!(", goal {} in {} days", g.target, g.window_seconds / 86_400))
+            .unwrap_or_default();
+        let _ = writeln!(out, "    {:<14} reported by {who}{goal}", m.id);
+    }
     let _ = writeln!(out, "  reward groups:   {}", d.reward_group_ids.join(", "));
     if server.public_url() != server.base_url() {
         let _ = writeln!(out, "  reward links:    {}/r/…", server.public_url());

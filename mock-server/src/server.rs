@@ -128,21 +128,21 @@ impl MockServer {
         } else {
             (DEMO_SECRET_KEY.to_string(), DEMO_LEGACY_KEY.to_string())
         };
-        let demo = Demo {
+        let mut demo = Demo {
             app_id: DEMO_APP_ID.into(),
             account_id: DEMO_ACCOUNT_ID.into(),
             api_key: legacy.clone(),
             secret_key: secret,
             campaign_id: DEMO_CAMPAIGN_ID.into(),
-            moment_ids: vec![
-                "first_workout".into(),
-                "five_workouts".into(),
-                "level_5".into(),
-            ],
+            // Filled from the seeded campaign below (one source: `State::seeded`).
+            moment_ids: vec![],
+            moments: vec![],
             reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
             base_url: base_url.clone(),
         };
         let mut state = State::seeded(base_url, &demo, &legacy);
+        demo.moments = state.demo_moments(DEMO_CAMPAIGN_ID);
+        demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
         let mut startup_fixtures = None;
         if let Some(f) = config.fixtures {
             let f: crate::control::Fixtures = crate::extract::parse_json(f.to_string().as_bytes())

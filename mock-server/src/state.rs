@@ -158,6 +158,19 @@ pub struct State {
     pub issues: FastMap<u64, Vec<Arc<crate::record::Issue>>>,
 }
 
+/// A moment of the demo campaign.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DemoMoment {
+    /// Moment id.
+    pub id: String,
+    /// What the customer does.
+    pub name: Option<String>,
+    /// Whether an app may report it with a customer token (otherwise only the brand's server).
+    pub client_reportable: bool,
+    /// The goal, for a goal moment ("5 workouts in 30 days").
+    pub goal: Option<Goal>,
+}
+
 /// The demo fixture.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Demo {
@@ -171,8 +184,11 @@ pub struct Demo {
     pub secret_key: String,
     /// Demo campaign.
     pub campaign_id: String,
-    /// Moment ids.
+    /// Moment ids (those of [`Demo::moments`]).
     pub moment_ids: Vec<String>,
+    /// The demo campaign's moments, with whether an app (a customer token) may report each.
+    #[serde(default)]
+    pub moments: Vec<DemoMoment>,
     /// Reward group ids.
     pub reward_group_ids: Vec<String>,
     /// Base of the URLs the server hands out (the public URL if one was set, else the bound address).
@@ -206,6 +222,25 @@ impl State {
             faults: Default::default(),
             issues: FastMap::default(),
         }
+    }
+
+    /// The moments of a campaign as the demo describes them (empty for an unknown campaign).
+    pub fn demo_moments(&self, campaign_id: &str) -> Vec<DemoMoment> {
+        self.campaigns
+            .get(campaign_id)
+            .map(|rec| {
+                rec.c
+                    .moments
+                    .iter()
+                    .map(|m| DemoMoment {
+                        id: m.id.clone(),
+                        name: m.name.clone(),
+                        client_reportable: m.client_reportable,
+                        goal: m.goal.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The seeded state: catalog, demo app and demo campaign (live).
@@ -559,6 +594,7 @@ pub fn test_app() -> AppState {
         secret_key: DEMO_SECRET_KEY.into(),
         campaign_id: "cmp_t".into(),
         moment_ids: vec![],
+        moments: vec![],
         reward_group_ids: vec![],
         base_url: "http://127.0.0.1:1".into(),
     };

@@ -50,6 +50,7 @@ fn help_documents_every_flag() {
         "--log-format",
         "--workers",
         "--public-url",
+        "--compat-rate",
     ] {
         assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
     }
@@ -58,7 +59,21 @@ fn help_documents_every_flag() {
 #[tokio::test]
 async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
     let (child, url, mut lines) = start(&["--port", "0", "--random-demo-keys"]);
-    let rest: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(10).map(|l| l.unwrap()).collect();
+    // Each demo moment says who may report it.
+    let said = |id: &str| rest.iter().find(|l| l.trim().starts_with(id)).cloned();
+    assert!(
+        said("first_workout").is_some_and(|l| l.contains("the app (customer token)")),
+        "{rest:?}"
+    );
+    assert!(
+        said("level_5").is_some_and(|l| l.contains("server only")),
+        "{rest:?}"
+    );
+    assert!(
+        said("five_workouts").is_some_and(|l| l.contains("goal 5 in 30 days")),
+        "{rest:?}"
+    );
     let secret = rest
         .iter()
         .find_map(|l| l.trim().strip_prefix("secret key:"))
@@ -95,7 +110,7 @@ fn sigterm_right_after_the_url_line_is_a_graceful_exit() {
 #[tokio::test]
 async fn reward_links_use_the_public_url_while_the_server_answers_on_its_own() {
     let (child, url, mut lines) = start(&["--port", "0", "--public-url", "http://10.0.2.2:8080/"]);
-    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(11).map(|l| l.unwrap()).collect();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(
         rest.iter()

@@ -21,6 +21,27 @@ async fn reset_demo_apps_and_fixtures() {
         demo.body["moment_ids"],
         json!(["first_workout", "five_workouts", "level_5"])
     );
+    // Who may report each, from the seeded campaign itself.
+    let reportable: Vec<(&str, bool)> = demo.body["moments"]
+        .as_array()
+        .expect("moments")
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap(),
+                m["client_reportable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reportable,
+        [
+            ("first_workout", true),
+            ("five_workouts", true),
+            ("level_5", false)
+        ]
+    );
+    assert_eq!(demo.body["moments"][1]["goal"]["target"], 5);
     assert_eq!(demo.body["base_url"], m.base);
     assert!(demo.header("x-request-id").unwrap().starts_with("req_"));
     let c = m.get(&format!("/v1/campaigns/{}", m.campaign)).await;
