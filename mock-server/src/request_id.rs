@@ -294,25 +294,19 @@ fn log_request(
     fault: Option<&str>,
 ) {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let route = route.unwrap_or("-");
-    let method = method.as_str();
-    match (key, fault) {
-        (None, None) => tracing::info!(
-            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid, replayed, "request"
-        ),
-        (Some(key), None) => tracing::info!(
-            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid,
-            idempotency_key = key, replayed, "request"
-        ),
-        (None, Some(fault)) => tracing::info!(
-            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid, replayed,
-            fault, "request"
-        ),
-        (Some(key), Some(fault)) => tracing::info!(
-            target: REQUEST_LOG_TARGET, method, route, status, duration_ms, request_id = rid,
-            idempotency_key = key, replayed, fault, "request"
-        ),
-    }
+    // An `Option` field is written only when it is `Some`.
+    tracing::info!(
+        target: REQUEST_LOG_TARGET,
+        method = method.as_str(),
+        route = route.unwrap_or("-"),
+        status,
+        duration_ms,
+        request_id = rid,
+        idempotency_key = key,
+        replayed,
+        fault,
+        "request"
+    );
 }
 
 /// Records the request in the journal (after storing its idempotent answer, if one waits), logs it
