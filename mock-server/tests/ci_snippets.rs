@@ -153,11 +153,10 @@ fn the_start_script_returns_once_the_mock_is_healthy_and_it_logs_json() {
 }
 
 #[test]
-fn the_dockerfile_builds_the_image_the_xtask_writes() {
+fn the_dockerfile_matches_the_constants_of_the_xtask_image() {
     let dockerfile = std::fs::read_to_string(root().join("mock-server/Dockerfile")).unwrap();
     let xtask = std::fs::read_to_string(root().join("xtask/src/image.rs")).unwrap();
     for (line, in_xtask) in [
-        ("FROM scratch", "from scratch"),
         ("USER 10001:10001", "const IMAGE_UID: u32 = 10001;"),
         ("EXPOSE 8080", "const IMAGE_PORT: u16 = 8080;"),
         (

@@ -69,7 +69,7 @@ pub fn build_library(profile: Profile) -> Result<PathBuf> {
 }
 
 /// Builds `uniffi-bindgen`; returns its path.
-fn build_bindgen() -> Result<PathBuf> {
+pub(crate) fn build_bindgen() -> Result<PathBuf> {
     header("build uniffi-bindgen");
     run(cargo().args(["build", "-p", "uniffi-bindgen"]))?;
     Ok(util::target_dir().join("debug").join(if cfg!(windows) {
@@ -404,7 +404,19 @@ pub fn check_not_stale() -> Result {
 /// `target/bindings-check/` (the committed files are not touched) and fails naming every committed file that
 /// differs or is missing, and every generated file that is neither committed nor known. Returns the library's
 /// folder. The Kotlin and Swift tests start here, so they compile committed sources that match the library.
+///
+/// Done once per xtask process: `cargo xtask ci`'s bindings step and the Kotlin and Swift steps after it
+/// share the first answer.
 pub fn checked_library() -> Result<PathBuf> {
+    static CHECKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(dir) = CHECKED.get() {
+        return Ok(dir.clone());
+    }
+    let dir = check_library()?;
+    Ok(CHECKED.get_or_init(|| dir).clone())
+}
+
+fn check_library() -> Result<PathBuf> {
     let lib_dir = build_library(Profile::Dev)?;
     let bindgen = build_bindgen()?;
     let out = util::target_dir().join("bindings-check");

@@ -69,22 +69,6 @@ pub const ARCHES: &[Arch] = &[
     },
 ];
 
-/// The release version: `[workspace.package] version` of the root `Cargo.toml`.
-pub fn workspace_version() -> Result<String> {
-    let manifest = std::fs::read_to_string(util::root().join("Cargo.toml"))
-        .map_err(|e| format!("read Cargo.toml: {e}"))?;
-    let mut in_section = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_section = line == "[workspace.package]";
-        } else if in_section && let Some(v) = line.strip_prefix("version") {
-            let v = v.trim_start().trim_start_matches('=').trim();
-            return Ok(v.trim_matches('"').to_string());
-        }
-    }
-    Err("no `version` under [workspace.package] in the root Cargo.toml: add one".into())
-}
-
 /// The target folder of these builds: apart from `target/`, so they never wait for (or block) the
 /// workspace's own builds, and kept, so a second run builds nothing.
 fn build_dir() -> PathBuf {
@@ -206,7 +190,7 @@ pub fn check_binary(arch: &Arch, binary: &Path) -> Result {
 }
 
 /// Starts the mock with `c` (whose first output line announces its URL), probes `/_mock/health`,
-/// sends a trigger and a replay of it, then stops it with SIGTERM and expects a clean exit.
+/// sends a trigger, then stops it with SIGTERM and expects a clean exit.
 fn answers_a_trigger(mut c: Command) -> Result {
     println!("$ {c:?}");
     let child = c
@@ -220,21 +204,27 @@ fn answers_a_trigger(mut c: Command) -> Result {
     if status != 200 || !body.contains("\"status\":\"ok\"") {
         return Err(format!("GET /_mock/health answered {status}: {body}"));
     }
-    let trigger = r#"{"campaign_id":"cmp_demo_workouts","moment_id":"first_workout","customer":{"id":"cust_dist","marketplace":"US"},"device":{"type":"Android"}}"#;
+    probe_trigger(&url, "dist-check-1")?;
+    running.stop()
+}
+
+/// Sends a demo trigger under `key` and expects a reward.
+fn probe_trigger(url: &str, key: &str) -> Result {
+    let trigger = r#"{"campaign_id":"cmp_demo_workouts","moment_id":"first_workout","customer":{"id":"cust_probe","marketplace":"US"},"device":{"type":"Android"}}"#;
     let headers = [
         (
             "Authorization",
             "Bearer sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc",
         ),
-        ("Idempotency-Key", "dist-check-1"),
+        ("Idempotency-Key", key),
         ("Content-Type", "application/json"),
     ];
-    let (status, body) = http(&url, "POST", "/v1/triggers", &headers, trigger)?;
+    let (status, body) = http(url, "POST", "/v1/triggers", &headers, trigger)?;
     if status != 200 || !body.contains("\"reward\"") {
         return Err(format!("POST /v1/triggers answered {status}: {body}"));
     }
-    println!("GET /_mock/health -> 200; POST /v1/triggers -> {status}, a reward");
-    running.stop()
+    println!("POST /v1/triggers -> 200, a reward");
+    Ok(())
 }
 
 /// A started mock, killed if dropped before [`Running::stop`].
@@ -367,7 +357,7 @@ pub fn mock_dist() -> Result {
 /// the binary's `.tar.gz` and its OCI layout tarball, then the multi-arch layout, each with a `.sha256`
 /// line (`sha256sum -c` reads it). Returns the files written.
 pub fn write_artifacts(staging: &Path) -> Result<Vec<PathBuf>> {
-    let version = workspace_version()?;
+    let version = crate::release::workspace_version(&util::root())?;
     std::fs::create_dir_all(staging).map_err(|e| format!("create {}: {e}", staging.display()))?;
     let mtime = source_date_epoch();
     let mut written = Vec::new();
@@ -651,7 +641,7 @@ fn layout_tar(blobs: &[Vec<u8>], manifests: &[Value], mtime: u64) -> Result<Vec<
 /// with podman when it can run containers here, else from its root filesystem under `chroot` as the
 /// image's user, with the image's entrypoint, command and environment.
 pub fn image_check() -> Result {
-    let version = workspace_version()?;
+    let version = crate::release::workspace_version(&util::root())?;
     let archive = util::target_dir()
         .join("dist")
         .join(format!("{BIN}-{version}-oci-linux-amd64.tar"));
@@ -726,22 +716,7 @@ fn wait_healthy(url: &str) -> Result {
         match http(url, "GET", "/_mock/health", &[], "") {
             Ok((200, body)) => {
                 println!("GET /_mock/health -> 200 {body}");
-                let headers = [
-                    (
-                        "Authorization",
-                        "Bearer sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc",
-                    ),
-                    ("Idempotency-Key", "image-check-1"),
-                    ("Content-Type", "application/json"),
-                ];
-                let trigger = r#"{"campaign_id":"cmp_demo_workouts","moment_id":"first_workout","customer":{"id":"cust_image","marketplace":"US"},"device":{"type":"Android"}}"#;
-                let (status, body) = http(url, "POST", "/v1/triggers", &headers, trigger)?;
-                return if status == 200 && body.contains("\"reward\"") {
-                    println!("POST /v1/triggers -> 200, a reward");
-                    Ok(())
-                } else {
-                    Err(format!("POST /v1/triggers answered {status}: {body}"))
-                };
+                return probe_trigger(url, "image-check-1");
             }
             Ok((status, body)) => last = format!("{status} {body}"),
             Err(e) => last = e,

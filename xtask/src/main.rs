@@ -21,7 +21,7 @@ usage: cargo xtask <task>
   bindings      build the native library (dev profile), generate Kotlin + Swift into target/bindings/ and
                 copy them to their committed places (commit the result)
                 --check: generate into target/bindings-check/ and fail naming the committed files that differ
-  kotlin-test   bindings + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
+  kotlin-test   bindings check + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
                 the Android example compiled against the SDK (API stubs); the benchmark module built and
                 its comparison run for a few rounds
   bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server
@@ -52,7 +52,8 @@ usage: cargo xtask <task>
                 every release artifact this machine can build into target/dist/ (mock binaries and OCI
                 image, JVM jars and POM, the AAR with an NDK, the XCFramework zip on macOS, release notes,
                 SHA256SUMS); says what it skips; refuses a dirty tree and disagreeing versions
-  ci            system packages, fmt, clippy, cargo test (with CI set), schemathesis, fuzz, bindings check,
+  ci            system packages, fmt, clippy, cargo test (with CI set), versions agree + cargo package of the
+                published crates, schemathesis, fuzz, bindings check,
                 kotlin-test, swift-test; stops at the first failure
 ";
 
