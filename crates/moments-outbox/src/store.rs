@@ -582,13 +582,11 @@ impl Store {
                     (SELECT seq FROM actions WHERE state = 'failed' ORDER BY seq DESC LIMIT ?2))",
             params![cutoff_ms, i64::from(max_failed), retain_cutoff_ms],
         )?;
-        for state in [DELIVERED_NOTIFIED, "dismissed"] {
-            tx.execute(
-                "DELETE FROM actions WHERE state = ?1
-                   AND COALESCE(answered_at_ms, created_at_ms) < ?2",
-                params![state, retain_cutoff_ms],
-            )?;
-        }
+        tx.execute(
+            "DELETE FROM actions WHERE state IN (?1, 'dismissed')
+               AND COALESCE(answered_at_ms, created_at_ms) < ?2",
+            params![DELIVERED_NOTIFIED, retain_cutoff_ms],
+        )?;
         tx.commit()?;
         Ok(gone)
     }
@@ -644,8 +642,10 @@ impl Store {
     pub fn counts(&mut self, customer: Option<&str>) -> Result<Counts> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
+            // Only the states it reports: remembered answers (kept for `key_retention`) are not read.
             "SELECT state, COUNT(*) FROM actions
-             WHERE ?1 IS NULL OR customer_id = ?1 GROUP BY state",
+             WHERE state IN ('queued', 'inflight', 'delivered', 'failed')
+               AND (?1 IS NULL OR customer_id = ?1) GROUP BY state",
         )?;
         let mut counts = Counts::default();
         let it = stmt.query_map([customer], |r| {
