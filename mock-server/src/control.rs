@@ -420,13 +420,18 @@ pub async fn advance(
     if b.seconds < 0 || b.seconds > 100 * 365 * 86_400 {
         return Err(ApiError::validation("seconds", "`seconds` must be ≥ 0."));
     }
-    step_to(&app, |g| {
-        let t = g.now() + chrono::Duration::seconds(b.seconds);
-        (t, None)
+    advance_by(&app, b.seconds).await;
+    Ok(Json(app.lock().clock_view()))
+}
+
+/// Advances the clock `seconds`, running every rule that became due in time order, then delivers
+/// the webhooks that became due (what `POST /_mock/clock/advance` does).
+pub async fn advance_by(app: &AppState, seconds: i64) {
+    step_to(app, |g| {
+        (g.now() + chrono::Duration::seconds(seconds), None)
     })
     .await;
-    crate::webhooks::flush(&app).await;
-    Ok(Json(app.lock().clock_view()))
+    crate::webhooks::flush(app).await;
 }
 
 /// Moves the clock to a target in steps, so rules (and webhook retries) run in time order.
@@ -500,6 +505,16 @@ pub async fn add_fault(
         return Err(ApiError::validation(
             "route",
             "`route` is `METHOD /path` (`*` for any method).",
+        ));
+    }
+    // A route that names nothing served would be accepted and never fire.
+    if f.route
+        .split_once(' ')
+        .is_some_and(|(_, p)| crate::request_id::route_template(p).is_none())
+    {
+        return Err(ApiError::validation(
+            "route",
+            "`route` names no served route: give a path or template of the API (`POST /v1/triggers`, `GET /v1/rewards/{id}`).",
         ));
     }
     if f.count == 0 {

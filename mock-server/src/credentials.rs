@@ -204,7 +204,7 @@ impl Credentials {
     pub fn revoke_key(&mut self, app: &str, id: &str, now: DateTime<Utc>) -> Option<&KeyRec> {
         let k = self.keys.get_mut(id).filter(|k| k.app_id == app)?;
         k.revoked_at.get_or_insert(now);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.changed();
         self.keys.get(id)
     }
 

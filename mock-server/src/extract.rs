@@ -148,7 +148,7 @@ impl QueryMap {
                 Ok(n) if (LIMIT_MIN..=LIMIT_MAX).contains(&n) => Ok(n),
                 _ => Err(ApiError::validation(
                     "limit",
-                    "`limit` must be an integer from 1 to 100.",
+                    format!("`limit` must be an integer from {LIMIT_MIN} to {LIMIT_MAX}."),
                 )),
             },
         }

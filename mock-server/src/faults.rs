@@ -29,11 +29,23 @@ fn one() -> u32 {
 impl Fault {
     /// Whether the fault matches a request.
     pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
-        let Some((m, p)) = self.route.split_once(' ') else {
-            return false;
-        };
-        (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
+        self.route
+            .split_once(' ')
+            .is_some_and(|(m, p)| route_matches(m, p, method, path, template))
     }
+}
+
+/// Whether a request (method, path, and the template the router matched, if any) is a fault
+/// route's (`method` of the route, `*` for any; `path` the exact path or the template).
+pub fn route_matches(
+    route_method: &str,
+    route_path: &str,
+    method: &str,
+    path: &str,
+    template: Option<&str>,
+) -> bool {
+    (route_method == "*" || route_method.eq_ignore_ascii_case(method))
+        && (route_path == path || Some(route_path) == template)
 }
 
 /// The faults armed on a server, in the order they were injected.

@@ -194,17 +194,20 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
     let mut g = app.lock_yielding().await;
-    let r = g.visible_reward(&p, &id)?.clone();
-    let r = match &p {
+    let r = g.visible_reward(&p, &id)?;
+    match &p {
         // A test reward read with a token names the token's customer, as its trigger answered.
         Principal::Customer {
             customer_id,
             segment,
             ..
-        } if r.test => g.test_reward_for(&r, Some(customer_id), segment.as_deref(), None),
-        _ => r,
-    };
-    Ok(Json(r.view(&g.base_url)))
+        } if r.test => {
+            let r = r.clone();
+            let r = g.test_reward_for(&r, Some(customer_id), segment.as_deref(), None);
+            Ok(Json(r.view(&g.base_url)))
+        }
+        _ => Ok(Json(r.view(&g.base_url))),
+    }
 }
 
 /// `POST /v1/rewards/{id}/cancel`

@@ -272,9 +272,7 @@ impl MockServer {
 
     /// Advances the virtual clock in process (same as `POST /_mock/clock/advance`).
     pub async fn advance_clock(&self, seconds: i64) {
-        let mut g = self.app.lock_raw();
-        g.clock.advance(seconds.max(0));
-        g.run_due();
+        crate::control::advance_by(&self.app, seconds.max(0)).await;
     }
 
     /// Graceful shutdown: stops accepting and finishes in-flight requests.

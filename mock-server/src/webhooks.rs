@@ -428,7 +428,9 @@ pub async fn create(
     if !valid_url(&b.url) {
         return Err(ApiError::validation(
             "url",
-            "`url` must be an http(s) URL with a host name or IPv4 address, at most 1000 characters.",
+            format!(
+                "`url` must be an http(s) URL with a host name or IPv4 address, at most {URL_MAX_LEN} characters."
+            ),
         ));
     }
     for (i, e) in b.events.iter().enumerate() {
@@ -528,7 +530,7 @@ pub async fn delete(
 /// the previous secret, then with the new one only.
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", tag = "webhooks", params(("id" = String, Path)),
     request_body(content = Option<WebhookSecretRotate>, content_type = "application/json",
-        description = "Optional; `expires_in_seconds` 0–604800, default 86400"),
+        description = "Optional; `expires_in_seconds` (the document states its range), default one day"),
     responses((status = 200, description = "The endpoint with its new `secret`", body = WebhookEndpoint),
               (status = "4XX", body = ErrorEnvelope)))]
 pub async fn rotate_secret(
@@ -543,7 +545,7 @@ pub async fn rotate_secret(
     if !(0..=ROTATION_OVERLAP_MAX_SECONDS).contains(&overlap) {
         return Err(ApiError::validation(
             "expires_in_seconds",
-            "`expires_in_seconds` must be 0–604800 (7 days).",
+            format!("`expires_in_seconds` must be 0–{ROTATION_OVERLAP_MAX_SECONDS} (7 days)."),
         ));
     }
     let mut g = app.lock();

@@ -251,6 +251,19 @@ async fn faults_status_latency_rate_limit_and_reset() {
     assert_eq!(m.get("/v1/app").await.status, 200);
     let bad = m.control("/_mock/faults", json!({"route": "nope"})).await;
     assert_eq!(bad.code(), "validation_error");
+    // A route the mock does not serve would never fire: refused, naming the field.
+    let typo = m
+        .control(
+            "/_mock/faults",
+            json!({"route": "POST /v1/trigger", "status": 503}),
+        )
+        .await;
+    assert_eq!(
+        (typo.code(), typo.body["error"]["param"].as_str()),
+        ("validation_error", Some("route")),
+        "{}",
+        typo.text
+    );
 
     // The journal records every request with its id, route and fault.
     let j = m

@@ -153,7 +153,7 @@ fn schemas(doc: &mut Value) {
         "WebhookSecretRotate",
         "expires_in_seconds",
         json!({"type": ["integer", "null"], "format": "int64", "minimum": 0,
-            "maximum": 7 * 86_400}),
+            "maximum": crate::webhooks::ROTATION_OVERLAP_MAX_SECONDS}),
     );
     set(s, "TriggerCustomer", "marketplace", market);
     set(

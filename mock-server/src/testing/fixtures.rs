@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Control, MockApp, Result};
+use super::{Control, Result};
 use crate::model::{
     CampaignCreate, CampaignStatus, FraudSettings, FrequencyCap, Goal, Item, ItemKind, Moment,
     RewardGroup,
@@ -611,16 +610,8 @@ impl CampaignFixture {
     }
 }
 
-/// What a fixtures load created, in the order given.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Loaded {
-    /// The apps with their credentials.
-    pub apps: Vec<MockApp>,
-    /// The item ids.
-    pub items: Vec<String>,
-    /// The campaign ids.
-    pub campaigns: Vec<String>,
-}
+/// What a fixtures load created, in the order given (the answer of `POST /_mock/fixtures`).
+pub use crate::control::FixturesLoaded as Loaded;
 
 impl Control {
     /// Loads fixtures (reading the mock's clock first, to place campaign dates around it). The mock

@@ -29,7 +29,7 @@
 //!     .await?;
 //! assert!(campaign.starts_with("cmp_"));
 //!
-//! // The next trigger answers 503; the request after it goes through.
+//! // Arms a 503 for the next trigger (no trigger is sent here, as the journal check below says).
 //! mock.faults().inject(Fault::on(Route::Trigger).status(503)).await?;
 //! let before = mock.clock().now().await?;
 //! let after = mock.clock().advance(Duration::from_secs(86_400)).await?;

@@ -134,7 +134,7 @@ impl Route {
     /// faults follow.
     pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
         let (m, p) = self.parts();
-        (m == "*" || m.eq_ignore_ascii_case(method)) && (p == path || Some(p) == template)
+        crate::faults::route_matches(m, p, method, path, template)
     }
 
     /// Checks a [`Route::Custom`] before it is sent: `METHOD /path` with a method of the API (or `*`)

@@ -35,7 +35,8 @@ impl Webhooks {
     /// advances the clock by 0 seconds, which delivers due webhooks before answering).
     pub async fn deliver_due(&self) -> Result<()> {
         self.control
-            .post::<serde_json::Value>("/_mock/clock/advance", &serde_json::json!({"seconds": 0}))
+            .clock()
+            .advance(std::time::Duration::ZERO)
             .await
             .map(drop)
     }
