@@ -711,7 +711,7 @@ async fn soak_mixed_traffic_keeps_every_invariant() {
 /// The journal's documented bound.
 const JOURNAL_BOUND: u64 = 10_000;
 /// The floor of the reset check's tolerance (see `check_memory`).
-const TOLERANCE_FLOOR: u64 = 12 << 20;
+const TOLERANCE_FLOOR: u64 = 20 << 20;
 /// The reset check needs this much stored state to mean anything (see `check_memory`); a run
 /// that stored less (a slow machine) is topped up with more triggers first.
 const MIN_STORED: u64 = 3 * TOLERANCE_FLOOR;
@@ -860,11 +860,12 @@ async fn check_memory(
     // on 2026-11-23: 1.0–1.4 MiB (debug mock binary, 20 s and 60 s runs) and 6.3 MiB (release,
     // 20 s, 46,000 keys); 5.4–6.3 MiB with an earlier mock state of bigger blocks, and 2.6 MiB
     // then with `GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072`, which pins the threshold.
-    // It does not grow with the run, but the threshold can grow with the largest block freed,
-    // hence max(12 MiB, 25 % of the peak growth): about twice the worst residue seen. State the
-    // reset failed to free would keep `stored_growth`, at least MIN_STORED = 3 × the floor (and
-    // asserted above the tolerance below), so a leak cannot pass: with the reset made a no-op
-    // the check fails (60 MiB kept against a 15 MiB tolerance).
+    // On 2026-12-07 (debug mock, ~36 MiB stored): 5.0–8.6 MiB in most runs and 12.0 MiB once, with
+    // and without that tunable. It does not grow with the run, but the threshold can grow with the
+    // largest block freed, hence max(20 MiB, 25 % of the peak growth): above the worst residue
+    // seen with room. State the reset failed to free would keep `stored_growth`, at least
+    // MIN_STORED = 3 × the floor (and asserted above the tolerance below), so a leak cannot pass:
+    // with the reset made a no-op the check fails (60 MiB kept against a 20 MiB tolerance).
     let tolerance = TOLERANCE_FLOOR.max(peak_growth / 4);
     let residue = after_reset.rss.saturating_sub(baseline.rss);
     eprintln!(
