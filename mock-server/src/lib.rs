@@ -15,46 +15,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod pagination;
-
-pub mod api;
-pub mod apps;
-pub mod auth;
-pub mod campaigns;
-pub mod catalog;
-pub mod clock;
-pub mod compat;
+pub mod app;
 pub mod control;
-pub mod credentials;
-pub mod errors;
-pub mod extract;
-pub mod faults;
-pub mod fraud;
-pub mod goals;
-pub mod idem_store;
-pub mod idempotency;
-pub mod ids;
-pub mod info;
-pub mod journal;
-pub mod landing;
-pub mod ledger;
-pub mod model;
-pub mod money;
-pub mod record;
-pub mod redemption;
-pub mod reports;
-pub mod request_id;
-pub mod reward_json;
-pub mod rewards;
+pub mod domain;
+pub mod http;
+pub mod pages;
 pub mod server;
-pub mod shard;
-pub mod state;
 pub mod testing;
-pub mod triggers;
-pub mod webhooks;
-pub mod window;
 
-pub use compat::DEFAULT_RATE_PER_SECOND as COMPAT_RATE_PER_SECOND;
+pub use domain::sandbox::Demo;
+pub use http::compat::DEFAULT_RATE_PER_SECOND as COMPAT_RATE_PER_SECOND;
 pub use server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
-pub use state::Demo;
 pub use testing::{Control, Fault, Fixtures, Route};

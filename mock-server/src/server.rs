@@ -11,9 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceExt;
 
-use crate::ids;
-use crate::request_id::ConnCtl;
-use crate::state::{AppState, Demo, Shared, State};
+use crate::app::{AppState, Shared};
+use crate::domain::ids;
+use crate::domain::sandbox::{Demo, State};
+use crate::http::layers::ConnCtl;
 
 /// The fixed demo secret key (documented, so README examples work).
 pub const DEMO_SECRET_KEY: &str = "sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc";
@@ -145,8 +146,10 @@ impl MockServer {
         demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
         let mut startup_fixtures = None;
         if let Some(f) = config.fixtures {
-            let f: crate::control::Fixtures = crate::extract::parse_json(f.to_string().as_bytes())
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            let f: crate::control::Fixtures =
+                crate::http::extract::parse_json(f.to_string().as_bytes()).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                })?;
             let loaded = state
                 .load_fixtures(f.clone())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
@@ -159,10 +162,10 @@ impl MockServer {
         let mut shared = Shared::new(state, demo.clone(), legacy, http);
         shared.startup_fixtures = startup_fixtures;
         if let Some(rate) = config.compat_rate_per_second {
-            shared.compat_limiter = crate::compat::CompatLimiter::new(rate);
+            shared.compat_limiter = crate::http::compat::CompatLimiter::new(rate);
         }
         let app = AppState(Arc::new(shared));
-        let router = crate::api::router(app.clone());
+        let router = crate::http::router::router(app.clone());
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let tick_app = app.clone();
         let task = tokio::spawn(async move {
@@ -176,7 +179,7 @@ impl MockServer {
                         drop(tick_app.lock());
                         if tick_app.outbox_pending() {
                             let a = tick_app.clone();
-                            tokio::spawn(async move { crate::webhooks::flush(&a).await });
+                            tokio::spawn(async move { crate::domain::webhooks::flush(&a).await });
                         }
                     }
                     accepted = listener.accept() => {
@@ -257,7 +260,11 @@ impl MockServer {
     /// its journal now: the first unmet one is [`crate::testing::Error::Unmet`]. They are checked again
     /// when the server drops.
     pub fn verify(&self) -> Result<(), crate::testing::Error> {
-        let entries = self.app.journal().recent(crate::journal::CAPACITY).0;
+        let entries = self
+            .app
+            .journal()
+            .recent(crate::domain::journal::CAPACITY)
+            .0;
         let mounted = self.expectations.lock().unwrap_or_else(|p| p.into_inner());
         for e in mounted.iter() {
             e.check(&entries).map_err(crate::testing::Error::Unmet)?;
@@ -267,7 +274,7 @@ impl MockServer {
 
     /// The OpenAPI document served at `/openapi.json`.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        crate::api::openapi()
+        crate::http::router::openapi()
     }
 
     /// Advances the virtual clock in process (same as `POST /_mock/clock/advance`).
@@ -298,7 +305,11 @@ impl Drop for MockServer {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         if !mounted.is_empty() && !std::thread::panicking() {
-            let entries = self.app.journal().recent(crate::journal::CAPACITY).0;
+            let entries = self
+                .app
+                .journal()
+                .recent(crate::domain::journal::CAPACITY)
+                .0;
             let unmet: Vec<String> = mounted
                 .iter()
                 .filter_map(|e| e.check(&entries).err())

@@ -92,7 +92,7 @@ impl Fault {
     /// The body of `POST /_mock/faults`, checked: an unknown route, a count of 0, a status outside
     /// 400–599, a fault that does nothing, or a sub-second or zero `Retry-After` is [`Error::Invalid`]
     /// naming the control API's field.
-    pub fn to_wire(&self) -> Result<crate::faults::Fault> {
+    pub fn to_wire(&self) -> Result<crate::domain::faults::Fault> {
         self.route.validate()?;
         if self.count == 0 {
             return Err(Error::invalid("count", "`count` must be ≥ 1"));
@@ -125,7 +125,7 @@ impl Fault {
                     .map_err(|_| Error::invalid("latency_ms", "too long"))?,
             ),
         };
-        Ok(crate::faults::Fault {
+        Ok(crate::domain::faults::Fault {
             route: self.route.as_str().to_string(),
             count: self.count,
             status: self.status,
@@ -161,7 +161,7 @@ pub struct ArmedFault {
 
 impl ArmedFault {
     /// A fault as the mock lists it.
-    pub fn from_wire(f: &crate::faults::Fault) -> ArmedFault {
+    pub fn from_wire(f: &crate::domain::faults::Fault) -> ArmedFault {
         ArmedFault {
             route: Route::parse(&f.route),
             remaining: f.count,
@@ -193,14 +193,15 @@ impl Faults {
     pub async fn inject(&self, fault: Fault) -> Result<()> {
         let wire = fault.to_wire()?;
         self.control
-            .post::<crate::faults::Fault>("/_mock/faults", &wire)
+            .post::<crate::domain::faults::Fault>("/_mock/faults", &wire)
             .await
             .map(drop)
     }
 
     /// The faults still armed, with how many requests each has left, in the order they apply.
     pub async fn list(&self) -> Result<Vec<ArmedFault>> {
-        let list: super::Page<crate::faults::Fault> = self.control.get("/_mock/faults").await?;
+        let list: super::Page<crate::domain::faults::Fault> =
+            self.control.get("/_mock/faults").await?;
         Ok(list.data.iter().map(ArmedFault::from_wire).collect())
     }
 

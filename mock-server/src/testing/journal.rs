@@ -247,7 +247,7 @@ impl Expectation {
 
     fn entries_blocking(&self) -> Result<Vec<JournalEntry>> {
         if let Some(app) = self.control.local() {
-            return Ok(app.journal().recent(crate::journal::CAPACITY).0);
+            return Ok(app.journal().recent(crate::domain::journal::CAPACITY).0);
         }
         let base = self.control.base_url().to_string();
         std::thread::spawn(move || {

@@ -53,9 +53,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use crate::control::{ClockView, MockApp};
-pub use crate::journal::JournalEntry;
-pub use crate::state::Demo;
-pub use crate::webhooks::Delivery;
+pub use crate::domain::journal::JournalEntry;
+pub use crate::domain::sandbox::Demo;
+pub use crate::domain::webhooks::Delivery;
 pub use clock::Clock;
 pub use faults::{ArmedFault, Fault, FaultAction, Faults};
 pub use fixtures::{AppFixture, CampaignFixture, Fixtures, ItemFixture, Loaded};
@@ -63,7 +63,7 @@ pub use journal::{Expectation, ExpectationGuard, Journal, Times, Unmet};
 pub use route::Route;
 pub use webhooks::Webhooks;
 
-use crate::state::AppState;
+use crate::app::AppState;
 
 /// A client of a mock's control API. Cheap to clone; clones share one HTTP client.
 #[derive(Clone)]
@@ -328,7 +328,7 @@ impl Control {
 
 /// The mock's error envelope as [`Error::Api`] (or [`Error::Transport`] when it is not one).
 fn api_error(status: u16, text: &str) -> Error {
-    match serde_json::from_str::<crate::errors::ErrorEnvelope>(text) {
+    match serde_json::from_str::<crate::domain::errors::ErrorEnvelope>(text) {
         Ok(env) => Error::Api {
             status,
             code: env.error.code,

@@ -134,7 +134,7 @@ impl Route {
     /// faults follow.
     pub fn matches(&self, method: &str, path: &str, template: Option<&str>) -> bool {
         let (m, p) = self.parts();
-        crate::faults::route_matches(m, p, method, path, template)
+        crate::domain::faults::route_matches(m, p, method, path, template)
     }
 
     /// Checks a [`Route::Custom`] before it is sent: `METHOD /path` with a method of the API (or `*`)
@@ -161,13 +161,13 @@ impl Route {
                 format!("`{m}` is not GET, POST, PUT, PATCH, DELETE or *"),
             ));
         }
-        let Some(template) = crate::request_id::route_template(p) else {
+        let Some(template) = crate::http::layers::route_template(p) else {
             return Err(Error::invalid(
                 "route",
                 format!("the mock serves no route at `{p}`"),
             ));
         };
-        let served = crate::api::routes()
+        let served = crate::http::router::routes()
             .iter()
             .any(|(rm, t)| t == template && (m == "*" || rm == m));
         if !served {
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn the_named_routes_are_the_served_operations() {
-        let served: Vec<String> = crate::api::routes()
+        let served: Vec<String> = crate::http::router::routes()
             .iter()
             .filter(|(_, t)| !t.starts_with("/_mock/") && t != "/openapi.json")
             .map(|(m, t)| format!("{m} {t}"))

@@ -1,0 +1,197 @@
+//! Reports: aggregates only (no customer ids, addresses or chosen items).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State as S;
+use chrono::NaiveDate;
+
+use crate::app::AppState;
+use crate::domain::clock::month_of;
+use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::domain::model::*;
+use crate::domain::money::Money;
+use crate::http::auth::SecretAuth;
+use crate::http::extract::QueryMap;
+
+fn zero() -> Metrics {
+    Metrics {
+        actions: 0,
+        rewards_issued: 0,
+        rewards_redeemed: 0,
+        rewards_expired: 0,
+        rewards_flagged: 0,
+        rewards_cancelled: 0,
+        spend: Money::usd(0),
+        refunds: Money::usd(0),
+    }
+}
+
+/// A ratio as a decimal string with 4 places, truncated (`7/16` → `"0.4375"`); integers only.
+pub fn rate(num: i64, den: i64) -> Option<String> {
+    if den <= 0 {
+        return None;
+    }
+    let scaled = num * 10_000 / den;
+    Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
+}
+
+fn parse_date(q: &QueryMap, k: &str) -> ApiResult<Option<NaiveDate>> {
+    q.get(k)
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation(k, format!("`{k}` is a date YYYY-MM-DD.")))
+        })
+        .transpose()
+}
+
+/// `GET /v1/reports`
+#[utoipa::path(get, path = "/v1/reports", tag = "reports",
+    params(("campaign_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("group_by" = Option<String>, Query)),
+    responses((status = 200, body = Report), (status = "4XX", body = ErrorEnvelope)))]
+pub async fn report(
+    S(app): S<AppState>,
+    SecretAuth(p): SecretAuth,
+    q: QueryMap,
+) -> ApiResult<Json<Report>> {
+    let from = parse_date(&q, "from")?;
+    let to = parse_date(&q, "to")?;
+    let group_by = q.get("group_by").map(str::to_string);
+    if let Some(gb) = &group_by
+        && !["moment", "marketplace", "segment", "variant", "day"].contains(&gb.as_str())
+    {
+        return Err(ApiError::validation(
+            "group_by",
+            "`group_by` is moment, marketplace, segment, variant or day.",
+        ));
+    }
+    let campaign = q.get("campaign_id").map(str::to_string);
+    let g = app.lock();
+    if let Some(c) = &campaign {
+        g.own_campaign(p.app_id(), c)?;
+    }
+    let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
+    let key_of = |moment: &str,
+                  market: &str,
+                  seg: Option<&str>,
+                  var: Option<&str>,
+                  day: NaiveDate|
+     -> String {
+        match group_by.as_deref() {
+            Some("moment") => moment.to_string(),
+            Some("marketplace") => market.to_string(),
+            Some("segment") => seg.unwrap_or("(none)").to_string(),
+            Some("variant") => var.unwrap_or("(none)").to_string(),
+            Some("day") => day.to_string(),
+            _ => String::new(),
+        }
+    };
+    let mut totals = zero();
+    let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
+    let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (a, &n) in &g.actions {
+        if *a.app_id != *p.app_id()
+            || campaign.as_deref().is_some_and(|c| c != &*a.campaign_id)
+            || !in_range(a.day)
+        {
+            continue;
+        }
+        let n = n as i64;
+        totals.actions += n;
+        let k = key_of(
+            &a.moment_id,
+            &a.marketplace,
+            a.segment.as_deref(),
+            a.variant_id.as_deref(),
+            a.day,
+        );
+        rows.entry(k).or_insert_with(zero).actions += n;
+    }
+    for id in &g.reward_order {
+        let Some(r) = g.rewards.get(id) else { continue };
+        let rw = &*r.issue;
+        if *rw.app_id != *p.app_id()
+            || r.test
+            || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
+            || !in_range(r.created_at.date_naive())
+        {
+            continue;
+        }
+        let k = key_of(
+            &rw.moment_id,
+            &rw.marketplace,
+            rw.segment.as_deref(),
+            rw.variant_id.as_deref(),
+            r.created_at.date_naive(),
+        );
+        let row = rows.entry(k).or_insert_with(zero);
+        for m in [&mut totals, row] {
+            m.rewards_issued += 1;
+            m.spend.amount += rw.cost.amount;
+            if r.status.is_redeemed() {
+                m.rewards_redeemed += 1;
+            }
+            match r.status {
+                RewardStatus::Expired => m.rewards_expired += 1,
+                RewardStatus::Cancelled => m.rewards_cancelled += 1,
+                _ => {}
+            }
+            if r.flag.is_some() {
+                m.rewards_flagged += 1;
+            }
+            if r.refunded {
+                m.refunds.amount += rw.cost.amount;
+            }
+        }
+        if let Some(v) = &rw.variant_id {
+            let e = variants.entry(v.to_string()).or_default();
+            e.0 += 1;
+            if r.status.is_redeemed() {
+                e.1 += 1;
+            }
+        }
+    }
+    let month = month_of(g.now());
+    let remaining = match &campaign {
+        Some(c) => g
+            .ledger
+            .remaining(p.account_id(), c, g.campaigns[c].c.budget.amount, &month),
+        None => g.ledger.account_remaining(p.account_id(), &month),
+    };
+    Ok(Json(Report {
+        object: "report".into(),
+        campaign_id: campaign,
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
+        totals,
+        rows: if group_by.is_some() {
+            rows.into_iter()
+                .map(|(key, metrics)| ReportRow { key, metrics })
+                .collect()
+        } else {
+            vec![]
+        },
+        group_by,
+        remaining_budget: Money::usd(remaining),
+        variants: variants
+            .into_iter()
+            .map(|(variant_id, (i, r))| VariantStats {
+                variant_id,
+                issued: i,
+                redeemed: r,
+                redemption_rate: rate(r, i),
+            })
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_exact_decimal_strings() {
+        assert_eq!(super::rate(7, 16).as_deref(), Some("0.4375"));
+        assert_eq!(super::rate(1, 1).as_deref(), Some("1.0000"));
+        assert_eq!(super::rate(1, 3).as_deref(), Some("0.3333"));
+        assert_eq!(super::rate(0, 0), None);
+    }
+}

@@ -1,0 +1,354 @@
+//! Credentials: secret keys (`sk_test_…`), customer tokens (`ct_…`) and what each may do.
+
+use std::sync::RwLock;
+use std::sync::atomic::Ordering;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
+
+use crate::app::AppState;
+use crate::domain::errors::ApiError;
+use crate::domain::shard::FastMap;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A secret key of an app.
+    Secret {
+        /// App.
+        app_id: String,
+        /// Account.
+        account_id: String,
+    },
+    /// A customer token.
+    Customer {
+        /// App.
+        app_id: String,
+        /// Account.
+        account_id: String,
+        /// Customer.
+        customer_id: String,
+        /// Marketplace.
+        marketplace: String,
+        /// Segment.
+        segment: Option<String>,
+    },
+}
+
+/// A fact a customer token fixes for every call made with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFact {
+    /// The customer id.
+    Customer,
+    /// The marketplace.
+    Marketplace,
+    /// The segment (a token without one acts for no segment).
+    Segment,
+}
+
+impl TokenFact {
+    fn noun(self) -> &'static str {
+        match self {
+            TokenFact::Customer => "customer",
+            TokenFact::Marketplace => "marketplace",
+            TokenFact::Segment => "segment",
+        }
+    }
+}
+
+impl Principal {
+    /// The app.
+    pub fn app_id(&self) -> &str {
+        match self {
+            Principal::Secret { app_id, .. } | Principal::Customer { app_id, .. } => app_id,
+        }
+    }
+    /// The account.
+    pub fn account_id(&self) -> &str {
+        match self {
+            Principal::Secret { account_id, .. } | Principal::Customer { account_id, .. } => {
+                account_id
+            }
+        }
+    }
+    /// The customer of a token.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            Principal::Customer { customer_id, .. } => Some(customer_id),
+            Principal::Secret { .. } => None,
+        }
+    }
+    /// What a request may act on for one of the facts a customer token fixes (`docs/api.md`,
+    /// "The token is the truth").
+    ///
+    /// With a secret key the request's own value (`named`) is used as it is. With a customer token
+    /// the token's value is used, and a request naming any other value — including a segment when
+    /// the token has none — is refused `403 forbidden` with `param` naming the field.
+    pub fn scoped<'a>(
+        &'a self,
+        fact: TokenFact,
+        param: &str,
+        named: Option<&'a str>,
+    ) -> Result<Option<&'a str>, ApiError> {
+        let own = match self {
+            Principal::Secret { .. } => return Ok(named),
+            Principal::Customer {
+                customer_id,
+                marketplace,
+                segment,
+                ..
+            } => match fact {
+                TokenFact::Customer => Some(customer_id.as_str()),
+                TokenFact::Marketplace => Some(marketplace.as_str()),
+                TokenFact::Segment => segment.as_deref(),
+            },
+        };
+        match named {
+            Some(n) if Some(n) != own => Err(ApiError::forbidden(format!(
+                "A customer token acts for its own {}; `{param}` names another.",
+                fact.noun()
+            ))
+            .param(param)),
+            _ => Ok(own),
+        }
+    }
+
+    /// Refuses, for a customer token, a request field only a secret key may send (forcing a reward
+    /// group, naming the customer's network address): `403 forbidden` with `param` naming it.
+    pub fn secret_only_field(&self, param: &str, present: bool) -> Result<(), ApiError> {
+        match self {
+            Principal::Customer { .. } if present => Err(ApiError::forbidden(format!(
+                "Only a secret key may send `{param}`."
+            ))
+            .param(param)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails with `403 forbidden` for a customer token.
+    pub fn require_secret(&self) -> Result<(), ApiError> {
+        match self {
+            Principal::Secret { .. } => Ok(()),
+            Principal::Customer { .. } => Err(ApiError::forbidden(
+                "A customer token may not use this route.",
+            )),
+        }
+    }
+}
+
+/// The credential of the `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_required",
+                "Send `Authorization: Bearer <secret key or customer token>`.",
+            )
+        })
+}
+
+fn token_expired() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+        "The customer token expired: fetch a new one.",
+    )
+}
+
+/// Credentials resolved before, so that authenticating a request does not take the state's lock.
+///
+/// An entry is used only while the credentials' generation ([`crate::domain::credentials::Credentials`]) is the one it
+/// was resolved at: revoking a key or resetting the state moves the generation on. A customer token's
+/// expiry is checked against the server clock on every use. Unknown credentials are not cached.
+#[derive(Default)]
+pub struct CredCache {
+    map: RwLock<FastMap<Box<str>, Cached>>,
+}
+
+struct Cached {
+    generation: u64,
+    principal: Principal,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Credentials the cache holds at most; past it, it starts again empty.
+const CRED_CACHE_CAPACITY: usize = 4096;
+
+/// Resolves the `Authorization` header from the [`CredCache`], or from the state (taking its lock)
+/// when the credential is not cached at the current generation.
+pub fn resolve_cached(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let cred = bearer(headers)?;
+    let cache = &app.0.creds;
+    let generation = app.0.cred_gen.load(Ordering::Acquire);
+    let hit = {
+        let map = cache.map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(cred)
+            .filter(|c| c.generation == generation)
+            .map(|c| (c.principal.clone(), c.expires_at))
+    };
+    let (principal, expires_at) = match hit {
+        Some(hit) => hit,
+        None => {
+            let (resolved, generation) = {
+                let g = app.lock_raw();
+                // Read under the lock: a change made after it moves the generation past this one.
+                let generation = g.credentials.generation_now();
+                (g.credentials.resolve(cred)?, generation)
+            };
+            let mut map = cache.map.write().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= CRED_CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(
+                cred.into(),
+                Cached {
+                    generation,
+                    principal: resolved.0.clone(),
+                    expires_at: resolved.1,
+                },
+            );
+            resolved
+        }
+    };
+    match expires_at {
+        Some(at) if app.0.clock.now() >= at => Err(token_expired()),
+        _ => Ok(principal),
+    }
+}
+
+/// Extractor: any valid credential.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Already resolved by the idempotency layer for this request?
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(Auth(p.clone()));
+        }
+        resolve_cached(app, &parts.headers).map(Auth)
+    }
+}
+
+/// Extractor: a secret key only (customer tokens get `403 forbidden`).
+pub struct SecretAuth(pub Principal);
+
+impl FromRequestParts<AppState> for SecretAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(p) = Auth::from_request_parts(parts, app).await?;
+        p.require_secret()?;
+        Ok(SecretAuth(p))
+    }
+}
+
+/// Checks a customer id (`[A-Za-z0-9_.:@-]{1,128}`).
+pub fn valid_customer_id(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:@-".contains(c))
+}
+
+/// Checks a brand-chosen id or segment (`^[A-Za-z0-9_-]{1,64}$`).
+pub fn valid_label(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::app::test_app as app;
+    use crate::domain::sandbox::TokenRec;
+
+    fn bearer_of(cred: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = HeaderValue::from_str(&format!("Bearer {cred}")).unwrap();
+        h.insert(header::AUTHORIZATION, v);
+        h
+    }
+
+    fn code(r: Result<Principal, ApiError>) -> &'static str {
+        r.err().map_or("(none)", |e| e.code)
+    }
+
+    #[test]
+    fn a_revoked_key_stops_working_although_it_was_cached() {
+        let app = app();
+        let secret = "sk_test_cached_then_revoked";
+        let key_id = {
+            let mut g = app.lock();
+            let now = g.now();
+            g.credentials.add_key("app_t", None, secret.to_owned(), now)
+        };
+        for _ in 0..2 {
+            // The second resolution is served from the cache.
+            let p = resolve_cached(&app, &bearer_of(secret)).expect("a valid key");
+            assert_eq!((p.app_id(), p.customer()), ("app_t", None));
+        }
+        {
+            let mut g = app.lock();
+            let now = g.now();
+            g.credentials
+                .revoke_key("app_t", &key_id, now)
+                .expect("the app's key");
+        }
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of(secret))),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of("sk_test_unknown"))),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(resolve_cached(&app, &HeaderMap::new())),
+            "authentication_required"
+        );
+    }
+
+    #[test]
+    fn a_cached_customer_token_expires_on_the_server_clock() {
+        let app = app();
+        {
+            let mut g = app.lock();
+            let expires_at = g.now() + chrono::Duration::seconds(60);
+            g.credentials.add_token(
+                "ct_cached".into(),
+                TokenRec {
+                    app_id: "app_t".into(),
+                    customer_id: "c1".into(),
+                    marketplace: "US".into(),
+                    segment: None,
+                    expires_at,
+                },
+            );
+        }
+        let p = resolve_cached(&app, &bearer_of("ct_cached")).expect("a fresh token");
+        assert_eq!(p.customer(), Some("c1"));
+        app.lock().clock.advance(61);
+        assert_eq!(
+            code(resolve_cached(&app, &bearer_of("ct_cached"))),
+            "token_expired"
+        );
+    }
+}

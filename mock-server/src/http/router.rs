@@ -1,0 +1,155 @@
+//! The router and its OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi_extra as extra;
+
+use crate::app::AppState;
+use crate::control;
+use crate::domain::errors::ApiError;
+use crate::domain::rewards::{self, redemption};
+use crate::domain::{campaigns, catalog, fraud, info, reports, trigger as triggers, webhooks};
+use crate::http::{apps, compat};
+use crate::pages::landing;
+
+/// Every route served, as (method, path template): the operations of the OpenAPI document, which
+/// the router is built from (`build`), so the route list cannot disagree with either. Templates
+/// with fewer parameters come first, so a literal segment wins over a parameter.
+pub fn routes() -> &'static [(String, String)] {
+    static ROUTES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let doc: serde_json::Value =
+            serde_json::from_str(openapi_string()).expect("the document reads back");
+        let mut routes: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(template, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(method, _)| method.to_uppercase())
+                    .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+                    .map(move |m| (m, template.clone()))
+            })
+            .collect();
+        routes.sort_by_key(|(_, t)| t.matches('{').count());
+        routes
+    })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Moments Rewards API", version = "1.0.0", description = "The v1 API, the compatibility endpoints and the mock control API. See docs/api.md."),
+    components(schemas(
+        crate::domain::errors::ErrorEnvelope, crate::domain::model::Event, crate::domain::model::EventData,
+        crate::domain::webhooks::Delivery, crate::control::JournalEntry
+    )),
+    tags((name = "mock", description = "Only in the mock server"))
+)]
+struct ApiDoc;
+
+/// `GET /openapi.json`
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json() -> Response {
+    let mut r = (StatusCode::OK, openapi_string().to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(openapi_json))
+        .routes(routes!(apps::get_app))
+        .routes(routes!(apps::list_keys, apps::create_key))
+        .routes(routes!(apps::revoke_key))
+        .routes(routes!(apps::create_token))
+        .routes(routes!(catalog::routes::list))
+        .routes(routes!(catalog::routes::get))
+        .routes(routes!(campaigns::create, campaigns::list))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::submit))
+        .routes(routes!(campaigns::approve))
+        .routes(routes!(campaigns::reject))
+        .routes(routes!(campaigns::pause))
+        .routes(routes!(campaigns::resume))
+        .routes(routes!(campaigns::end))
+        .routes(routes!(info::reward_info))
+        .routes(routes!(triggers::trigger))
+        .routes(routes!(rewards::list))
+        .routes(routes!(rewards::get))
+        .routes(routes!(rewards::cancel))
+        .routes(routes!(rewards::progress))
+        .routes(routes!(redemption::get, redemption::post))
+        .routes(routes!(landing::page, landing::submit))
+        .routes(routes!(fraud::list))
+        .routes(routes!(fraud::release))
+        .routes(routes!(fraud::block))
+        .routes(routes!(reports::report))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(compat::get_reward_info))
+        .routes(routes!(compat::get_reward))
+        .routes(routes!(control::reset))
+        .routes(routes!(control::fixtures))
+        .routes(routes!(control::demo))
+        .routes(routes!(control::health))
+        .routes(routes!(control::apps))
+        .routes(routes!(control::clock))
+        .routes(routes!(control::advance))
+        .routes(routes!(control::set_clock))
+        .routes(routes!(
+            control::add_fault,
+            control::list_faults,
+            control::clear_faults
+        ))
+        .routes(routes!(control::journal, control::clear_journal))
+        .routes(routes!(control::deliveries))
+        .routes(routes!(control::get_mode, control::set_mode))
+        .split_for_parts()
+}
+
+/// The OpenAPI document: the annotations' plus what they cannot say (`api/extra.rs`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    serde_json::from_str(openapi_string()).expect("the document reads back")
+}
+
+fn openapi_string() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(build().1).expect("the document serializes");
+        extra::apply(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the document serializes")
+    })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::from_status(StatusCode::NOT_FOUND)
+}
+
+/// The full router with its middleware.
+pub fn router(app: AppState) -> Router {
+    build()
+        .0
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::http::layers::middleware,
+        ))
+        // Outermost, so faults and limit errors on a reward link's paths carry its headers too.
+        .layer(axum::middleware::from_fn(
+            crate::pages::landing::security_headers,
+        ))
+        .with_state(app)
+}
