@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: reqwest::header::HeaderValue,
     pub(crate) keys: Arc<dyn IdempotencyKeySource>,
+    /// The TLS configuration (platform verifier and extra roots) of the clients this one builds.
+    pub(crate) tls: Arc<rustls::ClientConfig>,
 }
 
 /// The Moments Rewards API client. Cheap to clone (one `Arc` inside); share it across tasks.
@@ -73,17 +75,11 @@ impl MomentsClient {
     /// Connections belong to the tokio runtime that opened them. Use this to drive calls from a
     /// second runtime (say a current-thread runtime on a caller's thread) without ever borrowing
     /// a connection whose I/O only the other runtime drives. Does no I/O. A client built with
-    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client) gets a default
-    /// `reqwest::Client` with the same connect timeout.
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client) gets a `reqwest::Client`
+    /// of this crate's own making (platform certificate verification) with the same connect timeout.
     pub fn with_own_connection_pool(&self) -> Result<MomentsClient, Error> {
         let i = &*self.inner;
-        let mut b = reqwest::Client::builder();
-        if let Some(c) = i.timeouts.connect {
-            b = b.connect_timeout(c);
-        }
-        let http = b
-            .build()
-            .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?;
+        let http = crate::config::http_client(i.timeouts.connect, &i.tls)?;
         Ok(MomentsClient::from_inner(Inner {
             http,
             base: i.base.clone(),
@@ -93,6 +89,7 @@ impl MomentsClient {
             retry: i.retry.clone(),
             user_agent: i.user_agent.clone(),
             keys: Arc::clone(&i.keys),
+            tls: Arc::clone(&i.tls),
         }))
     }
 

@@ -36,9 +36,18 @@ pub enum ErrorKind {
         /// Whether the request may have been received by the server.
         may_have_reached_server: bool,
     },
-    /// The connection could not be opened (DNS, TCP, TLS). The request was never sent.
+    /// The connection could not be opened (DNS, TCP). The request was never sent.
     Connect {
         /// The underlying error, reduced to text (no URL credentials are ever in it).
+        message: String,
+    },
+    /// The TLS handshake failed, most often because the server's certificate was refused: not
+    /// trusted by the platform nor by an added root
+    /// ([`ClientBuilder::add_trusted_certificate`](crate::ClientBuilder::add_trusted_certificate)),
+    /// expired, or for another host name. The request was never sent, and sending it again does not
+    /// help.
+    Tls {
+        /// What the TLS layer said, e.g. `invalid peer certificate: UnknownIssuer`.
         message: String,
     },
     /// The connection failed after the request may have been sent (reset, broken pipe, …).
@@ -339,13 +348,19 @@ impl Error {
         matches!(&*self.kind, ErrorKind::Timeout { .. })
     }
 
-    /// Whether the connection could not be opened.
+    /// Whether the connection could not be opened (DNS, TCP; not TLS, see [`Error::is_tls`]).
     pub fn is_connect(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Connect { .. })
     }
 
+    /// Whether the TLS handshake failed, for example on a server certificate that is not trusted
+    /// ([`ErrorKind::Tls`]).
+    pub fn is_tls(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Tls { .. })
+    }
+
     /// Whether the request may have been received (and acted on) by the server. `false` only when it
-    /// certainly was not: invalid configuration, connection failures, token provider failures.
+    /// certainly was not: invalid configuration, connection and TLS failures, token provider failures.
     pub fn may_have_reached_server(&self) -> bool {
         match &*self.kind {
             ErrorKind::Api(_) | ErrorKind::Decode { .. } | ErrorKind::Transport { .. } => true,
@@ -383,6 +398,7 @@ impl fmt::Display for Error {
             ErrorKind::Timeout { total: true, .. } => f.write_str("the call timed out"),
             ErrorKind::Timeout { total: false, .. } => f.write_str("the request attempt timed out"),
             ErrorKind::Connect { message } => write!(f, "could not connect: {message}"),
+            ErrorKind::Tls { message } => write!(f, "TLS handshake failed: {message}"),
             ErrorKind::Transport { message } => write!(f, "connection failed: {message}"),
             ErrorKind::Decode {
                 status,

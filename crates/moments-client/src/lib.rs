@@ -12,7 +12,9 @@
 //! - one [`Error`] type carrying the API error code, request id and whether retrying may help;
 //! - typed, forward compatible [`models`], cursor pagination as `Stream`s;
 //! - [`webhooks`] signature verification (constant time, replay window);
-//! - `tracing` spans per call; rustls only (no OpenSSL).
+//! - `tracing` spans per call; rustls only (no OpenSSL), with server certificates checked by the
+//!   platform's verifier (the device's trust store, user- and MDM-installed CAs included) and extra
+//!   roots through [`ClientBuilder::add_trusted_certificate`].
 //!
 //! # Quickstart
 //!
@@ -71,6 +73,7 @@ mod pagination;
 mod request;
 mod resources;
 mod retry;
+mod tls;
 pub mod webhooks;
 
 pub use auth::{Credentials, SecretKey, TokenGrant, TokenProvider};

@@ -470,6 +470,12 @@ impl Inner {
 }
 
 fn classify(e: reqwest::Error) -> AttemptError {
+    if let Some(tls) = crate::tls::rustls_cause(&e) {
+        // Before `is_connect`: the handshake is part of connecting, but retrying it does not help.
+        return AttemptError::NotSent(Error::new(ErrorKind::Tls {
+            message: tls.to_string(),
+        }));
+    }
     let message = describe_reqwest(&e);
     if e.is_connect() {
         AttemptError::NotSent(Error::new(ErrorKind::Connect { message }))
