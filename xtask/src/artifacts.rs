@@ -130,7 +130,7 @@ pub fn jar() -> Result<JvmJar> {
     expect(
         &artifacts.sources,
         &[
-            "com/moments/sdk/moments_ffi.kt",
+            "com/moments/sdk/internal/moments_ffi.kt",
             "com/moments/sdk/Moments.kt",
         ],
     )?;

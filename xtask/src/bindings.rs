@@ -27,7 +27,7 @@ pub const COMMITTED: &[(Language, &str, &str)] = &[
     (
         Language::Kotlin,
         KOTLIN_FILE,
-        "bindings/kotlin/generated/com/moments/sdk/moments_ffi.kt",
+        "bindings/kotlin/generated/com/moments/sdk/internal/moments_ffi.kt",
     ),
     (
         Language::Swift,
@@ -129,7 +129,7 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
 }
 
 /// The generated Kotlin file, relative to the Kotlin output folder.
-pub const KOTLIN_FILE: &str = "com/moments/sdk/moments_ffi.kt";
+pub const KOTLIN_FILE: &str = "com/moments/sdk/internal/moments_ffi.kt";
 
 /// Generates the Kotlin bindings of `library` into `dir` (emptied first) and applies [`tune_kotlin`] to them.
 pub fn generate_kotlin(bindgen: &Path, library: &Path, dir: &Path) -> Result {

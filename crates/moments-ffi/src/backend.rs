@@ -6,18 +6,17 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use moments_client::models::{self as api, RewardInfoParams, RewardListParams, TriggerRequest};
 use moments_client::{BoxError, ErrorKind, RetryPolicy, TokenGrant};
 
-use crate::error::MomentsError;
+use crate::error::{ErrorCode, Kind, MomentsError};
 use crate::runtime::panic_text;
 use crate::token::TokenProvider;
 use crate::types::{
     ActionOutcome, ClientConfig, DeviceInfo, DeviceType, Goal, ItemKind, Money, OfferItem,
-    Progress, Reward, RewardInfo, RewardStatus,
+    Progress, Reward, RewardInfo, RewardStatus, millis, signed,
 };
 
 /// One reported action.
@@ -62,11 +61,15 @@ pub(crate) fn connect(
     let client = moments_client::MomentsClient::builder()
         .base_url(config.base_url.clone())
         .token_provider(Arc::new(ProviderAdapter(token_provider)))
-        .connect_timeout(Duration::from_millis(config.connect_timeout_ms.max(1)))
-        .attempt_timeout(Duration::from_millis(config.request_timeout_ms.max(1)))
-        .total_timeout(Duration::from_millis(config.call_timeout_ms.max(1)))
+        .connect_timeout(millis(config.connect_timeout_ms))
+        .attempt_timeout(millis(config.request_timeout_ms))
+        .total_timeout(millis(config.call_timeout_ms))
         .retry_policy(
-            RetryPolicy::default().with_max_attempts(config.max_retries.saturating_add(1)),
+            RetryPolicy::default().with_max_attempts(
+                u32::try_from(config.max_retries)
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            ),
         )
         .user_agent(format!("moments-sdk-mobile/{}", env!("CARGO_PKG_VERSION")))
         .build()
@@ -81,7 +84,11 @@ struct ProviderAdapter(Arc<dyn TokenProvider>);
 impl moments_client::TokenProvider for ProviderAdapter {
     async fn fetch_token(&self) -> Result<TokenGrant, BoxError> {
         match AssertUnwindSafe(self.0.fetch_token()).catch_unwind().await {
-            Ok(Ok(token)) => Ok(TokenGrant::new(token.token, token.expires_in_seconds)),
+            Ok(Ok(token)) => Ok(TokenGrant::new(
+                token.token,
+                // A negative lifetime is an expired token.
+                u64::try_from(token.expires_in_seconds).unwrap_or(0),
+            )),
             Ok(Err(err)) => Err(Box::new(err)),
             Err(panic) => Err(Box::new(MomentsError::token_provider(
                 panic_text(panic),
@@ -216,9 +223,9 @@ impl From<api::Progress> for Progress {
         Self {
             campaign_id: p.campaign_id,
             moment_id: p.moment_id,
-            current: p.current,
-            target: p.target,
-            window_seconds: p.window_seconds,
+            current: signed(p.current),
+            target: signed(p.target),
+            window_seconds: signed(p.window_seconds),
             completed: p.completed,
         }
     }
@@ -233,11 +240,11 @@ impl From<api::RewardInfo> for RewardInfo {
             announcement_message: i.announcement_message,
             image_url: i.image_url,
             campaign_end_at: i.campaign_end_at.into(),
-            remaining_reward_count: i.remaining_reward_count.max(0) as u64,
+            remaining_reward_count: i.remaining_reward_count.max(0),
             offer: i.offer.items.into_iter().map(OfferItem::from).collect(),
             goal: i.goal.map(|g| Goal {
-                target: g.target,
-                window_seconds: g.window_seconds,
+                target: signed(g.target),
+                window_seconds: signed(g.window_seconds),
             }),
         }
     }
@@ -254,15 +261,15 @@ impl TryFrom<api::TriggerResult> for ActionOutcome {
             (None, Some(progress)) => Ok(Self::InProgress {
                 progress: progress.into(),
             }),
-            (None, None) => Err(MomentsError::Network {
-                code: "invalid_response".into(),
-                reason: format!(
+            (None, None) => Err(MomentsError::local(
+                Kind::Network,
+                ErrorCode::InvalidResponse,
+                format!(
                     "the trigger answer (outcome `{}`) has neither a reward nor progress",
                     r.outcome.as_str()
                 ),
-                request_id: None,
-                retryable: false,
-            }),
+                false,
+            )),
         }
     }
 }
@@ -271,15 +278,30 @@ impl From<moments_client::Error> for MomentsError {
     fn from(err: moments_client::Error) -> Self {
         let request_id = err.request_id().map(str::to_owned);
         let retryable = err.is_retryable();
+        let network = |code, reason, request_id, retryable, http_status| Self::Network {
+            code,
+            reason,
+            request_id,
+            retryable,
+            http_status,
+        };
         match err.kind() {
-            ErrorKind::Api(api) => Self::Api {
-                code: api.code.as_str().to_owned(),
-                reason: api.message.clone(),
-                request_id: api.request_id.clone().or(request_id),
-                retryable: api.retryable,
-                http_status: api.status,
-                param: api.param.clone(),
-            },
+            ErrorKind::Api(api) => {
+                let code = ErrorCode::from(&api.code);
+                Self::Api {
+                    code,
+                    // A code this SDK does not know keeps its wire spelling in the reason.
+                    reason: if code == ErrorCode::Unknown {
+                        format!("{} (code `{}`)", api.message, api.code.as_str())
+                    } else {
+                        api.message.clone()
+                    },
+                    request_id: api.request_id.clone().or(request_id),
+                    retryable: api.retryable,
+                    http_status: Some(i32::from(api.status)),
+                    param: api.param.clone(),
+                }
+            }
             ErrorKind::TokenProvider { source } => match source.downcast_ref::<MomentsError>() {
                 // The app threw a MomentsError (or a foreign exception we turned into one): keep it.
                 Some(inner @ MomentsError::TokenProvider { .. }) => inner.clone(),
@@ -289,32 +311,36 @@ impl From<moments_client::Error> for MomentsError {
                 ),
                 None => Self::token_provider(format!("the token provider failed: {source}"), false),
             },
-            ErrorKind::Timeout { total, .. } => Self::Network {
-                code: "timeout".into(),
-                reason: if *total {
+            ErrorKind::Timeout { total, .. } => network(
+                ErrorCode::Timeout,
+                if *total {
                     "the call timed out".into()
                 } else {
                     "the request timed out".into()
                 },
                 request_id,
                 retryable,
-            },
-            ErrorKind::Connect { message } | ErrorKind::Transport { message } => Self::Network {
-                code: "network_error".into(),
-                reason: message.clone(),
+                None,
+            ),
+            ErrorKind::Connect { message } | ErrorKind::Transport { message } => network(
+                ErrorCode::NetworkError,
+                message.clone(),
                 request_id,
                 retryable,
-            },
+                None,
+            ),
             ErrorKind::Decode {
                 message,
                 request_id: rid,
+                status,
                 ..
-            } => Self::Network {
-                code: "invalid_response".into(),
-                reason: format!("the answer could not be read: {message}"),
-                request_id: rid.clone().or(request_id),
-                retryable: false,
-            },
+            } => network(
+                ErrorCode::InvalidResponse,
+                format!("the answer could not be read: {message}"),
+                rid.clone().or(request_id),
+                false,
+                Some(i32::from(*status)),
+            ),
             ErrorKind::InvalidConfig(message) => Self::invalid_argument(message.clone()),
             _ => Self::internal(err.to_string()),
         }
@@ -402,7 +428,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             ActionOutcome::try_from(neither).unwrap_err().code(),
-            "invalid_response"
+            ErrorCode::InvalidResponse
         );
     }
 
@@ -429,7 +455,7 @@ mod tests {
         let err = connect(&config, Arc::new(Never))
             .err()
             .expect("an invalid URL is refused");
-        assert_eq!(err.code(), "invalid_argument");
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
         assert_eq!(
             api::DeviceType::from(DeviceType::FireOs).as_str(),
             DeviceType::FireOs.as_api_str()
@@ -451,7 +477,7 @@ mod tests {
             .block_on(moments_client::TokenProvider::fetch_token(&adapter))
             .unwrap_err();
         let inner = err.downcast_ref::<MomentsError>().expect("a MomentsError");
-        assert_eq!(inner.code(), "token_provider_failed");
+        assert_eq!(inner.code(), ErrorCode::TokenProviderFailed);
         assert!(inner.reason().contains("provider bug"));
     }
 }

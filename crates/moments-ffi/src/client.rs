@@ -9,13 +9,13 @@ use tokio_util::sync::CancellationToken as Token;
 
 use crate::backend::{self, Backend, TriggerInput};
 use crate::cancel::CancellationToken;
-use crate::error::MomentsError;
+use crate::error::{ErrorCode, Kind, MomentsError};
 use crate::listeners::{Hub, ListenerHandle, RewardListener, StatusListener};
 use crate::outbox::{ActionOutbox, OutboxEventListener};
 use crate::runtime::{block_on, run};
 use crate::token::TokenProvider;
 use crate::types::{
-    ActionOutcome, ClientConfig, ClientStatus, DeviceInfo, Progress, Reward, RewardInfo,
+    ActionOutcome, ClientConfig, ClientStatus, DeviceInfo, Progress, Reward, RewardInfo, millis,
 };
 
 /// The Moments client of a mobile app, acting for one customer (the one its `TokenProvider`'s tokens are for).
@@ -36,7 +36,7 @@ pub struct MomentsClient {
 /// pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
 /// **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
 /// (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
-/// `blocking_call_on_sdk_thread` instead of deadlocking.
+/// `BlockingCallOnSdkThread` instead of deadlocking.
 #[derive(uniffi::Object)]
 pub struct BlockingMomentsClient {
     core: Arc<Core>,
@@ -95,7 +95,7 @@ impl MomentsClient {
         &self,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
         cancellation: Option<Arc<CancellationToken>>,
     ) -> Result<ActionOutcome, MomentsError> {
         self.core
@@ -134,7 +134,7 @@ impl MomentsClient {
 
     /// Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
     /// delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-    /// One outbox per file at a time (`outbox_already_open` otherwise).
+    /// One outbox per file at a time (code `OutboxAlreadyOpen` otherwise).
     #[uniffi::method(default(listener = None))]
     pub async fn open_outbox(
         &self,
@@ -185,7 +185,7 @@ impl BlockingMomentsClient {
         &self,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
         cancellation: Option<Arc<CancellationToken>>,
     ) -> Result<ActionOutcome, MomentsError> {
         block_on(self.core.report_action(
@@ -229,7 +229,7 @@ impl MomentsClient {
                 hub: Arc::default(),
                 cancel_root: Mutex::new(Token::new()),
                 device: config.device,
-                call_timeout: Duration::from_millis(config.call_timeout_ms.max(1)),
+                call_timeout: millis(config.call_timeout_ms),
             }),
         }
     }
@@ -256,7 +256,7 @@ impl Core {
         mode: Mode,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
         cancellation: Option<Arc<CancellationToken>>,
     ) -> Result<ActionOutcome, MomentsError> {
         check_id("campaign_id", &campaign_id)?;
@@ -269,7 +269,7 @@ impl Core {
         let input = TriggerInput {
             campaign_id,
             moment_id,
-            quantity,
+            quantity: quantity.unsigned_abs(),
             device: self.device.clone(),
         };
         let backend = self.backend(mode)?;
@@ -360,12 +360,12 @@ impl Core {
                 biased;
                 _ = root.cancelled() => Err(MomentsError::cancelled()),
                 _ = extra.cancelled() => Err(MomentsError::cancelled()),
-                r = tokio::time::timeout(timeout, fut) => r.unwrap_or_else(|_| Err(MomentsError::Network {
-                    code: "timeout".into(),
-                    reason: format!("the call did not complete within {} ms", timeout.as_millis()),
-                    request_id: None,
-                    retryable: true,
-                })),
+                r = tokio::time::timeout(timeout, fut) => r.unwrap_or_else(|_| Err(MomentsError::local(
+                    Kind::Network,
+                    ErrorCode::Timeout,
+                    format!("the call did not complete within {} ms", timeout.as_millis()),
+                    true,
+                ))),
             };
             if let Some(status) = status_after(&result) {
                 hub.set_status(status);
@@ -392,19 +392,19 @@ enum Mode {
 pub(crate) fn status_after<T>(result: &Result<T, MomentsError>) -> Option<ClientStatus> {
     match result {
         Ok(_) => Some(ClientStatus::Online),
-        Err(MomentsError::Network { code, .. }) => {
-            Some(ClientStatus::Offline { code: code.clone() })
-        }
+        Err(MomentsError::Network { code, .. }) => Some(ClientStatus::Offline { code: *code }),
         Err(MomentsError::TokenProvider { code, .. }) => {
-            Some(ClientStatus::Unauthenticated { code: code.clone() })
+            Some(ClientStatus::Unauthenticated { code: *code })
         }
         Err(MomentsError::Api { code, .. })
             if matches!(
-                code.as_str(),
-                "token_expired" | "invalid_api_key" | "authentication_required"
+                code,
+                ErrorCode::TokenExpired
+                    | ErrorCode::InvalidApiKey
+                    | ErrorCode::AuthenticationRequired
             ) =>
         {
-            Some(ClientStatus::Unauthenticated { code: code.clone() })
+            Some(ClientStatus::Unauthenticated { code: *code })
         }
         Err(MomentsError::Api { .. }) => Some(ClientStatus::Online),
         Err(_) => None,
@@ -473,11 +473,11 @@ mod tests {
         async fn reward_info(&self, _: &str, _: &str) -> Result<RewardInfo, MomentsError> {
             self.maybe_hang().await;
             Err(MomentsError::Api {
-                code: "token_expired".into(),
+                code: ErrorCode::TokenExpired,
                 reason: "expired".into(),
                 request_id: Some("req_1".into()),
                 retryable: false,
-                http_status: 401,
+                http_status: Some(401),
                 param: None,
             })
         }
@@ -493,7 +493,7 @@ mod tests {
                     progress: Progress {
                         campaign_id: input.campaign_id,
                         moment_id: input.moment_id,
-                        current: u64::from(input.quantity),
+                        current: i64::from(input.quantity),
                         target: 5,
                         window_seconds: 60,
                         completed: false,
@@ -519,7 +519,7 @@ mod tests {
         client_with_timeout(fake, 60_000)
     }
 
-    fn client_with_timeout(fake: Fake, call_timeout_ms: u64) -> (MomentsClient, Arc<Fake>) {
+    fn client_with_timeout(fake: Fake, call_timeout_ms: i64) -> (MomentsClient, Arc<Fake>) {
         let fake = Arc::new(fake);
         let config = ClientConfig {
             base_url: "http://mock".into(),
@@ -557,7 +557,7 @@ mod tests {
             let got = park_until_done(self.client.my_rewards(None));
             let _ = self.got.lock().unwrap().send(match got {
                 Ok(rewards) => Ok(rewards.len()),
-                Err(e) => Err(e.code().to_owned()),
+                Err(e) => Err(e.code().to_string()),
             });
         }
     }
@@ -606,14 +606,14 @@ mod tests {
             0,
             None,
         ));
-        assert_eq!(err.unwrap_err().code(), "invalid_argument");
+        assert_eq!(err.unwrap_err().code(), ErrorCode::InvalidArgument);
         let err = runtime().block_on(client.report_action(
             "cmp 1".into(),
             "first_workout".into(),
             1,
             None,
         ));
-        assert_eq!(err.unwrap_err().code(), "invalid_argument");
+        assert_eq!(err.unwrap_err().code(), ErrorCode::InvalidArgument);
         assert!(fake.triggers.lock().unwrap().is_empty());
     }
 
@@ -671,12 +671,12 @@ mod tests {
         let err = runtime()
             .block_on(client.reward_info("cmp_1".into(), "first_workout".into()))
             .unwrap_err();
-        assert_eq!(err.code(), "token_expired");
+        assert_eq!(err.code(), ErrorCode::TokenExpired);
         assert_eq!(err.request_id(), Some("req_1"));
         assert_eq!(
             client.status(),
             ClientStatus::Unauthenticated {
-                code: "token_expired".into()
+                code: ErrorCode::TokenExpired
             }
         );
     }
@@ -700,7 +700,7 @@ mod tests {
         token.cancel();
         assert_eq!(
             runtime().block_on(call).unwrap().unwrap_err().code(),
-            "cancelled"
+            ErrorCode::Cancelled
         );
 
         let call = runtime().spawn({
@@ -718,7 +718,7 @@ mod tests {
         }
         assert_eq!(
             runtime().block_on(call).unwrap().unwrap_err().code(),
-            "cancelled"
+            ErrorCode::Cancelled
         );
         // After cancel_all, new calls are not cancelled up front.
         assert!(!client.core.cancel_root.lock().unwrap().is_cancelled());
@@ -743,16 +743,16 @@ mod tests {
         let err = blocking
             .report_action("cmp_1".into(), "first_workout".into(), 0, None)
             .unwrap_err();
-        assert_eq!(err.code(), "invalid_argument");
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
         // Same status hub: an auth error through the blocking view is seen by the client.
         let err = blocking
             .reward_info("cmp_1".into(), "first_workout".into())
             .unwrap_err();
-        assert_eq!(err.code(), "token_expired");
+        assert_eq!(err.code(), ErrorCode::TokenExpired);
         assert_eq!(
             client.status(),
             ClientStatus::Unauthenticated {
-                code: "token_expired".into()
+                code: ErrorCode::TokenExpired
             }
         );
         assert_eq!(blocking.status(), client.status());
@@ -768,7 +768,7 @@ mod tests {
     /// Starts `call` on its own thread against a hanging backend and returns once the call is inside the backend.
     fn hanging_blocking_call<T: Send + 'static>(
         call: impl FnOnce(Arc<BlockingMomentsClient>) -> Result<T, MomentsError> + Send + 'static,
-        call_timeout_ms: u64,
+        call_timeout_ms: i64,
     ) -> (
         MomentsClient,
         std::thread::JoinHandle<Result<T, MomentsError>>,
@@ -795,12 +795,18 @@ mod tests {
             60_000,
         );
         client.cancel_all();
-        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+        assert_eq!(
+            thread.join().unwrap().unwrap_err().code(),
+            ErrorCode::Cancelled
+        );
 
         // cancelAll of the blocking view cancels the client's async calls too (one cancel root).
         let (client, thread) = hanging_blocking_call(|b| b.my_rewards(None), 60_000);
         client.blocking().cancel_all();
-        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+        assert_eq!(
+            thread.join().unwrap().unwrap_err().code(),
+            ErrorCode::Cancelled
+        );
 
         let token = Arc::new(CancellationToken::new());
         let (_client, thread) = hanging_blocking_call(
@@ -811,7 +817,10 @@ mod tests {
             60_000,
         );
         token.cancel();
-        assert_eq!(thread.join().unwrap().unwrap_err().code(), "cancelled");
+        assert_eq!(
+            thread.join().unwrap().unwrap_err().code(),
+            ErrorCode::Cancelled
+        );
     }
 
     #[test]
@@ -819,7 +828,7 @@ mod tests {
         // The backend never answers: only the call timeout can end the call.
         let (_client, thread) = hanging_blocking_call(|b| b.my_progress(None), 1);
         let err = thread.join().unwrap().unwrap_err();
-        assert_eq!(err.code(), "timeout");
+        assert_eq!(err.code(), ErrorCode::Timeout);
         assert!(err.retryable());
     }
 
@@ -832,7 +841,7 @@ mod tests {
                 blocking.report_action("cmp_1".into(), "first_workout".into(), 1, None)
             })
             .unwrap_err();
-        assert_eq!(err.code(), "blocking_call_on_sdk_thread");
+        assert_eq!(err.code(), ErrorCode::BlockingCallOnSdkThread);
         assert!(fake.triggers.lock().unwrap().is_empty(), "nothing was sent");
     }
 }

@@ -21,7 +21,7 @@ mod types;
 
 pub use cancel::CancellationToken;
 pub use client::{BlockingMomentsClient, MomentsClient};
-pub use error::MomentsError;
+pub use error::{ErrorCode, MomentsError};
 pub use listeners::{ListenerHandle, RewardListener, StatusListener};
 pub use logging::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};
 pub use outbox::{ActionOutbox, OutboxCounts, OutboxEventListener};

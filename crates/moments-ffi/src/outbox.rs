@@ -12,9 +12,9 @@ use moments_outbox::{
     OutboxError, OutboxEvent, OutboxListener, Outcome,
 };
 
-use crate::error::MomentsError;
+use crate::error::{ErrorCode, Kind, MomentsError};
 use crate::runtime::run;
-use crate::types::{DeviceInfo, DeviceType};
+use crate::types::{DeviceInfo, DeviceType, signed};
 
 /// Implemented by the app to learn what became of enqueued actions.
 ///
@@ -29,38 +29,38 @@ pub trait OutboxEventListener: Send + Sync {
         &self,
         idempotency_key: String,
         reward_url: Option<String>,
-        progress_current: Option<u64>,
-        progress_target: Option<u64>,
+        progress_current: Option<i64>,
+        progress_target: Option<i64>,
     );
     /// The server refused the action for good (`code` is the API's error code); it is never retried.
-    fn on_failed(&self, idempotency_key: String, code: String, reason: String);
+    fn on_failed(&self, idempotency_key: String, code: ErrorCode, reason: String);
     /// The action was removed undelivered: `reason` is `expired`, `evicted` or `purged`.
     fn on_dropped(&self, idempotency_key: String, reason: String);
     /// Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
     /// is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
-    fn on_paused(&self, code: String);
+    fn on_paused(&self, code: ErrorCode);
 }
 
 /// How many actions the outbox holds, by state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct OutboxCounts {
     /// Waiting for delivery (including those waiting for a retry).
-    pub queued: u64,
+    pub queued: i64,
     /// An attempt is under way.
-    pub inflight: u64,
+    pub inflight: i64,
     /// Answered by the server, the listener being told (transient).
-    pub delivered: u64,
+    pub delivered: i64,
     /// Refused for good.
-    pub failed: u64,
+    pub failed: i64,
 }
 
 impl From<moments_outbox::Counts> for OutboxCounts {
     fn from(c: moments_outbox::Counts) -> Self {
         Self {
-            queued: c.queued,
-            inflight: c.inflight,
-            delivered: c.delivered,
-            failed: c.failed,
+            queued: signed(c.queued),
+            inflight: signed(c.inflight),
+            delivered: signed(c.delivered),
+            failed: signed(c.failed),
         }
     }
 }
@@ -71,21 +71,21 @@ impl From<moments_outbox::Counts> for OutboxCounts {
 pub enum OutboxActionStatus {
     /// On disk, waiting for delivery: `attempts` made so far, `last_error` why the last one did not deliver.
     Queued {
-        attempts: u32,
+        attempts: i32,
         last_error: Option<String>,
     },
     /// An attempt (number `attempt`, from 1) is under way.
-    InFlight { attempt: u32 },
+    InFlight { attempt: i32 },
     /// The server accepted it: `reward_id` and `reward_url` when a reward was issued (show the URL),
     /// `progress_current` and `progress_target` when a goal moment progressed.
     Delivered {
         reward_id: Option<String>,
         reward_url: Option<String>,
-        progress_current: Option<u64>,
-        progress_target: Option<u64>,
+        progress_current: Option<i64>,
+        progress_target: Option<i64>,
     },
     /// The server refused it for good: the API's error `code` and its `reason`. It is never retried.
-    Failed { code: String, reason: String },
+    Failed { code: ErrorCode, reason: String },
     /// Never enqueued in this outbox, dropped undelivered, or answered more than 48 hours ago.
     Unknown,
 }
@@ -97,10 +97,12 @@ impl From<ActionStatus> for OutboxActionStatus {
                 attempts,
                 last_error,
             } => Self::Queued {
-                attempts,
+                attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
                 last_error,
             },
-            ActionStatus::InFlight { attempt } => Self::InFlight { attempt },
+            ActionStatus::InFlight { attempt } => Self::InFlight {
+                attempt: i32::try_from(attempt).unwrap_or(i32::MAX),
+            },
             ActionStatus::Delivered(d) => {
                 let (reward_id, reward_url, progress_current, progress_target) = match d.outcome {
                     Outcome::Reward { reward_id, url, .. } => {
@@ -108,7 +110,7 @@ impl From<ActionStatus> for OutboxActionStatus {
                     }
                     Outcome::Progress {
                         current, target, ..
-                    } => (None, None, Some(current), Some(target)),
+                    } => (None, None, Some(signed(current)), Some(signed(target))),
                     Outcome::Other { .. } => (None, None, None, None),
                 };
                 Self::Delivered {
@@ -119,7 +121,7 @@ impl From<ActionStatus> for OutboxActionStatus {
                 }
             }
             ActionStatus::Failed(e) => Self::Failed {
-                code: e.code,
+                code: ErrorCode::from_wire(&e.code),
                 reason: e.message,
             },
             _ => Self::Unknown,
@@ -160,7 +162,7 @@ impl ActionOutbox {
         marketplace: String,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
     ) -> Result<String, MomentsError> {
         let action = self.action(customer_id, marketplace, campaign_id, moment_id, quantity)?;
         let outbox = Arc::clone(&self.inner);
@@ -176,7 +178,7 @@ impl ActionOutbox {
     ///
     /// While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
     /// again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
-    /// the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+    /// the same key with another action fails with `InvalidArgument` code `IdempotencyConflict` and writes
     /// nothing. The device time of the action is the first enqueue's.
     #[uniffi::method(default(quantity = 1))]
     pub async fn enqueue_with_key(
@@ -186,7 +188,7 @@ impl ActionOutbox {
         marketplace: String,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
     ) -> Result<OutboxEnqueued, MomentsError> {
         let action = self.action(customer_id, marketplace, campaign_id, moment_id, quantity)?;
         let outbox = Arc::clone(&self.inner);
@@ -265,7 +267,7 @@ impl ActionOutbox {
         marketplace: String,
         campaign_id: String,
         moment_id: String,
-        quantity: u32,
+        quantity: i32,
     ) -> Result<Action, MomentsError> {
         if !(1..=1_000_000).contains(&quantity) {
             return Err(MomentsError::invalid_argument(
@@ -280,7 +282,7 @@ impl ActionOutbox {
             Customer::new(customer_id, marketplace),
             device,
         );
-        action.quantity = Some(quantity);
+        action.quantity = Some(quantity.unsigned_abs());
         Ok(action)
     }
 
@@ -324,7 +326,7 @@ impl OutboxListener for Forward {
                     Outcome::Reward { url, .. } => (Some(url), None, None),
                     Outcome::Progress {
                         current, target, ..
-                    } => (None, Some(current), Some(target)),
+                    } => (None, Some(signed(current)), Some(signed(target))),
                     Outcome::Other { .. } => (None, None, None),
                 };
                 l.on_delivered(idempotency_key, url, current, target);
@@ -333,7 +335,11 @@ impl OutboxListener for Forward {
                 idempotency_key,
                 error,
                 ..
-            } => l.on_failed(idempotency_key, error.code, error.message),
+            } => l.on_failed(
+                idempotency_key,
+                ErrorCode::from_wire(&error.code),
+                error.message,
+            ),
             OutboxEvent::Dropped {
                 idempotency_key,
                 reason,
@@ -346,7 +352,7 @@ impl OutboxListener for Forward {
                 };
                 l.on_dropped(idempotency_key, reason.to_owned());
             }
-            OutboxEvent::Paused { code } => l.on_paused(code),
+            OutboxEvent::Paused { code } => l.on_paused(ErrorCode::from_wire(&code)),
             OutboxEvent::DatabaseRecovered { detail, .. } => {
                 tracing::warn!(%detail, "the outbox database was unreadable and was recreated");
             }
@@ -370,34 +376,24 @@ fn device_type(t: DeviceType) -> moments_outbox::DeviceType {
 /// `outbox_unsupported_schema`).
 fn outbox_error(err: OutboxError) -> MomentsError {
     let (code, caller, retryable) = match &err {
-        OutboxError::PayloadTooLarge { .. } => ("payload_too_large", true, false),
-        OutboxError::InvalidAction(_) => ("invalid_action", true, false),
-        OutboxError::InvalidIdempotencyKey => ("invalid_idempotency_key", true, false),
-        OutboxError::DuplicateKey => ("idempotency_conflict", true, false),
-        OutboxError::InvalidConfig(_) => ("invalid_argument", true, false),
-        OutboxError::AlreadyOpen(_) => ("outbox_already_open", true, false),
-        OutboxError::Full { .. } => ("outbox_full", false, true),
-        OutboxError::Closed => ("outbox_closed", false, false),
-        OutboxError::UnsupportedSchema { .. } => ("outbox_unsupported_schema", false, false),
-        OutboxError::Storage(_) | OutboxError::Io(_) => ("outbox_storage", false, true),
-        _ => ("outbox_storage", false, false),
+        OutboxError::PayloadTooLarge { .. } => (ErrorCode::PayloadTooLarge, true, false),
+        OutboxError::InvalidAction(_) => (ErrorCode::InvalidAction, true, false),
+        OutboxError::InvalidIdempotencyKey => (ErrorCode::InvalidIdempotencyKey, true, false),
+        OutboxError::DuplicateKey => (ErrorCode::IdempotencyConflict, true, false),
+        OutboxError::InvalidConfig(_) => (ErrorCode::InvalidArgument, true, false),
+        OutboxError::AlreadyOpen(_) => (ErrorCode::OutboxAlreadyOpen, true, false),
+        OutboxError::Full { .. } => (ErrorCode::OutboxFull, false, true),
+        OutboxError::Closed => (ErrorCode::OutboxClosed, false, false),
+        OutboxError::UnsupportedSchema { .. } => (ErrorCode::OutboxUnsupportedSchema, false, false),
+        OutboxError::Storage(_) | OutboxError::Io(_) => (ErrorCode::OutboxStorage, false, true),
+        _ => (ErrorCode::OutboxStorage, false, false),
     };
-    let (code, reason) = (code.to_owned(), err.to_string());
-    if caller {
-        MomentsError::InvalidArgument {
-            code,
-            reason,
-            request_id: None,
-            retryable,
-        }
+    let kind = if caller {
+        Kind::InvalidArgument
     } else {
-        MomentsError::Storage {
-            code,
-            reason,
-            request_id: None,
-            retryable,
-        }
-    }
+        Kind::Storage
+    };
+    MomentsError::local(kind, code, err.to_string(), retryable)
 }
 
 #[cfg(test)]
@@ -446,12 +442,12 @@ mod tests {
     struct Recorder(Mutex<std::sync::mpsc::Sender<(String, Option<String>)>>);
 
     impl OutboxEventListener for Recorder {
-        fn on_delivered(&self, key: String, url: Option<String>, _: Option<u64>, _: Option<u64>) {
+        fn on_delivered(&self, key: String, url: Option<String>, _: Option<i64>, _: Option<i64>) {
             let _ = self.0.lock().unwrap().send((key, url));
         }
-        fn on_failed(&self, _: String, _: String, _: String) {}
+        fn on_failed(&self, _: String, _: ErrorCode, _: String) {}
         fn on_dropped(&self, _: String, _: String) {}
-        fn on_paused(&self, _: String) {}
+        fn on_paused(&self, _: ErrorCode) {}
     }
 
     #[test]
@@ -521,7 +517,7 @@ mod tests {
                 .await
                 .err()
                 .unwrap();
-            assert_eq!(err.code(), "outbox_already_open");
+            assert_eq!(err.code(), ErrorCode::OutboxAlreadyOpen);
             let bad = outbox
                 .enqueue(
                     "cust_1".into(),
@@ -532,7 +528,7 @@ mod tests {
                 )
                 .await
                 .unwrap_err();
-            assert_eq!(bad.code(), "invalid_argument");
+            assert_eq!(bad.code(), ErrorCode::InvalidArgument);
         });
     }
 
@@ -624,12 +620,12 @@ mod tests {
             assert_eq!(deliverer.keys.lock().unwrap().len(), attempts);
             // Another action under the key, and a malformed key, are refused with their codes.
             let conflict = enqueue("app-key-1", "five_workouts").await.unwrap_err();
-            assert_eq!(conflict.code(), "idempotency_conflict");
+            assert_eq!(conflict.code(), ErrorCode::IdempotencyConflict);
             assert!(matches!(conflict, MomentsError::InvalidArgument { .. }));
             let bad = outbox.lookup("no spaces allowed".into()).await.unwrap_err();
-            assert_eq!(bad.code(), "invalid_idempotency_key");
+            assert_eq!(bad.code(), ErrorCode::InvalidIdempotencyKey);
             let bad = enqueue("", "first_workout").await.unwrap_err();
-            assert_eq!(bad.code(), "invalid_idempotency_key");
+            assert_eq!(bad.code(), ErrorCode::InvalidIdempotencyKey);
         });
     }
 

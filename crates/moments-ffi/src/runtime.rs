@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::error::MomentsError;
+use crate::error::{ErrorCode, Kind, MomentsError};
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
@@ -96,14 +96,13 @@ where
     F: Future<Output = Result<T, MomentsError>>,
 {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(MomentsError::InvalidArgument {
-            code: "blocking_call_on_sdk_thread".into(),
-            reason: "a blocking Moments SDK call was made on a thread of an async runtime (an SDK callback?); \
-                     use the async API there"
-                .into(),
-            request_id: None,
-            retryable: false,
-        });
+        return Err(MomentsError::local(
+            Kind::InvalidArgument,
+            ErrorCode::BlockingCallOnSdkThread,
+            "a blocking Moments SDK call was made on a thread of an async runtime (an SDK callback?); \
+             use the async API there",
+            false,
+        ));
     }
     use futures_util::FutureExt;
     match caller_runtime().block_on(std::panic::AssertUnwindSafe(fut).catch_unwind()) {
@@ -131,7 +130,7 @@ mod tests {
     fn a_panic_becomes_an_internal_error() {
         let result: Result<(), _> = runtime().block_on(run(async { panic!("boom") }));
         let err = result.unwrap_err();
-        assert_eq!(err.code(), "internal_error");
+        assert_eq!(err.code(), ErrorCode::InternalError);
         assert!(err.reason().contains("boom"));
     }
 
@@ -161,15 +160,14 @@ mod tests {
         let err = runtime()
             .block_on(async { block_on(async { Ok(()) }) })
             .unwrap_err();
-        assert_eq!(err.code(), "blocking_call_on_sdk_thread");
+        assert_eq!(err.code(), ErrorCode::BlockingCallOnSdkThread);
         assert!(matches!(err, MomentsError::InvalidArgument { .. }));
-        let on_worker =
-            runtime().block_on(AbortOnDrop(runtime().spawn(async {
-                block_on(async { Ok(()) }).map_err(|e| e.code().to_owned())
-            })));
+        let on_worker = runtime().block_on(AbortOnDrop(
+            runtime().spawn(async { block_on(async { Ok(()) }).map_err(|e| e.code()) }),
+        ));
         assert_eq!(
             on_worker.unwrap().unwrap_err(),
-            "blocking_call_on_sdk_thread"
+            ErrorCode::BlockingCallOnSdkThread
         );
     }
 

@@ -4,6 +4,8 @@
 
 use std::time::SystemTime;
 
+use crate::error::ErrorCode;
+
 /// How the SDK reaches the Rewards API.
 #[derive(uniffi::Record, Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -13,16 +15,16 @@ pub struct ClientConfig {
     pub device: DeviceInfo,
     /// Time allowed to open a connection.
     #[uniffi(default = 10000)]
-    pub connect_timeout_ms: u64,
+    pub connect_timeout_ms: i64,
     /// Time allowed for one HTTP attempt.
     #[uniffi(default = 30000)]
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: i64,
     /// Time allowed for a whole call, retries included.
     #[uniffi(default = 60000)]
-    pub call_timeout_ms: u64,
+    pub call_timeout_ms: i64,
     /// Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
     #[uniffi(default = 2)]
-    pub max_retries: u32,
+    pub max_retries: i32,
 }
 
 /// The device reporting actions.
@@ -61,7 +63,7 @@ pub struct CustomerToken {
     /// The `ct_…` token.
     pub token: String,
     /// Seconds until it expires, as answered by `POST /v1/customer_tokens`.
-    pub expires_in_seconds: u64,
+    pub expires_in_seconds: i64,
 }
 
 impl std::fmt::Debug for CustomerToken {
@@ -175,17 +177,17 @@ pub struct Reward {
 pub struct Progress {
     pub campaign_id: String,
     pub moment_id: String,
-    pub current: u64,
-    pub target: u64,
-    pub window_seconds: u64,
+    pub current: i64,
+    pub target: i64,
+    pub window_seconds: i64,
     pub completed: bool,
 }
 
 /// A goal: `target` actions within `window_seconds`.
 #[derive(uniffi::Record, Debug, Clone, PartialEq, Eq)]
 pub struct Goal {
-    pub target: u64,
-    pub window_seconds: u64,
+    pub target: i64,
+    pub window_seconds: i64,
 }
 
 /// What a challenge offers, to announce it before the customer completes it. Consumes nothing.
@@ -199,7 +201,7 @@ pub struct RewardInfo {
     pub image_url: Option<String>,
     pub campaign_end_at: SystemTime,
     /// How many rewards can still be issued now.
-    pub remaining_reward_count: u64,
+    pub remaining_reward_count: i64,
     pub offer: Vec<OfferItem>,
     /// Present for goal moments.
     pub goal: Option<Goal>,
@@ -237,8 +239,19 @@ pub enum ClientStatus {
     Idle,
     /// The last call reached the API with a valid token.
     Online,
-    /// The last call could not reach the API (`code`: `network_error` or `timeout`).
-    Offline { code: String },
+    /// The last call could not reach the API (`code`: `NetworkError`, `Timeout` or `InvalidResponse`).
+    Offline { code: ErrorCode },
     /// The token provider failed or the API refused the token (`code` says which).
-    Unauthenticated { code: String },
+    Unauthenticated { code: ErrorCode },
+}
+
+/// A count or duration from the API as the signed 64-bit integer Java and Swift read (`Long`, `Int64`).
+/// The API's values are far below `i64::MAX`; a larger one saturates.
+pub(crate) fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A duration in milliseconds from the app: at least 1 ms (zero or a negative value means "as short as possible").
+pub(crate) fn millis(value: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(value.max(1).unsigned_abs())
 }

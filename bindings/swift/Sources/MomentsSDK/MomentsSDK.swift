@@ -471,47 +471,15 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
-    typealias FfiType = UInt16
-    typealias SwiftType = UInt16
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
         return try lift(readInt(&buf))
     }
 
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -667,7 +635,7 @@ public protocol ActionOutboxProtocol: AnyObject, Sendable {
      * `customer_id` and `marketplace` must be those of the client's customer token (the API refuses another
      * customer with `forbidden`). `quantity` (1–1,000,000) is what the action adds to a goal.
      */
-    func enqueue(customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: UInt32) async throws  -> String
+    func enqueue(customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: Int32) async throws  -> String
     
     /**
      * Like `enqueue`, under the app's own idempotency key (1–255 printable ASCII characters), which the app
@@ -675,10 +643,10 @@ public protocol ActionOutboxProtocol: AnyObject, Sendable {
      *
      * While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
      * again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
-     * the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+     * the same key with another action fails with `InvalidArgument` code `IdempotencyConflict` and writes
      * nothing. The device time of the action is the first enqueue's.
      */
-    func enqueueWithKey(idempotencyKey: String, customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: UInt32) async throws  -> OutboxEnqueued
+    func enqueueWithKey(idempotencyKey: String, customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: Int32) async throws  -> OutboxEnqueued
     
     /**
      * Makes every queued action due now and waits until none is due (each delivered, failed, or waiting for a
@@ -798,12 +766,12 @@ open func counts()async throws  -> OutboxCounts  {
      * `customer_id` and `marketplace` must be those of the client's customer token (the API refuses another
      * customer with `forbidden`). `quantity` (1–1,000,000) is what the action adds to a goal.
      */
-open func enqueue(customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: UInt32 = UInt32(1))async throws  -> String  {
+open func enqueue(customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: Int32 = 1)async throws  -> String  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_moments_ffi_fn_method_actionoutbox_enqueue(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(customerId),FfiConverterString.lower(marketplace),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterUInt32.lower(quantity)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(customerId),FfiConverterString.lower(marketplace),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterInt32.lower(quantity)
                 )
             },
             pollFunc: ffi_moments_ffi_rust_future_poll_rust_buffer,
@@ -820,15 +788,15 @@ open func enqueue(customerId: String, marketplace: String, campaignId: String, m
      *
      * While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
      * again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
-     * the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+     * the same key with another action fails with `InvalidArgument` code `IdempotencyConflict` and writes
      * nothing. The device time of the action is the first enqueue's.
      */
-open func enqueueWithKey(idempotencyKey: String, customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: UInt32 = UInt32(1))async throws  -> OutboxEnqueued  {
+open func enqueueWithKey(idempotencyKey: String, customerId: String, marketplace: String, campaignId: String, momentId: String, quantity: Int32 = 1)async throws  -> OutboxEnqueued  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_moments_ffi_fn_method_actionoutbox_enqueue_with_key(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(idempotencyKey),FfiConverterString.lower(customerId),FfiConverterString.lower(marketplace),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterUInt32.lower(quantity)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(idempotencyKey),FfiConverterString.lower(customerId),FfiConverterString.lower(marketplace),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterInt32.lower(quantity)
                 )
             },
             pollFunc: ffi_moments_ffi_rust_future_poll_rust_buffer,
@@ -999,7 +967,7 @@ public func FfiConverterTypeActionOutbox_lower(_ value: ActionOutbox) -> UInt64 
  * pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
  * **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
  * (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
- * `blocking_call_on_sdk_thread` instead of deadlocking.
+ * `BlockingCallOnSdkThread` instead of deadlocking.
  */
 public protocol BlockingMomentsClientProtocol: AnyObject, Sendable {
     
@@ -1022,7 +990,7 @@ public protocol BlockingMomentsClientProtocol: AnyObject, Sendable {
      * `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
      * thread). Cancel it from another thread with the `CancellationToken` or `cancelAll()`.
      */
-    func reportAction(campaignId: String, momentId: String, quantity: UInt32, cancellation: CancellationToken?) throws  -> ActionOutcome
+    func reportAction(campaignId: String, momentId: String, quantity: Int32, cancellation: CancellationToken?) throws  -> ActionOutcome
     
     /**
      * `MomentsClient.rewardInfo`, blocking the calling thread until it is done (never on the main / UI thread).
@@ -1044,7 +1012,7 @@ public protocol BlockingMomentsClientProtocol: AnyObject, Sendable {
  * pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
  * **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
  * (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
- * `blocking_call_on_sdk_thread` instead of deadlocking.
+ * `BlockingCallOnSdkThread` instead of deadlocking.
  */
 open class BlockingMomentsClient: BlockingMomentsClientProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1140,14 +1108,14 @@ open func myRewards(campaignId: String? = nil)throws  -> [Reward]  {
      * `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
      * thread). Cancel it from another thread with the `CancellationToken` or `cancelAll()`.
      */
-open func reportAction(campaignId: String, momentId: String, quantity: UInt32 = UInt32(1), cancellation: CancellationToken? = nil)throws  -> ActionOutcome  {
+open func reportAction(campaignId: String, momentId: String, quantity: Int32 = 1, cancellation: CancellationToken? = nil)throws  -> ActionOutcome  {
     return try  FfiConverterTypeActionOutcome_lift(try rustCallWithError(FfiConverterTypeMomentsError_lift) {
         uniffiCallStatus in
     uniffi_moments_ffi_fn_method_blockingmomentsclient_report_action(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(campaignId),
         FfiConverterString.lower(momentId),
-        FfiConverterUInt32.lower(quantity),
+        FfiConverterInt32.lower(quantity),
         FfiConverterOptionTypeCancellationToken.lower(cancellation),uniffiCallStatus
     )
 })
@@ -1800,7 +1768,7 @@ public protocol MomentsClientProtocol: AnyObject, Sendable {
     /**
      * Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
      * delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-     * One outbox per file at a time (`outbox_already_open` otherwise).
+     * One outbox per file at a time (code `OutboxAlreadyOpen` otherwise).
      */
     func openOutbox(path: String, listener: OutboxEventListener?) async throws  -> ActionOutbox
     
@@ -1811,7 +1779,7 @@ public protocol MomentsClientProtocol: AnyObject, Sendable {
      * (1–1,000,000) is what this action adds to a goal. One idempotency key is made per call and reused on every
      * retry, so a retried call never issues two rewards. Pass a `CancellationToken` to be able to cancel it.
      */
-    func reportAction(campaignId: String, momentId: String, quantity: UInt32, cancellation: CancellationToken?) async throws  -> ActionOutcome
+    func reportAction(campaignId: String, momentId: String, quantity: Int32, cancellation: CancellationToken?) async throws  -> ActionOutcome
     
     /**
      * Describes the reward of a moment, to announce the challenge. Consumes nothing.
@@ -1989,7 +1957,7 @@ open func myRewards(campaignId: String? = nil)async throws  -> [Reward]  {
     /**
      * Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
      * delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-     * One outbox per file at a time (`outbox_already_open` otherwise).
+     * One outbox per file at a time (code `OutboxAlreadyOpen` otherwise).
      */
 open func openOutbox(path: String, listener: OutboxEventListener? = nil)async throws  -> ActionOutbox  {
     return
@@ -2014,12 +1982,12 @@ open func openOutbox(path: String, listener: OutboxEventListener? = nil)async th
      * (1–1,000,000) is what this action adds to a goal. One idempotency key is made per call and reused on every
      * retry, so a retried call never issues two rewards. Pass a `CancellationToken` to be able to cancel it.
      */
-open func reportAction(campaignId: String, momentId: String, quantity: UInt32 = UInt32(1), cancellation: CancellationToken? = nil)async throws  -> ActionOutcome  {
+open func reportAction(campaignId: String, momentId: String, quantity: Int32 = 1, cancellation: CancellationToken? = nil)async throws  -> ActionOutcome  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_moments_ffi_fn_method_momentsclient_report_action(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterUInt32.lower(quantity),FfiConverterOptionTypeCancellationToken.lower(cancellation)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(campaignId),FfiConverterString.lower(momentId),FfiConverterInt32.lower(quantity),FfiConverterOptionTypeCancellationToken.lower(cancellation)
                 )
             },
             pollFunc: ffi_moments_ffi_rust_future_poll_rust_buffer,
@@ -2124,12 +2092,12 @@ public protocol OutboxEventListener: AnyObject, Sendable {
      * The server accepted the action: `reward_url` is set when a reward was issued (show it), `progress_current`
      * and `progress_target` when a goal moment progressed.
      */
-    func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: UInt64?, progressTarget: UInt64?) 
+    func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: Int64?, progressTarget: Int64?) 
     
     /**
      * The server refused the action for good (`code` is the API's error code); it is never retried.
      */
-    func onFailed(idempotencyKey: String, code: String, reason: String) 
+    func onFailed(idempotencyKey: String, code: ErrorCode, reason: String) 
     
     /**
      * The action was removed undelivered: `reason` is `expired`, `evicted` or `purged`.
@@ -2140,7 +2108,7 @@ public protocol OutboxEventListener: AnyObject, Sendable {
      * Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
      * is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
      */
-    func onPaused(code: String) 
+    func onPaused(code: ErrorCode) 
     
 }
 /**
@@ -2207,14 +2175,14 @@ open class OutboxEventListenerImpl: OutboxEventListener, @unchecked Sendable {
      * The server accepted the action: `reward_url` is set when a reward was issued (show it), `progress_current`
      * and `progress_target` when a goal moment progressed.
      */
-open func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: UInt64?, progressTarget: UInt64?)  {try! rustCall() {
+open func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: Int64?, progressTarget: Int64?)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_moments_ffi_fn_method_outboxeventlistener_on_delivered(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(idempotencyKey),
         FfiConverterOptionString.lower(rewardUrl),
-        FfiConverterOptionUInt64.lower(progressCurrent),
-        FfiConverterOptionUInt64.lower(progressTarget),uniffiCallStatus
+        FfiConverterOptionInt64.lower(progressCurrent),
+        FfiConverterOptionInt64.lower(progressTarget),uniffiCallStatus
     )
 }
 }
@@ -2222,12 +2190,12 @@ open func onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurren
     /**
      * The server refused the action for good (`code` is the API's error code); it is never retried.
      */
-open func onFailed(idempotencyKey: String, code: String, reason: String)  {try! rustCall() {
+open func onFailed(idempotencyKey: String, code: ErrorCode, reason: String)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_moments_ffi_fn_method_outboxeventlistener_on_failed(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(idempotencyKey),
-        FfiConverterString.lower(code),
+        FfiConverterTypeErrorCode_lower(code),
         FfiConverterString.lower(reason),uniffiCallStatus
     )
 }
@@ -2250,11 +2218,11 @@ open func onDropped(idempotencyKey: String, reason: String)  {try! rustCall() {
      * Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
      * is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
      */
-open func onPaused(code: String)  {try! rustCall() {
+open func onPaused(code: ErrorCode)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_moments_ffi_fn_method_outboxeventlistener_on_paused(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(code),uniffiCallStatus
+        FfiConverterTypeErrorCode_lower(code),uniffiCallStatus
     )
 }
 }
@@ -2304,8 +2272,8 @@ fileprivate struct UniffiCallbackInterfaceOutboxEventListener {
                 return uniffiObj.onDelivered(
                      idempotencyKey: try FfiConverterString.lift(idempotencyKey),
                      rewardUrl: try FfiConverterOptionString.lift(rewardUrl),
-                     progressCurrent: try FfiConverterOptionUInt64.lift(progressCurrent),
-                     progressTarget: try FfiConverterOptionUInt64.lift(progressTarget)
+                     progressCurrent: try FfiConverterOptionInt64.lift(progressCurrent),
+                     progressTarget: try FfiConverterOptionInt64.lift(progressTarget)
                 )
             }
 
@@ -2332,7 +2300,7 @@ fileprivate struct UniffiCallbackInterfaceOutboxEventListener {
                 }
                 return uniffiObj.onFailed(
                      idempotencyKey: try FfiConverterString.lift(idempotencyKey),
-                     code: try FfiConverterString.lift(code),
+                     code: try FfiConverterTypeErrorCode_lift(code),
                      reason: try FfiConverterString.lift(reason)
                 )
             }
@@ -2383,7 +2351,7 @@ fileprivate struct UniffiCallbackInterfaceOutboxEventListener {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return uniffiObj.onPaused(
-                     code: try FfiConverterString.lift(code)
+                     code: try FfiConverterTypeErrorCode_lift(code)
                 )
             }
 
@@ -2910,7 +2878,7 @@ public func FfiConverterTypeStatusListener_lower(_ value: StatusListener) -> UIn
  * The backend mints it with its secret key (`POST /v1/customer_tokens`); the secret key never ships in the
  * app. The SDK caches the token, calls this once for any number of concurrent calls, and again shortly before
  * the token expires or when the API says it expired. Throwing (any exception / error) makes the call that
- * needed the token fail with `MomentsError.TokenProvider` (`token_provider_failed`).
+ * needed the token fail with `MomentsError.TokenProvider` (code `TokenProviderFailed`).
  */
 public protocol TokenProvider: AnyObject, Sendable {
     
@@ -2926,7 +2894,7 @@ public protocol TokenProvider: AnyObject, Sendable {
  * The backend mints it with its secret key (`POST /v1/customer_tokens`); the secret key never ships in the
  * app. The SDK caches the token, calls this once for any number of concurrent calls, and again shortly before
  * the token expires or when the API says it expired. Throwing (any exception / error) makes the call that
- * needed the token fail with `MomentsError.TokenProvider` (`token_provider_failed`).
+ * needed the token fail with `MomentsError.TokenProvider` (code `TokenProviderFailed`).
  */
 open class TokenProviderImpl: TokenProvider, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -3161,19 +3129,19 @@ public struct ClientConfig: Equatable, Hashable {
     /**
      * Time allowed to open a connection.
      */
-    public let connectTimeoutMs: UInt64
+    public let connectTimeoutMs: Int64
     /**
      * Time allowed for one HTTP attempt.
      */
-    public let requestTimeoutMs: UInt64
+    public let requestTimeoutMs: Int64
     /**
      * Time allowed for a whole call, retries included.
      */
-    public let callTimeoutMs: UInt64
+    public let callTimeoutMs: Int64
     /**
      * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
      */
-    public let maxRetries: UInt32
+    public let maxRetries: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3186,16 +3154,16 @@ public struct ClientConfig: Equatable, Hashable {
          */device: DeviceInfo, 
         /**
          * Time allowed to open a connection.
-         */connectTimeoutMs: UInt64 = UInt64(10000), 
+         */connectTimeoutMs: Int64 = Int64(10000), 
         /**
          * Time allowed for one HTTP attempt.
-         */requestTimeoutMs: UInt64 = UInt64(30000), 
+         */requestTimeoutMs: Int64 = Int64(30000), 
         /**
          * Time allowed for a whole call, retries included.
-         */callTimeoutMs: UInt64 = UInt64(60000), 
+         */callTimeoutMs: Int64 = Int64(60000), 
         /**
          * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
-         */maxRetries: UInt32 = UInt32(2)) {
+         */maxRetries: Int32 = 2) {
         self.baseUrl = baseUrl
         self.device = device
         self.connectTimeoutMs = connectTimeoutMs
@@ -3222,20 +3190,20 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
             try ClientConfig(
                 baseUrl: FfiConverterString.read(from: &buf), 
                 device: FfiConverterTypeDeviceInfo.read(from: &buf), 
-                connectTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                requestTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                callTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                maxRetries: FfiConverterUInt32.read(from: &buf)
+                connectTimeoutMs: FfiConverterInt64.read(from: &buf), 
+                requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
+                callTimeoutMs: FfiConverterInt64.read(from: &buf), 
+                maxRetries: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: ClientConfig, into buf: inout [UInt8]) {
         FfiConverterString.write(value.baseUrl, into: &buf)
         FfiConverterTypeDeviceInfo.write(value.device, into: &buf)
-        FfiConverterUInt64.write(value.connectTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.requestTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.callTimeoutMs, into: &buf)
-        FfiConverterUInt32.write(value.maxRetries, into: &buf)
+        FfiConverterInt64.write(value.connectTimeoutMs, into: &buf)
+        FfiConverterInt64.write(value.requestTimeoutMs, into: &buf)
+        FfiConverterInt64.write(value.callTimeoutMs, into: &buf)
+        FfiConverterInt32.write(value.maxRetries, into: &buf)
     }
 }
 
@@ -3266,7 +3234,7 @@ public struct CustomerToken: Equatable, Hashable {
     /**
      * Seconds until it expires, as answered by `POST /v1/customer_tokens`.
      */
-    public let expiresInSeconds: UInt64
+    public let expiresInSeconds: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3276,7 +3244,7 @@ public struct CustomerToken: Equatable, Hashable {
          */token: String, 
         /**
          * Seconds until it expires, as answered by `POST /v1/customer_tokens`.
-         */expiresInSeconds: UInt64) {
+         */expiresInSeconds: Int64) {
         self.token = token
         self.expiresInSeconds = expiresInSeconds
     }
@@ -3298,13 +3266,13 @@ public struct FfiConverterTypeCustomerToken: FfiConverterRustBuffer {
         return
             try CustomerToken(
                 token: FfiConverterString.read(from: &buf), 
-                expiresInSeconds: FfiConverterUInt64.read(from: &buf)
+                expiresInSeconds: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: CustomerToken, into buf: inout [UInt8]) {
         FfiConverterString.write(value.token, into: &buf)
-        FfiConverterUInt64.write(value.expiresInSeconds, into: &buf)
+        FfiConverterInt64.write(value.expiresInSeconds, into: &buf)
     }
 }
 
@@ -3391,12 +3359,12 @@ public func FfiConverterTypeDeviceInfo_lower(_ value: DeviceInfo) -> RustBuffer 
  * A goal: `target` actions within `window_seconds`.
  */
 public struct Goal: Equatable, Hashable {
-    public let target: UInt64
-    public let windowSeconds: UInt64
+    public let target: Int64
+    public let windowSeconds: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(target: UInt64, windowSeconds: UInt64) {
+    public init(target: Int64, windowSeconds: Int64) {
         self.target = target
         self.windowSeconds = windowSeconds
     }
@@ -3417,14 +3385,14 @@ public struct FfiConverterTypeGoal: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Goal {
         return
             try Goal(
-                target: FfiConverterUInt64.read(from: &buf), 
-                windowSeconds: FfiConverterUInt64.read(from: &buf)
+                target: FfiConverterInt64.read(from: &buf), 
+                windowSeconds: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: Goal, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.target, into: &buf)
-        FfiConverterUInt64.write(value.windowSeconds, into: &buf)
+        FfiConverterInt64.write(value.target, into: &buf)
+        FfiConverterInt64.write(value.windowSeconds, into: &buf)
     }
 }
 
@@ -3650,35 +3618,35 @@ public struct OutboxCounts: Equatable, Hashable {
     /**
      * Waiting for delivery (including those waiting for a retry).
      */
-    public let queued: UInt64
+    public let queued: Int64
     /**
      * An attempt is under way.
      */
-    public let inflight: UInt64
+    public let inflight: Int64
     /**
      * Answered by the server, the listener being told (transient).
      */
-    public let delivered: UInt64
+    public let delivered: Int64
     /**
      * Refused for good.
      */
-    public let failed: UInt64
+    public let failed: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Waiting for delivery (including those waiting for a retry).
-         */queued: UInt64, 
+         */queued: Int64, 
         /**
          * An attempt is under way.
-         */inflight: UInt64, 
+         */inflight: Int64, 
         /**
          * Answered by the server, the listener being told (transient).
-         */delivered: UInt64, 
+         */delivered: Int64, 
         /**
          * Refused for good.
-         */failed: UInt64) {
+         */failed: Int64) {
         self.queued = queued
         self.inflight = inflight
         self.delivered = delivered
@@ -3701,18 +3669,18 @@ public struct FfiConverterTypeOutboxCounts: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutboxCounts {
         return
             try OutboxCounts(
-                queued: FfiConverterUInt64.read(from: &buf), 
-                inflight: FfiConverterUInt64.read(from: &buf), 
-                delivered: FfiConverterUInt64.read(from: &buf), 
-                failed: FfiConverterUInt64.read(from: &buf)
+                queued: FfiConverterInt64.read(from: &buf), 
+                inflight: FfiConverterInt64.read(from: &buf), 
+                delivered: FfiConverterInt64.read(from: &buf), 
+                failed: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: OutboxCounts, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.queued, into: &buf)
-        FfiConverterUInt64.write(value.inflight, into: &buf)
-        FfiConverterUInt64.write(value.delivered, into: &buf)
-        FfiConverterUInt64.write(value.failed, into: &buf)
+        FfiConverterInt64.write(value.queued, into: &buf)
+        FfiConverterInt64.write(value.inflight, into: &buf)
+        FfiConverterInt64.write(value.delivered, into: &buf)
+        FfiConverterInt64.write(value.failed, into: &buf)
     }
 }
 
@@ -3809,14 +3777,14 @@ public func FfiConverterTypeOutboxEnqueued_lower(_ value: OutboxEnqueued) -> Rus
 public struct Progress: Equatable, Hashable {
     public let campaignId: String
     public let momentId: String
-    public let current: UInt64
-    public let target: UInt64
-    public let windowSeconds: UInt64
+    public let current: Int64
+    public let target: Int64
+    public let windowSeconds: Int64
     public let completed: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(campaignId: String, momentId: String, current: UInt64, target: UInt64, windowSeconds: UInt64, completed: Bool) {
+    public init(campaignId: String, momentId: String, current: Int64, target: Int64, windowSeconds: Int64, completed: Bool) {
         self.campaignId = campaignId
         self.momentId = momentId
         self.current = current
@@ -3843,9 +3811,9 @@ public struct FfiConverterTypeProgress: FfiConverterRustBuffer {
             try Progress(
                 campaignId: FfiConverterString.read(from: &buf), 
                 momentId: FfiConverterString.read(from: &buf), 
-                current: FfiConverterUInt64.read(from: &buf), 
-                target: FfiConverterUInt64.read(from: &buf), 
-                windowSeconds: FfiConverterUInt64.read(from: &buf), 
+                current: FfiConverterInt64.read(from: &buf), 
+                target: FfiConverterInt64.read(from: &buf), 
+                windowSeconds: FfiConverterInt64.read(from: &buf), 
                 completed: FfiConverterBool.read(from: &buf)
         )
     }
@@ -3853,9 +3821,9 @@ public struct FfiConverterTypeProgress: FfiConverterRustBuffer {
     public static func write(_ value: Progress, into buf: inout [UInt8]) {
         FfiConverterString.write(value.campaignId, into: &buf)
         FfiConverterString.write(value.momentId, into: &buf)
-        FfiConverterUInt64.write(value.current, into: &buf)
-        FfiConverterUInt64.write(value.target, into: &buf)
-        FfiConverterUInt64.write(value.windowSeconds, into: &buf)
+        FfiConverterInt64.write(value.current, into: &buf)
+        FfiConverterInt64.write(value.target, into: &buf)
+        FfiConverterInt64.write(value.windowSeconds, into: &buf)
         FfiConverterBool.write(value.completed, into: &buf)
     }
 }
@@ -3995,7 +3963,7 @@ public struct RewardInfo: Equatable, Hashable {
     /**
      * How many rewards can still be issued now.
      */
-    public let remainingRewardCount: UInt64
+    public let remainingRewardCount: Int64
     public let offer: [OfferItem]
     /**
      * Present for goal moments.
@@ -4010,7 +3978,7 @@ public struct RewardInfo: Equatable, Hashable {
          */campaignStatus: String, announcementMessage: String, imageUrl: String?, campaignEndAt: Date, 
         /**
          * How many rewards can still be issued now.
-         */remainingRewardCount: UInt64, offer: [OfferItem], 
+         */remainingRewardCount: Int64, offer: [OfferItem], 
         /**
          * Present for goal moments.
          */goal: Goal?) {
@@ -4047,7 +4015,7 @@ public struct FfiConverterTypeRewardInfo: FfiConverterRustBuffer {
                 announcementMessage: FfiConverterString.read(from: &buf), 
                 imageUrl: FfiConverterOptionString.read(from: &buf), 
                 campaignEndAt: FfiConverterTimestamp.read(from: &buf), 
-                remainingRewardCount: FfiConverterUInt64.read(from: &buf), 
+                remainingRewardCount: FfiConverterInt64.read(from: &buf), 
                 offer: FfiConverterSequenceTypeOfferItem.read(from: &buf), 
                 goal: FfiConverterOptionTypeGoal.read(from: &buf)
         )
@@ -4060,7 +4028,7 @@ public struct FfiConverterTypeRewardInfo: FfiConverterRustBuffer {
         FfiConverterString.write(value.announcementMessage, into: &buf)
         FfiConverterOptionString.write(value.imageUrl, into: &buf)
         FfiConverterTimestamp.write(value.campaignEndAt, into: &buf)
-        FfiConverterUInt64.write(value.remainingRewardCount, into: &buf)
+        FfiConverterInt64.write(value.remainingRewardCount, into: &buf)
         FfiConverterSequenceTypeOfferItem.write(value.offer, into: &buf)
         FfiConverterOptionTypeGoal.write(value.goal, into: &buf)
     }
@@ -4178,14 +4146,14 @@ public enum ClientStatus: Equatable, Hashable {
      */
     case online
     /**
-     * The last call could not reach the API (`code`: `network_error` or `timeout`).
+     * The last call could not reach the API (`code`: `NetworkError`, `Timeout` or `InvalidResponse`).
      */
-    case offline(code: String
+    case offline(code: ErrorCode
     )
     /**
      * The token provider failed or the API refused the token (`code` says which).
      */
-    case unauthenticated(code: String
+    case unauthenticated(code: ErrorCode
     )
 
 
@@ -4212,10 +4180,10 @@ public struct FfiConverterTypeClientStatus: FfiConverterRustBuffer {
         
         case 2: return .online
         
-        case 3: return .offline(code: try FfiConverterString.read(from: &buf)
+        case 3: return .offline(code: try FfiConverterTypeErrorCode.read(from: &buf)
         )
         
-        case 4: return .unauthenticated(code: try FfiConverterString.read(from: &buf)
+        case 4: return .unauthenticated(code: try FfiConverterTypeErrorCode.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4236,12 +4204,12 @@ public struct FfiConverterTypeClientStatus: FfiConverterRustBuffer {
         
         case let .offline(code):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             
         
         case let .unauthenticated(code):
             writeInt(&buf, Int32(4))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             
         }
     }
@@ -4343,6 +4311,532 @@ public func FfiConverterTypeDeviceType_lift(_ buf: RustBuffer) throws -> DeviceT
 #endif
 public func FfiConverterTypeDeviceType_lower(_ value: DeviceType) -> RustBuffer {
     return FfiConverterTypeDeviceType.lower(value)
+}
+
+
+
+/**
+ * What went wrong, as a stable, machine-readable code. New codes may be added: a code this SDK version
+ * does not know is `Unknown`.
+ */
+
+public enum ErrorCode: Equatable, Hashable {
+    
+    /**
+     * The request body is not JSON or not the expected shape.
+     */
+    case invalidJson
+    /**
+     * A field is missing, of the wrong type or out of range; the error's `param` names it.
+     */
+    case validationError
+    /**
+     * A reported action without an idempotency key.
+     */
+    case idempotencyKeyRequired
+    /**
+     * No credential was sent.
+     */
+    case authenticationRequired
+    /**
+     * The credential is unknown or revoked.
+     */
+    case invalidApiKey
+    /**
+     * The customer token expired.
+     */
+    case tokenExpired
+    /**
+     * The credential may not do this.
+     */
+    case forbidden
+    /**
+     * The moment may only be reported by the brand's server, not by the app.
+     */
+    case momentNotClientReportable
+    /**
+     * Unknown id, or another app's.
+     */
+    case resourceNotFound
+    /**
+     * No such API path.
+     */
+    case routeNotFound
+    /**
+     * The path exists, the method does not.
+     */
+    case methodNotAllowed
+    /**
+     * The same idempotency key was used for another request (or another action, in the outbox).
+     */
+    case idempotencyConflict
+    /**
+     * The same idempotency key is still being processed.
+     */
+    case idempotencyInProgress
+    /**
+     * The call is not allowed in the current status.
+     */
+    case invalidStateTransition
+    /**
+     * The reward is not `issued` or `flagged`.
+     */
+    case rewardNotCancellable
+    /**
+     * The reward link was used.
+     */
+    case rewardAlreadyRedeemed
+    /**
+     * The reward expired.
+     */
+    case rewardExpired
+    /**
+     * The reward is cancelled, blocked or flagged.
+     */
+    case rewardNotRedeemable
+    /**
+     * The request body (or an outbox action) is too large.
+     */
+    case payloadTooLarge
+    /**
+     * The request body is not JSON.
+     */
+    case unsupportedMediaType
+    /**
+     * The campaign is not live (nor approved, for test mode).
+     */
+    case campaignNotLive
+    /**
+     * The campaign's monthly budget would be exceeded.
+     */
+    case budgetExhausted
+    /**
+     * The account's monthly cap would be exceeded.
+     */
+    case accountBudgetExhausted
+    /**
+     * No item of the reward group has stock.
+     */
+    case inventoryExhausted
+    /**
+     * The customer's marketplace is not targeted.
+     */
+    case marketplaceNotAllowed
+    /**
+     * No reward group serves the customer's segment.
+     */
+    case segmentNotTargeted
+    /**
+     * The customer already got the maximum rewards for this moment.
+     */
+    case frequencyCapReached
+    /**
+     * The reward is held for fraud review.
+     */
+    case flaggedForReview
+    /**
+     * Too many actions for this customer, device or IP address.
+     */
+    case velocityLimitExceeded
+    /**
+     * Too many requests.
+     */
+    case rateLimited
+    /**
+     * A bug, in the server or in the SDK (caught before it could crash the app).
+     */
+    case internalError
+    /**
+     * The API is temporarily unavailable.
+     */
+    case serviceUnavailable
+    /**
+     * No connection to the API, or the connection failed.
+     */
+    case networkError
+    /**
+     * The request or the whole call took longer than its timeout.
+     */
+    case timeout
+    /**
+     * The API's answer could not be read.
+     */
+    case invalidResponse
+    /**
+     * The app's token provider failed or returned an unusable token.
+     */
+    case tokenProviderFailed
+    /**
+     * The call was cancelled.
+     */
+    case cancelled
+    /**
+     * An argument or the configuration is invalid.
+     */
+    case invalidArgument
+    /**
+     * A blocking call was made on one of the SDK's own threads (inside a listener, token provider or log sink).
+     */
+    case blockingCallOnSdkThread
+    /**
+     * The outbox refused the action as invalid.
+     */
+    case invalidAction
+    /**
+     * The idempotency key is not 1–255 printable ASCII characters.
+     */
+    case invalidIdempotencyKey
+    /**
+     * The outbox file is already open (one outbox per file at a time).
+     */
+    case outboxAlreadyOpen
+    /**
+     * The outbox holds as many actions as it may.
+     */
+    case outboxFull
+    /**
+     * The outbox was closed.
+     */
+    case outboxClosed
+    /**
+     * The outbox file could not be read or written.
+     */
+    case outboxStorage
+    /**
+     * The outbox file was written by a newer SDK.
+     */
+    case outboxUnsupportedSchema
+    /**
+     * A code this SDK version does not know (the error's `reason` names it).
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ErrorCode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorCode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ErrorCode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .invalidJson
+        
+        case 2: return .validationError
+        
+        case 3: return .idempotencyKeyRequired
+        
+        case 4: return .authenticationRequired
+        
+        case 5: return .invalidApiKey
+        
+        case 6: return .tokenExpired
+        
+        case 7: return .forbidden
+        
+        case 8: return .momentNotClientReportable
+        
+        case 9: return .resourceNotFound
+        
+        case 10: return .routeNotFound
+        
+        case 11: return .methodNotAllowed
+        
+        case 12: return .idempotencyConflict
+        
+        case 13: return .idempotencyInProgress
+        
+        case 14: return .invalidStateTransition
+        
+        case 15: return .rewardNotCancellable
+        
+        case 16: return .rewardAlreadyRedeemed
+        
+        case 17: return .rewardExpired
+        
+        case 18: return .rewardNotRedeemable
+        
+        case 19: return .payloadTooLarge
+        
+        case 20: return .unsupportedMediaType
+        
+        case 21: return .campaignNotLive
+        
+        case 22: return .budgetExhausted
+        
+        case 23: return .accountBudgetExhausted
+        
+        case 24: return .inventoryExhausted
+        
+        case 25: return .marketplaceNotAllowed
+        
+        case 26: return .segmentNotTargeted
+        
+        case 27: return .frequencyCapReached
+        
+        case 28: return .flaggedForReview
+        
+        case 29: return .velocityLimitExceeded
+        
+        case 30: return .rateLimited
+        
+        case 31: return .internalError
+        
+        case 32: return .serviceUnavailable
+        
+        case 33: return .networkError
+        
+        case 34: return .timeout
+        
+        case 35: return .invalidResponse
+        
+        case 36: return .tokenProviderFailed
+        
+        case 37: return .cancelled
+        
+        case 38: return .invalidArgument
+        
+        case 39: return .blockingCallOnSdkThread
+        
+        case 40: return .invalidAction
+        
+        case 41: return .invalidIdempotencyKey
+        
+        case 42: return .outboxAlreadyOpen
+        
+        case 43: return .outboxFull
+        
+        case 44: return .outboxClosed
+        
+        case 45: return .outboxStorage
+        
+        case 46: return .outboxUnsupportedSchema
+        
+        case 47: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ErrorCode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .invalidJson:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .validationError:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .idempotencyKeyRequired:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .authenticationRequired:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .invalidApiKey:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .tokenExpired:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .forbidden:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .momentNotClientReportable:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .resourceNotFound:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .routeNotFound:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .methodNotAllowed:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .idempotencyConflict:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .idempotencyInProgress:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .invalidStateTransition:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .rewardNotCancellable:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .rewardAlreadyRedeemed:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .rewardExpired:
+            writeInt(&buf, Int32(17))
+        
+        
+        case .rewardNotRedeemable:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .payloadTooLarge:
+            writeInt(&buf, Int32(19))
+        
+        
+        case .unsupportedMediaType:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .campaignNotLive:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .budgetExhausted:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .accountBudgetExhausted:
+            writeInt(&buf, Int32(23))
+        
+        
+        case .inventoryExhausted:
+            writeInt(&buf, Int32(24))
+        
+        
+        case .marketplaceNotAllowed:
+            writeInt(&buf, Int32(25))
+        
+        
+        case .segmentNotTargeted:
+            writeInt(&buf, Int32(26))
+        
+        
+        case .frequencyCapReached:
+            writeInt(&buf, Int32(27))
+        
+        
+        case .flaggedForReview:
+            writeInt(&buf, Int32(28))
+        
+        
+        case .velocityLimitExceeded:
+            writeInt(&buf, Int32(29))
+        
+        
+        case .rateLimited:
+            writeInt(&buf, Int32(30))
+        
+        
+        case .internalError:
+            writeInt(&buf, Int32(31))
+        
+        
+        case .serviceUnavailable:
+            writeInt(&buf, Int32(32))
+        
+        
+        case .networkError:
+            writeInt(&buf, Int32(33))
+        
+        
+        case .timeout:
+            writeInt(&buf, Int32(34))
+        
+        
+        case .invalidResponse:
+            writeInt(&buf, Int32(35))
+        
+        
+        case .tokenProviderFailed:
+            writeInt(&buf, Int32(36))
+        
+        
+        case .cancelled:
+            writeInt(&buf, Int32(37))
+        
+        
+        case .invalidArgument:
+            writeInt(&buf, Int32(38))
+        
+        
+        case .blockingCallOnSdkThread:
+            writeInt(&buf, Int32(39))
+        
+        
+        case .invalidAction:
+            writeInt(&buf, Int32(40))
+        
+        
+        case .invalidIdempotencyKey:
+            writeInt(&buf, Int32(41))
+        
+        
+        case .outboxAlreadyOpen:
+            writeInt(&buf, Int32(42))
+        
+        
+        case .outboxFull:
+            writeInt(&buf, Int32(43))
+        
+        
+        case .outboxClosed:
+            writeInt(&buf, Int32(44))
+        
+        
+        case .outboxStorage:
+            writeInt(&buf, Int32(45))
+        
+        
+        case .outboxUnsupportedSchema:
+            writeInt(&buf, Int32(46))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(47))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErrorCode_lift(_ buf: RustBuffer) throws -> ErrorCode {
+    return try FfiConverterTypeErrorCode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErrorCode_lower(_ value: ErrorCode) -> RustBuffer {
+    return FfiConverterTypeErrorCode.lower(value)
 }
 
 
@@ -4536,7 +5030,8 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 
 
 /**
- * The error of every fallible call of the Moments SDK.
+ * The error of every fallible call of the Moments SDK. The variant is the kind of failure; every variant
+ * carries the same fields.
  */
 public 
 enum MomentsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -4546,10 +5041,10 @@ enum MomentsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The Rewards API refused the request; `code` is the API's error code.
      */
-    case Api(code: String, reason: String, requestId: String?, retryable: Bool, 
+    case Api(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, 
         /**
          * The HTTP status of the answer.
-         */httpStatus: UInt16, 
+         */httpStatus: Int32?, 
         /**
          * The offending field for validation errors.
          */param: String?
@@ -4557,34 +5052,35 @@ enum MomentsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The request got no usable answer: connection failure, timeout, unreadable answer.
      */
-    case Network(code: String, reason: String, requestId: String?, retryable: Bool
+    case Network(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
     /**
-     * The app's `TokenProvider` threw or returned an unusable token (code `token_provider_failed`).
+     * The app's `TokenProvider` threw or returned an unusable token (code `TokenProviderFailed`).
      */
-    case TokenProvider(code: String, reason: String, requestId: String?, retryable: Bool
+    case TokenProvider(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
     /**
-     * The call was cancelled through a `CancellationToken` or `MomentsClient.cancelAll()` (code `cancelled`).
+     * The call was cancelled through a `CancellationToken` or `MomentsClient.cancelAll()` (code `Cancelled`).
      */
-    case Cancelled(code: String, reason: String, requestId: String?, retryable: Bool
+    case Cancelled(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
     /**
-     * An argument or the configuration is invalid (code `invalid_argument`), or a blocking call was made on one
-     * of the SDK's own threads (code `blocking_call_on_sdk_thread`).
+     * An argument or the configuration is invalid (code `InvalidArgument`, or the outbox's codes for an
+     * action or key it refuses), or a blocking call was made on one of the SDK's own threads (code
+     * `BlockingCallOnSdkThread`).
      */
-    case InvalidArgument(code: String, reason: String, requestId: String?, retryable: Bool
+    case InvalidArgument(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
     /**
      * The on-device outbox could not store or read an action: full, closed, unreadable, or from a newer
-     * SDK (codes `outbox_full`, `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
+     * SDK (codes `OutboxFull`, `OutboxClosed`, `OutboxStorage`, `OutboxUnsupportedSchema`).
      */
-    case Storage(code: String, reason: String, requestId: String?, retryable: Bool
+    case Storage(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
     /**
-     * A bug in the SDK, caught before it could crash the app (code `internal_error`).
+     * A bug in the SDK, caught before it could crash the app (code `InternalError`).
      */
-    case Internal(code: String, reason: String, requestId: String?, retryable: Bool
+    case Internal(code: ErrorCode, reason: String, requestId: String?, retryable: Bool, httpStatus: Int32?
     )
 
     
@@ -4616,48 +5112,54 @@ public struct FfiConverterTypeMomentsError: FfiConverterRustBuffer {
 
         
         case 1: return .Api(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
             retryable: try FfiConverterBool.read(from: &buf), 
-            httpStatus: try FfiConverterUInt16.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf), 
             param: try FfiConverterOptionString.read(from: &buf)
             )
         case 2: return .Network(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
         case 3: return .TokenProvider(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
         case 4: return .Cancelled(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
         case 5: return .InvalidArgument(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
         case 6: return .Storage(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
         case 7: return .Internal(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf), 
             requestId: try FfiConverterOptionString.read(from: &buf), 
-            retryable: try FfiConverterBool.read(from: &buf)
+            retryable: try FfiConverterBool.read(from: &buf), 
+            httpStatus: try FfiConverterOptionInt32.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -4673,60 +5175,66 @@ public struct FfiConverterTypeMomentsError: FfiConverterRustBuffer {
         
         case let .Api(code,reason,requestId,retryable,httpStatus,param):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
-            FfiConverterUInt16.write(httpStatus, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             FfiConverterOptionString.write(param, into: &buf)
             
         
-        case let .Network(code,reason,requestId,retryable):
+        case let .Network(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         
-        case let .TokenProvider(code,reason,requestId,retryable):
+        case let .TokenProvider(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         
-        case let .Cancelled(code,reason,requestId,retryable):
+        case let .Cancelled(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(4))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         
-        case let .InvalidArgument(code,reason,requestId,retryable):
+        case let .InvalidArgument(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(5))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         
-        case let .Storage(code,reason,requestId,retryable):
+        case let .Storage(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(6))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         
-        case let .Internal(code,reason,requestId,retryable):
+        case let .Internal(code,reason,requestId,retryable,httpStatus):
             writeInt(&buf, Int32(7))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             FfiConverterOptionString.write(requestId, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
+            FfiConverterOptionInt32.write(httpStatus, into: &buf)
             
         }
     }
@@ -4757,23 +5265,23 @@ public enum OutboxActionStatus: Equatable, Hashable {
     /**
      * On disk, waiting for delivery: `attempts` made so far, `last_error` why the last one did not deliver.
      */
-    case queued(attempts: UInt32, lastError: String?
+    case queued(attempts: Int32, lastError: String?
     )
     /**
      * An attempt (number `attempt`, from 1) is under way.
      */
-    case inFlight(attempt: UInt32
+    case inFlight(attempt: Int32
     )
     /**
      * The server accepted it: `reward_id` and `reward_url` when a reward was issued (show the URL),
      * `progress_current` and `progress_target` when a goal moment progressed.
      */
-    case delivered(rewardId: String?, rewardUrl: String?, progressCurrent: UInt64?, progressTarget: UInt64?
+    case delivered(rewardId: String?, rewardUrl: String?, progressCurrent: Int64?, progressTarget: Int64?
     )
     /**
      * The server refused it for good: the API's error `code` and its `reason`. It is never retried.
      */
-    case failed(code: String, reason: String
+    case failed(code: ErrorCode, reason: String
     )
     /**
      * Never enqueued in this outbox, dropped undelivered, or answered more than 48 hours ago.
@@ -4800,16 +5308,16 @@ public struct FfiConverterTypeOutboxActionStatus: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .queued(attempts: try FfiConverterUInt32.read(from: &buf), lastError: try FfiConverterOptionString.read(from: &buf)
+        case 1: return .queued(attempts: try FfiConverterInt32.read(from: &buf), lastError: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 2: return .inFlight(attempt: try FfiConverterUInt32.read(from: &buf)
+        case 2: return .inFlight(attempt: try FfiConverterInt32.read(from: &buf)
         )
         
-        case 3: return .delivered(rewardId: try FfiConverterOptionString.read(from: &buf), rewardUrl: try FfiConverterOptionString.read(from: &buf), progressCurrent: try FfiConverterOptionUInt64.read(from: &buf), progressTarget: try FfiConverterOptionUInt64.read(from: &buf)
+        case 3: return .delivered(rewardId: try FfiConverterOptionString.read(from: &buf), rewardUrl: try FfiConverterOptionString.read(from: &buf), progressCurrent: try FfiConverterOptionInt64.read(from: &buf), progressTarget: try FfiConverterOptionInt64.read(from: &buf)
         )
         
-        case 4: return .failed(code: try FfiConverterString.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 4: return .failed(code: try FfiConverterTypeErrorCode.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
         case 5: return .unknown
@@ -4824,26 +5332,26 @@ public struct FfiConverterTypeOutboxActionStatus: FfiConverterRustBuffer {
         
         case let .queued(attempts,lastError):
             writeInt(&buf, Int32(1))
-            FfiConverterUInt32.write(attempts, into: &buf)
+            FfiConverterInt32.write(attempts, into: &buf)
             FfiConverterOptionString.write(lastError, into: &buf)
             
         
         case let .inFlight(attempt):
             writeInt(&buf, Int32(2))
-            FfiConverterUInt32.write(attempt, into: &buf)
+            FfiConverterInt32.write(attempt, into: &buf)
             
         
         case let .delivered(rewardId,rewardUrl,progressCurrent,progressTarget):
             writeInt(&buf, Int32(3))
             FfiConverterOptionString.write(rewardId, into: &buf)
             FfiConverterOptionString.write(rewardUrl, into: &buf)
-            FfiConverterOptionUInt64.write(progressCurrent, into: &buf)
-            FfiConverterOptionUInt64.write(progressTarget, into: &buf)
+            FfiConverterOptionInt64.write(progressCurrent, into: &buf)
+            FfiConverterOptionInt64.write(progressTarget, into: &buf)
             
         
         case let .failed(code,reason):
             writeInt(&buf, Int32(4))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
@@ -5108,8 +5616,8 @@ public func FfiConverterTypeRewardStatus_lower(_ value: RewardStatus) -> RustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
-    typealias SwiftType = UInt64?
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -5117,13 +5625,37 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterUInt64.write(value, into: &buf)
+        FfiConverterInt32.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterUInt64.read(from: &buf)
+        case 1: return try FfiConverterInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5497,7 +6029,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_moments_ffi_checksum_method_blockingmomentsclient_my_rewards() != 24770) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_blockingmomentsclient_report_action() != 59570) {
+    if (uniffi_moments_ffi_checksum_method_blockingmomentsclient_report_action() != 20918) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_moments_ffi_checksum_method_blockingmomentsclient_reward_info() != 50596) {
@@ -5524,10 +6056,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_moments_ffi_checksum_method_momentsclient_my_rewards() != 53479) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_momentsclient_open_outbox() != 43615) {
+    if (uniffi_moments_ffi_checksum_method_momentsclient_open_outbox() != 4908) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_momentsclient_report_action() != 28857) {
+    if (uniffi_moments_ffi_checksum_method_momentsclient_report_action() != 45875) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_moments_ffi_checksum_method_momentsclient_reward_info() != 55094) {
@@ -5554,10 +6086,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_moments_ffi_checksum_method_actionoutbox_counts() != 35515) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_actionoutbox_enqueue() != 55504) {
+    if (uniffi_moments_ffi_checksum_method_actionoutbox_enqueue() != 41119) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_actionoutbox_enqueue_with_key() != 47447) {
+    if (uniffi_moments_ffi_checksum_method_actionoutbox_enqueue_with_key() != 3910) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_moments_ffi_checksum_method_actionoutbox_flush() != 24767) {
@@ -5578,16 +6110,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_moments_ffi_checksum_method_actionoutbox_suspend() != 20065) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_delivered() != 11467) {
+    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_delivered() != 53404) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_failed() != 51392) {
+    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_failed() != 22652) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_dropped() != 2979) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_paused() != 50473) {
+    if (uniffi_moments_ffi_checksum_method_outboxeventlistener_on_paused() != 49647) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_moments_ffi_checksum_method_tokenprovider_fetch_token() != 9959) {

@@ -399,7 +399,7 @@ RustBuffer uniffi_moments_ffi_fn_method_blockingmomentsclient_my_rewards(uint64_
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_BLOCKINGMOMENTSCLIENT_REPORT_ACTION
 #define UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_BLOCKINGMOMENTSCLIENT_REPORT_ACTION
-RustBuffer uniffi_moments_ffi_fn_method_blockingmomentsclient_report_action(uint64_t ptr, RustBuffer campaign_id, RustBuffer moment_id, uint32_t quantity, RustBuffer cancellation, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_moments_ffi_fn_method_blockingmomentsclient_report_action(uint64_t ptr, RustBuffer campaign_id, RustBuffer moment_id, int32_t quantity, RustBuffer cancellation, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_BLOCKINGMOMENTSCLIENT_REWARD_INFO
@@ -464,7 +464,7 @@ uint64_t uniffi_moments_ffi_fn_method_momentsclient_open_outbox(uint64_t ptr, Ru
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_MOMENTSCLIENT_REPORT_ACTION
 #define UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_MOMENTSCLIENT_REPORT_ACTION
-uint64_t uniffi_moments_ffi_fn_method_momentsclient_report_action(uint64_t ptr, RustBuffer campaign_id, RustBuffer moment_id, uint32_t quantity, RustBuffer cancellation
+uint64_t uniffi_moments_ffi_fn_method_momentsclient_report_action(uint64_t ptr, RustBuffer campaign_id, RustBuffer moment_id, int32_t quantity, RustBuffer cancellation
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_MOMENTSCLIENT_REWARD_INFO
@@ -574,12 +574,12 @@ uint64_t uniffi_moments_ffi_fn_method_actionoutbox_counts(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_ACTIONOUTBOX_ENQUEUE
 #define UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_ACTIONOUTBOX_ENQUEUE
-uint64_t uniffi_moments_ffi_fn_method_actionoutbox_enqueue(uint64_t ptr, RustBuffer customer_id, RustBuffer marketplace, RustBuffer campaign_id, RustBuffer moment_id, uint32_t quantity
+uint64_t uniffi_moments_ffi_fn_method_actionoutbox_enqueue(uint64_t ptr, RustBuffer customer_id, RustBuffer marketplace, RustBuffer campaign_id, RustBuffer moment_id, int32_t quantity
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_ACTIONOUTBOX_ENQUEUE_WITH_KEY
 #define UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_ACTIONOUTBOX_ENQUEUE_WITH_KEY
-uint64_t uniffi_moments_ffi_fn_method_actionoutbox_enqueue_with_key(uint64_t ptr, RustBuffer idempotency_key, RustBuffer customer_id, RustBuffer marketplace, RustBuffer campaign_id, RustBuffer moment_id, uint32_t quantity
+uint64_t uniffi_moments_ffi_fn_method_actionoutbox_enqueue_with_key(uint64_t ptr, RustBuffer idempotency_key, RustBuffer customer_id, RustBuffer marketplace, RustBuffer campaign_id, RustBuffer moment_id, int32_t quantity
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MOMENTS_FFI_FN_METHOD_ACTIONOUTBOX_FLUSH

@@ -3,7 +3,7 @@
 
 @file:Suppress("NAME_SHADOWING")
 
-package com.moments.sdk
+package com.moments.sdk.internal
 
 // Common helper code.
 //
@@ -1641,73 +1641,23 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
-public object FfiConverterUShort: FfiConverter<UShort, Short> {
-    override fun lift(value: Short): UShort {
-        return value.toUShort()
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
     }
 
-    fun lift(value: Int): UShort {
-        return value.toUShort()
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
     }
 
-    override fun read(buf: ByteBuffer): UShort {
-        return lift(buf.getShort())
+    override fun lower(value: Int): Int {
+        return value
     }
 
-    override fun lower(value: UShort): Short {
-        return value.toShort()
-    }
+    override fun allocationSize(value: Int) = 4UL
 
-    override fun allocationSize(value: UShort) = 2UL
-
-    override fun write(value: UShort, buf: ByteBuffer) {
-        buf.putShort(value.toShort())
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterUInt: FfiConverter<UInt, Int> {
-    override fun lift(value: Int): UInt {
-        return value.toUInt()
-    }
-
-    override fun read(buf: ByteBuffer): UInt {
-        return lift(buf.getInt())
-    }
-
-    override fun lower(value: UInt): Int {
-        return value.toInt()
-    }
-
-    override fun allocationSize(value: UInt) = 4UL
-
-    override fun write(value: UInt, buf: ByteBuffer) {
-        buf.putInt(value.toInt())
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterULong: FfiConverter<ULong, Long> {
-    override fun lift(value: Long): ULong {
-        return value.toULong()
-    }
-
-    override fun read(buf: ByteBuffer): ULong {
-        return lift(buf.getLong())
-    }
-
-    override fun lower(value: ULong): Long {
-        return value.toLong()
-    }
-
-    override fun allocationSize(value: ULong) = 8UL
-
-    override fun write(value: ULong, buf: ByteBuffer) {
-        buf.putLong(value.toLong())
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
     }
 }
 
@@ -1972,7 +1922,7 @@ public interface ActionOutboxInterface {
      * `customer_id` and `marketplace` must be those of the client's customer token (the API refuses another
      * customer with `forbidden`). `quantity` (1–1,000,000) is what the action adds to a goal.
      */
-    suspend fun `enqueue`(`customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt = 1u): kotlin.String
+    suspend fun `enqueue`(`customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int = 1): kotlin.String
     
     /**
      * Like `enqueue`, under the app's own idempotency key (1–255 printable ASCII characters), which the app
@@ -1980,10 +1930,10 @@ public interface ActionOutboxInterface {
      *
      * While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
      * again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
-     * the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+     * the same key with another action fails with `InvalidArgument` code `IdempotencyConflict` and writes
      * nothing. The device time of the action is the first enqueue's.
      */
-    suspend fun `enqueueWithKey`(`idempotencyKey`: kotlin.String, `customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt = 1u): OutboxEnqueued
+    suspend fun `enqueueWithKey`(`idempotencyKey`: kotlin.String, `customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int = 1): OutboxEnqueued
     
     /**
      * Makes every queued action due now and waits until none is due (each delivered, failed, or waiting for a
@@ -2161,7 +2111,7 @@ open class ActionOutbox: Disposable, AutoCloseable, ActionOutboxInterface
      */
     @Throws(MomentsException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `enqueue`(`customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt) : kotlin.String {
+    override suspend fun `enqueue`(`customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int) : kotlin.String {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_moments_ffi_fn_method_actionoutbox_enqueue(
@@ -2171,7 +2121,7 @@ open class ActionOutbox: Disposable, AutoCloseable, ActionOutboxInterface
         FfiConverterString.lower(`marketplace`),
         FfiConverterString.lower(`campaignId`),
         FfiConverterString.lower(`momentId`),
-        FfiConverterUInt.lower(`quantity`),
+        FfiConverterInt.lower(`quantity`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_moments_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -2191,12 +2141,12 @@ open class ActionOutbox: Disposable, AutoCloseable, ActionOutboxInterface
      *
      * While the key is known (queued, in flight, or answered in the last 48 hours), the same key and action
      * again is a no-op that returns the first action's status (`duplicate`), with its outcome once answered;
-     * the same key with another action fails with `InvalidArgument` code `idempotency_conflict` and writes
+     * the same key with another action fails with `InvalidArgument` code `IdempotencyConflict` and writes
      * nothing. The device time of the action is the first enqueue's.
      */
     @Throws(MomentsException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `enqueueWithKey`(`idempotencyKey`: kotlin.String, `customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt) : OutboxEnqueued {
+    override suspend fun `enqueueWithKey`(`idempotencyKey`: kotlin.String, `customerId`: kotlin.String, `marketplace`: kotlin.String, `campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int) : OutboxEnqueued {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_moments_ffi_fn_method_actionoutbox_enqueue_with_key(
@@ -2207,7 +2157,7 @@ open class ActionOutbox: Disposable, AutoCloseable, ActionOutboxInterface
         FfiConverterString.lower(`marketplace`),
         FfiConverterString.lower(`campaignId`),
         FfiConverterString.lower(`momentId`),
-        FfiConverterUInt.lower(`quantity`),
+        FfiConverterInt.lower(`quantity`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_moments_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -2495,7 +2445,7 @@ public object FfiConverterTypeActionOutbox: FfiConverter<ActionOutbox, Long> {
  * pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
  * **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
  * (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
- * `blocking_call_on_sdk_thread` instead of deadlocking.
+ * `BlockingCallOnSdkThread` instead of deadlocking.
  */
 public interface BlockingMomentsClientInterface {
     
@@ -2518,7 +2468,7 @@ public interface BlockingMomentsClientInterface {
      * `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
      * thread). Cancel it from another thread with the `CancellationToken` or `cancelAll()`.
      */
-    fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt = 1u, `cancellation`: CancellationToken? = null): ActionOutcome
+    fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int = 1, `cancellation`: CancellationToken? = null): ActionOutcome
     
     /**
      * `MomentsClient.rewardInfo`, blocking the calling thread until it is done (never on the main / UI thread).
@@ -2542,7 +2492,7 @@ public interface BlockingMomentsClientInterface {
  * pool of its own), and returns when it is done; listeners are called on SDK threads, as for the async client.
  * **Never call it on the main / UI thread** (it waits for the network). Called on one of the SDK's own threads
  * (inside a listener, token provider or log sink) it fails at once with `InvalidArgument` code
- * `blocking_call_on_sdk_thread` instead of deadlocking.
+ * `BlockingCallOnSdkThread` instead of deadlocking.
  */
 open class BlockingMomentsClient: Disposable, AutoCloseable, BlockingMomentsClientInterface
 {
@@ -2701,7 +2651,7 @@ open class BlockingMomentsClient: Disposable, AutoCloseable, BlockingMomentsClie
      * `MomentsClient.reportAction`, blocking the calling thread until it is done (never on the main / UI
      * thread). Cancel it from another thread with the `CancellationToken` or `cancelAll()`.
      */
-    @Throws(MomentsException::class)override fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt, `cancellation`: CancellationToken?): ActionOutcome {
+    @Throws(MomentsException::class)override fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int, `cancellation`: CancellationToken?): ActionOutcome {
             return FfiConverterTypeActionOutcome.lift(
     callWithHandle {
     uniffiRustCallWithError(MomentsException) { _status ->
@@ -2710,7 +2660,7 @@ open class BlockingMomentsClient: Disposable, AutoCloseable, BlockingMomentsClie
         
         FfiConverterString.lower(`campaignId`),
         FfiConverterString.lower(`momentId`),
-        FfiConverterUInt.lower(`quantity`),
+        FfiConverterInt.lower(`quantity`),
         FfiConverterOptionalTypeCancellationToken.lower(`cancellation`),_status)
 }
     }
@@ -3855,7 +3805,7 @@ public interface MomentsClientInterface {
     /**
      * Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
      * delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-     * One outbox per file at a time (`outbox_already_open` otherwise).
+     * One outbox per file at a time (code `OutboxAlreadyOpen` otherwise).
      */
     suspend fun `openOutbox`(`path`: kotlin.String, `listener`: OutboxEventListener? = null): ActionOutbox
     
@@ -3866,7 +3816,7 @@ public interface MomentsClientInterface {
      * (1–1,000,000) is what this action adds to a goal. One idempotency key is made per call and reused on every
      * retry, so a retried call never issues two rewards. Pass a `CancellationToken` to be able to cancel it.
      */
-    suspend fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt = 1u, `cancellation`: CancellationToken? = null): ActionOutcome
+    suspend fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int = 1, `cancellation`: CancellationToken? = null): ActionOutcome
     
     /**
      * Describes the reward of a moment, to announce the challenge. Consumes nothing.
@@ -4123,7 +4073,7 @@ open class MomentsClient: Disposable, AutoCloseable, MomentsClientInterface
     /**
      * Opens the durable outbox stored at `path` (a file in the app's private storage; created if missing),
      * delivering with this client's token provider. Runs on the SDK's threads (no disk I/O on the caller's).
-     * One outbox per file at a time (`outbox_already_open` otherwise).
+     * One outbox per file at a time (code `OutboxAlreadyOpen` otherwise).
      */
     @Throws(MomentsException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4157,7 +4107,7 @@ open class MomentsClient: Disposable, AutoCloseable, MomentsClientInterface
      */
     @Throws(MomentsException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.UInt, `cancellation`: CancellationToken?) : ActionOutcome {
+    override suspend fun `reportAction`(`campaignId`: kotlin.String, `momentId`: kotlin.String, `quantity`: kotlin.Int, `cancellation`: CancellationToken?) : ActionOutcome {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_moments_ffi_fn_method_momentsclient_report_action(
@@ -4165,7 +4115,7 @@ open class MomentsClient: Disposable, AutoCloseable, MomentsClientInterface
                 
         FfiConverterString.lower(`campaignId`),
         FfiConverterString.lower(`momentId`),
-        FfiConverterUInt.lower(`quantity`),
+        FfiConverterInt.lower(`quantity`),
         FfiConverterOptionalTypeCancellationToken.lower(`cancellation`),
             )
         },
@@ -4368,12 +4318,12 @@ public interface OutboxEventListener {
      * The server accepted the action: `reward_url` is set when a reward was issued (show it), `progress_current`
      * and `progress_target` when a goal moment progressed.
      */
-    fun `onDelivered`(`idempotencyKey`: kotlin.String, `rewardUrl`: kotlin.String?, `progressCurrent`: kotlin.ULong?, `progressTarget`: kotlin.ULong?)
+    fun `onDelivered`(`idempotencyKey`: kotlin.String, `rewardUrl`: kotlin.String?, `progressCurrent`: kotlin.Long?, `progressTarget`: kotlin.Long?)
     
     /**
      * The server refused the action for good (`code` is the API's error code); it is never retried.
      */
-    fun `onFailed`(`idempotencyKey`: kotlin.String, `code`: kotlin.String, `reason`: kotlin.String)
+    fun `onFailed`(`idempotencyKey`: kotlin.String, `code`: ErrorCode, `reason`: kotlin.String)
     
     /**
      * The action was removed undelivered: `reason` is `expired`, `evicted` or `purged`.
@@ -4384,7 +4334,7 @@ public interface OutboxEventListener {
      * Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
      * is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
      */
-    fun `onPaused`(`code`: kotlin.String)
+    fun `onPaused`(`code`: ErrorCode)
     
     companion object
 }
@@ -4501,7 +4451,7 @@ open class OutboxEventListenerImpl: Disposable, AutoCloseable, OutboxEventListen
     /**
      * The server accepted the action: `reward_url` is set when a reward was issued (show it), `progress_current`
      * and `progress_target` when a goal moment progressed.
-     */override fun `onDelivered`(`idempotencyKey`: kotlin.String, `rewardUrl`: kotlin.String?, `progressCurrent`: kotlin.ULong?, `progressTarget`: kotlin.ULong?)
+     */override fun `onDelivered`(`idempotencyKey`: kotlin.String, `rewardUrl`: kotlin.String?, `progressCurrent`: kotlin.Long?, `progressTarget`: kotlin.Long?)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
@@ -4510,8 +4460,8 @@ open class OutboxEventListenerImpl: Disposable, AutoCloseable, OutboxEventListen
         
         FfiConverterString.lower(`idempotencyKey`),
         FfiConverterOptionalString.lower(`rewardUrl`),
-        FfiConverterOptionalULong.lower(`progressCurrent`),
-        FfiConverterOptionalULong.lower(`progressTarget`),_status)
+        FfiConverterOptionalLong.lower(`progressCurrent`),
+        FfiConverterOptionalLong.lower(`progressTarget`),_status)
 }
     }
     
@@ -4520,7 +4470,7 @@ open class OutboxEventListenerImpl: Disposable, AutoCloseable, OutboxEventListen
     
     /**
      * The server refused the action for good (`code` is the API's error code); it is never retried.
-     */override fun `onFailed`(`idempotencyKey`: kotlin.String, `code`: kotlin.String, `reason`: kotlin.String)
+     */override fun `onFailed`(`idempotencyKey`: kotlin.String, `code`: ErrorCode, `reason`: kotlin.String)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
@@ -4528,7 +4478,7 @@ open class OutboxEventListenerImpl: Disposable, AutoCloseable, OutboxEventListen
         it,
         
         FfiConverterString.lower(`idempotencyKey`),
-        FfiConverterString.lower(`code`),
+        FfiConverterTypeErrorCode.lower(`code`),
         FfiConverterString.lower(`reason`),_status)
 }
     }
@@ -4556,14 +4506,14 @@ open class OutboxEventListenerImpl: Disposable, AutoCloseable, OutboxEventListen
     /**
      * Delivery paused because the credentials were refused twice in a row (`code` is the 401 code); nothing
      * is dropped. Call `ActionOutbox.resumeDelivery()` once the customer has a valid session.
-     */override fun `onPaused`(`code`: kotlin.String)
+     */override fun `onPaused`(`code`: ErrorCode)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_moments_ffi_fn_method_outboxeventlistener_on_paused(
         it,
         
-        FfiConverterString.lower(`code`),_status)
+        FfiConverterTypeErrorCode.lower(`code`),_status)
 }
     }
     
@@ -4594,8 +4544,8 @@ internal object uniffiCallbackInterfaceOutboxEventListener {
                 uniffiObj.`onDelivered`(
                     FfiConverterString.lift(`idempotencyKey`),
                     FfiConverterOptionalString.lift(`rewardUrl`),
-                    FfiConverterOptionalULong.lift(`progressCurrent`),
-                    FfiConverterOptionalULong.lift(`progressTarget`),
+                    FfiConverterOptionalLong.lift(`progressCurrent`),
+                    FfiConverterOptionalLong.lift(`progressTarget`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -4608,7 +4558,7 @@ internal object uniffiCallbackInterfaceOutboxEventListener {
             val makeCall = { ->
                 uniffiObj.`onFailed`(
                     FfiConverterString.lift(`idempotencyKey`),
-                    FfiConverterString.lift(`code`),
+                    FfiConverterTypeErrorCode.lift(`code`),
                     FfiConverterString.lift(`reason`),
                 )
             }
@@ -4634,7 +4584,7 @@ internal object uniffiCallbackInterfaceOutboxEventListener {
             val uniffiObj = FfiConverterTypeOutboxEventListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onPaused`(
-                    FfiConverterString.lift(`code`),
+                    FfiConverterTypeErrorCode.lift(`code`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -5466,7 +5416,7 @@ public object FfiConverterTypeStatusListener: FfiConverter<StatusListener, Long>
  * The backend mints it with its secret key (`POST /v1/customer_tokens`); the secret key never ships in the
  * app. The SDK caches the token, calls this once for any number of concurrent calls, and again shortly before
  * the token expires or when the API says it expired. Throwing (any exception / error) makes the call that
- * needed the token fail with `MomentsError.TokenProvider` (`token_provider_failed`).
+ * needed the token fail with `MomentsError.TokenProvider` (code `TokenProviderFailed`).
  */
 public interface TokenProvider {
     
@@ -5484,7 +5434,7 @@ public interface TokenProvider {
  * The backend mints it with its secret key (`POST /v1/customer_tokens`); the secret key never ships in the
  * app. The SDK caches the token, calls this once for any number of concurrent calls, and again shortly before
  * the token expires or when the API says it expired. Throwing (any exception / error) makes the call that
- * needed the token fail with `MomentsError.TokenProvider` (`token_provider_failed`).
+ * needed the token fail with `MomentsError.TokenProvider` (code `TokenProviderFailed`).
  */
 open class TokenProviderImpl: Disposable, AutoCloseable, TokenProvider
 {
@@ -5745,22 +5695,22 @@ data class ClientConfig (
     /**
      * Time allowed to open a connection.
      */
-    val `connectTimeoutMs`: kotlin.ULong = 10000uL 
+    val `connectTimeoutMs`: kotlin.Long = 10000L 
     , 
     /**
      * Time allowed for one HTTP attempt.
      */
-    val `requestTimeoutMs`: kotlin.ULong = 30000uL 
+    val `requestTimeoutMs`: kotlin.Long = 30000L 
     , 
     /**
      * Time allowed for a whole call, retries included.
      */
-    val `callTimeoutMs`: kotlin.ULong = 60000uL 
+    val `callTimeoutMs`: kotlin.Long = 60000L 
     , 
     /**
      * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
      */
-    val `maxRetries`: kotlin.UInt = 2u 
+    val `maxRetries`: kotlin.Int = 2 
     
 ){
     
@@ -5779,29 +5729,29 @@ public object FfiConverterTypeClientConfig: FfiConverterRustBuffer<ClientConfig>
         return ClientConfig(
             FfiConverterString.read(buf),
             FfiConverterTypeDeviceInfo.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: ClientConfig) = (
             FfiConverterString.allocationSize(value.`baseUrl`) +
             FfiConverterTypeDeviceInfo.allocationSize(value.`device`) +
-            FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
-            FfiConverterULong.allocationSize(value.`requestTimeoutMs`) +
-            FfiConverterULong.allocationSize(value.`callTimeoutMs`) +
-            FfiConverterUInt.allocationSize(value.`maxRetries`)
+            FfiConverterLong.allocationSize(value.`connectTimeoutMs`) +
+            FfiConverterLong.allocationSize(value.`requestTimeoutMs`) +
+            FfiConverterLong.allocationSize(value.`callTimeoutMs`) +
+            FfiConverterInt.allocationSize(value.`maxRetries`)
     )
 
     override fun write(value: ClientConfig, buf: ByteBuffer) {
             FfiConverterString.write(value.`baseUrl`, buf)
             FfiConverterTypeDeviceInfo.write(value.`device`, buf)
-            FfiConverterULong.write(value.`connectTimeoutMs`, buf)
-            FfiConverterULong.write(value.`requestTimeoutMs`, buf)
-            FfiConverterULong.write(value.`callTimeoutMs`, buf)
-            FfiConverterUInt.write(value.`maxRetries`, buf)
+            FfiConverterLong.write(value.`connectTimeoutMs`, buf)
+            FfiConverterLong.write(value.`requestTimeoutMs`, buf)
+            FfiConverterLong.write(value.`callTimeoutMs`, buf)
+            FfiConverterInt.write(value.`maxRetries`, buf)
     }
 }
 
@@ -5819,7 +5769,7 @@ data class CustomerToken (
     /**
      * Seconds until it expires, as answered by `POST /v1/customer_tokens`.
      */
-    val `expiresInSeconds`: kotlin.ULong
+    val `expiresInSeconds`: kotlin.Long
     
 ){
     
@@ -5837,18 +5787,18 @@ public object FfiConverterTypeCustomerToken: FfiConverterRustBuffer<CustomerToke
     override fun read(buf: ByteBuffer): CustomerToken {
         return CustomerToken(
             FfiConverterString.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
         )
     }
 
     override fun allocationSize(value: CustomerToken) = (
             FfiConverterString.allocationSize(value.`token`) +
-            FfiConverterULong.allocationSize(value.`expiresInSeconds`)
+            FfiConverterLong.allocationSize(value.`expiresInSeconds`)
     )
 
     override fun write(value: CustomerToken, buf: ByteBuffer) {
             FfiConverterString.write(value.`token`, buf)
-            FfiConverterULong.write(value.`expiresInSeconds`, buf)
+            FfiConverterLong.write(value.`expiresInSeconds`, buf)
     }
 }
 
@@ -5902,9 +5852,9 @@ public object FfiConverterTypeDeviceInfo: FfiConverterRustBuffer<DeviceInfo> {
  * A goal: `target` actions within `window_seconds`.
  */
 data class Goal (
-    val `target`: kotlin.ULong
+    val `target`: kotlin.Long
     , 
-    val `windowSeconds`: kotlin.ULong
+    val `windowSeconds`: kotlin.Long
     
 ){
     
@@ -5921,19 +5871,19 @@ data class Goal (
 public object FfiConverterTypeGoal: FfiConverterRustBuffer<Goal> {
     override fun read(buf: ByteBuffer): Goal {
         return Goal(
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
         )
     }
 
     override fun allocationSize(value: Goal) = (
-            FfiConverterULong.allocationSize(value.`target`) +
-            FfiConverterULong.allocationSize(value.`windowSeconds`)
+            FfiConverterLong.allocationSize(value.`target`) +
+            FfiConverterLong.allocationSize(value.`windowSeconds`)
     )
 
     override fun write(value: Goal, buf: ByteBuffer) {
-            FfiConverterULong.write(value.`target`, buf)
-            FfiConverterULong.write(value.`windowSeconds`, buf)
+            FfiConverterLong.write(value.`target`, buf)
+            FfiConverterLong.write(value.`windowSeconds`, buf)
     }
 }
 
@@ -6095,22 +6045,22 @@ data class OutboxCounts (
     /**
      * Waiting for delivery (including those waiting for a retry).
      */
-    val `queued`: kotlin.ULong
+    val `queued`: kotlin.Long
     , 
     /**
      * An attempt is under way.
      */
-    val `inflight`: kotlin.ULong
+    val `inflight`: kotlin.Long
     , 
     /**
      * Answered by the server, the listener being told (transient).
      */
-    val `delivered`: kotlin.ULong
+    val `delivered`: kotlin.Long
     , 
     /**
      * Refused for good.
      */
-    val `failed`: kotlin.ULong
+    val `failed`: kotlin.Long
     
 ){
     
@@ -6127,25 +6077,25 @@ data class OutboxCounts (
 public object FfiConverterTypeOutboxCounts: FfiConverterRustBuffer<OutboxCounts> {
     override fun read(buf: ByteBuffer): OutboxCounts {
         return OutboxCounts(
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
         )
     }
 
     override fun allocationSize(value: OutboxCounts) = (
-            FfiConverterULong.allocationSize(value.`queued`) +
-            FfiConverterULong.allocationSize(value.`inflight`) +
-            FfiConverterULong.allocationSize(value.`delivered`) +
-            FfiConverterULong.allocationSize(value.`failed`)
+            FfiConverterLong.allocationSize(value.`queued`) +
+            FfiConverterLong.allocationSize(value.`inflight`) +
+            FfiConverterLong.allocationSize(value.`delivered`) +
+            FfiConverterLong.allocationSize(value.`failed`)
     )
 
     override fun write(value: OutboxCounts, buf: ByteBuffer) {
-            FfiConverterULong.write(value.`queued`, buf)
-            FfiConverterULong.write(value.`inflight`, buf)
-            FfiConverterULong.write(value.`delivered`, buf)
-            FfiConverterULong.write(value.`failed`, buf)
+            FfiConverterLong.write(value.`queued`, buf)
+            FfiConverterLong.write(value.`inflight`, buf)
+            FfiConverterLong.write(value.`delivered`, buf)
+            FfiConverterLong.write(value.`failed`, buf)
     }
 }
 
@@ -6207,11 +6157,11 @@ data class Progress (
     , 
     val `momentId`: kotlin.String
     , 
-    val `current`: kotlin.ULong
+    val `current`: kotlin.Long
     , 
-    val `target`: kotlin.ULong
+    val `target`: kotlin.Long
     , 
-    val `windowSeconds`: kotlin.ULong
+    val `windowSeconds`: kotlin.Long
     , 
     val `completed`: kotlin.Boolean
     
@@ -6232,9 +6182,9 @@ public object FfiConverterTypeProgress: FfiConverterRustBuffer<Progress> {
         return Progress(
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -6242,18 +6192,18 @@ public object FfiConverterTypeProgress: FfiConverterRustBuffer<Progress> {
     override fun allocationSize(value: Progress) = (
             FfiConverterString.allocationSize(value.`campaignId`) +
             FfiConverterString.allocationSize(value.`momentId`) +
-            FfiConverterULong.allocationSize(value.`current`) +
-            FfiConverterULong.allocationSize(value.`target`) +
-            FfiConverterULong.allocationSize(value.`windowSeconds`) +
+            FfiConverterLong.allocationSize(value.`current`) +
+            FfiConverterLong.allocationSize(value.`target`) +
+            FfiConverterLong.allocationSize(value.`windowSeconds`) +
             FfiConverterBoolean.allocationSize(value.`completed`)
     )
 
     override fun write(value: Progress, buf: ByteBuffer) {
             FfiConverterString.write(value.`campaignId`, buf)
             FfiConverterString.write(value.`momentId`, buf)
-            FfiConverterULong.write(value.`current`, buf)
-            FfiConverterULong.write(value.`target`, buf)
-            FfiConverterULong.write(value.`windowSeconds`, buf)
+            FfiConverterLong.write(value.`current`, buf)
+            FfiConverterLong.write(value.`target`, buf)
+            FfiConverterLong.write(value.`windowSeconds`, buf)
             FfiConverterBoolean.write(value.`completed`, buf)
     }
 }
@@ -6367,7 +6317,7 @@ data class RewardInfo (
     /**
      * How many rewards can still be issued now.
      */
-    val `remainingRewardCount`: kotlin.ULong
+    val `remainingRewardCount`: kotlin.Long
     , 
     val `offer`: List<OfferItem>
     , 
@@ -6397,7 +6347,7 @@ public object FfiConverterTypeRewardInfo: FfiConverterRustBuffer<RewardInfo> {
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterTimestamp.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
             FfiConverterSequenceTypeOfferItem.read(buf),
             FfiConverterOptionalTypeGoal.read(buf),
         )
@@ -6410,7 +6360,7 @@ public object FfiConverterTypeRewardInfo: FfiConverterRustBuffer<RewardInfo> {
             FfiConverterString.allocationSize(value.`announcementMessage`) +
             FfiConverterOptionalString.allocationSize(value.`imageUrl`) +
             FfiConverterTimestamp.allocationSize(value.`campaignEndAt`) +
-            FfiConverterULong.allocationSize(value.`remainingRewardCount`) +
+            FfiConverterLong.allocationSize(value.`remainingRewardCount`) +
             FfiConverterSequenceTypeOfferItem.allocationSize(value.`offer`) +
             FfiConverterOptionalTypeGoal.allocationSize(value.`goal`)
     )
@@ -6422,7 +6372,7 @@ public object FfiConverterTypeRewardInfo: FfiConverterRustBuffer<RewardInfo> {
             FfiConverterString.write(value.`announcementMessage`, buf)
             FfiConverterOptionalString.write(value.`imageUrl`, buf)
             FfiConverterTimestamp.write(value.`campaignEndAt`, buf)
-            FfiConverterULong.write(value.`remainingRewardCount`, buf)
+            FfiConverterLong.write(value.`remainingRewardCount`, buf)
             FfiConverterSequenceTypeOfferItem.write(value.`offer`, buf)
             FfiConverterOptionalTypeGoal.write(value.`goal`, buf)
     }
@@ -6439,7 +6389,7 @@ sealed class ActionOutcome {
      * The moment is complete: a reward was issued (show `reward.url`).
      */
     data class Rewarded(
-        val `reward`: com.moments.sdk.Reward) : ActionOutcome()
+        val `reward`: com.moments.sdk.internal.Reward) : ActionOutcome()
         
     {
         
@@ -6451,7 +6401,7 @@ sealed class ActionOutcome {
      * A goal moment not met yet: the progress so far. Nothing was issued.
      */
     data class InProgress(
-        val `progress`: com.moments.sdk.Progress) : ActionOutcome()
+        val `progress`: com.moments.sdk.internal.Progress) : ActionOutcome()
         
     {
         
@@ -6540,10 +6490,10 @@ sealed class ClientStatus {
     
     
     /**
-     * The last call could not reach the API (`code`: `network_error` or `timeout`).
+     * The last call could not reach the API (`code`: `NetworkError`, `Timeout` or `InvalidResponse`).
      */
     data class Offline(
-        val `code`: kotlin.String) : ClientStatus()
+        val `code`: com.moments.sdk.internal.ErrorCode) : ClientStatus()
         
     {
         
@@ -6555,7 +6505,7 @@ sealed class ClientStatus {
      * The token provider failed or the API refused the token (`code` says which).
      */
     data class Unauthenticated(
-        val `code`: kotlin.String) : ClientStatus()
+        val `code`: com.moments.sdk.internal.ErrorCode) : ClientStatus()
         
     {
         
@@ -6582,10 +6532,10 @@ public object FfiConverterTypeClientStatus : FfiConverterRustBuffer<ClientStatus
             1 -> ClientStatus.Idle
             2 -> ClientStatus.Online
             3 -> ClientStatus.Offline(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 )
             4 -> ClientStatus.Unauthenticated(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -6608,14 +6558,14 @@ public object FfiConverterTypeClientStatus : FfiConverterRustBuffer<ClientStatus
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
             )
         }
         is ClientStatus.Unauthenticated -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
             )
         }
     }
@@ -6632,12 +6582,12 @@ public object FfiConverterTypeClientStatus : FfiConverterRustBuffer<ClientStatus
             }
             is ClientStatus.Offline -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 Unit
             }
             is ClientStatus.Unauthenticated -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6679,6 +6629,230 @@ public object FfiConverterTypeDeviceType: FfiConverterRustBuffer<DeviceType> {
     override fun allocationSize(value: DeviceType) = 4UL
 
     override fun write(value: DeviceType, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What went wrong, as a stable, machine-readable code. New codes may be added: a code this SDK version
+ * does not know is `Unknown`.
+ */
+
+enum class ErrorCode {
+    
+    /**
+     * The request body is not JSON or not the expected shape.
+     */
+    INVALID_JSON,
+    /**
+     * A field is missing, of the wrong type or out of range; the error's `param` names it.
+     */
+    VALIDATION_ERROR,
+    /**
+     * A reported action without an idempotency key.
+     */
+    IDEMPOTENCY_KEY_REQUIRED,
+    /**
+     * No credential was sent.
+     */
+    AUTHENTICATION_REQUIRED,
+    /**
+     * The credential is unknown or revoked.
+     */
+    INVALID_API_KEY,
+    /**
+     * The customer token expired.
+     */
+    TOKEN_EXPIRED,
+    /**
+     * The credential may not do this.
+     */
+    FORBIDDEN,
+    /**
+     * The moment may only be reported by the brand's server, not by the app.
+     */
+    MOMENT_NOT_CLIENT_REPORTABLE,
+    /**
+     * Unknown id, or another app's.
+     */
+    RESOURCE_NOT_FOUND,
+    /**
+     * No such API path.
+     */
+    ROUTE_NOT_FOUND,
+    /**
+     * The path exists, the method does not.
+     */
+    METHOD_NOT_ALLOWED,
+    /**
+     * The same idempotency key was used for another request (or another action, in the outbox).
+     */
+    IDEMPOTENCY_CONFLICT,
+    /**
+     * The same idempotency key is still being processed.
+     */
+    IDEMPOTENCY_IN_PROGRESS,
+    /**
+     * The call is not allowed in the current status.
+     */
+    INVALID_STATE_TRANSITION,
+    /**
+     * The reward is not `issued` or `flagged`.
+     */
+    REWARD_NOT_CANCELLABLE,
+    /**
+     * The reward link was used.
+     */
+    REWARD_ALREADY_REDEEMED,
+    /**
+     * The reward expired.
+     */
+    REWARD_EXPIRED,
+    /**
+     * The reward is cancelled, blocked or flagged.
+     */
+    REWARD_NOT_REDEEMABLE,
+    /**
+     * The request body (or an outbox action) is too large.
+     */
+    PAYLOAD_TOO_LARGE,
+    /**
+     * The request body is not JSON.
+     */
+    UNSUPPORTED_MEDIA_TYPE,
+    /**
+     * The campaign is not live (nor approved, for test mode).
+     */
+    CAMPAIGN_NOT_LIVE,
+    /**
+     * The campaign's monthly budget would be exceeded.
+     */
+    BUDGET_EXHAUSTED,
+    /**
+     * The account's monthly cap would be exceeded.
+     */
+    ACCOUNT_BUDGET_EXHAUSTED,
+    /**
+     * No item of the reward group has stock.
+     */
+    INVENTORY_EXHAUSTED,
+    /**
+     * The customer's marketplace is not targeted.
+     */
+    MARKETPLACE_NOT_ALLOWED,
+    /**
+     * No reward group serves the customer's segment.
+     */
+    SEGMENT_NOT_TARGETED,
+    /**
+     * The customer already got the maximum rewards for this moment.
+     */
+    FREQUENCY_CAP_REACHED,
+    /**
+     * The reward is held for fraud review.
+     */
+    FLAGGED_FOR_REVIEW,
+    /**
+     * Too many actions for this customer, device or IP address.
+     */
+    VELOCITY_LIMIT_EXCEEDED,
+    /**
+     * Too many requests.
+     */
+    RATE_LIMITED,
+    /**
+     * A bug, in the server or in the SDK (caught before it could crash the app).
+     */
+    INTERNAL_ERROR,
+    /**
+     * The API is temporarily unavailable.
+     */
+    SERVICE_UNAVAILABLE,
+    /**
+     * No connection to the API, or the connection failed.
+     */
+    NETWORK_ERROR,
+    /**
+     * The request or the whole call took longer than its timeout.
+     */
+    TIMEOUT,
+    /**
+     * The API's answer could not be read.
+     */
+    INVALID_RESPONSE,
+    /**
+     * The app's token provider failed or returned an unusable token.
+     */
+    TOKEN_PROVIDER_FAILED,
+    /**
+     * The call was cancelled.
+     */
+    CANCELLED,
+    /**
+     * An argument or the configuration is invalid.
+     */
+    INVALID_ARGUMENT,
+    /**
+     * A blocking call was made on one of the SDK's own threads (inside a listener, token provider or log sink).
+     */
+    BLOCKING_CALL_ON_SDK_THREAD,
+    /**
+     * The outbox refused the action as invalid.
+     */
+    INVALID_ACTION,
+    /**
+     * The idempotency key is not 1–255 printable ASCII characters.
+     */
+    INVALID_IDEMPOTENCY_KEY,
+    /**
+     * The outbox file is already open (one outbox per file at a time).
+     */
+    OUTBOX_ALREADY_OPEN,
+    /**
+     * The outbox holds as many actions as it may.
+     */
+    OUTBOX_FULL,
+    /**
+     * The outbox was closed.
+     */
+    OUTBOX_CLOSED,
+    /**
+     * The outbox file could not be read or written.
+     */
+    OUTBOX_STORAGE,
+    /**
+     * The outbox file was written by a newer SDK.
+     */
+    OUTBOX_UNSUPPORTED_SCHEMA,
+    /**
+     * A code this SDK version does not know (the error's `reason` names it).
+     */
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeErrorCode: FfiConverterRustBuffer<ErrorCode> {
+    override fun read(buf: ByteBuffer) = try {
+        ErrorCode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ErrorCode) = 4UL
+
+    override fun write(value: ErrorCode, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -6846,7 +7020,8 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 
 
 /**
- * The error of every fallible call of the Moments SDK.
+ * The error of every fallible call of the Moments SDK. The variant is the kind of failure; every variant
+ * carries the same fields.
  */
 sealed class MomentsException: kotlin.Exception() {
     
@@ -6855,7 +7030,7 @@ sealed class MomentsException: kotlin.Exception() {
      */
     class Api(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
@@ -6866,7 +7041,7 @@ sealed class MomentsException: kotlin.Exception() {
         /**
          * The HTTP status of the answer.
          */
-        val `httpStatus`: kotlin.UShort, 
+        val `httpStatus`: kotlin.Int?, 
         
         /**
          * The offending field for validation errors.
@@ -6882,103 +7057,116 @@ sealed class MomentsException: kotlin.Exception() {
      */
     class Network(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
     /**
-     * The app's `TokenProvider` threw or returned an unusable token (code `token_provider_failed`).
+     * The app's `TokenProvider` threw or returned an unusable token (code `TokenProviderFailed`).
      */
     class TokenProvider(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
     /**
-     * The call was cancelled through a `CancellationToken` or `MomentsClient.cancelAll()` (code `cancelled`).
+     * The call was cancelled through a `CancellationToken` or `MomentsClient.cancelAll()` (code `Cancelled`).
      */
     class Cancelled(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
     /**
-     * An argument or the configuration is invalid (code `invalid_argument`), or a blocking call was made on one
-     * of the SDK's own threads (code `blocking_call_on_sdk_thread`).
+     * An argument or the configuration is invalid (code `InvalidArgument`, or the outbox's codes for an
+     * action or key it refuses), or a blocking call was made on one of the SDK's own threads (code
+     * `BlockingCallOnSdkThread`).
      */
     class InvalidArgument(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
     /**
      * The on-device outbox could not store or read an action: full, closed, unreadable, or from a newer
-     * SDK (codes `outbox_full`, `outbox_closed`, `outbox_storage`, `outbox_unsupported_schema`).
+     * SDK (codes `OutboxFull`, `OutboxClosed`, `OutboxStorage`, `OutboxUnsupportedSchema`).
      */
     class Storage(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
     /**
-     * A bug in the SDK, caught before it could crash the app (code `internal_error`).
+     * A bug in the SDK, caught before it could crash the app (code `InternalError`).
      */
     class Internal(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `reason`: kotlin.String, 
         
         val `requestId`: kotlin.String?, 
         
-        val `retryable`: kotlin.Boolean
+        val `retryable`: kotlin.Boolean, 
+        
+        val `httpStatus`: kotlin.Int?
         ) : MomentsException() {
         override val message
-            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }"
+            get() = "code=${ `code` }, reason=${ `reason` }, requestId=${ `requestId` }, retryable=${ `retryable` }, httpStatus=${ `httpStatus` }"
     }
     
 
@@ -7001,48 +7189,54 @@ public object FfiConverterTypeMomentsError : FfiConverterRustBuffer<MomentsExcep
 
         return when(buf.getInt()) {
             1 -> MomentsException.Api(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
-                FfiConverterUShort.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
             2 -> MomentsException.Network(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             3 -> MomentsException.TokenProvider(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             4 -> MomentsException.Cancelled(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             5 -> MomentsException.InvalidArgument(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             6 -> MomentsException.Storage(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             7 -> MomentsException.Internal(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterOptionalInt.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
@@ -7053,60 +7247,66 @@ public object FfiConverterTypeMomentsError : FfiConverterRustBuffer<MomentsExcep
             is MomentsException.Api -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
-                + FfiConverterUShort.allocationSize(value.`httpStatus`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
                 + FfiConverterOptionalString.allocationSize(value.`param`)
             )
             is MomentsException.Network -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
             is MomentsException.TokenProvider -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
             is MomentsException.Cancelled -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
             is MomentsException.InvalidArgument -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
             is MomentsException.Storage -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
             is MomentsException.Internal -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`requestId`)
                 + FfiConverterBoolean.allocationSize(value.`retryable`)
+                + FfiConverterOptionalInt.allocationSize(value.`httpStatus`)
             )
         }
     }
@@ -7115,60 +7315,66 @@ public object FfiConverterTypeMomentsError : FfiConverterRustBuffer<MomentsExcep
         when(value) {
             is MomentsException.Api -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
-                FfiConverterUShort.write(value.`httpStatus`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 FfiConverterOptionalString.write(value.`param`, buf)
                 Unit
             }
             is MomentsException.Network -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
             is MomentsException.TokenProvider -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
             is MomentsException.Cancelled -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
             is MomentsException.InvalidArgument -> {
                 buf.putInt(5)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
             is MomentsException.Storage -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
             is MomentsException.Internal -> {
                 buf.putInt(7)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`requestId`, buf)
                 FfiConverterBoolean.write(value.`retryable`, buf)
+                FfiConverterOptionalInt.write(value.`httpStatus`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7187,7 +7393,7 @@ sealed class OutboxActionStatus {
      * On disk, waiting for delivery: `attempts` made so far, `last_error` why the last one did not deliver.
      */
     data class Queued(
-        val `attempts`: kotlin.UInt, 
+        val `attempts`: kotlin.Int, 
         val `lastError`: kotlin.String?) : OutboxActionStatus()
         
     {
@@ -7200,7 +7406,7 @@ sealed class OutboxActionStatus {
      * An attempt (number `attempt`, from 1) is under way.
      */
     data class InFlight(
-        val `attempt`: kotlin.UInt) : OutboxActionStatus()
+        val `attempt`: kotlin.Int) : OutboxActionStatus()
         
     {
         
@@ -7215,8 +7421,8 @@ sealed class OutboxActionStatus {
     data class Delivered(
         val `rewardId`: kotlin.String?, 
         val `rewardUrl`: kotlin.String?, 
-        val `progressCurrent`: kotlin.ULong?, 
-        val `progressTarget`: kotlin.ULong?) : OutboxActionStatus()
+        val `progressCurrent`: kotlin.Long?, 
+        val `progressTarget`: kotlin.Long?) : OutboxActionStatus()
         
     {
         
@@ -7228,7 +7434,7 @@ sealed class OutboxActionStatus {
      * The server refused it for good: the API's error `code` and its `reason`. It is never retried.
      */
     data class Failed(
-        val `code`: kotlin.String, 
+        val `code`: com.moments.sdk.internal.ErrorCode, 
         val `reason`: kotlin.String) : OutboxActionStatus()
         
     {
@@ -7260,20 +7466,20 @@ public object FfiConverterTypeOutboxActionStatus : FfiConverterRustBuffer<Outbox
     override fun read(buf: ByteBuffer): OutboxActionStatus {
         return when(buf.getInt()) {
             1 -> OutboxActionStatus.Queued(
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
             2 -> OutboxActionStatus.InFlight(
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
                 )
             3 -> OutboxActionStatus.Delivered(
                 FfiConverterOptionalString.read(buf),
                 FfiConverterOptionalString.read(buf),
-                FfiConverterOptionalULong.read(buf),
-                FfiConverterOptionalULong.read(buf),
+                FfiConverterOptionalLong.read(buf),
+                FfiConverterOptionalLong.read(buf),
                 )
             4 -> OutboxActionStatus.Failed(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 )
             5 -> OutboxActionStatus.Unknown
@@ -7286,7 +7492,7 @@ public object FfiConverterTypeOutboxActionStatus : FfiConverterRustBuffer<Outbox
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterUInt.allocationSize(value.`attempts`)
+                + FfiConverterInt.allocationSize(value.`attempts`)
                 + FfiConverterOptionalString.allocationSize(value.`lastError`)
             )
         }
@@ -7294,7 +7500,7 @@ public object FfiConverterTypeOutboxActionStatus : FfiConverterRustBuffer<Outbox
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterUInt.allocationSize(value.`attempt`)
+                + FfiConverterInt.allocationSize(value.`attempt`)
             )
         }
         is OutboxActionStatus.Delivered -> {
@@ -7303,15 +7509,15 @@ public object FfiConverterTypeOutboxActionStatus : FfiConverterRustBuffer<Outbox
                 4UL
                 + FfiConverterOptionalString.allocationSize(value.`rewardId`)
                 + FfiConverterOptionalString.allocationSize(value.`rewardUrl`)
-                + FfiConverterOptionalULong.allocationSize(value.`progressCurrent`)
-                + FfiConverterOptionalULong.allocationSize(value.`progressTarget`)
+                + FfiConverterOptionalLong.allocationSize(value.`progressCurrent`)
+                + FfiConverterOptionalLong.allocationSize(value.`progressTarget`)
             )
         }
         is OutboxActionStatus.Failed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
         }
@@ -7327,26 +7533,26 @@ public object FfiConverterTypeOutboxActionStatus : FfiConverterRustBuffer<Outbox
         when(value) {
             is OutboxActionStatus.Queued -> {
                 buf.putInt(1)
-                FfiConverterUInt.write(value.`attempts`, buf)
+                FfiConverterInt.write(value.`attempts`, buf)
                 FfiConverterOptionalString.write(value.`lastError`, buf)
                 Unit
             }
             is OutboxActionStatus.InFlight -> {
                 buf.putInt(2)
-                FfiConverterUInt.write(value.`attempt`, buf)
+                FfiConverterInt.write(value.`attempt`, buf)
                 Unit
             }
             is OutboxActionStatus.Delivered -> {
                 buf.putInt(3)
                 FfiConverterOptionalString.write(value.`rewardId`, buf)
                 FfiConverterOptionalString.write(value.`rewardUrl`, buf)
-                FfiConverterOptionalULong.write(value.`progressCurrent`, buf)
-                FfiConverterOptionalULong.write(value.`progressTarget`, buf)
+                FfiConverterOptionalLong.write(value.`progressCurrent`, buf)
+                FfiConverterOptionalLong.write(value.`progressTarget`, buf)
                 Unit
             }
             is OutboxActionStatus.Failed -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -7371,8 +7577,8 @@ sealed class RewardEvent {
      * The current known state, sent first to every new listener (and again if a listener fell behind).
      */
     data class Snapshot(
-        val `rewards`: List<com.moments.sdk.Reward>, 
-        val `progress`: List<com.moments.sdk.Progress>) : RewardEvent()
+        val `rewards`: List<com.moments.sdk.internal.Reward>, 
+        val `progress`: List<com.moments.sdk.internal.Progress>) : RewardEvent()
         
     {
         
@@ -7384,7 +7590,7 @@ sealed class RewardEvent {
      * A reward was issued for an action reported through this client.
      */
     data class RewardIssued(
-        val `reward`: com.moments.sdk.Reward) : RewardEvent()
+        val `reward`: com.moments.sdk.internal.Reward) : RewardEvent()
         
     {
         
@@ -7396,7 +7602,7 @@ sealed class RewardEvent {
      * A goal moment progressed.
      */
     data class ProgressUpdated(
-        val `progress`: com.moments.sdk.Progress) : RewardEvent()
+        val `progress`: com.moments.sdk.internal.Progress) : RewardEvent()
         
     {
         
@@ -7408,7 +7614,7 @@ sealed class RewardEvent {
      * The customer's rewards were fetched again (`myRewards`).
      */
     data class RewardsRefreshed(
-        val `rewards`: List<com.moments.sdk.Reward>) : RewardEvent()
+        val `rewards`: List<com.moments.sdk.internal.Reward>) : RewardEvent()
         
     {
         
@@ -7696,28 +7902,60 @@ public object FfiConverterTypeRewardStatus : FfiConverterRustBuffer<RewardStatus
 /**
  * @suppress
  */
-public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
-    override fun read(buf: ByteBuffer): kotlin.ULong? {
+public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
+    override fun read(buf: ByteBuffer): kotlin.Int? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterULong.read(buf)
+        return FfiConverterInt.read(buf)
     }
 
-    override fun allocationSize(value: kotlin.ULong?): ULong {
+    override fun allocationSize(value: kotlin.Int?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterULong.allocationSize(value)
+            return 1UL + FfiConverterInt.allocationSize(value)
         }
     }
 
-    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+    override fun write(value: kotlin.Int?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterULong.write(value, buf)
+            FfiConverterInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
         }
     }
 }
