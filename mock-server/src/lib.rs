@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod control;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod pages;

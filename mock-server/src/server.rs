@@ -179,7 +179,7 @@ impl MockServer {
                         drop(tick_app.lock());
                         if tick_app.outbox_pending() {
                             let a = tick_app.clone();
-                            tokio::spawn(async move { crate::domain::webhooks::flush(&a).await });
+                            tokio::spawn(async move { crate::delivery::flush(&a).await });
                         }
                     }
                     accepted = listener.accept() => {

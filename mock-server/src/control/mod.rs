@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::{CampaignCreate, CampaignStatus, Item};
 use crate::domain::sandbox::{Demo, State};
 use crate::domain::webhooks::Delivery;
+use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::{JsonBody, QueryMap};
 use crate::http::pagination::List;
 
@@ -432,7 +433,7 @@ pub async fn advance_by(app: &AppState, seconds: i64) {
         (g.now() + chrono::Duration::seconds(seconds), None)
     })
     .await;
-    crate::domain::webhooks::flush(app).await;
+    crate::delivery::flush(app).await;
 }
 
 /// Moves the clock to a target in steps, so rules (and webhook retries) run in time order.
@@ -464,7 +465,7 @@ async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, 
             }
         };
         // Deliver webhooks due at this instant, so retries are scheduled from the right time.
-        crate::domain::webhooks::flush(app).await;
+        crate::delivery::flush(app).await;
         if !next_due {
             break;
         }

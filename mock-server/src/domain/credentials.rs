@@ -8,13 +8,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use http::StatusCode;
 
 use crate::domain::errors::ApiError;
 use crate::domain::ids;
+use crate::domain::principal::Principal;
 use crate::domain::shard::FastMap;
-use crate::http::auth::Principal;
 
 /// An account.
 #[derive(Clone, Debug)]

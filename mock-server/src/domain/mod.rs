@@ -16,6 +16,7 @@ pub mod journal;
 pub mod ledger;
 pub mod model;
 pub mod money;
+pub mod principal;
 pub mod reports;
 pub mod rewards;
 pub mod sandbox;

@@ -2,17 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::State as S;
 use chrono::NaiveDate;
 
-use crate::app::AppState;
 use crate::domain::clock::month_of;
-use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::money::Money;
-use crate::http::auth::SecretAuth;
-use crate::http::extract::QueryMap;
+use crate::domain::sandbox::State;
 
 fn zero() -> Metrics {
     Metrics {
@@ -36,39 +32,27 @@ pub fn rate(num: i64, den: i64) -> Option<String> {
     Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
 }
 
-fn parse_date(q: &QueryMap, k: &str) -> ApiResult<Option<NaiveDate>> {
-    q.get(k)
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| ApiError::validation(k, format!("`{k}` is a date YYYY-MM-DD.")))
-        })
-        .transpose()
+/// What a report covers: one campaign or all of the app's, a date range (UTC days, inclusive),
+/// and the key rows are grouped by (`moment`, `marketplace`, `segment`, `variant` or `day`).
+#[derive(Clone, Debug, Default)]
+pub struct ReportQuery {
+    /// One campaign of the app, or all of them.
+    pub campaign_id: Option<String>,
+    /// First day counted.
+    pub from: Option<NaiveDate>,
+    /// Last day counted.
+    pub to: Option<NaiveDate>,
+    /// The grouping key of the rows; no rows without one.
+    pub group_by: Option<String>,
 }
 
-/// `GET /v1/reports`
-#[utoipa::path(get, path = "/v1/reports", tag = "reports",
-    params(("campaign_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("group_by" = Option<String>, Query)),
-    responses((status = 200, body = Report), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn report(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-    q: QueryMap,
-) -> ApiResult<Json<Report>> {
-    let from = parse_date(&q, "from")?;
-    let to = parse_date(&q, "to")?;
-    let group_by = q.get("group_by").map(str::to_string);
-    if let Some(gb) = &group_by
-        && !["moment", "marketplace", "segment", "variant", "day"].contains(&gb.as_str())
-    {
-        return Err(ApiError::validation(
-            "group_by",
-            "`group_by` is moment, marketplace, segment, variant or day.",
-        ));
-    }
-    let campaign = q.get("campaign_id").map(str::to_string);
-    let g = app.lock();
+/// The report of `app_id` (of account `account_id`): accepted actions, rewards by status, spend,
+/// refunds and what is left of the budget (the campaign's, or the account's without a campaign).
+pub fn report_of(g: &State, app_id: &str, account_id: &str, q: &ReportQuery) -> ApiResult<Report> {
+    let campaign = q.campaign_id.clone();
+    let (from, to, group_by) = (q.from, q.to, q.group_by.clone());
     if let Some(c) = &campaign {
-        g.own_campaign(p.app_id(), c)?;
+        g.own_campaign(app_id, c)?;
     }
     let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
     let key_of = |moment: &str,
@@ -90,7 +74,7 @@ pub async fn report(
     let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (a, &n) in &g.actions {
-        if *a.app_id != *p.app_id()
+        if *a.app_id != *app_id
             || campaign.as_deref().is_some_and(|c| c != &*a.campaign_id)
             || !in_range(a.day)
         {
@@ -110,7 +94,7 @@ pub async fn report(
     for id in &g.reward_order {
         let Some(r) = g.rewards.get(id) else { continue };
         let rw = &*r.issue;
-        if *rw.app_id != *p.app_id()
+        if *rw.app_id != *app_id
             || r.test
             || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
             || !in_range(r.created_at.date_naive())
@@ -155,10 +139,10 @@ pub async fn report(
     let remaining = match &campaign {
         Some(c) => g
             .ledger
-            .remaining(p.account_id(), c, g.campaigns[c].c.budget.amount, &month),
-        None => g.ledger.account_remaining(p.account_id(), &month),
+            .remaining(account_id, c, g.campaigns[c].c.budget.amount, &month),
+        None => g.ledger.account_remaining(account_id, &month),
     };
-    Ok(Json(Report {
+    Ok(Report {
         object: "report".into(),
         campaign_id: campaign,
         from: from.map(|d| d.to_string()),
@@ -182,7 +166,7 @@ pub async fn report(
                 redemption_rate: rate(r, i),
             })
             .collect(),
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -2,22 +2,13 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
-use axum::extract::{Path, State as S};
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::app::AppState;
-use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
-use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::sandbox::{DueKind, EndpointRec, State};
-use crate::http::auth::SecretAuth;
-use crate::http::extract::JsonBody;
-use crate::http::pagination::List;
 
 /// Backoff after attempt n (1-based): 1 min, 5 min, 30 min, 2 h, 5 h, 10 h; 7 attempts in all.
 pub const BACKOFF_SECONDS: [i64; 6] = [60, 300, 1800, 7200, 18000, 36000];
@@ -360,54 +351,8 @@ impl State {
     }
 }
 
-/// Sends every pending webhook and records the results. Returns when all attempts finished.
-pub async fn flush(app: &AppState) {
-    let _serial = app.0.flush_lock.lock().await;
-    loop {
-        let sends = {
-            let mut g = app.lock();
-            g.webhooks.take_sends()
-        };
-        if sends.is_empty() {
-            return;
-        }
-        let futs = sends.into_iter().map(|s| {
-            let http = app.0.http.clone();
-            async move {
-                let res = http
-                    .post(&s.url)
-                    .header("content-type", "application/json")
-                    .header("Moments-Signature", &s.signature)
-                    .header("Moments-Event-Id", &s.event_id)
-                    .header("Moments-Event-Type", &s.event_type)
-                    .body(s.body.clone())
-                    .timeout(std::time::Duration::from_secs(10))
-                    .send()
-                    .await;
-                let (status, err) = match res {
-                    Ok(r) => (Some(r.status().as_u16()), None),
-                    Err(e) => (
-                        None,
-                        Some(if e.is_timeout() {
-                            "timeout".to_string()
-                        } else {
-                            "connection error".to_string()
-                        }),
-                    ),
-                };
-                (s, status, err)
-            }
-        });
-        let results = futures_util::future::join_all(futs).await;
-        let mut g = app.lock_raw();
-        for (s, status, err) in results {
-            g.record_delivery(&s, status, err);
-        }
-    }
-}
-
 /// The public view (no secret) at `now`.
-fn view(e: &EndpointRec, now: DateTime<Utc>) -> WebhookEndpoint {
+pub fn view(e: &EndpointRec, now: DateTime<Utc>) -> WebhookEndpoint {
     let mut v = e.e.clone();
     v.secret = None;
     v.previous_secret_expires_at = e
@@ -416,152 +361,6 @@ fn view(e: &EndpointRec, now: DateTime<Utc>) -> WebhookEndpoint {
         .map(|(_, until)| *until)
         .filter(|until| now < *until);
     v
-}
-
-/// `POST /v1/webhook_endpoints`
-#[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = WebhookEndpointCreate,
-    responses((status = 201, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn create(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-    JsonBody(b): JsonBody<WebhookEndpointCreate>,
-) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
-    if !valid_url(&b.url) {
-        return Err(ApiError::validation(
-            "url",
-            format!(
-                "`url` must be an http(s) URL with a host name or IPv4 address, at most {URL_MAX_LEN} characters."
-            ),
-        ));
-    }
-    for (i, e) in b.events.iter().enumerate() {
-        if !EVENT_TYPES.contains(&e.as_str()) {
-            return Err(ApiError::validation(
-                format!("events[{i}]"),
-                format!("Unknown event type `{e}`."),
-            ));
-        }
-    }
-    let mut g = app.lock();
-    let now = g.now();
-    let secret = ids::secret("whsec_", 24);
-    let id = ids::new_id("whe_");
-    let seq = g.next_seq();
-    let e = WebhookEndpoint {
-        object: "webhook_endpoint".into(),
-        id: id.clone(),
-        url: b.url,
-        events: b.events,
-        secret: Some(secret.clone()),
-        previous_secret_expires_at: None,
-        created_at: now,
-        deleted: None,
-    };
-    g.webhooks.add_endpoint(EndpointRec {
-        seq,
-        app_id: p.app_id().into(),
-        secret,
-        previous_secret: None,
-        deleted: false,
-        e: e.clone(),
-    });
-    Ok((StatusCode::CREATED, Json(e)))
-}
-
-/// `GET /v1/webhook_endpoints`
-#[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks",
-    responses((status = 200, body = WebhookEndpointList), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn list(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-) -> ApiResult<Json<List<WebhookEndpoint>>> {
-    let g = app.lock();
-    let now = g.now();
-    Ok(Json(List {
-        object: "list",
-        data: g
-            .webhooks
-            .endpoints_of(p.app_id())
-            .into_iter()
-            .map(|e| view(e, now))
-            .collect(),
-        has_more: false,
-        next_cursor: None,
-    }))
-}
-
-/// `GET /v1/webhook_endpoints/{id}`
-#[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn get(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<WebhookEndpoint>> {
-    let g = app.lock();
-    let now = g.now();
-    g.webhooks
-        .endpoint(p.app_id(), &id)
-        .map(|e| Json(view(e, now)))
-        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))
-}
-
-/// `DELETE /v1/webhook_endpoints/{id}`
-#[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn delete(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<WebhookEndpoint>> {
-    let mut g = app.lock();
-    let now = g.now();
-    let e = g
-        .webhooks
-        .endpoint_mut(p.app_id(), &id)
-        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
-    e.deleted = true;
-    let mut v = view(e, now);
-    v.deleted = Some(true);
-    Ok(Json(v))
-}
-
-/// `POST /v1/webhook_endpoints/{id}/rotate_secret`: a new secret, shown once in the answer. For
-/// `expires_in_seconds` (default 24 h) deliveries carry a `v1=` signature with the new and one with
-/// the previous secret, then with the new one only.
-#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", tag = "webhooks", params(("id" = String, Path)),
-    request_body(content = Option<WebhookSecretRotate>, content_type = "application/json",
-        description = "Optional; `expires_in_seconds` (the document states its range), default one day"),
-    responses((status = 200, description = "The endpoint with its new `secret`", body = WebhookEndpoint),
-              (status = "4XX", body = ErrorEnvelope)))]
-pub async fn rotate_secret(
-    S(app): S<AppState>,
-    SecretAuth(p): SecretAuth,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody<WebhookSecretRotate>,
-) -> ApiResult<Json<WebhookEndpoint>> {
-    let overlap = b
-        .expires_in_seconds
-        .unwrap_or(ROTATION_OVERLAP_DEFAULT_SECONDS);
-    if !(0..=ROTATION_OVERLAP_MAX_SECONDS).contains(&overlap) {
-        return Err(ApiError::validation(
-            "expires_in_seconds",
-            format!("`expires_in_seconds` must be 0–{ROTATION_OVERLAP_MAX_SECONDS} (7 days)."),
-        ));
-    }
-    let mut g = app.lock();
-    let now = g.now();
-    let e = g
-        .webhooks
-        .endpoint_mut(p.app_id(), &id)
-        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
-    let secret = ids::secret("whsec_", 24);
-    // Only the secret being replaced overlaps: one from an earlier rotation stops now.
-    let old = std::mem::replace(&mut e.secret, secret.clone());
-    e.previous_secret = (overlap > 0).then(|| (old, now + Duration::seconds(overlap)));
-    let mut v = view(e, now);
-    v.secret = Some(secret);
-    Ok(Json(v))
 }
 
 #[cfg(test)]

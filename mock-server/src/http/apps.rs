@@ -6,12 +6,14 @@ use axum::http::StatusCode;
 use chrono::Duration;
 
 use crate::app::AppState;
-use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::money::marketplace_currency;
+use crate::domain::principal::{valid_customer_id, valid_label};
 use crate::domain::sandbox::{KeyRec, State, TokenRec};
-use crate::http::auth::{SecretAuth, valid_customer_id, valid_label};
+use crate::http::auth::SecretAuth;
+use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::List;
 

@@ -64,7 +64,7 @@ fn fail(e: ApiError) -> Response {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
-    r.extensions_mut().insert(crate::domain::errors::Enveloped);
+    r.extensions_mut().insert(crate::http::envelope::Enveloped);
     r
 }
 

@@ -187,7 +187,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 r.headers_mut().insert(header::RETRY_AFTER, ra);
             }
-            r.extensions_mut().insert(crate::domain::errors::Enveloped);
+            r.extensions_mut().insert(crate::http::envelope::Enveloped);
             r.extensions_mut().insert(Replayed);
             Pre::Answer(r)
         }

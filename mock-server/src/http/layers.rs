@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
 use crate::app::AppState;
-use crate::domain::errors::{ApiError, Enveloped, REQUEST_ID};
+use crate::domain::errors::ApiError;
 use crate::domain::ids;
 use crate::domain::journal::JournalEntry;
+use crate::http::envelope::{Enveloped, REQUEST_ID};
 use crate::http::idempotency::{self, PendingStore, Pre, Replayed, Ticket};
 
 /// Maximum request body.
@@ -225,7 +226,7 @@ async fn handle(app: AppState, rid: String, req: Request, next: Next) -> Respons
     // Deliver webhooks that became due.
     if sends_due {
         let a = app.clone();
-        tokio::spawn(async move { crate::domain::webhooks::flush(&a).await });
+        tokio::spawn(async move { crate::delivery::flush(&a).await });
     }
     resp
 }

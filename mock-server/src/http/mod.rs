@@ -4,13 +4,23 @@
 
 pub mod apps;
 pub mod auth;
+pub mod campaigns;
+pub mod catalog;
 pub mod compat;
+pub mod envelope;
 pub mod extract;
+pub mod fraud;
 pub mod idem_store;
 pub mod idempotency;
+pub mod info;
 pub mod layers;
 mod openapi_extra;
 pub mod pagination;
+pub mod redemption;
+pub mod reports;
+pub mod rewards;
 pub mod router;
+pub mod triggers;
+pub mod webhooks;
 
 pub use router::{openapi, router, routes};

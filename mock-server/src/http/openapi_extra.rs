@@ -18,7 +18,7 @@ pub fn apply(doc: &mut Value) {
     links(doc);
 }
 
-/// Brand-chosen ids and segments (`crate::http::auth::valid_label`).
+/// Brand-chosen ids and segments (`crate::domain::principal::valid_label`).
 const LABEL_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

@@ -14,9 +14,9 @@ use super::openapi_extra as extra;
 use crate::app::AppState;
 use crate::control;
 use crate::domain::errors::ApiError;
-use crate::domain::rewards::{self, redemption};
-use crate::domain::{campaigns, catalog, fraud, info, reports, trigger as triggers, webhooks};
-use crate::http::{apps, compat};
+use crate::http::{
+    apps, campaigns, catalog, compat, fraud, info, redemption, reports, rewards, triggers, webhooks,
+};
 use crate::pages::landing;
 
 /// Every route served, as (method, path template): the operations of the OpenAPI document, which
@@ -49,7 +49,7 @@ pub fn routes() -> &'static [(String, String)] {
 #[openapi(
     info(title = "Moments Rewards API", version = "1.0.0", description = "The v1 API, the compatibility endpoints and the mock control API. See docs/api.md."),
     components(schemas(
-        crate::domain::errors::ErrorEnvelope, crate::domain::model::Event, crate::domain::model::EventData,
+        crate::http::envelope::ErrorEnvelope, crate::domain::model::Event, crate::domain::model::EventData,
         crate::domain::webhooks::Delivery, crate::control::JournalEntry
     )),
     tags((name = "mock", description = "Only in the mock server"))
@@ -74,8 +74,8 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(apps::list_keys, apps::create_key))
         .routes(routes!(apps::revoke_key))
         .routes(routes!(apps::create_token))
-        .routes(routes!(catalog::routes::list))
-        .routes(routes!(catalog::routes::get))
+        .routes(routes!(catalog::list))
+        .routes(routes!(catalog::get))
         .routes(routes!(campaigns::create, campaigns::list))
         .routes(routes!(campaigns::get, campaigns::update))
         .routes(routes!(campaigns::submit))

@@ -328,7 +328,7 @@ impl Control {
 
 /// The mock's error envelope as [`Error::Api`] (or [`Error::Transport`] when it is not one).
 fn api_error(status: u16, text: &str) -> Error {
-    match serde_json::from_str::<crate::domain::errors::ErrorEnvelope>(text) {
+    match serde_json::from_str::<crate::http::envelope::ErrorEnvelope>(text) {
         Ok(env) => Error::Api {
             status,
             code: env.error.code,

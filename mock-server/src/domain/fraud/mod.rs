@@ -6,5 +6,3 @@
 
 pub mod reviews;
 pub mod rules;
-
-pub use reviews::*;

@@ -5,8 +5,8 @@
 //!   `Retry-After` at which the window's oldest action leaves it, and counts nowhere.
 //! - **Shared device**: more than N customers rewarded on one device id hold the reward for review.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
+use http::StatusCode;
 
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::{FraudSettings, RewardFlag};

@@ -2,16 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, State as S};
-use axum::http::StatusCode;
+use http::StatusCode;
 
-use crate::app::AppState;
-use crate::domain::errors::{ApiError, ApiResult, ErrorEnvelope};
+use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::sandbox::State;
-use crate::http::extract::JsonBody;
 
 impl State {
     /// The reward id of a link token, or 404.
@@ -181,25 +177,4 @@ impl State {
         self.emit_reward(&id, "reward.redeemed", now);
         Ok(self.redemption_view(&id))
     }
-}
-
-/// `GET /v1/redemptions/{token}`
-#[utoipa::path(get, path = "/v1/redemptions/{token}", tag = "redemption", params(("token" = String, Path)),
-    responses((status = 200, body = Redemption), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn get(S(app): S<AppState>, Path(token): Path<String>) -> ApiResult<Json<Redemption>> {
-    let g = app.lock();
-    let id = g.reward_by_link(&token)?;
-    g.check_link(&id, true)?;
-    Ok(Json(g.redemption_view(&id)))
-}
-
-/// `POST /v1/redemptions/{token}`
-#[utoipa::path(post, path = "/v1/redemptions/{token}", tag = "redemption", params(("token" = String, Path)), request_body = RedeemRequest,
-    responses((status = 200, body = Redemption), (status = "4XX", body = ErrorEnvelope)))]
-pub async fn post(
-    S(app): S<AppState>,
-    Path(token): Path<String>,
-    JsonBody(b): JsonBody<RedeemRequest>,
-) -> ApiResult<Json<Redemption>> {
-    app.lock_yielding().await.redeem(&token, b).map(Json)
 }
