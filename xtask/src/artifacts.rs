@@ -131,7 +131,7 @@ pub fn jar() -> Result<JvmJar> {
         &artifacts.sources,
         &[
             "com/moments/sdk/internal/moments_ffi.kt",
-            "com/moments/sdk/Moments.kt",
+            "com/moments/sdk/MomentsClient.kt",
         ],
     )?;
     expect(&artifacts.javadoc, &["README.md"])?;

@@ -87,7 +87,8 @@ pub fn test() -> Result {
     );
     let mut mvn = util::cmd("mvn");
     mvn.current_dir(&project)
-        .args(["-B", "--no-transfer-progress", "verify"])
+        // `clean`: classes of an earlier layout (a moved package) must not linger in the jar.
+        .args(["-B", "--no-transfer-progress", "clean", "verify"])
         .args(maven_props(&kotlin_dir, &lib_dir, &build_dir))
         .env("MOMENTS_MOCK_BIN", &mock)
         // `cargo run` puts target/debug on the library path; without these JNA would load the library

@@ -44,7 +44,7 @@ class MockServer private constructor(private val process: Process?, val baseUrl:
         check(response.statusCode() == 201) { "minting a token failed: ${response.statusCode()} ${response.body()}" }
         val fields = stringFields(response.body())
         val expires = Regex("\"expires_in_seconds\"\\s*:\\s*(\\d+)").find(response.body())!!.groupValues[1]
-        return CustomerToken(fields.getValue("token"), expires.toULong())
+        return CustomerToken(fields.getValue("token"), expires.toLong())
     }
 
     fun delete(path: String): HttpResponse<String> = send(HttpRequest.newBuilder(URI.create(baseUrl + path)).DELETE())

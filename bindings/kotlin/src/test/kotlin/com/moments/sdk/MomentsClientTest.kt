@@ -39,7 +39,7 @@ class MomentsClientTest {
         }
     }
 
-    private fun client(provider: TokenProvider, callTimeoutMs: ULong = 60_000uL): MomentsClient = MomentsClient(
+    private fun client(provider: TokenProvider, callTimeoutMs: Long = 60_000L): MomentsClient = MomentsClient(
         ClientConfig(
             baseUrl = mock.baseUrl,
             device = DeviceInfo(DeviceType.ANDROID, "device-kt-1"),
@@ -94,7 +94,7 @@ class MomentsClientTest {
             assertEquals(1, provider.calls.get(), "one token for all concurrent calls")
             client.rewardInfo(mock.campaignId, "five_workouts").also { assertNotNull(it.goal) }
             assertEquals(1, provider.calls.get(), "the token is cached")
-            assertEquals(ClientStatus.Online, client.status())
+            assertEquals(ClientStatus.Online, withTimeout(10_000) { client.status.first { it == ClientStatus.Online } })
         }
     }
 
@@ -122,10 +122,10 @@ class MomentsClientTest {
             val error = assertThrows<MomentsException.Api> {
                 runBlocking { client.reportAction(mock.campaignId, "first_workout") }
             }
-            assertEquals("frequency_cap_reached", error.code)
-            assertEquals(422.toUShort(), error.httpStatus)
+            assertEquals(ErrorCode.FREQUENCY_CAP_REACHED, error.code)
+            assertEquals(422, error.httpStatus)
             assertTrue(error.requestId!!.startsWith("req_"))
-            assertFalse(error.retryable)
+            assertFalse(error.isRetryable)
 
             val mine = client.myRewards()
             assertTrue(mine.any { it.id == reward.id }, "my rewards list the new reward")
@@ -135,12 +135,12 @@ class MomentsClientTest {
     @Test
     fun `a goal moment reports progress`() = runBlocking {
         client(CountingProvider()).use { client ->
-            val first = client.reportAction(mock.campaignId, "five_workouts", 2u) as ActionOutcome.InProgress
-            assertEquals(2uL, first.progress.current)
-            assertEquals(5uL, first.progress.target)
+            val first = client.reportAction(mock.campaignId, "five_workouts", 2) as ActionOutcome.InProgress
+            assertEquals(2L, first.progress.current)
+            assertEquals(5L, first.progress.target)
             assertFalse(first.progress.completed)
             val progress = client.myProgress(mock.campaignId)
-            assertEquals(2uL, progress.single { it.momentId == "five_workouts" }.current)
+            assertEquals(2L, progress.single { it.momentId == "five_workouts" }.current)
         }
     }
 
@@ -150,14 +150,14 @@ class MomentsClientTest {
             val notReportable = assertThrows<MomentsException.Api> {
                 runBlocking { client.reportAction(mock.campaignId, "level_5") }
             }
-            assertEquals("moment_not_client_reportable", notReportable.code)
+            assertEquals(ErrorCode.MOMENT_NOT_CLIENT_REPORTABLE, notReportable.code)
 
             mock.advanceClock(200L * 24 * 3600) // past the demo campaign's end: finished
             val notLive = assertThrows<MomentsException> {
                 runBlocking { client.reportAction(mock.campaignId, "first_workout") }
             }
-            assertEquals("campaign_not_live", notLive.code)
-            assertFalse(notLive.retryable)
+            assertEquals(ErrorCode.CAMPAIGN_NOT_LIVE, notLive.code)
+            assertFalse(notLive.isRetryable)
         }
     }
 
@@ -176,9 +176,9 @@ class MomentsClientTest {
                 val issued = events.receive() as RewardEvent.RewardIssued
                 assertEquals(reward.id, issued.reward.id)
             }
-            assertTrue(handle.isActive())
+            assertTrue(handle.isActive)
             handle.cancel()
-            assertFalse(handle.isActive())
+            assertFalse(handle.isActive)
 
             // The Flow form replays the snapshot, which now holds the reward.
             val snapshot = withTimeout(10_000) { client.rewardEvents().first() } as RewardEvent.Snapshot
@@ -197,11 +197,11 @@ class MomentsClientTest {
         }
         client(stuck).use { client ->
             val token = CancellationToken()
-            val call = async { runCatching { client.reportAction(mock.campaignId, "first_workout", 1u, token) } }
+            val call = async { runCatching { client.reportAction(mock.campaignId, "first_workout", 1, token) } }
             token.cancel()
             val error = withTimeout(10_000) { call.await() }.exceptionOrNull()
             assertTrue(error is MomentsException.Cancelled, "got $error")
-            assertEquals("cancelled", (error as MomentsException).code)
+            assertEquals(ErrorCode.CANCELLED, (error as MomentsException).code)
 
             val job = launch { client.myRewards() }
             job.cancel()
@@ -223,7 +223,7 @@ class MomentsClientTest {
             val pending = async { runCatching { client.rewardInfo(mock.campaignId, "first_workout") } }
             withTimeout(10_000) { entered.await() }
             client.cancelAll()
-            assertEquals("cancelled", (withTimeout(10_000) { pending.await() }.exceptionOrNull() as MomentsException).code)
+            assertEquals(ErrorCode.CANCELLED, (withTimeout(10_000) { pending.await() }.exceptionOrNull() as MomentsException).code)
         }
     }
 
@@ -236,25 +236,26 @@ class MomentsClientTest {
             val error = assertThrows<MomentsException.TokenProvider> {
                 runBlocking { client.rewardInfo(mock.campaignId, "first_workout") }
             }
-            assertEquals("token_provider_failed", error.code)
-            assertTrue(client.status() is ClientStatus.Unauthenticated)
+            assertEquals(ErrorCode.TOKEN_PROVIDER_FAILED, error.code)
+            // The status follows the call's outcome (the StateFlow is updated by the SDK's status listener).
+            withTimeout(10_000) { client.status.first { it is ClientStatus.Unauthenticated } }
         }
         val badArgument = assertThrows<MomentsException.InvalidArgument> {
-            runBlocking { client(CountingProvider()).use { it.reportAction(mock.campaignId, "first_workout", 0u) } }
+            runBlocking { client(CountingProvider()).use { it.reportAction(mock.campaignId, "first_workout", 0) } }
         }
-        assertEquals("invalid_argument", badArgument.code)
+        assertEquals(ErrorCode.INVALID_ARGUMENT, badArgument.code)
     }
 
     @Test
     fun `logs are forwarded to the app's sink`() = runBlocking {
         val records = CopyOnWriteArrayList<LogRecord>()
-        setLogSink(logSink { records.add(it) }, LogLevel.DEBUG)
+        Moments.setLogSink({ records.add(it) }, LogLevel.DEBUG)
         try {
             client(CountingProvider()).use { it.rewardInfo(mock.campaignId, "first_workout") }
             assertTrue(records.isNotEmpty(), "the SDK logged through the sink")
             assertTrue(records.none { it.line.contains("ct_") }, "no token in the logs")
         } finally {
-            clearLogSink()
+            Moments.clearLogSink()
         }
     }
 
@@ -262,16 +263,16 @@ class MomentsClientTest {
     fun `an action queued offline is delivered once the network is back and the listener is told`() = runBlocking {
         val delivered = CompletableDeferred<Pair<String, String?>>()
         val listener = object : OutboxEventListener {
-            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: ULong?, progressTarget: ULong?) {
+            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: Long?, progressTarget: Long?) {
                 delivered.complete(idempotencyKey to rewardUrl)
             }
-            override fun onFailed(idempotencyKey: String, code: String, reason: String) {
+            override fun onFailed(idempotencyKey: String, code: ErrorCode, reason: String) {
                 delivered.completeExceptionally(AssertionError("failed: $code $reason"))
             }
             override fun onDropped(idempotencyKey: String, reason: String) {
                 delivered.completeExceptionally(AssertionError("dropped: $reason"))
             }
-            override fun onPaused(code: String) {
+            override fun onPaused(code: ErrorCode) {
                 delivered.completeExceptionally(AssertionError("paused: $code"))
             }
         }
@@ -283,7 +284,7 @@ class MomentsClientTest {
                 val key = outbox.enqueue(customerId, "US", mock.campaignId, "first_workout")
                 assertTrue(key.isNotEmpty())
                 val offline = outbox.flush()
-                assertEquals(1uL, offline.queued + offline.inflight, "the connection was reset: the action stays queued")
+                assertEquals(1L, offline.queued + offline.inflight, "the connection was reset: the action stays queued")
                 assertFalse(delivered.isCompleted)
 
                 mock.clearFaults()
@@ -294,7 +295,7 @@ class MomentsClientTest {
                 assertTrue(url!!.startsWith("http"), url)
                 assertEquals(200, mock.getAbsolute(url).statusCode(), "the reward page opens")
                 val after = outbox.counts()
-                assertEquals(0uL, after.queued + after.inflight + after.failed)
+                assertEquals(0L, after.queued + after.inflight + after.failed)
             }
         }
     }
@@ -305,25 +306,25 @@ class MomentsClientTest {
         val key = "app-key-" + UUID.randomUUID()
         val deliveredKey = CompletableDeferred<String>()
         val listener = object : OutboxEventListener {
-            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: ULong?, progressTarget: ULong?) {
+            override fun onDelivered(idempotencyKey: String, rewardUrl: String?, progressCurrent: Long?, progressTarget: Long?) {
                 deliveredKey.complete(idempotencyKey)
             }
-            override fun onFailed(idempotencyKey: String, code: String, reason: String) {}
+            override fun onFailed(idempotencyKey: String, code: ErrorCode, reason: String) {}
             override fun onDropped(idempotencyKey: String, reason: String) {}
-            override fun onPaused(code: String) {}
+            override fun onPaused(code: ErrorCode) {}
         }
         client(CountingProvider()).use { client ->
             client.openOutbox(path, listener).use { outbox ->
                 assertEquals(OutboxActionStatus.Unknown, outbox.lookup(key))
                 mock.injectFault("POST /v1/triggers", 100, "reset")
                 val first = outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "first_workout")
-                assertEquals(OutboxEnqueued(false, OutboxActionStatus.Queued(0u, null)), first)
+                assertEquals(OutboxEnqueued(false, OutboxActionStatus.Queued(0, null)), first)
                 outbox.flush()
                 // Queued after its failed attempt (or, if the lookup came late, in its next attempt).
                 val queued = outbox.lookup(key)
                 assertTrue(
-                    (queued is OutboxActionStatus.Queued && queued.attempts >= 1u && queued.lastError != null) ||
-                        (queued is OutboxActionStatus.InFlight && queued.attempt >= 2u),
+                    (queued is OutboxActionStatus.Queued && queued.attempts >= 1 && queued.lastError != null) ||
+                        (queued is OutboxActionStatus.InFlight && queued.attempt >= 2),
                     "$queued",
                 )
 
@@ -340,16 +341,16 @@ class MomentsClientTest {
                 val again = outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "first_workout")
                 assertEquals(OutboxEnqueued(true, delivered), again)
                 val after = outbox.flush()
-                assertEquals(0uL, after.queued + after.inflight + after.failed)
+                assertEquals(0L, after.queued + after.inflight + after.failed)
                 assertEquals(listOf(url), client.myRewards().map { it.url }, "one reward, the first")
 
                 val conflict = runCatching {
                     outbox.enqueueWithKey(key, customerId, "US", mock.campaignId, "five_workouts")
                 }.exceptionOrNull()
                 assertTrue(conflict is MomentsException.InvalidArgument, "got $conflict")
-                assertEquals("idempotency_conflict", (conflict as MomentsException).code)
+                assertEquals(ErrorCode.IDEMPOTENCY_CONFLICT, (conflict as MomentsException).code)
                 val badKey = runCatching { outbox.lookup("") }.exceptionOrNull()
-                assertEquals("invalid_idempotency_key", (badKey as MomentsException.InvalidArgument).code)
+                assertEquals(ErrorCode.INVALID_IDEMPOTENCY_KEY, (badKey as MomentsException.InvalidArgument).code)
             }
         }
     }
@@ -366,30 +367,29 @@ class MomentsClientTest {
                 val reward = (blocking.reportAction(mock.campaignId, "first_workout") as ActionOutcome.Rewarded).reward
                 assertEquals(200, mock.getAbsolute(reward.url).statusCode(), "the reward page opens")
                 val capped = assertThrows<MomentsException.Api> { blocking.reportAction(mock.campaignId, "first_workout") }
-                assertEquals("frequency_cap_reached", capped.code)
+                assertEquals(ErrorCode.FREQUENCY_CAP_REACHED, capped.code)
                 assertTrue(capped.requestId!!.startsWith("req_"))
                 val bad = assertThrows<MomentsException.InvalidArgument> {
-                    blocking.reportAction(mock.campaignId, "first_workout", 0u)
+                    blocking.reportAction(mock.campaignId, "first_workout", 0)
                 }
-                assertEquals("invalid_argument", bad.code)
+                assertEquals(ErrorCode.INVALID_ARGUMENT, bad.code)
                 assertEquals(
-                    "invalid_argument",
+                    ErrorCode.INVALID_ARGUMENT,
                     assertThrows<MomentsException.InvalidArgument> {
-                        MomentsJava.reportAction(blocking, mock.campaignId, "first_workout", -1)
+                        blocking.reportAction(mock.campaignId, "first_workout", -1)
                     }.code,
                 )
 
                 assertTrue(blocking.myRewards().any { it.id == reward.id })
-                // The Java entry point (Int quantity) makes the same call.
-                val progress = MomentsJava.reportAction(blocking, mock.campaignId, "five_workouts", 2) as ActionOutcome.InProgress
-                assertEquals(2uL, progress.progress.current)
-                assertEquals(2uL, blocking.myProgress(mock.campaignId).single { it.momentId == "five_workouts" }.current)
+                val progress = blocking.reportAction(mock.campaignId, "five_workouts", 2) as ActionOutcome.InProgress
+                assertEquals(2L, progress.progress.current)
+                assertEquals(2L, blocking.myProgress(mock.campaignId).single { it.momentId == "five_workouts" }.current)
 
                 // One token cache, one status for the client and its blocking view.
                 runBlocking { client.rewardInfo(mock.campaignId, "first_workout") }
                 assertEquals(1, provider.calls.get(), "the blocking view used the client's cached token")
-                assertEquals(ClientStatus.Online, blocking.status())
-                assertEquals(client.status(), blocking.status())
+                assertEquals(ClientStatus.Online, blocking.status)
+                runBlocking { withTimeout(10_000) { client.status.first { it == blocking.status } } }
             }
         }
     }
@@ -408,16 +408,16 @@ class MomentsClientTest {
         val stuckAgain = StuckProvider()
         client(stuckAgain).use { client ->
             val token = CancellationToken()
-            val pending = onThread { client.blocking().reportAction(mock.campaignId, "first_workout", 1u, token) }
+            val pending = onThread { client.blocking().reportAction(mock.campaignId, "first_workout", 1, token) }
             assertTrue(stuckAgain.entered.await(10, TimeUnit.SECONDS))
             token.cancel()
-            assertEquals("cancelled", (pending.get(10, TimeUnit.SECONDS).exceptionOrNull() as MomentsException).code)
+            assertEquals(ErrorCode.CANCELLED, (pending.get(10, TimeUnit.SECONDS).exceptionOrNull() as MomentsException).code)
         }
 
-        client(StuckProvider(), callTimeoutMs = 200uL).use { client ->
+        client(StuckProvider(), callTimeoutMs = 200L).use { client ->
             val error = assertThrows<MomentsException.Network> { client.blocking().myRewards() }
-            assertEquals("timeout", error.code)
-            assertTrue(error.retryable)
+            assertEquals(ErrorCode.TIMEOUT, error.code)
+            assertTrue(error.isRetryable)
         }
     }
 
@@ -433,8 +433,46 @@ class MomentsClientTest {
             })
             val error = outcome.get(10, TimeUnit.SECONDS).exceptionOrNull()
             assertTrue(error is MomentsException.InvalidArgument, "got $error")
-            assertEquals("blocking_call_on_sdk_thread", (error as MomentsException).code)
+            assertEquals(ErrorCode.BLOCKING_CALL_ON_SDK_THREAD, (error as MomentsException).code)
             handle.close()
         }
+    }
+    @Test
+    fun `status is a StateFlow that follows the calls, and listeners run on named SDK threads`() = runBlocking {
+        val throwing = tokenProvider { throw IllegalStateException("backend down") }
+        client(throwing).use { client ->
+            assertEquals(ClientStatus.Idle, client.status.value)
+            assertThrows<MomentsException.TokenProvider> { runBlocking { client.myRewards() } }
+            assertEquals(
+                ClientStatus.Unauthenticated(ErrorCode.TOKEN_PROVIDER_FAILED),
+                withTimeout(10_000) { client.status.first { it != ClientStatus.Idle } },
+            )
+        }
+        client(CountingProvider()).use { client ->
+            val thread = CompletableFuture<String>()
+            client.addRewardListener { thread.complete(Thread.currentThread().name) }.use {
+                assertTrue(thread.get(10, TimeUnit.SECONDS).startsWith("moments-"), thread.get())
+            }
+            client.rewardInfo(mock.campaignId, "first_workout")
+            assertEquals(ClientStatus.Online, withTimeout(10_000) { client.status.first { it == ClientStatus.Online } })
+        }
+    }
+
+    @Test
+    fun `every value prints readably and a token never prints`() {
+        assertEquals("Idle", ClientStatus.Idle.toString())
+        assertEquals("Offline(code=TIMEOUT)", ClientStatus.Offline(ErrorCode.TIMEOUT).toString())
+        assertEquals("Physical", ItemKind.Physical.toString())
+        assertEquals("Unknown", OutboxActionStatus.Unknown.toString())
+        assertEquals("CustomerToken(token=<redacted>, expiresInSeconds=60)", CustomerToken("ct_secret", 60).toString())
+        assertEquals("frequency_cap_reached", ErrorCode.FREQUENCY_CAP_REACHED.wireName)
+        val error = assertThrows<MomentsException.InvalidArgument> {
+            client(CountingProvider()).use { it.blocking().reportAction(mock.campaignId, "first_workout", 0) }
+        }
+        assertTrue(
+            error.toString().startsWith("MomentsException.InvalidArgument(code=INVALID_ARGUMENT, requestId=null, " +
+                "retryable=false, httpStatus=null): quantity"),
+            error.toString(),
+        )
     }
 }

@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * triggers (every trigger carries a fresh idempotency key, so it is really processed, not replayed).
  *
  * <p>{@code overhead_*} isolate fixed costs of the SDK path: one synchronous JNA call into Rust and back with no I/O
- * ({@code status()}), an async and a blocking SDK call answered on the caller's thread before any I/O (an argument
+ * ({@code BlockingMomentsClient.status}), an async and a blocking SDK call answered on the caller's thread before any I/O (an argument
  * error: the uniffi future machinery or the synchronous call, and the error's lift, no thread hop), and an empty
  * {@code runBlocking}.
  */
@@ -125,7 +125,7 @@ public class RoundTripBenchmark {
 
     @Benchmark
     public Object overhead_jnaStatus() {
-        return Sdk.status(client);
+        return Sdk.status(blocking);
     }
 
     @Benchmark

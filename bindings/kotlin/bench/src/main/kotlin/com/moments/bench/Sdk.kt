@@ -32,7 +32,7 @@ object Sdk {
 
     /** A customer token as the SDK's token provider returns it. */
     @JvmStatic
-    fun token(token: String, expiresInSeconds: Long): CustomerToken = CustomerToken(token, expiresInSeconds.toULong())
+    fun token(token: String, expiresInSeconds: Long): CustomerToken = CustomerToken(token, expiresInSeconds)
 
     /** `GET /v1/campaigns/{id}/moments/{moment_id}/reward_info`, decoded into `RewardInfo`. */
     @JvmStatic
@@ -81,12 +81,12 @@ object Sdk {
         client.reportAction("not a valid id", "first_workout")
         error("an invalid id was accepted")
     } catch (e: MomentsException.InvalidArgument) {
-        e.code
+        e.code.wireName
     }
 
-    /** A synchronous FFI call with no I/O (`status()`): the fixed cost of one JNA call into Rust and back. */
+    /** A synchronous FFI call with no I/O (`status`): the fixed cost of one JNA call into Rust and back. */
     @JvmStatic
-    fun status(client: MomentsClient): Any = client.status()
+    fun status(client: BlockingMomentsClient): Any = client.status
 
     /**
      * An async SDK call that fails its argument check before any I/O (`reportAction` with an invalid id): the
@@ -98,7 +98,7 @@ object Sdk {
             client.reportAction("not a valid id", "first_workout")
             error("an invalid id was accepted")
         } catch (e: MomentsException.InvalidArgument) {
-            e.code
+            e.code.wireName
         }
     }
 

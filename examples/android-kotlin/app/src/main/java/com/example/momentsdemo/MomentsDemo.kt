@@ -14,19 +14,18 @@ import android.widget.ListView
 import android.widget.TextView
 import com.moments.sdk.ActionOutcome
 import com.moments.sdk.ClientConfig
+import com.moments.sdk.ClientStatus
 import com.moments.sdk.CustomerToken
 import com.moments.sdk.DeviceInfo
 import com.moments.sdk.DeviceType
-import com.moments.sdk.ListenerHandle
+import com.moments.sdk.ErrorCode
 import com.moments.sdk.LogLevel
+import com.moments.sdk.LogSink
+import com.moments.sdk.Moments
 import com.moments.sdk.MomentsClient
 import com.moments.sdk.MomentsException
 import com.moments.sdk.RewardEvent
-import com.moments.sdk.RewardListener
 import com.moments.sdk.TokenProvider
-import com.moments.sdk.code
-import com.moments.sdk.logSink
-import com.moments.sdk.setLogSink
 import java.net.HttpURLConnection
 import java.net.URL
 import kotlinx.coroutines.CoroutineScope
@@ -54,7 +53,7 @@ class BackendTokenProvider(private val userId: String) : TokenProvider {
             connection.setRequestProperty("x-user-id", userId) // a real app sends its session instead
             check(connection.responseCode == 200) { "backend answered ${connection.responseCode}" }
             val json = JSONObject(connection.inputStream.bufferedReader().readText())
-            CustomerToken(json.getString("token"), json.getLong("expires_in_seconds").toULong())
+            CustomerToken(json.getString("token"), json.getLong("expires_in_seconds"))
         } finally {
             connection.disconnect()
         }
@@ -64,12 +63,11 @@ class BackendTokenProvider(private val userId: String) : TokenProvider {
 class MainActivity : Activity() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Main)
     private lateinit var client: MomentsClient
-    private var rewardsSubscription: ListenerHandle? = null
     private val campaignId by lazy { intent.getStringExtra("campaign_id") ?: "cmp_demo_workouts" }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        setLogSink(logSink { Log.println(Log.INFO, "Moments", "${it.target}: ${it.line}") }, LogLevel.INFO)
+        Moments.setLogSink(LogSink { Log.println(Log.INFO, "Moments", "${it.target}: ${it.line}") }, LogLevel.INFO)
         client = MomentsClient(
             ClientConfig(baseUrl = API, device = DeviceInfo(DeviceType.ANDROID, deviceId = installationId())),
             BackendTokenProvider(userId = "cust_42"),
@@ -84,20 +82,30 @@ class MainActivity : Activity() {
             addView(status); addView(report); addView(rewardUrl); addView(ListView(context).apply { adapter = rewards })
         })
 
-        // The rewards list follows the SDK's state: a snapshot first, then every change.
-        rewardsSubscription = client.addRewardListener(object : RewardListener {
-            override fun onEvent(event: RewardEvent) {
-                val list = when (event) {
-                    is RewardEvent.Snapshot -> event.rewards
-                    is RewardEvent.RewardsRefreshed -> event.rewards
-                    else -> null
-                }
-                runOnUiThread {
-                    if (list != null) { rewards.clear(); rewards.addAll(list.map { "${it.momentId}: ${it.status}" }) }
-                    if (event is RewardEvent.RewardIssued) rewards.insert("${event.reward.momentId}: ${event.reward.status}", 0)
+        // The rewards list follows the SDK's state: a snapshot first, then every change (collected on the main
+        // thread; the collection stops with the scope).
+        scope.launch {
+            client.rewardEvents().collect { event ->
+                when (event) {
+                    is RewardEvent.Snapshot -> rewards.replaceWith(event.rewards.map { "${it.momentId}: ${it.status}" })
+                    is RewardEvent.RewardsRefreshed ->
+                        rewards.replaceWith(event.rewards.map { "${it.momentId}: ${it.status}" })
+                    is RewardEvent.RewardIssued -> rewards.insert("${event.reward.momentId}: ${event.reward.status}", 0)
+                    is RewardEvent.ProgressUpdated -> Unit
                 }
             }
-        })
+        }
+        // The connection status, as a StateFlow.
+        scope.launch {
+            client.status.collect {
+                title = when (it) {
+                    ClientStatus.Online -> "Moments: online"
+                    is ClientStatus.Offline -> "Moments: offline"
+                    is ClientStatus.Unauthenticated -> "Moments: signed out"
+                    ClientStatus.Idle -> "Moments"
+                }
+            }
+        }
 
         scope.launch {
             runCatching { client.rewardInfo(campaignId, "first_workout") }
@@ -117,10 +125,11 @@ class MainActivity : Activity() {
                             rewardUrl.text = "${outcome.progress.current} of ${outcome.progress.target}"
                     }
                 } catch (e: MomentsException) {
-                    rewardUrl.text = when (e.code) {
-                        "frequency_cap_reached" -> "You already got this reward."
-                        "campaign_not_live" -> "This challenge is over."
-                        else -> "Something went wrong (${e.code})."
+                    rewardUrl.text = when {
+                        e.code == ErrorCode.FREQUENCY_CAP_REACHED -> "You already got this reward."
+                        e.code == ErrorCode.CAMPAIGN_NOT_LIVE -> "This challenge is over."
+                        e.isRetryable -> "No connection, try again in a moment."
+                        else -> "Something went wrong (${e.code.wireName}, ${e.requestId})."
                     }
                 }
             }
@@ -128,9 +137,8 @@ class MainActivity : Activity() {
     }
 
     override fun onDestroy() {
-        rewardsSubscription?.cancel()
-        scope.cancel() // cancels calls in flight; the SDK drops their futures
-        client.destroy()
+        scope.cancel() // cancels calls in flight (the SDK drops their futures) and the collections
+        client.close()
         super.onDestroy()
     }
 
@@ -140,4 +148,9 @@ class MainActivity : Activity() {
                 prefs.edit().putString("install_id", it).apply()
             }
         }
+}
+
+private fun ArrayAdapter<String>.replaceWith(items: List<String>) {
+    clear()
+    addAll(items)
 }
