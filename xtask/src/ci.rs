@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{self, Result, cargo};
-use crate::{bindings, kotlin, release, swift};
+use crate::{api, kotlin, release, swift};
 
 type Step = (&'static str, fn() -> Result);
 
@@ -31,7 +31,8 @@ const STEPS: &[Step] = &[
         util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
     }),
     ("fuzz targets (5 s each)", fuzz_smoke),
-    ("bindings up to date", bindings::check_not_stale),
+    // The committed generated bindings, then the public API dumps (api/) and the Kotlin/Swift parity table.
+    ("bindings, public API, parity", api::check),
     ("Kotlin SDK tests", kotlin::test),
     ("Swift SDK tests", swift::test),
 ];

@@ -2,6 +2,7 @@
 //!
 //! `cargo xtask <task>`; run `cargo xtask help` for the list. `cargo xtask ci` is what `.ci/run` calls.
 
+mod api;
 mod artifacts;
 mod bench;
 mod bindings;
@@ -21,6 +22,10 @@ usage: cargo xtask <task>
   bindings      build the native library (dev profile), generate Kotlin + Swift into target/bindings/ and
                 copy them to their committed places (commit the result)
                 --check: generate into target/bindings-check/ and fail naming the committed files that differ
+  api           public API dumps: moments-client (rustdoc JSON), Kotlin (binary-compatibility validator over
+                the compiled SDK), Swift (symbol graph) written to api/ (commit them with the change); then the
+                Kotlin/Swift parity table in docs/mobile.md checked against them
+                --check: bindings check, dumps regenerated into target/api-check/ and compared, parity
   kotlin-test   bindings check + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
                 the Android example compiled against the SDK (API stubs); the benchmark module built and
                 its comparison run for a few rounds
@@ -53,7 +58,7 @@ usage: cargo xtask <task>
                 image, JVM jars and POM, the AAR with an NDK, the XCFramework zip on macOS, release notes,
                 SHA256SUMS); says what it skips; refuses a dirty tree and disagreeing versions
   ci            system packages, fmt, clippy, cargo test (with CI set), versions agree + cargo package of the
-                published crates, schemathesis, fuzz, bindings check,
+                published crates, schemathesis, fuzz, bindings + public API + parity (api --check),
                 kotlin-test, swift-test; stops at the first failure
 ";
 
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "bindings" if args.get(1).is_some_and(|a| a == "--check") => bindings::check_not_stale(),
         "bindings" => bindings::generate_all(util::Profile::Dev).map(|_| ()),
+        "api" => api::task(&args[1..]),
         "kotlin-test" => kotlin::test(),
         "bench" => bench::run_all(&args[1..]),
         "kotlin-bench" => kotlin::bench(&args[1..]),

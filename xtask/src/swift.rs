@@ -262,3 +262,42 @@ fn unmount_everything_under(dir: &Path) -> Result {
     }
     Ok(())
 }
+
+/// Runs `script` (`/bin/sh -c`) where Swift is: natively when `swift` is on `PATH`, else in the Debian trixie
+/// root (made when missing), with the repository and target folder mounted at their own paths and `env` set.
+/// `cargo xtask api` runs `swift package dump-symbol-graph` through it.
+pub(crate) fn run_in_swift_env(title: &str, script: &str, env: &[(&str, &Path)]) -> Result {
+    header(title);
+    if util::which("swift").is_some() {
+        let mut sh = util::cmd("/bin/sh");
+        sh.args(["-c", script]);
+        for (key, value) in env {
+            sh.env(key, value);
+        }
+        return run(&mut sh);
+    }
+    if !cfg!(target_os = "linux") || !util::is_root() {
+        return Err("no `swift` on PATH: install Swift, or run as root on Debian so a Swift root can be made".into());
+    }
+    let swift_root = PathBuf::from(SWIFT_ROOT);
+    ensure_swift_root(&swift_root)?;
+    let mut mounts = Mounts::new(&swift_root);
+    mounts.system()?;
+    let root = util::root();
+    mounts.bind_same_path(&root)?;
+    let target = util::target_dir();
+    if !target.starts_with(&root) {
+        mounts.bind_same_path(&target)?;
+    }
+    let mut chroot = util::cmd("chroot");
+    chroot
+        .arg(&swift_root)
+        .args(["/usr/bin/env", "-i", "HOME=/root", "LANG=C.UTF-8"])
+        .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for (key, value) in env {
+        chroot.arg(format!("{key}={}", value.display()));
+    }
+    let result = run(chroot.args(["/bin/sh", "-c", script]));
+    drop(mounts);
+    result
+}
