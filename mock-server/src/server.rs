@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use crate::app::{AppState, Shared};
 use crate::domain::ids;
 use crate::domain::sandbox::{Demo, State};
-use crate::http::layers::ConnCtl;
+use crate::http::layers::faults::ConnCtl;
 
 /// The fixed demo secret key (documented, so README examples work).
 pub const DEMO_SECRET_KEY: &str = "sk_test_demo_4eC39HqLyjWDarjtT1zdp7dc";

@@ -3,7 +3,7 @@
 //!
 //! Apart so that a trigger takes the state's lock once (to run the trigger), not also to look its key
 //! up and store its answer: with two workers the second was mostly waiting for the state's lock.
-//! The middleware's rules (scope, replay, conflict, 5xx not stored) are in [`crate::http::idempotency`].
+//! The middleware's rules (scope, replay, conflict, 5xx not stored) are in [`crate::http::layers::idempotency`].
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::shard::{FastMap, SHARDS};
-use crate::http::idempotency::Answer;
+use crate::http::layers::idempotency::Answer;
 
 /// The scope of a key, (app, customer of a customer token, key), as a 128-bit keyed digest
 /// ([`IdemStore::scope`]): the store keeps 16 bytes per key instead of three strings. Two scopes
@@ -83,7 +83,7 @@ pub enum Begin {
 }
 
 /// The key a request runs under, in the request's extensions while it is handled, so that the
-/// handler can store its answer itself ([`crate::http::idempotency::store_now`]).
+/// handler can store its answer itself ([`crate::http::layers::idempotency::store_now`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Ticket {
     /// The key's scope.

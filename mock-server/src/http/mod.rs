@@ -11,7 +11,6 @@ pub mod envelope;
 pub mod extract;
 pub mod fraud;
 pub mod idem_store;
-pub mod idempotency;
 pub mod info;
 pub mod layers;
 mod openapi_extra;

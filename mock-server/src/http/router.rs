@@ -138,18 +138,20 @@ async fn not_found() -> ApiError {
     ApiError::from_status(StatusCode::NOT_FOUND)
 }
 
-/// The full router with its middleware.
+/// The full router with its layers ([`crate::http::layers`] says what each does), outermost first.
 pub fn router(app: AppState) -> Router {
-    build()
-        .0
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            crate::http::layers::middleware,
-        ))
+    use axum::middleware::{from_fn, from_fn_with_state};
+
+    use crate::http::layers::{envelope, faults, idempotency, journal, limits, request_id};
+    let layers = tower::ServiceBuilder::new()
         // Outermost, so faults and limit errors on a reward link's paths carry its headers too.
-        .layer(axum::middleware::from_fn(
-            crate::pages::landing::security_headers,
-        ))
-        .with_state(app)
+        .layer(from_fn(crate::pages::landing::security_headers))
+        .layer(from_fn(request_id::layer))
+        .layer(from_fn_with_state(app.clone(), journal::layer))
+        .layer(from_fn(envelope::layer))
+        .layer(from_fn(limits::headers))
+        .layer(from_fn_with_state(app.clone(), faults::layer))
+        .layer(from_fn(limits::body))
+        .layer(from_fn_with_state(app.clone(), idempotency::layer));
+    build().0.fallback(not_found).layer(layers).with_state(app)
 }

@@ -2,7 +2,9 @@
 //! in-progress, "retry later" answers (429, 5xx) not stored, 24 h retention on the server clock.
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -190,6 +192,45 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             r.extensions_mut().insert(crate::http::envelope::Enveloped);
             r.extensions_mut().insert(Replayed);
             Pre::Answer(r)
+        }
+    }
+}
+
+/// The layer: for a `POST` under `/v1/` with a key, answers a replay, a conflict or "in progress"
+/// itself, or runs the handler and stores its answer before passing it on.
+pub async fn layer(State(app): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    if !applies(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // The body's size is already limited (`RequestBodyLimitLayer`): an error here is that limit.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
+    };
+    let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+    match before(&app, &mut req, &bytes) {
+        Pre::Pass => next.run(req).await,
+        Pre::Answer(r) => r,
+        Pre::Store(ticket) => {
+            // If the client goes away mid-request, forget the in-progress marker. The guard is
+            // disarmed only once the answer is collected; from there to the store there is no
+            // await point, so the store cannot be lost to a cancellation.
+            struct Guard<'a>(&'a AppState, Option<Ticket>);
+            impl Drop for Guard<'_> {
+                fn drop(&mut self) {
+                    if let Some(t) = self.1.take() {
+                        abandon(self.0, &t);
+                    }
+                }
+            }
+            let mut guard = Guard(&app, Some(ticket));
+            let resp = next.run(req).await;
+            let (resp, pending) = collect(ticket, resp).await;
+            guard.1 = None;
+            if let Some(p) = pending {
+                store(&app, p);
+            }
+            resp
         }
     }
 }

@@ -1,0 +1,101 @@
+//! Faults injected through `/_mock/faults` fire here, before the request is handled: latency, a
+//! status, a rate limit (`429` with `Retry-After`) or a connection reset. Until a fault is ever
+//! injected, requests skip the lookup (and its lock).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Notify;
+
+use crate::app::AppState;
+use crate::domain::errors::ApiError;
+use crate::domain::faults::Fault;
+use crate::http::layers::journal::{self, Outcome, Started};
+use crate::http::layers::{RouteOf, is_health};
+
+/// Per-connection control: notifying it drops the connection without an answer.
+#[derive(Clone)]
+pub struct ConnCtl(pub std::sync::Arc<Notify>);
+
+/// The fault that fired, described, on the answer (for the journal).
+#[derive(Clone, Debug)]
+pub struct FaultFired(pub String);
+
+/// The layer.
+pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if !app.0.faults_armed.load(Ordering::Acquire) || is_health(&req) {
+        return next.run(req).await;
+    }
+    let route = RouteOf::of(&req);
+    let fault = app.lock().faults.take(
+        req.method().as_str(),
+        req.uri().path(),
+        route.as_ref().map(RouteOf::as_str),
+    );
+    let Some(f) = fault else {
+        return next.run(req).await;
+    };
+    let fired = FaultFired(describe(&f));
+    if let Some(ms) = f.latency_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let mut resp = match f.action.as_deref() {
+        Some("reset") => {
+            if let (Some(ctl), Some(started)) = (
+                req.extensions().get::<ConnCtl>(),
+                req.extensions().get::<Started>(),
+            ) {
+                let outcome = Outcome {
+                    status: 0,
+                    fault: Some(fired.0.clone()),
+                    ..Outcome::default()
+                };
+                journal::record(&app, started.clone(), outcome);
+                ctl.0.notify_one();
+                std::future::pending::<()>().await;
+            }
+            // Without a connection handle (in-process router), answer 502 as the closest thing.
+            ApiError::from_status(StatusCode::BAD_GATEWAY).into_response()
+        }
+        Some("rate_limit") => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests (injected).",
+        )
+        .retry_after(f.retry_after_seconds.unwrap_or(1))
+        .into_response(),
+        _ => match f.status {
+            Some(s) => {
+                let st = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let mut e = ApiError::from_status(st);
+                e.message = format!("{} (injected fault)", e.message);
+                if s == 429 || s == 503 {
+                    e = e.retry_after(f.retry_after_seconds.unwrap_or(1));
+                }
+                e.into_response()
+            }
+            None => next.run(req).await,
+        },
+    };
+    resp.extensions_mut().insert(fired);
+    resp
+}
+
+/// `ROUTE[ action=…][ status=…][ latency_ms=…]`, as the journal shows it.
+fn describe(f: &Fault) -> String {
+    let mut d = f.route.clone();
+    if let Some(a) = &f.action {
+        d += &format!(" action={a}");
+    }
+    if let Some(s) = f.status {
+        d += &format!(" status={s}");
+    }
+    if let Some(l) = f.latency_ms {
+        d += &format!(" latency_ms={l}");
+    }
+    d
+}

@@ -1,0 +1,139 @@
+//! One log line per request (at `info`, target [`REQUEST_LOG_TARGET`]) and its entry in the request
+//! journal (`GET /_mock/journal`), written once the answer is known, after the idempotency layer
+//! stored it. Then webhook deliveries that became due start.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+
+use crate::app::AppState;
+use crate::domain::journal::JournalEntry;
+use crate::http::layers::RouteOf;
+use crate::http::layers::faults::FaultFired;
+use crate::http::layers::request_id::RequestId;
+use crate::http::layers::{HEALTH_ROUTE, idempotency::Replayed};
+
+/// The log target of the one line per request (`--log moments_mock_server::request=info` shows those alone).
+pub const REQUEST_LOG_TARGET: &str = "moments_mock_server::request";
+
+/// A trigger's `occurred_at`, left on its answer for the journal.
+#[derive(Clone, Copy, Debug)]
+pub struct OccurredAt(pub DateTime<Utc>);
+
+/// What the journal knows of a request before it is handled (in the request's extensions, for a
+/// layer that answers without returning: a connection reset by a fault).
+#[derive(Clone, Debug)]
+pub struct Started {
+    at: Instant,
+    request_id: String,
+    method: Method,
+    path: String,
+    route: Option<RouteOf>,
+    idempotency_key: Option<String>,
+}
+
+/// What the answer adds.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// HTTP status (0: the connection was reset by a fault).
+    pub status: u16,
+    /// The answer was a replay of an idempotency key's stored answer.
+    pub replayed: bool,
+    /// The fault that fired, described.
+    pub fault: Option<String>,
+    /// The trigger's `occurred_at`.
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// The layer.
+pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Started {
+        at: Instant::now(),
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        route: RouteOf::of(&req),
+        idempotency_key: req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    let health = started.method == Method::GET
+        && started.route.as_ref().map(RouteOf::as_str) == Some(HEALTH_ROUTE);
+    req.extensions_mut().insert(started.clone());
+    let resp = next.run(req).await;
+    let outcome = Outcome {
+        status: resp.status().as_u16(),
+        replayed: resp.extensions().get::<Replayed>().is_some(),
+        fault: resp.extensions().get::<FaultFired>().map(|f| f.0.clone()),
+        occurred_at: resp.extensions().get::<OccurredAt>().map(|o| o.0),
+    };
+    if health {
+        log(&started, &outcome);
+        return resp;
+    }
+    if record(&app, started, outcome) {
+        let a = app.clone();
+        tokio::spawn(async move { crate::delivery::flush(&a).await });
+    }
+    resp
+}
+
+/// Logs the request ([`log`]), records it in the journal and tells whether webhook sends wait to be
+/// delivered. The journal has its own lock.
+pub fn record(app: &AppState, s: Started, o: Outcome) -> bool {
+    log(&s, &o);
+    let entry = JournalEntry {
+        request_id: s.request_id,
+        at: app.0.clock.now(),
+        method: method_name(&s.method),
+        path: s.path.into(),
+        route: s.route.map(|r| r.as_str().to_string()),
+        status: o.status,
+        idempotency_key: s.idempotency_key,
+        replayed: o.replayed,
+        fault: o.fault,
+        occurred_at: o.occurred_at,
+    };
+    app.journal().record(entry);
+    app.outbox_pending()
+}
+
+/// Logs the request at `info`: method, route template (never the path, which may hold a reward link's
+/// token; `-` when no route matched), status (0: the connection was reset by a fault), duration, request
+/// id, idempotency key when sent, whether the answer was a replay, and the fault that fired, if one did.
+fn log(s: &Started, o: &Outcome) {
+    let duration_ms = s.at.elapsed().as_secs_f64() * 1000.0;
+    // An `Option` field is written only when it is `Some`.
+    tracing::info!(
+        target: REQUEST_LOG_TARGET,
+        method = s.method.as_str(),
+        route = s.route.as_ref().map_or("-", RouteOf::as_str),
+        status = o.status,
+        duration_ms,
+        request_id = s.request_id.as_str(),
+        idempotency_key = s.idempotency_key.as_deref(),
+        replayed = o.replayed,
+        fault = o.fault.as_deref(),
+        "request"
+    );
+}
+
+/// The method's name, without allocating for the standard ones.
+fn method_name(m: &Method) -> Cow<'static, str> {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    match KNOWN.iter().find(|k| **k == m.as_str()) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(m.as_str().to_string()),
+    }
+}
