@@ -174,34 +174,110 @@ pub fn jar_task() -> Result {
     Ok(())
 }
 
-/// The XCFramework zipped for a SwiftPM `binaryTarget(url:checksum:)`, and its checksum file, in `out` (macOS).
+/// The XCFramework zipped for a SwiftPM `binaryTarget(url:checksum:)`, and its checksum file, in `out` (macOS):
+/// builds `bindings/swift/MomentsFFI.xcframework`, zips it with `ditto` and checksums the zip with
+/// `swift package compute-checksum`.
 pub fn xcframework_zip(out: &Path) -> Result<(PathBuf, PathBuf)> {
-    mobile::xcframework()?;
+    let framework = mobile::build_xcframework()?;
     let root = util::root();
-    let framework = root.join("bindings/swift/MomentsFFI.xcframework");
     std::fs::create_dir_all(out).map_err(|e| format!("create {}: {e}", out.display()))?;
-    let zip = out.join("MomentsFFI.xcframework.zip");
+    let zip = out.join(XCFRAMEWORK_ZIP);
     let _ = std::fs::remove_file(&zip);
+    header("zip the XCFramework and compute its SwiftPM checksum");
     run(util::cmd("ditto")
         .args(["-c", "-k", "--sequesterRsrc", "--keepParent"])
         .arg(&framework)
         .arg(&zip))?;
     let checksum = util::output(
         util::cmd("swift")
-            .current_dir(root.join("bindings/swift"))
+            .current_dir(&root)
             .args(["package", "compute-checksum"])
             .arg(&zip),
     )?;
-    let checksum_path = out.join("MomentsFFI.xcframework.zip.checksum");
+    let checksum_path = out.join(format!("{XCFRAMEWORK_ZIP}.checksum"));
     std::fs::write(&checksum_path, format!("{}\n", checksum.trim()))
         .map_err(|e| format!("write {}: {e}", checksum_path.display()))?;
     Ok((zip, checksum_path))
 }
 
-/// `cargo xtask swift-package`: what `bindings/swift` links, in release form. On macOS the XCFramework
-/// (`bindings/swift/MomentsFFI.xcframework`, which the package uses) and its zip with checksum in
-/// `target/swift/`; on Linux the stripped release `libmoments_ffi.so` in `target/swift/lib`, which the
-/// package links when `MOMENTS_LIB_DIR` names it.
+/// The name of the XCFramework's zip, in `target/dist/` and among a release's files.
+pub const XCFRAMEWORK_ZIP: &str = "MomentsFFI.xcframework.zip";
+
+/// Where a release's XCFramework zip is downloaded from: `<repository>/releases/download/v<version>/<zip>`,
+/// with `repository` from the root `Cargo.toml`'s `[workspace.package]`.
+pub fn release_xcframework_url(root: &Path, version: &str) -> Result<String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|e| format!("read the root Cargo.toml: {e}"))?;
+    let mut in_section = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[workspace.package]";
+        } else if in_section
+            && let Some(rest) = line.strip_prefix("repository")
+            && let Some(value) = rest.trim_start().strip_prefix('=')
+        {
+            let repository = value.trim().trim_matches('"').trim_end_matches('/');
+            return Ok(format!(
+                "{repository}/releases/download/v{version}/{XCFRAMEWORK_ZIP}"
+            ));
+        }
+    }
+    Err("no `repository` under [workspace.package] in the root Cargo.toml".into())
+}
+
+/// `manifest` (the root `Package.swift`) with its release binary target set to `url` and `checksum`: the
+/// values of `let releaseXCFrameworkURL = "…"` and `let releaseXCFrameworkChecksum = "…"`.
+pub fn with_release_binary_target(manifest: &str, url: &str, checksum: &str) -> Result<String> {
+    if checksum.len() != 64 || !checksum.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{checksum}` is not a SwiftPM checksum (64 hex digits)"
+        ));
+    }
+    let mut out = String::with_capacity(manifest.len());
+    let (mut urls, mut checksums) = (0, 0);
+    for line in manifest.split_inclusive('\n') {
+        let ending = &line[line.trim_end_matches(['\r', '\n']).len()..];
+        if line.starts_with("let releaseXCFrameworkURL = ") {
+            urls += 1;
+            out.push_str(&format!("let releaseXCFrameworkURL = \"{url}\"{ending}"));
+        } else if line.starts_with("let releaseXCFrameworkChecksum = ") {
+            checksums += 1;
+            out.push_str(&format!(
+                "let releaseXCFrameworkChecksum = \"{checksum}\"{ending}"
+            ));
+        } else {
+            out.push_str(line);
+        }
+    }
+    if (urls, checksums) != (1, 1) {
+        return Err(format!(
+            "Package.swift has {urls} `let releaseXCFrameworkURL` and {checksums} `let releaseXCFrameworkChecksum` \
+             lines, expected one of each"
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes the release's XCFramework URL (for `version`) and `checksum` into the root `Package.swift`.
+pub fn write_release_binary_target(root: &Path, version: &str, checksum: &str) -> Result<PathBuf> {
+    let path = root.join("Package.swift");
+    let manifest =
+        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let url = release_xcframework_url(root, version)?;
+    let updated = with_release_binary_target(&manifest, &url, checksum.trim())?;
+    std::fs::write(&path, updated).map_err(|e| format!("write {}: {e}", path.display()))?;
+    println!(
+        "{}: binaryTarget(url: {url}, checksum: {})",
+        path.display(),
+        checksum.trim()
+    );
+    Ok(path)
+}
+
+/// `cargo xtask swift-package`: what the Swift package (root `Package.swift`) links, in release form. On macOS
+/// the XCFramework (`bindings/swift/MomentsFFI.xcframework`, which the package then uses) and its zip with
+/// checksum in `target/swift/`; on Linux the stripped release `libmoments_ffi.so` in `target/swift/lib`, which
+/// the package links when `MOMENTS_LIB_DIR` names it.
 pub fn swift_package() -> Result {
     let root = util::root();
     release::check_versions(&root)?;
@@ -217,7 +293,7 @@ pub fn swift_package() -> Result {
             checksum.display()
         );
         println!(
-            "xcframework: {} (used by bindings/swift/Package.swift)",
+            "xcframework: {} (used by Package.swift while it exists)",
             root.join("bindings/swift/MomentsFFI.xcframework").display()
         );
         println!("zip: {}", zip.display());
@@ -228,10 +304,54 @@ pub fn swift_package() -> Result {
     let (_, stripped) = release_library(&lib_dir)?;
     header("the Swift package's native library (Linux)");
     println!(
-        "Build or test a package that depends on {} with:\n  MOMENTS_LIB_DIR={} swift build",
-        root.join("bindings/swift").display(),
+        "Build or test the package at {} (or one that depends on it) with:\n  MOMENTS_LIB_DIR={} swift build",
+        root.display(),
         lib_dir.display()
     );
     println!("library: {}", stripped.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_release_binary_target_is_written_into_the_committed_manifest() {
+        let root = util::root();
+        let manifest = std::fs::read_to_string(root.join("Package.swift")).unwrap();
+        let checksum = "ab".repeat(32);
+        let url = release_xcframework_url(&root, "9.8.7").unwrap();
+        assert!(
+            url.ends_with("/releases/download/v9.8.7/MomentsFFI.xcframework.zip"),
+            "{url}"
+        );
+        let updated = with_release_binary_target(&manifest, &url, &checksum).unwrap();
+        assert!(updated.contains(&format!("let releaseXCFrameworkURL = \"{url}\"\n")));
+        assert!(updated.contains(&format!(
+            "let releaseXCFrameworkChecksum = \"{checksum}\"\n"
+        )));
+        // Only those two lines change.
+        let changed = manifest
+            .lines()
+            .zip(updated.lines())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(changed, 2);
+        assert_eq!(manifest.lines().count(), updated.lines().count());
+        // Writing it again gives the same text.
+        assert_eq!(
+            with_release_binary_target(&updated, &url, &checksum).unwrap(),
+            updated
+        );
+    }
+
+    #[test]
+    fn a_bad_checksum_or_a_manifest_without_the_constants_is_refused() {
+        let manifest =
+            "let releaseXCFrameworkURL = \"x\"\nlet releaseXCFrameworkChecksum = \"y\"\n";
+        assert!(with_release_binary_target(manifest, "u", "not-hex").is_err());
+        let err = with_release_binary_target("// nothing\n", "u", &"0".repeat(64)).unwrap_err();
+        assert!(err.contains("0 `let releaseXCFrameworkURL`"), "{err}");
+    }
 }

@@ -22,7 +22,8 @@ pub struct Generated {
 pub const KOTLIN_DIR: &str = "bindings/kotlin/generated";
 
 /// Every generated file that is committed: (output folder, file relative to it, its committed path relative to
-/// the repository root). SwiftPM compiles the Swift files where they are committed, inside its package.
+/// the repository root). SwiftPM compiles the Swift files where they are committed (root `Package.swift`): the
+/// generated Swift is its own module, `MomentsBindings`, which the hand-written `MomentsSDK` module wraps.
 pub const COMMITTED: &[(Language, &str, &str)] = &[
     (
         Language::Kotlin,
@@ -32,7 +33,7 @@ pub const COMMITTED: &[(Language, &str, &str)] = &[
     (
         Language::Swift,
         "MomentsSDK.swift",
-        "bindings/swift/Sources/MomentsSDK/MomentsSDK.swift",
+        "bindings/swift/Sources/MomentsBindings/MomentsBindings.swift",
     ),
     (
         Language::Swift,

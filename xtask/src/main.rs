@@ -34,10 +34,11 @@ usage: cargo xtask <task>
   kotlin-bench  Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp: JMH, then interleaved
                 (--ab [ROUNDS [BATCH]]: interleaved alone; other arguments go to JMH alone); tables + ratios
                 (not part of `ci`; kotlin-test runs the interleaved one for a few rounds)
-  swift-test    bindings + mock binary, then `swift test` of bindings/swift (native swift, or a Debian trixie root);
-                the iOS example's model compiled against the SDK
+  swift-test    bindings + mock binary (MOMENTS_MOCK_BIN: use that one), then `swift test` of the root Swift
+                package (native swift, or a Debian trixie root); its privacy manifest in the built bundle; the iOS
+                example's model and every Swift snippet of docs/mobile.md compiled against the SDK
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
-  xcframework   build MomentsFFI.xcframework for iOS (needs Xcode)
+  xcframework   build MomentsFFI.xcframework for iOS (needs Xcode), its zip and SwiftPM checksum in target/swift/
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
   msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
   fuzz          every cargo-fuzz target built (unoptimized) and run 5 s, as `ci` does (installs nightly and

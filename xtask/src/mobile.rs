@@ -77,8 +77,24 @@ pub fn android(abis: &[String]) -> Result {
     Ok(())
 }
 
-/// `cargo xtask xcframework`: `bindings/swift/MomentsFFI.xcframework` (iOS device, iOS simulator, macOS).
+/// `cargo xtask xcframework`: `bindings/swift/MomentsFFI.xcframework` (iOS device, iOS simulator, macOS), which
+/// the root `Package.swift` uses when it exists, then its zip for a `binaryTarget(url:checksum:)` and the zip's
+/// checksum (`swift package compute-checksum`) in `target/swift/`.
 pub fn xcframework() -> Result {
+    let (zip, checksum) = crate::artifacts::xcframework_zip(&util::target_dir().join("swift"))?;
+    println!(
+        "zip: {}\nchecksum: {} ({})",
+        zip.display(),
+        std::fs::read_to_string(&checksum)
+            .unwrap_or_default()
+            .trim(),
+        checksum.display()
+    );
+    Ok(())
+}
+
+/// Builds `bindings/swift/MomentsFFI.xcframework` (iOS device, iOS simulator, macOS); returns its path.
+pub fn build_xcframework() -> Result<PathBuf> {
     if util::which("xcodebuild").is_none() {
         return Err(
             "xcodebuild not found: the xcframework is built on macOS with Xcode installed".into(),
@@ -138,7 +154,7 @@ pub fn xcframework() -> Result {
     args.extend(["-output".into(), output.display().to_string()]);
     run(util::cmd("xcodebuild").args(&args))?;
     println!("{} ready", output.display());
-    Ok(())
+    Ok(output)
 }
 
 /// The size budget of the stripped cdylib (x86_64, `mobile` profile, outbox included), in bytes.

@@ -1,8 +1,8 @@
 //! Releases: one version for every artifact, and `cargo xtask dist`.
 //!
 //! The version is `[workspace.package] version` of the root `Cargo.toml`. The files that cannot read it from
-//! there (Maven's POM, the Gradle module, the Swift package's constant, the workspace's path dependencies)
-//! carry a copy: [`COPIES`]. `cargo xtask version` checks that every copy agrees (a step of `cargo xtask ci`);
+//! there (Maven's POM, the Gradle module, the Swift package's constant and release URL, the workspace's path
+//! dependencies) carry a copy: [`COPIES`]. `cargo xtask version` checks that every copy agrees (a step of `cargo xtask ci`);
 //! `cargo xtask version X.Y.Z` writes the version into `Cargo.toml` and every copy.
 //!
 //! `cargo xtask dist` builds every artifact this machine can build into a staging folder and moves it to
@@ -69,6 +69,14 @@ pub const COPIES: &[Copy] = &[
         next_line: false,
         before: "= \"",
         after: "\"",
+    },
+    // The Swift package's release binary target (`cargo xtask dist` writes its checksum).
+    Copy {
+        path: "Package.swift",
+        key: "let releaseXCFrameworkURL = ",
+        next_line: false,
+        before: "/releases/download/v",
+        after: "/",
     },
     // The Android example's compile check depends on the SDK's jar by version.
     Copy {
@@ -495,7 +503,7 @@ fn build_parts(
     parts.push(("Android AAR", android_aar(root, staging, version)?));
 
     header("dist: the XCFramework (Swift package binary target)");
-    parts.push(("XCFramework zip", xcframework_zip(staging)?));
+    parts.push(("XCFramework zip", xcframework_zip(root, staging, version)?));
 
     let notes_path = staging.join("RELEASE_NOTES.md");
     let notes = if dirty {
@@ -544,8 +552,9 @@ fn android_aar(root: &Path, staging: &Path, version: &str) -> Result<Part> {
     Ok(Part::Built(vec![to]))
 }
 
-/// The XCFramework as the zip a SwiftPM `binaryTarget(url:checksum:)` takes, and its checksum, on macOS.
-fn xcframework_zip(staging: &Path) -> Result<Part> {
+/// The XCFramework as the zip a SwiftPM `binaryTarget(url:checksum:)` takes, and its checksum, on macOS; the
+/// release's URL and that checksum are written into the root `Package.swift` (commit it with the release).
+fn xcframework_zip(root: &Path, staging: &Path, version: &str) -> Result<Part> {
     if !cfg!(target_os = "macos") {
         return Ok(Part::Skipped(
             "the XCFramework is built on macOS with Xcode (the release workflow's macOS job)"
@@ -553,6 +562,13 @@ fn xcframework_zip(staging: &Path) -> Result<Part> {
         ));
     }
     let (zip, checksum) = artifacts::xcframework_zip(staging)?;
+    let sum = read(&checksum)?;
+    let manifest = artifacts::write_release_binary_target(root, version, &sum)?;
+    println!(
+        "commit {} (its binaryTarget now names this zip) and upload the zip as {}",
+        manifest.display(),
+        artifacts::release_xcframework_url(root, version)?
+    );
     Ok(Part::Built(vec![zip, checksum]))
 }
 

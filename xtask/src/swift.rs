@@ -1,9 +1,11 @@
-//! `cargo xtask swift-test`: the Swift SDK built and tested against the real native library.
+//! `cargo xtask swift-test`: the Swift SDK (the root `Package.swift`) built and tested against the real native
+//! library, the iOS example's model and every Swift snippet of docs/mobile.md compiled against it.
 //!
 //! With a native `swift` on `PATH` (macOS, or Linux with Swift installed) it runs directly. Otherwise, on Debian
 //! as root, it uses a Debian trixie root with the `swiftlang` package, made once with debootstrap under
 //! `/var/cache/moments-swift-root` and reused; `/proc`, `/sys`, `/dev` and the repository (at the same absolute
-//! path) are mounted into it for the run and unmounted afterwards, even on failure.
+//! path) are mounted into it for the run and unmounted afterwards, even on failure. One run at a time uses the
+//! root: [`Mounts`] holds a lock on `/var/cache/moments-swift-root.lock` while anything is mounted.
 
 use std::path::{Path, PathBuf};
 
@@ -19,16 +21,22 @@ const MIRROR: &str = "http://deb.debian.org/debian";
 pub fn test() -> Result {
     if cfg!(target_os = "macos") {
         // On Apple platforms the package uses the xcframework.
-        crate::mobile::xcframework()?;
+        crate::mobile::build_xcframework()?;
     }
     let lib_dir = bindings::checked_library()?;
-    let mock = util::build_mock_server(false)?;
+    // A mock binary named by MOMENTS_MOCK_BIN is used as it is (no build).
+    let mock = match std::env::var_os("MOMENTS_MOCK_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => util::build_mock_server(false)?,
+    };
     let root = util::root();
-    let package = root.join("bindings/swift");
+    let package = root.clone();
     let scratch = util::target_dir().join("swift-build");
 
     let example = example_check_package(&root)?;
     let example_scratch = util::target_dir().join("swift-example-build");
+    let snippets = snippet_check_package(&root)?;
+    let snippets_scratch = util::target_dir().join("swift-snippets-build");
 
     if util::which("swift").is_some() {
         header("Swift: swift test (native toolchain)");
@@ -38,12 +46,19 @@ pub fn test() -> Result {
             .arg(&scratch)
             .env("MOMENTS_LIB_DIR", &lib_dir)
             .env("MOMENTS_MOCK_BIN", &mock))?;
-        header(EXAMPLE_HEADER);
-        return run(util::cmd("swift")
-            .current_dir(&example)
-            .args(["build", "--scratch-path"])
-            .arg(&example_scratch)
-            .env("MOMENTS_LIB_DIR", &lib_dir));
+        check_privacy_manifest_bundled(&scratch)?;
+        for (title, dir, build) in [
+            (EXAMPLE_HEADER, &example, &example_scratch),
+            (SNIPPETS_HEADER, &snippets, &snippets_scratch),
+        ] {
+            header(title);
+            run(util::cmd("swift")
+                .current_dir(dir)
+                .args(["build", "--scratch-path"])
+                .arg(build)
+                .env("MOMENTS_LIB_DIR", &lib_dir))?;
+        }
+        return Ok(());
     }
     if !cfg!(target_os = "linux") || !util::is_root() {
         return Err("no `swift` on PATH: install Swift, or run as root on Debian so a Swift root can be made".into());
@@ -78,6 +93,7 @@ pub fn test() -> Result {
             scratch.display()
         ),
     )
+    .and_then(|()| check_privacy_manifest_bundled(&scratch))
     .and_then(|()| {
         in_root(
             EXAMPLE_HEADER,
@@ -87,16 +103,61 @@ pub fn test() -> Result {
                 example_scratch.display()
             ),
         )
+    })
+    .and_then(|()| {
+        in_root(
+            SNIPPETS_HEADER,
+            format!(
+                "cd '{}' && exec swift build --scratch-path '{}'",
+                snippets.display(),
+                snippets_scratch.display()
+            ),
+        )
     });
     drop(mounts);
     result
 }
 
 const EXAMPLE_HEADER: &str = "Swift: the iOS example's model (RewardsModel.swift) compiles against the SDK, warnings as errors";
+const SNIPPETS_HEADER: &str = "Swift: every ```swift snippet of docs/mobile.md compiles against the SDK (Swift 6), warnings as errors";
+
+/// The SwiftPM identity of the root package when a package depends on it by path: its folder's name.
+fn root_package_identity(root: &Path) -> String {
+    root.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_else(|| "moments-sdk".into())
+}
+
+/// The SDK's resource bundle that `swift test` built carries the privacy manifest.
+fn check_privacy_manifest_bundled(scratch: &Path) -> Result {
+    header("Swift: the MomentsSDK resource bundle carries PrivacyInfo.xcprivacy");
+    // SwiftPM names a target's resource bundle `<package name>_<target name>`.
+    let bundle = "MomentsSDK_MomentsSDK.resources";
+    let candidates: Vec<PathBuf> = std::fs::read_dir(scratch)
+        .map_err(|e| format!("read {}: {e}", scratch.display()))?
+        .flatten()
+        .map(|platform| platform.path().join("debug").join(bundle))
+        .collect();
+    match candidates
+        .iter()
+        .map(|dir| dir.join("PrivacyInfo.xcprivacy"))
+        .find(|manifest| manifest.is_file())
+    {
+        Some(manifest) => {
+            println!("{}", manifest.display());
+            Ok(())
+        }
+        None => Err(format!(
+            "no PrivacyInfo.xcprivacy in a {bundle} bundle under {}: is it still in the MomentsSDK target's resources \
+             (Package.swift)?",
+            scratch.display()
+        )),
+    }
+}
 
 /// A package in `target/` that compiles the iOS example's UI-free part (`RewardsModel.swift`, copied) against the
-/// SDK package, so the example cannot drift from the SDK's API. The SwiftUI shell needs Apple's SDKs and is not
-/// compiled here.
+/// SDK package in Swift 6 language mode, so the example cannot drift from the SDK's API. The SwiftUI shell needs
+/// Apple's SDKs and is not compiled here.
 fn example_check_package(root: &Path) -> Result<PathBuf> {
     let dir = util::target_dir().join("swift-example-check");
     let sources = dir.join("Sources/MomentsDemoCheck");
@@ -105,7 +166,7 @@ fn example_check_package(root: &Path) -> Result<PathBuf> {
     std::fs::copy(&model, sources.join("RewardsModel.swift"))
         .map_err(|e| format!("copy {}: {e}", model.display()))?;
     let manifest = format!(
-        r#"// swift-tools-version:5.9
+        r#"// swift-tools-version:6.0
 // Generated by `cargo xtask swift-test`: compiles examples/ios-swift/MomentsDemo/RewardsModel.swift against the SDK.
 import PackageDescription
 
@@ -116,14 +177,190 @@ let package = Package(
     targets: [
         .target(
             name: "MomentsDemoCheck",
-            dependencies: [.product(name: "MomentsSDK", package: "swift")],
+            dependencies: [.product(name: "MomentsSDK", package: "{identity}")],
             path: "Sources/MomentsDemoCheck",
             swiftSettings: [.unsafeFlags(["-warnings-as-errors"])]
         ),
     ]
 )
 "#,
-        sdk = root.join("bindings/swift").display()
+        sdk = root.display(),
+        identity = root_package_identity(root),
+    );
+    std::fs::write(dir.join("Package.swift"), manifest)
+        .map_err(|e| format!("write {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Declarations the snippets of docs/mobile.md use without showing them: the app's own backend client (an
+/// ordinary class, not `Sendable`, as an app's usually is) and a way to show something. The values they use
+/// (`campaignID`, …) are parameters of the functions their statements are compiled in.
+const SNIPPET_PRELUDE: &str = r#"import Foundation
+import MomentsSDK
+
+/// The app's own backend client, as the snippets use it: an ordinary class.
+final class AppBackend {
+    func customerToken() async throws -> CustomerToken {
+        CustomerToken(token: "ct_snippet", expiresIn: 900)
+    }
+}
+
+func show(_ url: URL) {}
+func show(_ text: String) {}
+"#;
+
+/// The parameters every snippet of docs/mobile.md may use (its body is compiled inside a function taking them).
+const SNIPPET_PARAMETERS: &str = "client: MomentsClient, installID: String?, campaignID: String, customerID: String, apiURL: URL, \
+     outboxFile: URL";
+
+/// One fenced ```swift block of a Markdown document.
+#[derive(Debug, PartialEq, Eq)]
+struct Snippet {
+    /// The line of its opening fence (1-based).
+    line: usize,
+    code: String,
+}
+
+/// Every fenced block whose info string is `swift`, in order.
+fn swift_snippets(markdown: &str) -> Vec<Snippet> {
+    let mut snippets = Vec::new();
+    let mut open: Option<(usize, String, String)> = None; // (line, fence indent, code)
+    for (index, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        match &mut open {
+            None => {
+                if trimmed.strip_prefix("```").map(str::trim) == Some("swift") {
+                    open = Some((index + 1, indent.to_owned(), String::new()));
+                }
+            }
+            Some((start, fence_indent, code)) => {
+                if trimmed.starts_with("```") {
+                    snippets.push(Snippet {
+                        line: *start,
+                        code: std::mem::take(code),
+                    });
+                    open = None;
+                } else {
+                    code.push_str(line.strip_prefix(fence_indent.as_str()).unwrap_or(trimmed));
+                    code.push('\n');
+                }
+            }
+        }
+    }
+    snippets
+}
+
+/// Whether a snippet declares things (its first line is an import, a type, a function or an attribute) rather
+/// than being statements: it is compiled at the top level of its own file, not inside a function.
+fn declares(code: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "import ",
+        "final class ",
+        "class ",
+        "struct ",
+        "actor ",
+        "enum ",
+        "extension ",
+        "func ",
+        "@MainActor",
+        "@Observable",
+    ];
+    let first = code
+        .lines()
+        .map(str::trim_end)
+        .find(|l| !l.is_empty() && !l.starts_with("//"))
+        .unwrap_or("");
+    STARTS.iter().any(|s| first.starts_with(s))
+}
+
+/// The Swift source compiling `snippet` number `n` of docs/mobile.md: declarations as they are; statements inside
+/// two functions, one `@MainActor` (as in an app's UI code) and one nonisolated (as in a background task).
+fn snippet_source(n: usize, snippet: &Snippet) -> String {
+    let header = format!("// docs/mobile.md, line {}\n", snippet.line);
+    if declares(&snippet.code) {
+        let (imports, rest): (Vec<&str>, Vec<&str>) =
+            snippet.code.lines().partition(|l| l.starts_with("import "));
+        let mut out = header;
+        for import in imports {
+            out.push_str(import);
+            out.push('\n');
+        }
+        out.push_str("import Foundation\nimport MomentsSDK\n\n");
+        out.push_str(&rest.join("\n"));
+        out.push('\n');
+        return out;
+    }
+    let body: String = snippet
+        .code
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("    {l}\n")
+            }
+        })
+        .collect();
+    format!(
+        "{header}import Foundation\nimport MomentsSDK\n\n\
+         @MainActor\nfunc snippet{n}OnTheMainActor({SNIPPET_PARAMETERS}) async throws {{\n{body}}}\n\n\
+         func snippet{n}Nonisolated({SNIPPET_PARAMETERS}) async throws {{\n{body}}}\n"
+    )
+}
+
+/// A package in `target/` compiling every ```swift block of docs/mobile.md against the SDK package, in Swift 6
+/// language mode (strict concurrency) with warnings as errors, so the documentation cannot drift from the API.
+fn snippet_check_package(root: &Path) -> Result<PathBuf> {
+    let doc = root.join("docs/mobile.md");
+    let markdown =
+        std::fs::read_to_string(&doc).map_err(|e| format!("read {}: {e}", doc.display()))?;
+    let snippets = swift_snippets(&markdown);
+    if snippets.is_empty() {
+        return Err(format!("no ```swift snippet in {}", doc.display()));
+    }
+    let dir = util::target_dir().join("swift-snippets-check");
+    let sources = dir.join("Sources/MomentsDocSnippets");
+    let _ = std::fs::remove_dir_all(&sources);
+    std::fs::create_dir_all(&sources).map_err(|e| format!("create {}: {e}", sources.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = sources.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))
+    };
+    write("Prelude.swift", SNIPPET_PRELUDE)?;
+    for (i, snippet) in snippets.iter().enumerate() {
+        write(
+            &format!("Snippet{:02}.swift", i + 1),
+            &snippet_source(i + 1, snippet),
+        )?;
+    }
+    println!(
+        "{} Swift snippets of {} in {}",
+        snippets.len(),
+        doc.display(),
+        sources.display()
+    );
+    let manifest = format!(
+        r#"// swift-tools-version:6.0
+// Generated by `cargo xtask swift-test`: compiles every ```swift block of docs/mobile.md against the SDK.
+import PackageDescription
+
+let package = Package(
+    name: "MomentsDocSnippets",
+    platforms: [.iOS(.v15), .macOS(.v12)],
+    dependencies: [.package(path: "{sdk}")],
+    targets: [
+        .target(
+            name: "MomentsDocSnippets",
+            dependencies: [.product(name: "MomentsSDK", package: "{identity}")],
+            path: "Sources/MomentsDocSnippets",
+            swiftSettings: [.unsafeFlags(["-warnings-as-errors"])]
+        ),
+    ]
+)
+"#,
+        sdk = root.display(),
+        identity = root_package_identity(root),
     );
     std::fs::write(dir.join("Package.swift"), manifest)
         .map_err(|e| format!("write {}: {e}", dir.display()))?;
@@ -185,16 +422,42 @@ fn ensure_swift_root(swift_root: &Path) -> Result {
 }
 
 /// Mount points under the root, unmounted in reverse order on drop.
+///
+/// Holds an exclusive lock on `<root>.lock` from creation to drop (after the unmounts), so that two xtask runs
+/// on this machine take turns with the root instead of unmounting each other's mounts.
 struct Mounts {
     root: PathBuf,
     mounted: Vec<PathBuf>,
+    _lock: Option<std::fs::File>,
 }
 
 impl Mounts {
     fn new(root: &Path) -> Self {
+        let lock_path = root.with_extension("lock");
+        let lock = std::fs::File::create(&lock_path).and_then(|file| {
+            if file.try_lock().is_err() {
+                println!(
+                    "waiting for another run using the Swift root to finish ({})",
+                    lock_path.display()
+                );
+                file.lock()?;
+            }
+            Ok(file)
+        });
+        let lock = match lock {
+            Ok(file) => Some(file),
+            Err(e) => {
+                println!(
+                    "(no lock on {}: {e}; going on without it)",
+                    lock_path.display()
+                );
+                None
+            }
+        };
         Self {
             root: root.to_path_buf(),
             mounted: Vec::new(),
+            _lock: lock,
         }
     }
 
@@ -300,4 +563,80 @@ pub(crate) fn run_in_swift_env(title: &str, script: &str, env: &[(&str, &Path)])
     let result = run(chroot.args(["/bin/sh", "-c", script]));
     drop(mounts);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swift_blocks_are_found_with_their_lines_and_indented_ones_unindented() {
+        let doc = "# Title\n\n```swift\nlet a = 1\n```\n\n```kotlin\nval b = 2\n```\n\n- item\n  ```swift\n  \
+                   try await f()\n\n  g()\n  ```\n```swift manifest\nnot compiled\n```\n";
+        assert_eq!(
+            swift_snippets(doc),
+            vec![
+                Snippet {
+                    line: 3,
+                    code: "let a = 1\n".into()
+                },
+                Snippet {
+                    line: 12,
+                    code: "try await f()\n\ng()\n".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn statements_are_compiled_in_a_main_actor_and_a_nonisolated_function() {
+        let snippet = Snippet {
+            line: 7,
+            code: "let x = try await client.myRewards()\nshow(\"\\(x.count)\")\n".into(),
+        };
+        let source = snippet_source(3, &snippet);
+        assert!(
+            source.starts_with("// docs/mobile.md, line 7\n"),
+            "{source}"
+        );
+        assert!(
+            source.contains(&format!(
+                "@MainActor\nfunc snippet3OnTheMainActor({SNIPPET_PARAMETERS}) async throws {{\n    let x = try await client.myRewards()\n"
+            )),
+            "{source}"
+        );
+        assert!(
+            source.contains(&format!(
+                "func snippet3Nonisolated({SNIPPET_PARAMETERS}) async throws {{"
+            )),
+            "{source}"
+        );
+    }
+
+    #[test]
+    fn declarations_stay_at_the_top_level_with_their_imports_first() {
+        let snippet = Snippet {
+            line: 1,
+            code: "import SwiftUI\n\n@MainActor\nfinal class Model {}\n".into(),
+        };
+        assert!(declares(&snippet.code));
+        let source = snippet_source(1, &snippet);
+        assert!(
+            source.starts_with(
+                "// docs/mobile.md, line 1\nimport SwiftUI\nimport Foundation\nimport MomentsSDK\n\n\n@MainActor\nfinal class Model {}\n"
+            ),
+            "{source}"
+        );
+        assert!(!source.contains("func snippet"));
+        // Constants are statements: a snippet starting with one is compiled inside the functions.
+        assert!(!declares("// a client\nlet client = x\n"));
+    }
+
+    #[test]
+    fn every_swift_snippet_of_the_mobile_guide_is_found() {
+        let doc = std::fs::read_to_string(util::root().join("docs/mobile.md")).unwrap();
+        let fences = doc.lines().filter(|l| l.trim_start() == "```swift").count();
+        assert!(fences > 0);
+        assert_eq!(swift_snippets(&doc).len(), fences);
+    }
 }

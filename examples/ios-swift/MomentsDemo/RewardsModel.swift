@@ -1,5 +1,6 @@
 // The app side of the Moments SDK, without UI: the token provider, the client, the rewards the SwiftUI views show.
-// Kept free of SwiftUI and UIKit so that `cargo xtask swift-test` compiles it against the SDK on Linux.
+// Kept free of SwiftUI and UIKit so that `cargo xtask swift-test` compiles it against the SDK on Linux (Swift 6
+// language mode, warnings as errors).
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking // URLSession outside Apple platforms (where CI compiles this file)
@@ -10,27 +11,35 @@ import Observation
 /// Where the example backend (examples/backend) and the Rewards API (here the mock) run. The simulator shares the
 /// Mac's network; on a device use the Mac's LAN address (docs/mobile.md).
 let backendURL = URL(string: "http://127.0.0.1:3000")!
-let apiURL = "http://127.0.0.1:8080"
+let apiURL = URL(string: "http://127.0.0.1:8080")!
 
-/// Fetches a customer token from the app's own backend, which mints it with the secret key. The app never holds a
-/// secret key.
-final class BackendTokenProvider: TokenProvider, @unchecked Sendable {
-    let userId: String
-    init(userId: String) { self.userId = userId }
+/// The app's own backend: it mints customer tokens with the brand's secret key, which the app never holds. An
+/// ordinary class: the SDK's `TokenProvider` takes a closure that may capture it.
+final class AppBackend {
+    let userID: String
+    private let session = URLSession(configuration: .ephemeral)
 
-    func fetchToken() async throws -> CustomerToken {
+    init(userID: String) {
+        self.userID = userID
+    }
+
+    func customerToken() async throws -> CustomerToken {
         var request = URLRequest(url: backendURL.appendingPathComponent("customer-token"))
         request.httpMethod = "POST"
-        request.setValue(userId, forHTTPHeaderField: "x-user-id") // a real app sends its session instead
-        let (data, response) = try await URLSession.shared.data(for: request)
+        request.setValue(userID, forHTTPHeaderField: "x-user-id") // a real app sends its session instead
+        let (data, response) = try await session.data(for: request)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw URLError(.badServerResponse) }
-        struct Answer: Decodable { let token: String; let expires_in_seconds: UInt64 }
+        struct Answer: Decodable {
+            let token: String
+            let expires_in_seconds: Int
+        }
         let answer = try JSONDecoder().decode(Answer.self, from: data)
-        return CustomerToken(token: answer.token, expiresInSeconds: answer.expires_in_seconds)
+        return CustomerToken(token: answer.token, expiresIn: TimeInterval(answer.expires_in_seconds))
     }
 }
 
-/// What the screen shows: the announcement, the outcome of the last report, the customer's rewards.
+/// What the screen shows: the announcement, the outcome of the last report, the customer's rewards, whether the
+/// SDK is online.
 @Observable
 @MainActor
 final class RewardsModel {
@@ -38,62 +47,61 @@ final class RewardsModel {
     var message = ""
     var rewardURL: URL?
     var rewards: [Reward] = []
+    var isOnline = false
 
-    let campaignId: String
+    let campaignID: String
     @ObservationIgnored private let client: MomentsClient
-    @ObservationIgnored private var events: Task<Void, Never>?
+    @ObservationIgnored private var following: [Task<Void, Never>] = []
 
-    /// Throws only for a malformed configuration (the API URL).
-    init(campaignId: String, deviceId: String?) throws {
-        self.campaignId = campaignId
-        client = try MomentsClient(config: ClientConfig(baseUrl: apiURL, device: DeviceInfo(deviceType: .ios, deviceId: deviceId)),
-                                   tokenProvider: BackendTokenProvider(userId: "cust_42"))
+    /// Throws only for an unusable configuration (the API URL).
+    init(campaignID: String, deviceID: String?) throws {
+        self.campaignID = campaignID
+        let backend = AppBackend(userID: "cust_42")
+        client = try MomentsClient(
+            config: ClientConfig(baseURL: apiURL, device: DeviceInfo(type: .iOS, id: deviceID)),
+            tokenProvider: TokenProvider { try await backend.customerToken() }
+        )
         // The rewards list follows the SDK's state: a snapshot first, then every change.
-        events = Task { [weak self, client] in
+        following.append(Task { [weak self, client] in
             for await event in client.rewardEvents() {
                 switch event {
                 case let .snapshot(rewards, _), let .rewardsRefreshed(rewards): self?.rewards = rewards
                 case let .rewardIssued(reward): self?.rewards.insert(reward, at: 0)
-                default: break
+                case .progressUpdated: break
                 }
             }
-        }
+        })
+        following.append(Task { [weak self, client] in
+            for await status in client.statusUpdates() {
+                self?.isOnline = status == .online
+            }
+        })
     }
 
-    /// Stops following the rewards (call when the screen goes away for good).
+    /// Stops following the rewards and the status (call when the screen goes away for good).
     func stop() {
-        events?.cancel()
-        events = nil
+        following.forEach { $0.cancel() }
+        following = []
     }
 
     func load() async {
-        announcement = (try? await client.rewardInfo(campaignId: campaignId, momentId: "first_workout"))?
+        announcement = (try? await client.rewardInfo(campaignID: campaignID, momentID: "first_workout"))?
             .announcementMessage ?? ""
         _ = try? await client.myRewards()
     }
 
     func finishWorkout() async {
         do {
-            switch try await client.reportAction(campaignId: campaignId, momentId: "first_workout") {
+            switch try await client.reportAction(campaignID: campaignID, momentID: "first_workout") {
             case let .rewarded(reward):
-                rewardURL = URL(string: reward.url)
+                rewardURL = reward.url
                 message = "You earned a reward!"
             case let .inProgress(progress):
                 message = "\(progress.current) of \(progress.target)"
             }
-        } catch let error as MomentsError {
-            switch error.code {
-            case "frequency_cap_reached": message = "You already got this reward."
-            case "campaign_not_live": message = "This challenge is over."
-            default: message = "Something went wrong (\(error.code))."
-            }
         } catch {
-            message = "Something went wrong."
+            // A sentence for people; `MomentsError.code` tells the cases apart when the app needs to.
+            message = error.localizedDescription
         }
     }
-}
-
-/// SDK logs to the console (use `os.Logger` in a real app).
-final class PrintLogSink: LogSink, @unchecked Sendable {
-    func log(record: LogRecord) { print("[Moments] \(record.target): \(record.line)") }
 }

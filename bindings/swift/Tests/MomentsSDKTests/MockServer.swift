@@ -2,19 +2,19 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-@testable import MomentsSDK
+import MomentsSDK
 
 /// One mock server process per test: `$MOMENTS_MOCK_BIN --port 0`, URL read from its first stdout line.
-final class MockServer {
+final class MockServer: Sendable {
     let baseUrl: String
     private let process: Process?
-    private(set) var campaignId = ""
-    private(set) var secretKey = ""
+    let campaignId: String
+    private let secretKey: String
 
     static func start() async throws -> MockServer {
         let env = ProcessInfo.processInfo.environment
         if let url = env["MOMENTS_MOCK_URL"] {
-            return try await MockServer(process: nil, baseUrl: url).loadDemo()
+            return try await MockServer.loaded(process: nil, baseUrl: url)
         }
         guard let bin = env["MOMENTS_MOCK_BIN"] else {
             throw TestFailure("set MOMENTS_MOCK_BIN to the moments-mock-server binary (cargo xtask swift-test does)")
@@ -44,20 +44,30 @@ final class MockServer {
         pipe.fileHandleForReading.readabilityHandler = { handle in
             if handle.availableData.isEmpty { handle.readabilityHandler = nil } // EOF
         }
-        return try await MockServer(process: process, baseUrl: url).loadDemo()
+        return try await MockServer.loaded(process: process, baseUrl: url)
     }
 
-    private init(process: Process?, baseUrl: String) {
+    /// The server at `baseUrl`, with the demo campaign's id and the secret key read from it.
+    private static func loaded(process: Process?, baseUrl: String) async throws -> MockServer {
+        let baseUrl = baseUrl.hasSuffix("/") ? String(baseUrl.dropLast()) : baseUrl
+        let demo = try await requestJSON(baseUrl, "GET", "/_mock/demo")
+        return MockServer(
+            process: process,
+            baseUrl: baseUrl,
+            campaignId: demo["campaign_id"] as! String,
+            secretKey: demo["secret_key"] as! String
+        )
+    }
+
+    private init(process: Process?, baseUrl: String, campaignId: String, secretKey: String) {
         self.process = process
-        self.baseUrl = baseUrl.hasSuffix("/") ? String(baseUrl.dropLast()) : baseUrl
+        self.baseUrl = baseUrl
+        self.campaignId = campaignId
+        self.secretKey = secretKey
     }
 
-    private func loadDemo() async throws -> MockServer {
-        let demo = try await json("GET", "/_mock/demo")
-        campaignId = demo["campaign_id"] as! String
-        secretKey = demo["secret_key"] as! String
-        return self
-    }
+    /// The API's base URL.
+    var url: URL { URL(string: baseUrl)! }
 
     /// Kills the server (SIGKILL: a graceful stop would wait for the SDK's idle keep-alive connections).
     func stop() {
@@ -73,7 +83,7 @@ final class MockServer {
         let answer = try await json("POST", "/v1/customer_tokens", body: body, bearer: secretKey)
         return CustomerToken(
             token: answer["token"] as! String,
-            expiresInSeconds: UInt64(answer["expires_in_seconds"] as! Int)
+            expiresIn: TimeInterval(answer["expires_in_seconds"] as! Int)
         )
     }
 
@@ -107,28 +117,35 @@ final class MockServer {
     }
 
     /// The HTTP status of a GET of an absolute URL.
-    func status(of url: String) async throws -> Int {
-        let (_, response) = try await fetch(URLRequest(url: URL(string: url)!))
+    func status(of url: URL) async throws -> Int {
+        let (_, response) = try await fetch(URLRequest(url: url))
         return (response as! HTTPURLResponse).statusCode
     }
 
     private func json(_ method: String, _ path: String, body: [String: Any]? = nil, bearer: String? = nil)
         async throws -> [String: Any]
     {
-        var request = URLRequest(url: URL(string: baseUrl + path)!)
-        request.httpMethod = method
-        if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await fetch(request)
-        let status = (response as! HTTPURLResponse).statusCode
-        guard (200..<300).contains(status) else {
-            throw TestFailure("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
-        }
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        try await requestJSON(baseUrl, method, path, body: body, bearer: bearer)
     }
+}
+
+/// A JSON request to the mock; fails unless it answers 2xx.
+private func requestJSON(
+    _ baseUrl: String, _ method: String, _ path: String, body: [String: Any]? = nil, bearer: String? = nil
+) async throws -> [String: Any] {
+    var request = URLRequest(url: URL(string: baseUrl + path)!)
+    request.httpMethod = method
+    if let body {
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+    let (data, response) = try await fetch(request)
+    let status = (response as! HTTPURLResponse).statusCode
+    guard (200..<300).contains(status) else {
+        throw TestFailure("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
+    }
+    return try JSONSerialization.jsonObject(with: data) as! [String: Any]
 }
 
 /// `URLSession` with a completion handler (the async `data(for:)` needs macOS 12 / newer corelibs).
