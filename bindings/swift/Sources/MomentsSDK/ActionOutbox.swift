@@ -147,6 +147,19 @@ public struct OutboxCounts: Sendable, Hashable {
     public var delivered: Int
     /// Refused for good.
     public var failed: Int
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        queued: Int,
+        inFlight: Int,
+        delivered: Int,
+        failed: Int
+    ) {
+        self.queued = queued
+        self.inFlight = inFlight
+        self.delivered = delivered
+        self.failed = failed
+    }
 }
 
 /// What an outbox knows of an idempotency key. New cases may be added in later versions.
@@ -171,6 +184,15 @@ public struct OutboxEnqueued: Sendable, Hashable {
     /// ``OutboxActionStatus/queued(attempts:lastError:)`` for a new action; for a duplicate, the first action's
     /// status (its outcome once answered).
     public var status: OutboxActionStatus
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        isDuplicate: Bool,
+        status: OutboxActionStatus
+    ) {
+        self.isDuplicate = isDuplicate
+        self.status = status
+    }
 }
 
 /// What became of an enqueued action, told to the handler given to ``MomentsClient/openOutbox(at:onEvent:)``.

@@ -136,6 +136,21 @@ public struct OfferItem: Sendable, Hashable, Identifiable {
     public var value: Money
     /// Its picture, when it has one.
     public var imageURL: URL?
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        id: String,
+        title: String,
+        kind: ItemKind,
+        value: Money,
+        imageURL: URL?
+    ) {
+        self.id = id
+        self.title = title
+        self.kind = kind
+        self.value = value
+        self.imageURL = imageURL
+    }
 }
 
 /// The status of a reward.
@@ -181,6 +196,29 @@ public struct Reward: Sendable, Hashable, Identifiable {
     public var createdAt: Date
     /// The items the customer may pick from.
     public var offer: [OfferItem]
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        id: String,
+        campaignID: String,
+        momentID: String,
+        status: RewardStatus,
+        url: URL,
+        isTest: Bool,
+        expiresAt: Date,
+        createdAt: Date,
+        offer: [OfferItem]
+    ) {
+        self.id = id
+        self.campaignID = campaignID
+        self.momentID = momentID
+        self.status = status
+        self.url = url
+        self.isTest = isTest
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.offer = offer
+    }
 }
 
 /// The customer's progress toward a goal moment ("5 workouts in 30 days").
@@ -197,6 +235,23 @@ public struct Progress: Sendable, Hashable {
     public var window: TimeInterval
     /// Whether the goal was met.
     public var isCompleted: Bool
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        campaignID: String,
+        momentID: String,
+        current: Int,
+        target: Int,
+        window: TimeInterval,
+        isCompleted: Bool
+    ) {
+        self.campaignID = campaignID
+        self.momentID = momentID
+        self.current = current
+        self.target = target
+        self.window = window
+        self.isCompleted = isCompleted
+    }
 }
 
 /// A goal: ``target`` actions within ``window``.
@@ -205,6 +260,15 @@ public struct Goal: Sendable, Hashable {
     public var target: Int
     /// The window the actions are counted in, in seconds.
     public var window: TimeInterval
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        target: Int,
+        window: TimeInterval
+    ) {
+        self.target = target
+        self.window = window
+    }
 }
 
 /// What a challenge offers, to announce it before the customer completes it.
@@ -227,6 +291,29 @@ public struct RewardInfo: Sendable, Hashable {
     public var offer: [OfferItem]
     /// The goal, for goal moments.
     public var goal: Goal?
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        campaignID: String,
+        momentID: String,
+        campaignStatus: String,
+        announcementMessage: String,
+        imageURL: URL?,
+        campaignEndAt: Date,
+        remainingRewardCount: Int,
+        offer: [OfferItem],
+        goal: Goal?
+    ) {
+        self.campaignID = campaignID
+        self.momentID = momentID
+        self.campaignStatus = campaignStatus
+        self.announcementMessage = announcementMessage
+        self.imageURL = imageURL
+        self.campaignEndAt = campaignEndAt
+        self.remainingRewardCount = remainingRewardCount
+        self.offer = offer
+        self.goal = goal
+    }
 }
 
 /// The result of reporting an action.
@@ -284,4 +371,15 @@ public struct LogRecord: Sendable, Hashable {
     public var target: String
     /// The message, followed by its fields as `key=value`.
     public var message: String
+
+    /// Creates a value, e.g. for previews and tests of app code (the SDK's calls return them).
+    public init(
+        level: LogLevel,
+        target: String,
+        message: String
+    ) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
 }
