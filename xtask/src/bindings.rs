@@ -31,6 +31,11 @@ pub const COMMITTED: &[(Language, &str, &str)] = &[
         "bindings/kotlin/generated/com/moments/sdk/internal/moments_ffi.kt",
     ),
     (
+        Language::KotlinAndroid,
+        KOTLIN_FILE,
+        "bindings/kotlin/android/generated/com/moments/sdk/internal/moments_ffi.kt",
+    ),
+    (
         Language::Swift,
         "MomentsSDK.swift",
         "bindings/swift/Sources/MomentsBindings/MomentsBindings.swift",
@@ -48,7 +53,11 @@ const NOT_COMMITTED: &[(Language, &str)] = &[(Language::Swift, "MomentsFFI.modul
 /// A generated language, and the folder of a generation it writes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Language {
+    /// Kotlin for the JVM (the Maven build; `java.lang.ref.Cleaner` releases native objects).
     Kotlin,
+    /// Kotlin for Android (the Gradle module): the same code, generated with [`ANDROID_CONFIG`]
+    /// (`android_cleaner`: Android's `SystemCleaner` from API 34, JNA's cleaner before).
+    KotlinAndroid,
     Swift,
 }
 
@@ -84,6 +93,7 @@ pub(crate) fn build_bindgen() -> Result<PathBuf> {
 fn generate_into(bindgen: &Path, lib_dir: &Path, out: &Path) -> Result {
     let library = lib_dir.join(util::cdylib_name("moments_ffi"));
     generate_kotlin(bindgen, &library, &out.join("kotlin"))?;
+    generate_kotlin_android(bindgen, &library, &out.join("kotlin-android"))?;
     let swift_dir = out.join("swift");
     header(&format!(
         "generate swift bindings into {}",
@@ -101,6 +111,7 @@ fn generate_into(bindgen: &Path, lib_dir: &Path, out: &Path) -> Result {
 fn language_dir(out: &Path, language: Language) -> PathBuf {
     out.join(match language {
         Language::Kotlin => "kotlin",
+        Language::KotlinAndroid => "kotlin-android",
         Language::Swift => "swift",
     })
 }
@@ -132,18 +143,53 @@ pub fn generate_all(profile: Profile) -> Result<Generated> {
 /// The generated Kotlin file, relative to the Kotlin output folder.
 pub const KOTLIN_FILE: &str = "com/moments/sdk/internal/moments_ffi.kt";
 
-/// Generates the Kotlin bindings of `library` into `dir` (emptied first) and applies [`tune_kotlin`] to them.
+/// The uniffi configuration merged over `crates/moments-ffi/uniffi.toml` for the Android module's Kotlin.
+pub const ANDROID_CONFIG: &str = "crates/moments-ffi/uniffi-android.toml";
+
+/// Generates the Kotlin bindings of `library` for the JVM into `dir` (emptied first) and applies
+/// [`tune_kotlin`] to them.
 pub fn generate_kotlin(bindgen: &Path, library: &Path, dir: &Path) -> Result {
+    generate_kotlin_with(bindgen, library, dir, None)
+}
+
+/// Generates the Kotlin bindings of `library` for Android ([`ANDROID_CONFIG`]) into `dir`, like [`generate_kotlin`].
+pub fn generate_kotlin_android(bindgen: &Path, library: &Path, dir: &Path) -> Result {
+    generate_kotlin_with(
+        bindgen,
+        library,
+        dir,
+        Some(&util::root().join(ANDROID_CONFIG)),
+    )
+}
+
+fn generate_kotlin_with(
+    bindgen: &Path,
+    library: &Path,
+    dir: &Path,
+    config: Option<&Path>,
+) -> Result {
     header(&format!("generate kotlin bindings into {}", dir.display()));
     let _ = std::fs::remove_dir_all(dir);
-    run(util::cmd(bindgen)
+    let mut generate = util::cmd(bindgen);
+    generate
         .args(["generate", "--no-format", "--library"])
         .arg(library)
         .args(["--language", "kotlin", "--out-dir"])
-        .arg(dir))?;
+        .arg(dir);
+    if let Some(config) = config {
+        generate.arg("--config").arg(config);
+    }
+    run(&mut generate)?;
     let file = dir.join(KOTLIN_FILE);
     let source =
         std::fs::read_to_string(&file).map_err(|e| format!("read {}: {e}", file.display()))?;
+    // uniffi ignores (with a warning) a --config file it does not understand: check that it applied.
+    if config.is_some() && !source.contains("android.system.SystemCleaner") {
+        return Err(format!(
+            "{}: generated without android_cleaner; is {ANDROID_CONFIG} in uniffi's --config format?",
+            file.display()
+        ));
+    }
     let tuned = tune_kotlin(&source).map_err(|e| format!("{}: {e}", file.display()))?;
     std::fs::write(&file, tuned).map_err(|e| format!("write {}: {e}", file.display()))?;
     println!(
@@ -457,7 +503,7 @@ fn stale_files(root: &Path, out: &Path) -> Result<Vec<String>> {
             Err(e) => stale.push(format!("{committed} is missing ({e})")),
         }
     }
-    for language in [Language::Kotlin, Language::Swift] {
+    for language in [Language::Kotlin, Language::KotlinAndroid, Language::Swift] {
         let dir = language_dir(out, language);
         for file in files_under(&dir)? {
             let known = COMMITTED

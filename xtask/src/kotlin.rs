@@ -98,6 +98,11 @@ pub fn test() -> Result {
         .env_remove("DYLD_FALLBACK_LIBRARY_PATH");
     run(&mut mvn)?;
 
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        header("Kotlin: the library in the jar is linked for 16 KB pages");
+        crate::mobile::check_16k_pages(&lib_dir.join(util::cdylib_name("moments_ffi")))?;
+    }
+
     header("Kotlin: the jar carries the native library under JNA's resource path");
     let jar = build_dir.join(format!(
         "moments-sdk-{}.jar",

@@ -47,7 +47,8 @@ pub fn android(abis: &[String]) -> Result {
             bin.display()
         ));
     }
-    let api = std::env::var("ANDROID_MIN_SDK").unwrap_or_else(|_| "24".into());
+    // The Android module's minSdk (bindings/kotlin/android/build.gradle.kts): java.time without desugaring.
+    let api = std::env::var("ANDROID_MIN_SDK").unwrap_or_else(|_| "26".into());
     // Kotlin sources for the Android module come from the same generator.
     bindings::generate_all(Profile::Dev)?;
 
@@ -70,6 +71,7 @@ pub fn android(abis: &[String]) -> Result {
         let built = util::target_dir()
             .join(target)
             .join("mobile/libmoments_ffi.so");
+        check_16k_pages(&built)?;
         util::copy(&built, &out.join(abi).join("libmoments_ffi.so"))?;
         println!("{} -> {}", built.display(), out.join(abi).display());
     }
@@ -157,6 +159,79 @@ pub fn build_xcframework() -> Result<PathBuf> {
     Ok(output)
 }
 
+/// The page size every loadable segment of the shipped ELF libraries is aligned to: 16 KB, for Android devices
+/// with 16 KB pages (crates/moments-ffi/build.rs passes `-z max-page-size=16384` to the linker).
+pub const PAGE_ALIGNMENT: u64 = 16 * 1024;
+
+/// Fails unless every `PT_LOAD` segment of the ELF library at `path` is aligned to [`PAGE_ALIGNMENT`] or more.
+pub fn check_16k_pages(path: &Path) -> Result {
+    let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let aligns = load_alignments(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    match aligns.iter().find(|a| **a < PAGE_ALIGNMENT) {
+        None => {
+            println!(
+                "{}: {} PT_LOAD segments, each aligned to {} bytes or more (16 KB pages)",
+                path.display(),
+                aligns.len(),
+                PAGE_ALIGNMENT
+            );
+            Ok(())
+        }
+        Some(align) => Err(format!(
+            "{}: a PT_LOAD segment is aligned to {align} bytes, not {PAGE_ALIGNMENT}: it cannot load on \
+             16 KB-page Android devices (is crates/moments-ffi/build.rs's max-page-size flag applied?)",
+            path.display()
+        )),
+    }
+}
+
+/// The `p_align` of every `PT_LOAD` program header of an ELF file (32- or 64-bit, little- or big-endian).
+fn load_alignments(elf: &[u8]) -> std::result::Result<Vec<u64>, String> {
+    const PT_LOAD: u32 = 1;
+    if elf.len() < 0x34 || &elf[..4] != b"\x7fELF" {
+        return Err("not an ELF file".into());
+    }
+    let wide = match elf[4] {
+        1 => false,
+        2 => true,
+        class => return Err(format!("unknown ELF class {class}")),
+    };
+    let little = match elf[5] {
+        1 => true,
+        2 => false,
+        data => return Err(format!("unknown ELF data encoding {data}")),
+    };
+    let read = |at: usize, len: usize| -> std::result::Result<u64, String> {
+        let field = elf
+            .get(at..at + len)
+            .ok_or_else(|| format!("truncated ELF file (offset {at})"))?;
+        let mut value = 0u64;
+        for i in 0..len {
+            let byte = if little { field[len - 1 - i] } else { field[i] };
+            value = (value << 8) | u64::from(byte);
+        }
+        Ok(value)
+    };
+    // e_phoff, e_phentsize, e_phnum; in a program header: p_type, p_align.
+    let (phoff, phentsize, phnum) = if wide {
+        (read(0x20, 8)?, read(0x36, 2)?, read(0x38, 2)?)
+    } else {
+        (read(0x1c, 4)?, read(0x2a, 2)?, read(0x2c, 2)?)
+    };
+    let (align_at, align_len) = if wide { (0x30, 8) } else { (0x1c, 4) };
+    let mut aligns = Vec::new();
+    for i in 0..phnum {
+        let header = usize::try_from(phoff + i * phentsize).map_err(|e| e.to_string())?;
+        if read(header, 4)? == u64::from(PT_LOAD) {
+            aligns.push(read(header + align_at, align_len)?);
+        }
+    }
+    if aligns.is_empty() {
+        return Err("no PT_LOAD segment".into());
+    }
+    Ok(aligns)
+}
+
 /// The size budget of the stripped cdylib (x86_64, `mobile` profile, outbox included), in bytes.
 const CDYLIB_TARGET_BYTES: u64 = 4_000_000;
 
@@ -206,6 +281,9 @@ pub fn lib_size() -> Result {
     header("cdylib, as shipped (mobile profile)");
     run(&mut ffi_build("cdylib", None))?;
     let cdylib_bytes = size(&cdylib)?;
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        check_16k_pages(&cdylib)?;
+    }
     // A copy next to the unstripped one: the next contributors run overwrites `target/mobile`'s.
     util::copy(&cdylib, &work.join(util::cdylib_name("moments_ffi")))?;
 
@@ -424,4 +502,91 @@ fn size(path: &Path) -> Result<u64> {
 
 fn human(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF file: the header and one program header per `(p_type, p_align)`.
+    fn elf(wide: bool, little: bool, headers: &[(u32, u64)]) -> Vec<u8> {
+        let (ehsize, phentsize) = if wide { (64, 56) } else { (52, 32) };
+        let mut out = vec![0u8; ehsize + phentsize * headers.len()];
+        out[..4].copy_from_slice(b"\x7fELF");
+        out[4] = if wide { 2 } else { 1 };
+        out[5] = if little { 1 } else { 2 };
+        let mut put = |at: usize, len: usize, value: u64| {
+            for i in 0..len {
+                let byte = (value >> (8 * i)) as u8;
+                out[if little { at + i } else { at + len - 1 - i }] = byte;
+            }
+        };
+        let count = headers.len() as u64;
+        if wide {
+            put(0x20, 8, ehsize as u64);
+            put(0x36, 2, phentsize as u64);
+            put(0x38, 2, count);
+        } else {
+            put(0x1c, 4, ehsize as u64);
+            put(0x2a, 2, phentsize as u64);
+            put(0x2c, 2, count);
+        }
+        for (i, &(kind, align)) in headers.iter().enumerate() {
+            let at = ehsize + i * phentsize;
+            put(at, 4, u64::from(kind));
+            if wide {
+                put(at + 0x30, 8, align);
+            } else {
+                put(at + 0x1c, 4, align);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn load_alignments_are_read_from_32_and_64_bit_headers_of_either_byte_order() {
+        // PT_LOAD = 1, PT_DYNAMIC = 2 (ignored), PT_GNU_STACK (ignored).
+        let headers = [(1, 0x4000), (2, 8), (1, 0x1000), (0x6474_e551, 16)];
+        for wide in [true, false] {
+            for little in [true, false] {
+                assert_eq!(
+                    load_alignments(&elf(wide, little, &headers)).unwrap(),
+                    vec![0x4000, 0x1000],
+                    "wide {wide}, little {little}"
+                );
+            }
+        }
+        assert!(
+            load_alignments(b"not an elf file at all, but long enough for a header.....").is_err()
+        );
+        assert!(
+            load_alignments(&elf(true, true, &[(2, 8)])).is_err(),
+            "no PT_LOAD"
+        );
+        let mut truncated = elf(true, true, &headers);
+        truncated.truncate(80);
+        assert!(load_alignments(&truncated).is_err());
+    }
+
+    #[test]
+    fn a_library_with_a_4k_segment_is_refused_and_one_with_16k_segments_passes() {
+        let dir = tempfile_dir();
+        let four = dir.join("four.so");
+        std::fs::write(&four, elf(true, true, &[(1, 0x4000), (1, 0x1000)])).unwrap();
+        assert!(
+            check_16k_pages(&four)
+                .unwrap_err()
+                .contains("aligned to 4096")
+        );
+        let sixteen = dir.join("sixteen.so");
+        std::fs::write(&sixteen, elf(false, true, &[(1, 0x4000), (1, 0x10000)])).unwrap();
+        check_16k_pages(&sixteen).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-elf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }

@@ -1,5 +1,7 @@
-// The Android library module of the Moments SDK (AAR): the uniffi-generated Kotlin, the idiomatic layer, and
-// libmoments_ffi.so per ABI under src/main/jniLibs (built by `cargo xtask android`, needs the NDK).
+// The Android library module of the Moments SDK (AAR): the uniffi-generated Kotlin for Android (generated/, with
+// android_cleaner), the hand-written public API (../src/main/kotlin, shared with the JVM build, which compiles it in
+// explicit API mode), and libmoments_ffi.so per ABI under src/main/jniLibs (built by `cargo xtask android`, needs
+// the NDK; every ABI linked for 16 KB pages and checked).
 //
 // Not built in this repository's CI (no Android SDK there). Build on a machine with the Android SDK:
 //   cargo xtask android && gradle -p bindings/kotlin/android assembleRelease
@@ -14,7 +16,9 @@ android {
     compileSdk = 35
 
     defaultConfig {
-        minSdk = 24
+        // 26 (Android 8.0, Fire OS 7 and later): the API's times are java.time.Instant, which Android has from
+        // API 26, so apps need no core library desugaring. docs/mobile.md has the Fire OS table.
+        minSdk = 26
         consumerProguardFiles("consumer-rules.pro")
         ndk {
             abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64", "x86")
@@ -22,8 +26,8 @@ android {
     }
 
     sourceSets["main"].apply {
-        // The generated Kotlin (committed, written by `cargo xtask bindings`) + the hand-written idiomatic layer.
-        java.srcDirs("../generated", "../src/main/kotlin")
+        // The generated Kotlin for Android (committed, written by `cargo xtask bindings`) + the public API.
+        java.srcDirs("generated", "../src/main/kotlin")
         jniLibs.srcDirs("src/main/jniLibs")
     }
 
@@ -44,6 +48,8 @@ kotlin {
 dependencies {
     // JNA as an AAR: it carries libjnidispatch.so for every Android ABI (the plain jar only has desktop ones).
     implementation("net.java.dev.jna:jna:5.17.0@aar")
+    // @RequiresApi in the generated code's Android cleaner.
+    implementation("androidx.annotation:annotation:1.9.1")
     // `api`: the SDK's API returns `Flow`s and is `suspend`, so apps compile against coroutines too.
     api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
 }
