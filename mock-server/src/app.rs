@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::clock::Clock;
 use crate::domain::journal::Journal;
-use crate::domain::sandbox::{Demo, State};
+use crate::domain::sandbox::{Demo, Sandbox};
 
 /// Shared server handle: the state behind one mutex plus fixed configuration.
 pub struct Shared {
     /// The state.
-    pub state: Mutex<State>,
+    pub state: Mutex<Sandbox>,
     /// The request journal, behind its own lock: recording a request does not wait for the state.
     pub journal: Mutex<Journal>,
     /// The idempotency store, behind locks of its own.
@@ -46,7 +46,7 @@ pub struct Shared {
 
 impl Shared {
     /// The handle of a server over `state`.
-    pub fn new(state: State, demo: Demo, legacy: String, http: reqwest::Client) -> Shared {
+    pub fn new(state: Sandbox, demo: Demo, legacy: String, http: reqwest::Client) -> Shared {
         Shared {
             idem: crate::http::idem_store::IdemStore::new(state.now()),
             creds: crate::http::auth::CredCache::default(),
@@ -103,7 +103,7 @@ impl AppState {
         self.lock()
     }
 
-    fn guard<'a>(&'a self, state: MutexGuard<'a, State>) -> StateGuard<'a> {
+    fn guard<'a>(&'a self, state: MutexGuard<'a, Sandbox>) -> StateGuard<'a> {
         StateGuard {
             state,
             outbox_pending: &self.0.outbox_pending,
@@ -134,19 +134,19 @@ impl AppState {
 /// The locked state. Releasing it publishes whether the outbox holds sends ([`AppState::outbox_pending`]),
 /// so requests learn it without taking the lock again.
 pub struct StateGuard<'a> {
-    state: MutexGuard<'a, State>,
+    state: MutexGuard<'a, Sandbox>,
     outbox_pending: &'a AtomicBool,
 }
 
 impl std::ops::Deref for StateGuard<'_> {
-    type Target = State;
-    fn deref(&self) -> &State {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
         &self.state
     }
 }
 
 impl std::ops::DerefMut for StateGuard<'_> {
-    fn deref_mut(&mut self) -> &mut State {
+    fn deref_mut(&mut self) -> &mut Sandbox {
         &mut self.state
     }
 }
@@ -173,7 +173,7 @@ pub fn test_app() -> AppState {
         reward_group_ids: vec![],
         base_url: "http://127.0.0.1:1".into(),
     };
-    let state = State::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
+    let state = Sandbox::seeded(demo.base_url.clone(), &demo, DEMO_LEGACY_KEY);
     AppState(Arc::new(Shared::new(
         state,
         demo,

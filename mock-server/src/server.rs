@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use crate::app::{AppState, Shared};
 use crate::domain::ids;
-use crate::domain::sandbox::{Demo, State};
+use crate::domain::sandbox::{Demo, Sandbox};
 use crate::http::layers::faults::ConnCtl;
 
 /// The fixed demo secret key (documented, so README examples work).
@@ -135,13 +135,13 @@ impl MockServer {
             api_key: legacy.clone(),
             secret_key: secret,
             campaign_id: DEMO_CAMPAIGN_ID.into(),
-            // Filled from the seeded campaign below (one source: `State::seeded`).
+            // Filled from the seeded campaign below (one source: `Sandbox::seeded`).
             moment_ids: vec![],
             moments: vec![],
             reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
             base_url: base_url.clone(),
         };
-        let mut state = State::seeded(base_url, &demo, &legacy);
+        let mut state = Sandbox::seeded(base_url, &demo, &legacy);
         demo.moments = state.demo_moments(DEMO_CAMPAIGN_ID);
         demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
         let mut startup_fixtures = None;

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::{CampaignCreate, CampaignStatus, Item};
-use crate::domain::sandbox::{Demo, State};
+use crate::domain::sandbox::{Demo, Sandbox};
 use crate::domain::webhooks::Delivery;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::{JsonBody, QueryMap};
@@ -183,7 +183,7 @@ fn ack(m: &str) -> Json<Ack> {
     })
 }
 
-impl State {
+impl Sandbox {
     /// Creates an app with fresh credentials.
     pub fn new_app(
         &mut self,
@@ -306,7 +306,7 @@ impl State {
 #[utoipa::path(post, path = "/_mock/reset", tag = "mock",
     responses((status = 200, body = Ack), (status = 500, description = "The startup fixtures did not load again; nothing changed", body = ErrorEnvelope)))]
 pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
-    let mut fresh = State::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
+    let mut fresh = Sandbox::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
     // The fixtures the server started with, ids and keys included (built on a clock at real time,
     // where the reset puts the server's clock).
     if let Some(f) = &app.0.startup_fixtures {
@@ -333,7 +333,7 @@ pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
     drop(old);
     release_free_memory();
     Ok(ack(
-        "State reset to how the server started (seeded demo and startup fixtures); clock back to real time.",
+        "Sandbox reset to how the server started (seeded demo and startup fixtures); clock back to real time.",
     ))
 }
 
@@ -437,7 +437,7 @@ pub async fn advance_by(app: &AppState, seconds: i64) {
 }
 
 /// Moves the clock to a target in steps, so rules (and webhook retries) run in time order.
-async fn step_to(app: &AppState, target: impl FnOnce(&State) -> (DateTime<Utc>, Option<bool>)) {
+async fn step_to(app: &AppState, target: impl FnOnce(&Sandbox) -> (DateTime<Utc>, Option<bool>)) {
     let (t, frozen) = {
         let g = app.lock();
         target(&g)
@@ -675,7 +675,7 @@ mod tests {
                 "announcement_message": "Hi", "redemption_message": "Enjoy"}}]
         }))
         .unwrap();
-        let seeded = || State::seeded(demo.base_url.clone(), &demo, &app.0.legacy);
+        let seeded = || Sandbox::seeded(demo.base_url.clone(), &demo, &app.0.legacy);
         let mut first = seeded();
         let loaded = first.load_fixtures(f.clone()).unwrap();
         let resolved = f.clone().resolved(&loaded);

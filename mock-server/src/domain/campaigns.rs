@@ -12,7 +12,84 @@ use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::money::{MARKETPLACES, Money};
 use crate::domain::principal::valid_label;
-use crate::domain::sandbox::{CampaignRec, DueKind, State};
+use crate::domain::sandbox::{DueKind, Sandbox};
+use crate::domain::shard::FastMap;
+
+/// A campaign as stored.
+#[derive(Clone, Debug)]
+pub struct CampaignRec {
+    /// Sequence for ordering.
+    pub seq: u64,
+    /// Account.
+    pub account_id: String,
+    /// The public view without spend (spend is computed).
+    pub c: Campaign,
+    /// Months for which `campaign.budget_exhausted` was emitted.
+    pub exhausted_months: HashSet<String>,
+}
+
+/// The campaigns, by id: what each says, its account, and the months it ran out of budget in.
+#[derive(Default)]
+pub struct Campaigns {
+    by_id: FastMap<String, CampaignRec>,
+}
+
+impl Campaigns {
+    /// A campaign.
+    pub fn get(&self, id: &str) -> Option<&CampaignRec> {
+        self.by_id.get(id)
+    }
+
+    /// A campaign, to change.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut CampaignRec> {
+        self.by_id.get_mut(id)
+    }
+
+    /// Whether a campaign has this id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Stores a campaign under its id.
+    pub fn insert(&mut self, rec: CampaignRec) {
+        self.by_id.insert(rec.c.id.clone(), rec);
+    }
+
+    /// A campaign of this app, or `404 resource_not_found` (another app's campaign does not exist for it).
+    pub fn own(&self, app_id: &str, id: &str) -> ApiResult<&CampaignRec> {
+        self.by_id
+            .get(id)
+            .filter(|c| c.c.app_id == app_id)
+            .ok_or_else(|| ApiError::not_found("campaign", id))
+    }
+
+    /// An app's campaigns, oldest first.
+    pub fn of_app(&self, app_id: &str) -> Vec<&CampaignRec> {
+        let mut v: Vec<&CampaignRec> = self.by_id.values().filter(|c| c.c.app_id == app_id).collect();
+        v.sort_by_key(|c| c.seq);
+        v
+    }
+}
+
+impl std::ops::Index<&str> for Campaigns {
+    type Output = CampaignRec;
+    fn index(&self, id: &str) -> &CampaignRec {
+        &self.by_id[id]
+    }
+}
+
+impl CampaignRec {
+    /// The status the clock calls for an approved or live campaign at `at`.
+    pub fn clock_status(&self, at: DateTime<Utc>) -> CampaignStatus {
+        if at >= self.c.end_at {
+            CampaignStatus::Finished
+        } else if at >= self.c.start_at {
+            CampaignStatus::Live
+        } else {
+            CampaignStatus::Approved
+        }
+    }
+}
 
 fn len_ok(s: &str, min: usize, max: usize) -> bool {
     let n = s.chars().count();
@@ -73,7 +150,7 @@ fn to_campaign(id: String, app_id: String, c: CampaignCreate, now: DateTime<Utc>
     }
 }
 
-impl State {
+impl Sandbox {
     /// Validates a full campaign definition (as a view with defaults filled in).
     pub fn validate_campaign(&self, c: &Campaign) -> ApiResult<()> {
         if !len_ok(&c.name, 1, 200) {
@@ -299,7 +376,7 @@ impl State {
             fraud_rules::validate(f)?;
         }
         let id = id.unwrap_or_else(|| ids::new_id("cmp_"));
-        if self.campaigns.contains_key(&id) {
+        if self.campaigns.contains(&id) {
             return Err(ApiError::validation(
                 "id",
                 format!("Campaign {id} already exists."),
@@ -313,15 +390,12 @@ impl State {
             .map(|a| a.account_id.clone())
             .unwrap_or_default();
         let seq = self.next_seq();
-        self.campaigns.insert(
-            id.clone(),
-            CampaignRec {
-                seq,
-                account_id,
-                c,
-                exhausted_months: HashSet::new(),
-            },
-        );
+        self.campaigns.insert(CampaignRec {
+            seq,
+            account_id,
+            c,
+            exhausted_months: HashSet::new(),
+        });
         Ok(id)
     }
 
@@ -331,17 +405,6 @@ impl State {
             let (s, e) = (c.c.start_at, c.c.end_at);
             self.schedule(s, DueKind::CampaignStart(id.into()));
             self.schedule(e, DueKind::CampaignEnd(id.into()));
-        }
-    }
-
-    /// The status the clock calls for an approved/live campaign at `at`.
-    fn clock_status(c: &Campaign, at: DateTime<Utc>) -> CampaignStatus {
-        if at >= c.end_at {
-            CampaignStatus::Finished
-        } else if at >= c.start_at {
-            CampaignStatus::Live
-        } else {
-            CampaignStatus::Approved
         }
     }
 
@@ -356,7 +419,7 @@ impl State {
         ) {
             return;
         }
-        let next = Self::clock_status(&rec.c, at);
+        let next = rec.clock_status(at);
         if next != rec.c.status {
             self.set_status(id, next, at);
         }
@@ -401,10 +464,7 @@ impl State {
 
     /// A campaign of this app, or 404.
     pub fn own_campaign(&self, app_id: &str, id: &str) -> ApiResult<&CampaignRec> {
-        self.campaigns
-            .get(id)
-            .filter(|c| c.c.app_id == app_id)
-            .ok_or_else(|| ApiError::not_found("campaign", id))
+        self.campaigns.own(app_id, id)
     }
 
     /// Applies a lifecycle call.
@@ -421,10 +481,10 @@ impl State {
         let cur = rec.c.status;
         let next = match (action, cur) {
             ("submit", Draft | Rejected) => PendingApproval,
-            ("approve", PendingApproval) => Self::clock_status(&rec.c, now),
+            ("approve", PendingApproval) => rec.clock_status(now),
             ("reject", PendingApproval) => Rejected,
             ("pause", Approved | Live) => Suspended,
-            ("resume", Suspended) => Self::clock_status(&rec.c, now),
+            ("resume", Suspended) => rec.clock_status(now),
             ("end", s) if s != Finished => Finished,
             _ => {
                 return Err(ApiError::transition(format!(

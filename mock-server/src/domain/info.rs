@@ -3,10 +3,10 @@
 use crate::domain::clock::month_of;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
-use crate::domain::sandbox::State;
+use crate::domain::sandbox::Sandbox;
 use crate::domain::trigger::select;
 
-impl State {
+impl Sandbox {
     /// Describes the reward a customer would get (consumes nothing).
     #[allow(clippy::too_many_arguments)]
     pub fn reward_info(

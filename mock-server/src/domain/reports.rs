@@ -8,7 +8,7 @@ use crate::domain::clock::month_of;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::money::Money;
-use crate::domain::sandbox::State;
+use crate::domain::sandbox::Sandbox;
 
 fn zero() -> Metrics {
     Metrics {
@@ -48,7 +48,7 @@ pub struct ReportQuery {
 
 /// The report of `app_id` (of account `account_id`): accepted actions, rewards by status, spend,
 /// refunds and what is left of the budget (the campaign's, or the account's without a campaign).
-pub fn report_of(g: &State, app_id: &str, account_id: &str, q: &ReportQuery) -> ApiResult<Report> {
+pub fn report_of(g: &Sandbox, app_id: &str, account_id: &str, q: &ReportQuery) -> ApiResult<Report> {
     let campaign = q.campaign_id.clone();
     let (from, to, group_by) = (q.from, q.to, q.group_by.clone());
     if let Some(c) = &campaign {
@@ -91,8 +91,7 @@ pub fn report_of(g: &State, app_id: &str, account_id: &str, q: &ReportQuery) -> 
         );
         rows.entry(k).or_insert_with(zero).actions += n;
     }
-    for id in &g.reward_order {
-        let Some(r) = g.rewards.get(id) else { continue };
+    for r in g.rewards.in_issue_order() {
         let rw = &*r.issue;
         if *rw.app_id != *app_id
             || r.test

@@ -5,7 +5,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use std::sync::Arc;
 
-use crate::domain::shard::{FastMap, Sharded};
+use crate::domain::shard::FastMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -17,20 +17,8 @@ use crate::domain::ledger::Ledger;
 use crate::domain::model::*;
 use crate::domain::money::Money;
 
+pub use crate::domain::campaigns::{CampaignRec, Campaigns};
 pub use crate::domain::credentials::{AccountRec, AppRec, KeyRec, TokenRec};
-
-/// A campaign as stored.
-#[derive(Clone, Debug)]
-pub struct CampaignRec {
-    /// Sequence for ordering.
-    pub seq: u64,
-    /// Account.
-    pub account_id: String,
-    /// The public view without spend (spend is computed).
-    pub c: Campaign,
-    /// Months for which `campaign.budget_exhausted` was emitted.
-    pub exhausted_months: HashSet<String>,
-}
 
 pub use crate::domain::rewards::record::RewardRec;
 
@@ -49,8 +37,8 @@ pub struct TestRewardKey {
 }
 
 /// What the reports can tell accepted actions apart by: actions are counted per key and day
-/// ([`State::actions`]), so their memory follows the campaign's shape, not its traffic. Its strings
-/// are interned ([`State::intern`]).
+/// ([`Sandbox::actions`]), so their memory follows the campaign's shape, not its traffic. Its strings
+/// are interned ([`Sandbox::intern`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ActionKey {
     /// App.
@@ -110,7 +98,7 @@ pub struct EndpointRec {
 pub const PRESIZE: usize = 1 << 16;
 
 /// The one state.
-pub struct State {
+pub struct Sandbox {
     /// The clock.
     pub clock: Clock,
     /// `test` mode.
@@ -122,25 +110,18 @@ pub struct State {
     /// Items, prices, stock and the offers made from them.
     pub catalog: crate::domain::catalog::Catalog,
     /// Campaigns.
-    pub campaigns: FastMap<String, CampaignRec>,
-    /// Rewards by id. A link token finds its reward here, by the id derived from it
-    /// ([`crate::domain::ids::LinkToken::reward_id`]): there is no token index.
-    pub rewards: Sharded<Arc<str>, Box<RewardRec>>,
-    /// Reward ids in issue order.
-    pub reward_order: Vec<Arc<str>>,
-    /// Test reward per (campaign, moment, reward group, variant).
-    pub test_rewards: HashMap<TestRewardKey, Arc<str>>,
+    pub campaigns: Campaigns,
+    /// Rewards: the records, their issue order, test rewards and what frequency caps count.
+    pub rewards: crate::domain::rewards::Rewards,
     /// Money.
     pub ledger: Ledger,
     /// What customers have counted toward goal moments.
     pub goals: crate::domain::goals::Goals,
-    /// Rewards per [`State::digest`] of (campaign, moment, customer), for frequency caps.
-    pub freq: Sharded<u64, crate::domain::rewards::record::RewardIds>,
     /// What the fraud rules remember (velocity windows, customers per device).
     pub fraud: crate::domain::fraud::rules::FraudState,
     /// Interned strings of low cardinality (apps, campaigns, moments, marketplaces, segments, variants).
     pub strs: HashSet<Arc<str>, crate::domain::shard::Seeded>,
-    /// Keys of [`State::digest`]: random per state.
+    /// Keys of [`Sandbox::digest`]: random per state.
     pub digest_keys: std::hash::RandomState,
     /// Fraud reviews by reward id.
     pub reviews: HashMap<String, (u64, FraudReview)>,
@@ -154,8 +135,6 @@ pub struct State {
     pub seq: u64,
     /// Injected faults.
     pub faults: crate::domain::faults::Faults,
-    /// Shared parts of rewards ([`crate::domain::rewards::record::Issue`]) by a digest of their strings.
-    pub issues: FastMap<u64, Vec<Arc<crate::domain::rewards::record::Issue>>>,
 }
 
 /// A moment of the demo campaign.
@@ -195,22 +174,19 @@ pub struct Demo {
     pub base_url: String,
 }
 
-impl State {
+impl Sandbox {
     /// An empty state with the seeded catalog.
-    pub fn empty(base_url: String) -> State {
-        State {
+    pub fn empty(base_url: String) -> Sandbox {
+        Sandbox {
             clock: Clock::default(),
             test_mode: false,
             base_url,
             credentials: Default::default(),
             catalog: Default::default(),
-            campaigns: FastMap::with_capacity_and_hasher(64, Default::default()),
-            rewards: Sharded::with_capacity(PRESIZE),
-            reward_order: Vec::with_capacity(4096),
-            test_rewards: HashMap::new(),
+            campaigns: Campaigns::default(),
+            rewards: crate::domain::rewards::Rewards::with_capacity(PRESIZE),
             ledger: Ledger::default(),
             goals: Default::default(),
-            freq: Sharded::with_capacity(PRESIZE),
             fraud: crate::domain::fraud::rules::FraudState::with_capacity(
                 PRESIZE,
                 Clock::default().now(),
@@ -223,7 +199,6 @@ impl State {
             due: BinaryHeap::with_capacity(4096),
             seq: 0,
             faults: Default::default(),
-            issues: FastMap::default(),
         }
     }
 
@@ -247,8 +222,8 @@ impl State {
     }
 
     /// The seeded state: catalog, demo app and demo campaign (live).
-    pub fn seeded(base_url: String, demo: &Demo, legacy: &str) -> State {
-        let mut s = State::empty(base_url);
+    pub fn seeded(base_url: String, demo: &Demo, legacy: &str) -> Sandbox {
+        let mut s = Sandbox::empty(base_url);
         s.seed_demo(demo, legacy);
         s
     }

@@ -14,7 +14,7 @@ use crate::domain::model::*;
 use crate::domain::money::{Money, marketplace_currency};
 use crate::domain::principal::{Principal, TokenFact, valid_customer_id, valid_label};
 use crate::domain::rewards::record::IssueParts;
-use crate::domain::sandbox::{ActionKey, DueKind, RewardRec, State, TestRewardKey};
+use crate::domain::sandbox::{ActionKey, DueKind, RewardRec, Sandbox, TestRewardKey};
 
 /// The reward group and variant chosen for a customer.
 #[derive(Clone, Debug)]
@@ -174,7 +174,7 @@ struct Plan {
     end_at: DateTime<Utc>,
 }
 
-/// What differs between a test reward and an issued one ([`State::store_reward`]).
+/// What differs between a test reward and an issued one ([`Sandbox::store_reward`]).
 struct RewardParts<'a> {
     fresh: (Arc<str>, ids::LinkToken),
     prefix: &'static str,
@@ -198,7 +198,7 @@ pub enum Outcome {
     Progress(Progress),
 }
 
-impl State {
+impl Sandbox {
     /// Runs a trigger (v1 or compat) through the checks of `docs/api.md`, in its order; the first
     /// failure wins. `Ok` outcomes have changed state; errors changed nothing except velocity
     /// counters (which count every trigger that passed the velocity check).
@@ -335,18 +335,12 @@ impl State {
         let key = self.digest(&[&t.campaign_id, &t.moment_id, customer]);
         let since = plan.cap.period_seconds.map(|p| now - Duration::seconds(p));
         let n = self
-            .freq
-            .get(&key)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| self.rewards.get(id))
-                    .filter(|r| {
-                        r.status != RewardStatus::Cancelled
-                            && since.is_none_or(|s| r.created_at > s)
-                    })
-                    .count() as i64
+            .rewards
+            .held(key)
+            .filter(|r| {
+                r.status != RewardStatus::Cancelled && since.is_none_or(|s| r.created_at > s)
             })
-            .unwrap_or(0);
+            .count() as i64;
         if n >= plan.cap.max_rewards {
             return Err(ApiError::unprocessable(
                 "frequency_cap_reached",
@@ -417,10 +411,7 @@ impl State {
                 flag: flag.clone(),
             },
         );
-        self.reward_order.push(id.clone());
-        if let Some(k) = cap_key {
-            self.freq.entry(k).or_default().push(id.clone());
-        }
+        self.rewards.list_issued(&id, cap_key);
         self.record_action(t, &plan.selection, now);
         self.schedule(expires_at, DueKind::Expire(id.clone()));
         match flag {
@@ -473,7 +464,7 @@ impl State {
         let charged_month = self.intern(p.month);
         let reserved_item = p.reserved_item.map(|i| self.intern(i));
         let (id, token) = p.fresh;
-        self.insert_reward(
+        self.rewards.insert(
             p.prefix,
             Box::new(RewardRec {
                 seq,
@@ -563,7 +554,7 @@ impl State {
     /// The test reward of (campaign, moment, reward group, variant): the same id and URL for every
     /// caller the selection puts in that group and variant, as the original service answered per
     /// reward group; consumes nothing. The stored record names no customer or segment:
-    /// [`State::test_reward_for`] renders it for each caller.
+    /// [`Sandbox::test_reward_for`] renders it for each caller.
     fn test_reward(&mut self, t: &TriggerInput, plan: &Plan, now: DateTime<Utc>) -> Arc<str> {
         let sel = &plan.selection;
         let key = TestRewardKey {
@@ -572,8 +563,8 @@ impl State {
             reward_group_id: sel.group_id.clone(),
             variant_id: sel.variant_id.clone(),
         };
-        if let Some(id) = self.test_rewards.get(&key) {
-            return id.clone();
+        if let Some(id) = self.rewards.test_reward(&key) {
+            return id;
         }
         let id = self.store_reward(
             t,
@@ -593,7 +584,7 @@ impl State {
                 flag: None,
             },
         );
-        self.test_rewards.insert(key, id.clone());
+        self.rewards.set_test_reward(key, id.clone());
         id
     }
 

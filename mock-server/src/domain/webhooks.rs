@@ -8,7 +8,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::domain::model::*;
-use crate::domain::sandbox::{DueKind, EndpointRec, State};
+use crate::domain::sandbox::{DueKind, EndpointRec, Sandbox};
 
 /// Backoff after attempt n (1-based): 1 min, 5 min, 30 min, 2 h, 5 h, 10 h; 7 attempts in all.
 pub const BACKOFF_SECONDS: [i64; 6] = [60, 300, 1800, 7200, 18000, 36000];
@@ -329,7 +329,7 @@ impl Webhooks {
     }
 }
 
-impl State {
+impl Sandbox {
     /// Queues the first delivery attempt of an event to an endpoint.
     pub fn queue_delivery(&mut self, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
         let id = self.next_seq();

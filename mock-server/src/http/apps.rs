@@ -11,7 +11,7 @@ use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::money::marketplace_currency;
 use crate::domain::principal::{valid_customer_id, valid_label};
-use crate::domain::sandbox::{KeyRec, State, TokenRec};
+use crate::domain::sandbox::{KeyRec, Sandbox, TokenRec};
 use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
@@ -29,7 +29,7 @@ fn key_view(k: &KeyRec) -> ApiKey {
     }
 }
 
-impl State {
+impl Sandbox {
     /// The app view.
     pub fn app_view(&self, id: &str) -> Option<App> {
         let a = self.credentials.app(id)?;

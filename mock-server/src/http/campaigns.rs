@@ -47,12 +47,9 @@ pub async fn list(
         ),
     };
     let g = app.lock();
-    let mut v: Vec<&CampaignRec> = g
-        .campaigns
-        .values()
-        .filter(|c| c.c.app_id == p.app_id() && status.is_none_or(|s| c.c.status == s))
-        .collect();
-    v.sort_by_key(|c| std::cmp::Reverse(c.seq));
+    let mut v: Vec<&CampaignRec> = g.campaigns.of_app(p.app_id());
+    v.retain(|c| status.is_none_or(|s| c.c.status == s));
+    v.reverse();
     let it = v
         .into_iter()
         .map(|c| (c.seq, g.campaign_view(&c.c.id).expect("exists")));

@@ -36,10 +36,9 @@ pub async fn list(
     let (cmp, moment) = (q.get("campaign_id"), q.get("moment_id"));
     let g = app.lock();
     let it = g
-        .reward_order
-        .iter()
+        .rewards
+        .in_issue_order()
         .rev()
-        .filter_map(|id| g.rewards.get(id))
         .filter(|r| {
             *r.issue.app_id == *p.app_id()
                 && cmp.is_none_or(|c| &*r.issue.campaign_id == c)
@@ -112,13 +111,7 @@ pub async fn progress(
     let g = app.lock();
     let now = g.now();
     let mut out = Vec::new();
-    let mut camps: Vec<_> = g
-        .campaigns
-        .values()
-        .filter(|c| c.c.app_id == p.app_id())
-        .collect();
-    camps.sort_by_key(|c| c.seq);
-    for c in camps {
+    for c in g.campaigns.of_app(p.app_id()) {
         if q.get("campaign_id").is_some_and(|id| id != c.c.id) {
             continue;
         }

@@ -4,9 +4,9 @@ use http::StatusCode;
 
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
-use crate::domain::sandbox::State;
+use crate::domain::sandbox::Sandbox;
 
-impl State {
+impl Sandbox {
     fn review_mut_check(&self, app_id: &str, reward_id: &str) -> ApiResult<()> {
         self.rewards
             .get(reward_id)

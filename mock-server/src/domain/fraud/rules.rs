@@ -132,7 +132,7 @@ impl Velocity {
 pub type Counted = (u64, Velocity, i64);
 
 /// What the rules remember: velocity windows and the customers seen per device. Keys are digests
-/// (`State::digest`), so no customer id, device id or IP is stored here.
+/// (`Sandbox::digest`), so no customer id, device id or IP is stored here.
 pub struct FraudState {
     windows: Sharded<u64, Window>,
     device_customers: Sharded<u64, DigestSet>,

@@ -4,14 +4,130 @@ pub mod record;
 pub mod redemption;
 pub mod render;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::principal::Principal;
-use crate::domain::sandbox::{DueKind, RewardRec, State};
+use crate::domain::sandbox::{DueKind, RewardRec, Sandbox, TestRewardKey};
+use crate::domain::shard::{FastMap, Sharded};
+use record::{Issue, RewardIds};
 
-impl State {
+/// The rewards: records by id, the order they were issued in, the test reward of each selection,
+/// the rewards each (campaign, moment, customer) holds for frequency caps, and the parts rewards
+/// share ([`record::Issue`]).
+pub struct Rewards {
+    /// A link token finds its reward here, by the id derived from it
+    /// ([`crate::domain::ids::LinkToken::reward_id`]): there is no token index.
+    by_id: Sharded<Arc<str>, Box<RewardRec>>,
+    /// Issued (not test) rewards in issue order.
+    order: Vec<Arc<str>>,
+    test: HashMap<TestRewardKey, Arc<str>>,
+    /// Per [`Sandbox::digest`] of (campaign, moment, customer).
+    held: Sharded<u64, RewardIds>,
+    /// Per digest of their strings.
+    issues: FastMap<u64, Vec<Arc<Issue>>>,
+}
+
+impl Rewards {
+    /// Empty, with room for `n` rewards before the maps grow.
+    pub fn with_capacity(n: usize) -> Rewards {
+        Rewards {
+            by_id: Sharded::with_capacity(n),
+            order: Vec::with_capacity(4096),
+            test: HashMap::new(),
+            held: Sharded::with_capacity(n),
+            issues: FastMap::default(),
+        }
+    }
+
+    /// A reward.
+    pub fn get(&self, id: &str) -> Option<&RewardRec> {
+        self.by_id.get(id).map(|r| &**r)
+    }
+
+    /// A reward, to change.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut RewardRec> {
+        self.by_id.get_mut(id).map(|r| &mut **r)
+    }
+
+    /// Stores a new reward and returns its id. Ids are 64 bits of the link token's hash
+    /// ([`crate::domain::ids::LinkToken::reward_id`]): on the (2⁻⁶⁴ per pair) chance the id is taken, a new
+    /// id and token with `prefix` are drawn. One map probe in the usual case.
+    pub fn insert(&mut self, prefix: &str, mut rec: Box<RewardRec>) -> Arc<str> {
+        use std::collections::hash_map::Entry;
+        loop {
+            match self.by_id.entry(rec.id.clone()) {
+                Entry::Vacant(slot) => {
+                    let id = rec.id.clone();
+                    slot.insert(rec);
+                    return id;
+                }
+                Entry::Occupied(_) => {
+                    (rec.id, rec.token) = crate::domain::ids::fresh_reward(prefix)
+                }
+            }
+        }
+    }
+
+    /// Lists an issued reward (reports and lists walk them in issue order) and, when its moment
+    /// has a frequency cap, counts it for the customer (`cap_key`).
+    pub fn list_issued(&mut self, id: &Arc<str>, cap_key: Option<u64>) {
+        self.order.push(id.clone());
+        if let Some(k) = cap_key {
+            self.held.entry(k).or_default().push(id.clone());
+        }
+    }
+
+    /// Issued rewards, oldest first.
+    pub fn in_issue_order(&self) -> impl DoubleEndedIterator<Item = &RewardRec> {
+        self.order.iter().filter_map(|id| self.get(id))
+    }
+
+    /// The rewards counted under a frequency-cap key.
+    pub fn held(&self, cap_key: u64) -> impl Iterator<Item = &RewardRec> {
+        self.held
+            .get(&cap_key)
+            .into_iter()
+            .flat_map(|ids| ids.iter())
+            .filter_map(|id| self.get(id))
+    }
+
+    /// The test reward of a selection, once made.
+    pub fn test_reward(&self, key: &TestRewardKey) -> Option<Arc<str>> {
+        self.test.get(key).cloned()
+    }
+
+    /// Remembers the test reward of a selection.
+    pub fn set_test_reward(&mut self, key: TestRewardKey, id: Arc<str>) {
+        self.test.insert(key, id);
+    }
+
+    /// The shared issues stored under a digest.
+    pub fn issues(&self, key: u64) -> &[Arc<Issue>] {
+        self.issues.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Stores a shared issue under its digest, dropping those no reward holds any more (issues of a
+    /// changed offer or cost are not reused; this keeps the bucket from growing with them).
+    pub fn add_issue(&mut self, key: u64, issue: Arc<Issue>) {
+        let bucket = self.issues.entry(key).or_default();
+        bucket.retain(|i| Arc::strong_count(i) > 1);
+        bucket.push(issue);
+    }
+}
+
+impl std::ops::Index<&str> for Rewards {
+    type Output = RewardRec;
+    fn index(&self, id: &str) -> &RewardRec {
+        &self.by_id[id]
+    }
+}
+
+impl Sandbox {
     /// Refunds an unredeemed reward's cost and releases its stock reservation.
     pub fn refund_reward(&mut self, id: &str) {
         let Some(r) = self.rewards.get_mut(id) else {

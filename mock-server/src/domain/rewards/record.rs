@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::ids::LinkToken;
 use crate::domain::model::{DeviceType, Offer, Reward, RewardFlag, RewardStatus, ShippingAddress};
 use crate::domain::money::Money;
-use crate::domain::sandbox::State;
+use crate::domain::sandbox::Sandbox;
 
 /// What the rewards issued from one selection have in common; shared, immutable.
 #[derive(Debug)]
@@ -244,26 +244,7 @@ impl RewardRec {
     }
 }
 
-impl State {
-    /// Stores a new reward and returns its id. Ids are 64 bits of the link token's hash
-    /// ([`crate::domain::ids::LinkToken::reward_id`]): on the (2⁻⁶⁴ per pair) chance the id is taken, a new
-    /// id and token with `prefix` are drawn. One map probe in the usual case.
-    pub fn insert_reward(&mut self, prefix: &str, mut rec: Box<RewardRec>) -> Arc<str> {
-        use std::collections::hash_map::Entry;
-        loop {
-            match self.rewards.entry(rec.id.clone()) {
-                Entry::Vacant(slot) => {
-                    let id = rec.id.clone();
-                    slot.insert(rec);
-                    return id;
-                }
-                Entry::Occupied(_) => {
-                    (rec.id, rec.token) = crate::domain::ids::fresh_reward(prefix)
-                }
-            }
-        }
-    }
-
+impl Sandbox {
     /// The shared [`Issue`] for `parts` (made and interned on first use).
     ///
     /// Issues are found by a digest of their strings and compared in full, so a digest collision
@@ -278,11 +259,7 @@ impl State {
             p.marketplace,
             p.segment.unwrap_or("\u{0}"),
         ]);
-        if let Some(found) = self
-            .issues
-            .get(&key)
-            .and_then(|v| v.iter().find(|i| i.matches(&p)))
-        {
+        if let Some(found) = self.rewards.issues(key).iter().find(|i| i.matches(&p)) {
             return found.clone();
         }
         let issue = Arc::new(Issue {
@@ -298,10 +275,7 @@ impl State {
             offer: p.offer,
             json: Default::default(),
         });
-        let bucket = self.issues.entry(key).or_default();
-        // Issues of a changed offer or cost are not reused; keep the bucket from growing with them.
-        bucket.retain(|i| Arc::strong_count(i) > 1);
-        bucket.push(issue.clone());
+        self.rewards.add_issue(key, issue.clone());
         issue
     }
 }
@@ -338,7 +312,7 @@ mod tests {
 
     #[test]
     fn rewards_of_one_selection_share_an_issue_until_its_cost_or_offer_changes() {
-        let mut g = State::empty("http://mock".into());
+        let mut g = Sandbox::empty("http://mock".into());
         let offer = Arc::new(Offer { items: vec![] });
         let (cents_50, cents_75) = (Money::usd(50), Money::usd(75));
         let a = g.issue_for(parts(&cents_50, &offer));
@@ -377,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_taken_id_draws_a_new_id_and_token() {
-        let mut g = State::empty("http://mock".into());
+        let mut g = Sandbox::empty("http://mock".into());
         let offer = Arc::new(Offer { items: vec![] });
         let cost = Money::usd(50);
         let issue = g.issue_for(parts(&cost, &offer));
@@ -403,9 +377,9 @@ mod tests {
                 later: None,
             })
         };
-        assert_eq!(g.insert_reward("rwd_", rec(id.clone(), token)), id);
+        assert_eq!(g.rewards.insert("rwd_", rec(id.clone(), token)), id);
         // The same id again (what a hash collision would give): the second reward gets a new pair.
-        let other = g.insert_reward("rwd_", rec(id.clone(), token));
+        let other = g.rewards.insert("rwd_", rec(id.clone(), token));
         assert_ne!(other, id);
         let stored = &g.rewards[&*other];
         assert_eq!(*stored.id, stored.token.reward_id("rwd_"));

@@ -7,9 +7,9 @@ use http::StatusCode;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
-use crate::domain::sandbox::State;
+use crate::domain::sandbox::Sandbox;
 
-impl State {
+impl Sandbox {
     /// The reward id of a link token, or 404.
     pub fn reward_by_link(&self, token: &str) -> ApiResult<Arc<str>> {
         // The token's reward is found by the id derived from it (live rewards, then the test ones),

@@ -97,7 +97,7 @@ pub fn record(app: &AppState, s: Started, o: Outcome) -> bool {
         request_id: s.request_id,
         at: app.0.clock.now(),
         method: method_name(&s.method),
-        path: s.path.into(),
+        path: s.path,
         route: s.route.map(|r| r.as_str().to_string()),
         status: o.status,
         idempotency_key: s.idempotency_key,
