@@ -632,6 +632,67 @@ mod tests {
         assert!(!declares("// a client\nlet client = x\n"));
     }
 
+    /// Every DocC symbol link (``` ``Type/member(label:)`` ```) in the MomentsSDK module's doc comments and its
+    /// DocC catalog names a public symbol of the committed Swift API dump (api/swift.txt), absolutely or relative
+    /// to a type, so the documentation renders without broken links (no DocC build runs here).
+    #[test]
+    fn docc_links_of_the_swift_sdk_name_public_symbols() {
+        let root = util::root();
+        let dump = std::fs::read_to_string(root.join("api/swift.txt")).unwrap();
+        let symbols: Vec<&str> = dump
+            .lines()
+            .filter_map(|l| l.strip_prefix("MomentsSDK "))
+            .filter_map(|l| l.split(" | ").next()?.split_once(' ').map(|(_, path)| path))
+            .collect();
+        assert!(
+            symbols.contains(
+                &"MomentsClient.reportAction(campaignID:momentID:quantity:cancellation:)"
+            )
+        );
+        let resolves = |link: &str| {
+            let path = link.replace('/', ".");
+            path == "MomentsSDK"
+                || symbols
+                    .iter()
+                    .any(|s| *s == path || s.ends_with(&format!(".{path}")))
+        };
+        let sources = root.join("bindings/swift/Sources/MomentsSDK");
+        let mut files = vec![sources.join("MomentsSDK.docc/MomentsSDK.md")];
+        files.extend(
+            std::fs::read_dir(&sources)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "swift")),
+        );
+        let mut checked = 0;
+        let mut broken = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let docs = file.extension().is_some_and(|e| e == "md")
+                    || line.trim_start().starts_with("///");
+                let mut rest = line;
+                while docs && let Some(start) = rest.find("``") {
+                    let after = &rest[start + 2..];
+                    let Some(end) = after.find("``") else { break };
+                    let link = &after[..end];
+                    checked += 1;
+                    if !resolves(link) {
+                        broken.push(format!("{}:{}: ``{link}``", file.display(), n + 1));
+                    }
+                    rest = &after[end + 2..];
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} links found");
+        assert!(
+            broken.is_empty(),
+            "DocC links to no public symbol:\n{}",
+            broken.join("\n")
+        );
+    }
+
     #[test]
     fn every_swift_snippet_of_the_mobile_guide_is_found() {
         let doc = std::fs::read_to_string(util::root().join("docs/mobile.md")).unwrap();

@@ -15,7 +15,7 @@ import Foundation
 /// ```
 ///
 /// Whatever the case, ``code``, ``requestID``, ``isRetryable`` and ``httpStatus`` read the same fields of its
-/// ``Context``. ``localizedDescription`` is a sentence for people; the SDK's own explanation, for logs, is
+/// ``Context``. `localizedDescription` is a sentence for people; the SDK's own explanation, for logs, is
 /// ``message``.
 public enum MomentsError: Error, Sendable, Hashable {
     /// The Rewards API refused the request; ``code`` is the API's error code and ``httpStatus`` its HTTP status.
