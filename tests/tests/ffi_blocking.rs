@@ -56,6 +56,7 @@ async fn blocking_calls_on_plain_threads_share_the_client_with_async_calls() {
         request_timeout_ms: 30_000,
         call_timeout_ms: 60_000,
         max_retries: 2,
+        trusted_certificates: Vec::new(),
     };
     let client = MomentsClient::new(config, tokens.clone()).unwrap();
 

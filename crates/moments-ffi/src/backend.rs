@@ -58,7 +58,13 @@ pub(crate) fn connect(
     config: &ClientConfig,
     token_provider: Arc<dyn TokenProvider>,
 ) -> Result<Arc<dyn Backend>, MomentsError> {
-    let client = moments_client::MomentsClient::builder()
+    let builder = config
+        .trusted_certificates
+        .iter()
+        .fold(moments_client::MomentsClient::builder(), |builder, cert| {
+            builder.add_trusted_certificate(cert.clone())
+        });
+    let client = builder
         .base_url(config.base_url.clone())
         .token_provider(Arc::new(ProviderAdapter(token_provider)))
         .connect_timeout(millis(config.connect_timeout_ms))
@@ -322,6 +328,14 @@ impl From<moments_client::Error> for MomentsError {
                 retryable,
                 None,
             ),
+            // A refused server certificate: never sent, and retrying does not help.
+            ErrorKind::Tls { message } => network(
+                ErrorCode::NetworkError,
+                format!("TLS handshake failed: {message}"),
+                request_id,
+                false,
+                None,
+            ),
             ErrorKind::Connect { message } | ErrorKind::Transport { message } => network(
                 ErrorCode::NetworkError,
                 message.clone(),
@@ -451,11 +465,25 @@ mod tests {
             request_timeout_ms: 1,
             call_timeout_ms: 1,
             max_retries: 0,
+            trusted_certificates: Vec::new(),
         };
         let err = connect(&config, Arc::new(Never))
             .err()
             .expect("an invalid URL is refused");
         assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        // Bytes that are no certificate are refused when the client is built, naming the certificate.
+        let config = ClientConfig {
+            base_url: "https://rewards.example.com".into(),
+            trusted_certificates: vec![
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_vec(),
+            ],
+            ..config
+        };
+        let err = connect(&config, Arc::new(Never))
+            .err()
+            .expect("an unreadable certificate is refused");
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(err.reason().contains("trusted certificate #1"), "{err:?}");
         assert_eq!(
             api::DeviceType::from(DeviceType::FireOs).as_str(),
             DeviceType::FireOs.as_api_str()

@@ -531,6 +531,7 @@ mod tests {
             request_timeout_ms: 1000,
             call_timeout_ms,
             max_retries: 0,
+            trusted_certificates: Vec::new(),
         };
         (MomentsClient::with_backend(config, fake.clone()), fake)
     }

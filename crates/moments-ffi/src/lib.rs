@@ -8,6 +8,9 @@
 
 uniffi::setup_scaffolding!();
 
+// The Android half of the platform certificate verifier (type-checked on the host by the unit tests).
+#[cfg(any(target_os = "android", test))]
+mod android;
 mod backend;
 mod cancel;
 mod client;

@@ -25,6 +25,11 @@ pub struct ClientConfig {
     /// Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
     #[uniffi(default = 2)]
     pub max_retries: i32,
+    /// Certificate authorities trusted on top of the platform's trust store, each PEM (one or more
+    /// `CERTIFICATE` blocks) or DER: for debug builds and tests against a server whose CA the device does
+    /// not trust. Empty: the platform's trust store alone (system, user- and MDM-installed CAs).
+    #[uniffi(default = [])]
+    pub trusted_certificates: Vec<Vec<u8>>,
 }
 
 /// The device reporting actions.

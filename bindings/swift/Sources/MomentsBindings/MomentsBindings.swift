@@ -573,6 +573,24 @@ fileprivate struct FfiConverterString: FfiConverter {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
     typealias SwiftType = Date
 
@@ -3142,6 +3160,12 @@ public struct ClientConfig: Equatable, Hashable {
      * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
      */
     public let maxRetries: Int32
+    /**
+     * Certificate authorities trusted on top of the platform's trust store, each PEM (one or more
+     * `CERTIFICATE` blocks) or DER: for debug builds and tests against a server whose CA the device does
+     * not trust. Empty: the platform's trust store alone (system, user- and MDM-installed CAs).
+     */
+    public let trustedCertificates: [Data]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3163,13 +3187,19 @@ public struct ClientConfig: Equatable, Hashable {
          */callTimeoutMs: Int64 = Int64(60000), 
         /**
          * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
-         */maxRetries: Int32 = 2) {
+         */maxRetries: Int32 = 2, 
+        /**
+         * Certificate authorities trusted on top of the platform's trust store, each PEM (one or more
+         * `CERTIFICATE` blocks) or DER: for debug builds and tests against a server whose CA the device does
+         * not trust. Empty: the platform's trust store alone (system, user- and MDM-installed CAs).
+         */trustedCertificates: [Data] = []) {
         self.baseUrl = baseUrl
         self.device = device
         self.connectTimeoutMs = connectTimeoutMs
         self.requestTimeoutMs = requestTimeoutMs
         self.callTimeoutMs = callTimeoutMs
         self.maxRetries = maxRetries
+        self.trustedCertificates = trustedCertificates
     }
 
     
@@ -3193,7 +3223,8 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
                 connectTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 callTimeoutMs: FfiConverterInt64.read(from: &buf), 
-                maxRetries: FfiConverterInt32.read(from: &buf)
+                maxRetries: FfiConverterInt32.read(from: &buf), 
+                trustedCertificates: FfiConverterSequenceData.read(from: &buf)
         )
     }
 
@@ -3204,6 +3235,7 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.requestTimeoutMs, into: &buf)
         FfiConverterInt64.write(value.callTimeoutMs, into: &buf)
         FfiConverterInt32.write(value.maxRetries, into: &buf)
+        FfiConverterSequenceData.write(value.trustedCertificates, into: &buf)
     }
 }
 
@@ -5754,6 +5786,31 @@ fileprivate struct FfiConverterOptionTypeGoal: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeGoal.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
     }
 }
 

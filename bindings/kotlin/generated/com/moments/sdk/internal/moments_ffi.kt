@@ -1764,6 +1764,25 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
     }
 }
 
+/**
+ * @suppress
+ */
+public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
+    override fun read(buf: ByteBuffer): ByteArray {
+        val len = buf.getInt()
+        val byteArr = ByteArray(len)
+        buf.get(byteArr)
+        return byteArr
+    }
+    override fun allocationSize(value: ByteArray): ULong {
+        return 4UL + value.size.toULong()
+    }
+    override fun write(value: ByteArray, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        buf.put(value)
+    }
+}
+
 
 /**
  * @suppress
@@ -5711,6 +5730,13 @@ data class ClientConfig (
      * Retries of a failed call when retrying is safe (GETs, and reported actions, which carry an idempotency key).
      */
     val `maxRetries`: kotlin.Int = 2 
+    , 
+    /**
+     * Certificate authorities trusted on top of the platform's trust store, each PEM (one or more
+     * `CERTIFICATE` blocks) or DER: for debug builds and tests against a server whose CA the device does
+     * not trust. Empty: the platform's trust store alone (system, user- and MDM-installed CAs).
+     */
+    val `trustedCertificates`: List<kotlin.ByteArray> = listOf() 
     
 ){
     
@@ -5733,6 +5759,7 @@ public object FfiConverterTypeClientConfig: FfiConverterRustBuffer<ClientConfig>
             FfiConverterLong.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterInt.read(buf),
+            FfiConverterSequenceByteArray.read(buf),
         )
     }
 
@@ -5742,7 +5769,8 @@ public object FfiConverterTypeClientConfig: FfiConverterRustBuffer<ClientConfig>
             FfiConverterLong.allocationSize(value.`connectTimeoutMs`) +
             FfiConverterLong.allocationSize(value.`requestTimeoutMs`) +
             FfiConverterLong.allocationSize(value.`callTimeoutMs`) +
-            FfiConverterInt.allocationSize(value.`maxRetries`)
+            FfiConverterInt.allocationSize(value.`maxRetries`) +
+            FfiConverterSequenceByteArray.allocationSize(value.`trustedCertificates`)
     )
 
     override fun write(value: ClientConfig, buf: ByteBuffer) {
@@ -5752,6 +5780,7 @@ public object FfiConverterTypeClientConfig: FfiConverterRustBuffer<ClientConfig>
             FfiConverterLong.write(value.`requestTimeoutMs`, buf)
             FfiConverterLong.write(value.`callTimeoutMs`, buf)
             FfiConverterInt.write(value.`maxRetries`, buf)
+            FfiConverterSequenceByteArray.write(value.`trustedCertificates`, buf)
     }
 }
 
@@ -8084,6 +8113,34 @@ public object FfiConverterOptionalTypeGoal: FfiConverterRustBuffer<Goal?> {
         } else {
             buf.put(1)
             FfiConverterTypeGoal.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
+        val len = buf.getInt()
+        return List<kotlin.ByteArray>(len) {
+            FfiConverterByteArray.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ByteArray>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterByteArray.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ByteArray>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterByteArray.write(it, buf)
         }
     }
 }
