@@ -26,8 +26,9 @@ android {
     }
 
     sourceSets["main"].apply {
-        // The generated Kotlin for Android (committed, written by `cargo xtask bindings`) + the public API.
-        java.srcDirs("generated", "../src/main/kotlin")
+        // The generated Kotlin for Android (committed, written by `cargo xtask bindings`) + the public API + this
+        // module's own Kotlin (src/main/kotlin: the platform verifier's initializer).
+        java.srcDirs("generated", "../src/main/kotlin", "src/main/kotlin")
         jniLibs.srcDirs("src/main/jniLibs")
     }
 
@@ -45,7 +46,20 @@ kotlin {
     jvmToolchain(17)
 }
 
+// The version of rustls-platform-verifier's Kotlin component must be the `rustls-platform-verifier-android` crate's
+// in the workspace's Cargo.lock: the Rust half calls it over JNI by class and method names.
+val rustlsPlatformVerifierVersion: Provider<String> =
+    providers.fileContents(layout.projectDirectory.file("../../../Cargo.lock")).asText.map { lock ->
+        val lines = lock.lines()
+        val at = lines.indexOfFirst { it.trim() == "name = \"rustls-platform-verifier-android\"" }
+        require(at >= 0) { "rustls-platform-verifier-android is not in Cargo.lock" }
+        lines[at + 1].trim().removePrefix("version = ").trim('"')
+    }
+
 dependencies {
+    // rustls-platform-verifier's Kotlin component (org.rustls.platformverifier), from its Maven repository
+    // (settings.gradle.kts): the Android trust manager behind the native library's certificate checks.
+    implementation(rustlsPlatformVerifierVersion.map { "rustls:rustls-platform-verifier:$it" })
     // JNA as an AAR: it carries libjnidispatch.so for every Android ABI (the plain jar only has desktop ones).
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     // @RequiresApi in the generated code's Android cleaner.
