@@ -111,6 +111,12 @@ impl Rewards {
         self.issues.get(&key).map_or(&[], Vec::as_slice)
     }
 
+    /// Every bucket of shared issues.
+    #[cfg(test)]
+    pub fn issue_buckets(&self) -> impl Iterator<Item = &Vec<Arc<Issue>>> {
+        self.issues.values()
+    }
+
     /// Stores a shared issue under its digest, dropping those no reward holds any more (issues of a
     /// changed offer or cost are not reused; this keeps the bucket from growing with them).
     pub fn add_issue(&mut self, key: u64, issue: Arc<Issue>) {

@@ -337,8 +337,8 @@ mod tests {
         let cents_99 = Money::usd(99);
         let _newest = g.issue_for(parts(&cents_99, &offer));
         let bucket: Vec<i64> = g
-            .issues
-            .values()
+            .rewards
+            .issue_buckets()
             .filter(|v| v.iter().all(|i| i.segment.is_none()))
             .flat_map(|v| v.iter().map(|i| i.cost.amount))
             .collect();
