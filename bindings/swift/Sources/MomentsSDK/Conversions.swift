@@ -205,7 +205,8 @@ extension ClientConfig {
             connectTimeoutMs: milliseconds(connectTimeout),
             requestTimeoutMs: milliseconds(requestTimeout),
             callTimeoutMs: milliseconds(callTimeout),
-            maxRetries: Int32(clamping: maxRetries)
+            maxRetries: Int32(clamping: maxRetries),
+            trustedCertificates: trustedCertificates
         )
     }
 }

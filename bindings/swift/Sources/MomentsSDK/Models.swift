@@ -15,6 +15,10 @@ public struct ClientConfig: Sendable, Hashable {
     /// Retries of a failed call when retrying is safe (reads, and reported actions, which carry an idempotency
     /// key).
     public var maxRetries: Int
+    /// Certificate authorities trusted on top of the device's trust store, each PEM (one or more `CERTIFICATE`
+    /// blocks) or DER: for debug builds and tests against a server whose CA the device does not trust. Empty
+    /// (the default): the device's trust store alone, user- and MDM-installed CAs included.
+    public var trustedCertificates: [Data]
 
     /// Creates a configuration.
     ///
@@ -25,13 +29,15 @@ public struct ClientConfig: Sendable, Hashable {
     ///   - requestTimeout: Time allowed for one HTTP attempt, in seconds.
     ///   - callTimeout: Time allowed for a whole call, retries included, in seconds.
     ///   - maxRetries: Retries of a failed call when retrying is safe.
+    ///   - trustedCertificates: Certificate authorities (PEM or DER) trusted on top of the device's.
     public init(
         baseURL: URL,
         device: DeviceInfo,
         connectTimeout: TimeInterval = 10,
         requestTimeout: TimeInterval = 30,
         callTimeout: TimeInterval = 60,
-        maxRetries: Int = 2
+        maxRetries: Int = 2,
+        trustedCertificates: [Data] = []
     ) {
         self.baseURL = baseURL
         self.device = device
@@ -39,6 +45,7 @@ public struct ClientConfig: Sendable, Hashable {
         self.requestTimeout = requestTimeout
         self.callTimeout = callTimeout
         self.maxRetries = maxRetries
+        self.trustedCertificates = trustedCertificates
     }
 }
 

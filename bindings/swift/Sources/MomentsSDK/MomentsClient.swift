@@ -23,7 +23,7 @@ public final class MomentsClient: Sendable {
     ///   - config: Where the API is, the device, timeouts and retries.
     ///   - tokenProvider: Fetches customer tokens from the app's backend.
     /// - Throws: ``MomentsError/invalidArgument(_:)`` when the configuration is unusable (a base URL that is not
-    ///   HTTP or HTTPS, a timeout that is not positive).
+    ///   HTTP or HTTPS, a timeout that is not positive, a trusted certificate that is not one).
     public init(config: ClientConfig, tokenProvider: TokenProvider) throws {
         let adapter = tokenProvider.adapter
         ffi = try bridged { try MomentsBindings.MomentsClient(config: config.ffi, tokenProvider: adapter) }

@@ -349,6 +349,19 @@ final class MomentsClientTests: XCTestCase {
         }
     }
 
+    func testATrustedCertificateThatIsNoneIsRefusedWhenTheClientIsMade() throws {
+        let garbage = Data("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8)
+        let config = ClientConfig(
+            baseURL: URL(string: "https://rewards.example.com")!,
+            device: DeviceInfo(type: .iOS),
+            trustedCertificates: [garbage]
+        )
+        XCTAssertThrowsError(try MomentsClient(config: config, tokenProvider: TokenProvider { throw AppBackendDown() })) { error in
+            guard case MomentsError.invalidArgument(let context) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(context.message.contains("trusted certificate #1"), context.message)
+        }
+    }
+
     func testLogSinkReceivesTheSDKsRecordsWithoutTheToken() async throws {
         let mock = try await MockServer.start()
         defer { mock.stop() }
