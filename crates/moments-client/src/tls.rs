@@ -29,17 +29,19 @@ impl fmt::Debug for TrustedCertificate {
     }
 }
 
-/// Parses the builder's certificates into DER: a PEM text may hold several; anything else is taken as DER.
-fn parse(certs: &[TrustedCertificate]) -> Result<Vec<CertificateDer<'static>>, Error> {
+/// Parses the builder's certificates into DER, each with its place among them (from 1, for messages): a PEM
+/// text (anything holding a `-----BEGIN` line) may hold several; other bytes are taken as one DER certificate.
+fn parse(certs: &[TrustedCertificate]) -> Result<Vec<(usize, CertificateDer<'static>)>, Error> {
     let mut out = Vec::new();
     for (i, TrustedCertificate(bytes)) in certs.iter().enumerate() {
         let n = i + 1;
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        if bytes.windows(10).any(|w| w == b"-----BEGIN") {
             let before = out.len();
             for cert in CertificateDer::pem_slice_iter(bytes) {
-                out.push(cert.map_err(|e| {
+                let cert = cert.map_err(|e| {
                     Error::config(format!("trusted certificate #{n}: unreadable PEM: {e}"))
-                })?);
+                })?;
+                out.push((n, cert));
             }
             if out.len() == before {
                 return Err(Error::config(format!(
@@ -48,7 +50,7 @@ fn parse(certs: &[TrustedCertificate]) -> Result<Vec<CertificateDer<'static>>, E
             }
         } else if bytes.first() == Some(&0x30) {
             // A DER certificate is an ASN.1 SEQUENCE; the root store checks the rest below.
-            out.push(CertificateDer::from(bytes.clone()));
+            out.push((n, CertificateDer::from(bytes.clone())));
         } else {
             return Err(Error::config(format!(
                 "trusted certificate #{n} is neither PEM nor DER"
@@ -66,11 +68,10 @@ pub(crate) fn client_config(extra: &[TrustedCertificate]) -> Result<rustls::Clie
         None
     } else {
         let mut roots = RootCertStore::empty();
-        for (i, cert) in parse(extra)?.into_iter().enumerate() {
+        for (n, cert) in parse(extra)? {
             roots.add(cert).map_err(|e| {
                 Error::config(format!(
-                    "trusted certificate #{}: not a usable CA certificate: {e}",
-                    i + 1
+                    "trusted certificate #{n}: not a usable CA certificate: {e}"
                 ))
             })?;
         }

@@ -202,8 +202,12 @@ async fn a_pem_bundle_is_read_whole_and_another_ca_does_not_help() {
     assert!(err.is_tls(), "{err:?}");
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
 
-    // Both CAs in one PEM text: the second is the server's.
-    let bundle = format!("{}\n{}", other.pem(), ca.pem());
+    // Both CAs in one PEM text, with text around the blocks as openssl writes it: the second is the server's.
+    let bundle = format!(
+        "Bag Attributes\n    friendlyName: other\n{}\nsubject=CN = Moments test CA\n{}",
+        other.pem(),
+        ca.pem()
+    );
     let client = server
         .builder()
         .add_trusted_certificate(bundle)
@@ -225,7 +229,9 @@ fn bytes_that_are_not_a_certificate_fail_the_build() {
             "not a usable CA certificate",
         ),
     ] {
+        // After a good certificate, so the message must name the second one.
         let err = MomentsClient::builder()
+            .add_trusted_certificate(TestCa::new("Good CA").pem())
             .add_trusted_certificate(bytes)
             .build()
             .unwrap_err();
@@ -233,7 +239,7 @@ fn bytes_that_are_not_a_certificate_fail_the_build() {
             panic!("not a configuration error: {err:?}");
         };
         assert!(message.contains(expected), "{message}");
-        assert!(message.contains("trusted certificate #1"), "{message}");
+        assert!(message.contains("trusted certificate #2"), "{message}");
     }
 }
 
