@@ -693,6 +693,34 @@ mod tests {
         );
     }
 
+    /// The hand-written Swift (the SDK module, its tests, the iOS example, the guide) opts out of no
+    /// concurrency check: no `@unchecked Sendable`, no `nonisolated(unsafe)`. Only the generated module has them.
+    #[test]
+    fn the_hand_written_swift_needs_no_unchecked_sendable() {
+        let root = util::root();
+        let mut files = vec![root.join("docs/mobile.md")];
+        for dir in [
+            "bindings/swift/Sources/MomentsSDK",
+            "bindings/swift/Tests/MomentsSDKTests",
+            "examples/ios-swift/MomentsDemo",
+        ] {
+            files.extend(
+                std::fs::read_dir(root.join(dir))
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "swift")),
+            );
+        }
+        assert!(files.len() > 10, "{files:?}");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for needle in ["@unchecked", "nonisolated(unsafe)"] {
+                assert!(!text.contains(needle), "{} uses {needle}", file.display());
+            }
+        }
+    }
+
     #[test]
     fn every_swift_snippet_of_the_mobile_guide_is_found() {
         let doc = std::fs::read_to_string(util::root().join("docs/mobile.md")).unwrap();
