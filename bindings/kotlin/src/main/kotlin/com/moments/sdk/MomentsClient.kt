@@ -135,7 +135,10 @@ public class CancellationToken : AutoCloseable {
  */
 public class MomentsClient private constructor(
     private val ffi: FfiClient,
+    private val statusState: MutableStateFlow<ClientStatus>,
 ) : AutoCloseable {
+    private constructor(ffi: FfiClient) : this(ffi, MutableStateFlow(ClientStatus.of(ffi.status())))
+
     /**
      * Creates the client. Does no I/O: the token provider is first called by the first call that needs a token.
      *
@@ -154,12 +157,8 @@ public class MomentsClient private constructor(
     public constructor(config: ClientConfig, tokenProvider: BlockingTokenProvider) :
         this(config, tokenProvider.suspending())
 
-    private val statusState = MutableStateFlow(ClientStatus.of(ffi.status()))
-    private val statusHandle: FfiListenerHandle = ffi.addStatusListener(object : FfiStatusListener {
-        override fun onStatus(status: FfiClientStatus) {
-            statusState.value = ClientStatus.of(status)
-        }
-    })
+    // The listener holds the flow only, not this client: a client the app drops without close() stays collectable.
+    private val statusHandle: FfiListenerHandle = ffi.addStatusListener(StatusFlowUpdater(statusState))
 
     /** The connection / authentication status, updated after every call (Java: `getStatus().getValue()`). */
     public val status: StateFlow<ClientStatus> = statusState.asStateFlow()
@@ -337,6 +336,13 @@ public class BlockingMomentsClient internal constructor(private val ffi: FfiBloc
 
     /** `BlockingMomentsClient(status=Online)`. */
     override fun toString(): String = "BlockingMomentsClient(status=$status)"
+}
+
+/** Keeps [MomentsClient.status] current. */
+private class StatusFlowUpdater(private val state: MutableStateFlow<ClientStatus>) : FfiStatusListener {
+    override fun onStatus(status: FfiClientStatus) {
+        state.value = ClientStatus.of(status)
+    }
 }
 
 /** The app's token provider seen by the generated layer: its failures become typed errors, never crashes. */

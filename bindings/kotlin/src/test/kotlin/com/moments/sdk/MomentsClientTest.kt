@@ -475,4 +475,19 @@ class MomentsClientTest {
             error.toString(),
         )
     }
+    /** A client made and dropped in its own frame, so no local of the test keeps it. */
+    private fun droppedClient(): java.lang.ref.WeakReference<MomentsClient> =
+        java.lang.ref.WeakReference(client(CountingProvider()))
+
+    @Test
+    fun `a client the app drops without closing it is garbage collected`() {
+        // Its status listener lives in the native client; it must not keep the Kotlin client reachable.
+        val dropped = droppedClient()
+        for (attempt in 1..100) {
+            System.gc()
+            if (dropped.get() == null) return
+            Thread.sleep(20)
+        }
+        org.junit.jupiter.api.Assertions.fail<Unit>("the dropped client is still reachable")
+    }
 }
