@@ -355,6 +355,8 @@ pub fn symbol_graph_lines(graph: &serde_json::Value, out: &mut BTreeSet<String>)
             .and_then(|t| paths.get(t).cloned())
             .or_else(|| rel["targetFallback"].as_str().map(str::to_owned))
             .unwrap_or_else(|| rel["target"].as_str().unwrap_or_default().to_owned());
+        // Foundation's types live in FoundationEssentials on Linux, Foundation on Apple platforms.
+        let target = target.replace("FoundationEssentials.", "Foundation.");
         out.insert(format!("{module} conformance {source}: {target}"));
     }
 }
