@@ -96,6 +96,39 @@ final class MomentsClientTests: XCTestCase {
         XCTAssertEqual(fetchedStill, 1, "the token is cached")
     }
 
+    func testOneProviderSharedByTwoClientsRunsItsClosureOneCallAtATime() async throws {
+        let mock = try await MockServer.start()
+        defer { mock.stop() }
+        /// How many fetches run at once, at most.
+        actor Overlap {
+            private var running = 0
+            private(set) var most = 0
+            private(set) var calls = 0
+            func enter() { running += 1; calls += 1; most = max(most, running) }
+            func leave() { running -= 1 }
+        }
+        let overlap = Overlap()
+        let backend = AppBackend(mock, customerId: customerId)
+        let provider = TokenProvider {
+            await overlap.enter()
+            try await Task.sleep(nanoseconds: 300_000_000)
+            let token = try await backend.customerToken()
+            await overlap.leave()
+            return token
+        }
+        // Each client has its own token cache, so both ask the provider at the same time.
+        let first = try makeClient(mock, provider)
+        let second = try makeClient(mock, provider)
+        let campaignId = mock.campaignId
+        async let a = first.rewardInfo(campaignID: campaignId, momentID: "first_workout")
+        async let b = second.rewardInfo(campaignID: campaignId, momentID: "first_workout")
+        _ = try await (a, b)
+        let most = await overlap.most
+        let calls = await overlap.calls
+        XCTAssertEqual(most, 1, "the closure ran twice at the same time")
+        XCTAssertEqual(calls, 1, "the second request joined the first fetch")
+    }
+
     func testExpiredTokenIsRefreshed() async throws {
         let mock = try await MockServer.start()
         defer { mock.stop() }
