@@ -26,6 +26,10 @@ import com.moments.sdk.internal.RewardStatus as FfiRewardStatus
  * @property callTimeoutMs Time allowed for a whole call, retries included, in milliseconds.
  * @property maxRetries Retries of a failed call when retrying is safe (reads, and reported actions, which carry an
  *   idempotency key).
+ * @property trustedCertificates Certificate authorities trusted on top of the device's trust store, each PEM (one or
+ *   more `CERTIFICATE` blocks) or DER: for debug builds and tests against a server with a CA of its own. Empty (the
+ *   default, and what a release build should use): the device's trust store alone. Bytes that are no certificate
+ *   make the client's constructor throw [MomentsException.InvalidArgument].
  */
 public data class ClientConfig @JvmOverloads constructor(
     public val baseUrl: String,
@@ -34,9 +38,30 @@ public data class ClientConfig @JvmOverloads constructor(
     public val requestTimeoutMs: Long = 30_000,
     public val callTimeoutMs: Long = 60_000,
     public val maxRetries: Int = 2,
+    public val trustedCertificates: List<ByteArray> = emptyList(),
 ) {
-    internal fun toFfi(): FfiClientConfig =
-        FfiClientConfig(baseUrl, device.toFfi(), connectTimeoutMs, requestTimeoutMs, callTimeoutMs, maxRetries)
+    /** Equal when every field is, the certificates compared by content. */
+    override fun equals(other: Any?): Boolean =
+        other is ClientConfig && baseUrl == other.baseUrl && device == other.device &&
+            connectTimeoutMs == other.connectTimeoutMs && requestTimeoutMs == other.requestTimeoutMs &&
+            callTimeoutMs == other.callTimeoutMs && maxRetries == other.maxRetries &&
+            trustedCertificates.size == other.trustedCertificates.size &&
+            trustedCertificates.zip(other.trustedCertificates).all { (a, b) -> a.contentEquals(b) }
+
+    /** Consistent with [equals]. */
+    override fun hashCode(): Int =
+        listOf(baseUrl, device, connectTimeoutMs, requestTimeoutMs, callTimeoutMs, maxRetries).hashCode() * 31 +
+            trustedCertificates.fold(0) { hash, cert -> hash * 31 + cert.contentHashCode() }
+
+    /** The fields, with the certificates as their sizes. */
+    override fun toString(): String =
+        "ClientConfig(baseUrl=$baseUrl, device=$device, connectTimeoutMs=$connectTimeoutMs, " +
+            "requestTimeoutMs=$requestTimeoutMs, callTimeoutMs=$callTimeoutMs, maxRetries=$maxRetries, " +
+            "trustedCertificates=${trustedCertificates.map { "${it.size} bytes" }})"
+
+    internal fun toFfi(): FfiClientConfig = FfiClientConfig(
+        baseUrl, device.toFfi(), connectTimeoutMs, requestTimeoutMs, callTimeoutMs, maxRetries, trustedCertificates,
+    )
 }
 
 /**

@@ -490,4 +490,22 @@ class MomentsClientTest {
         }
         org.junit.jupiter.api.Assertions.fail<Unit>("the dropped client is still reachable")
     }
+    @Test
+    fun `extra trusted certificates compare by content and bytes that are no certificate are refused`() {
+        val garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".toByteArray()
+        val config = ClientConfig(
+            "https://rewards.example.com",
+            DeviceInfo(DeviceType.FIRE_OS),
+            trustedCertificates = listOf(garbage),
+        )
+        assertEquals(config, config.copy(trustedCertificates = listOf(garbage.copyOf())))
+        assertEquals(config.hashCode(), config.copy(trustedCertificates = listOf(garbage.copyOf())).hashCode())
+        assertFalse(config == config.copy(trustedCertificates = emptyList()))
+        assertTrue(config.toString().endsWith("trustedCertificates=[${garbage.size} bytes])"), config.toString())
+        val refused = assertThrows<MomentsException.InvalidArgument> {
+            MomentsClient(config, tokenProvider { error("no call is made") })
+        }
+        assertEquals(ErrorCode.INVALID_ARGUMENT, refused.code)
+        assertTrue(refused.message.contains("trusted certificate #1"), refused.message)
+    }
 }
