@@ -1,6 +1,7 @@
 //! Webhook delivery: sends the attempts the sandbox made due, over HTTP, and records their results.
 
 use crate::app::AppState;
+use crate::domain::webhooks;
 
 /// Sends every pending webhook and records the results. Returns when all attempts finished.
 pub async fn flush(app: &AppState) {
@@ -43,7 +44,7 @@ pub async fn flush(app: &AppState) {
         let results = futures_util::future::join_all(futs).await;
         let mut g = app.lock_raw();
         for (s, status, err) in results {
-            g.record_delivery(&s, status, err);
+            webhooks::record_delivery(&mut g, &s, status, err);
         }
     }
 }

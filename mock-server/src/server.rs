@@ -150,8 +150,7 @@ impl MockServer {
                 crate::http::extract::parse_json(f.to_string().as_bytes()).map_err(|e| {
                     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
                 })?;
-            let loaded = state
-                .load_fixtures(f.clone())
+            let loaded = crate::control::load_fixtures(&mut state, f.clone())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
             startup_fixtures = Some(f.resolved(&loaded));
         }

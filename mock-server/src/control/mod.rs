@@ -1,6 +1,7 @@
 //! The mock control API under `/_mock/`: reset, fixtures, demo, apps, clock, faults, journal,
 //! webhook deliveries, mode.
 
+use crate::domain::campaigns;
 use axum::Json;
 use axum::extract::State as S;
 use axum::http::StatusCode;
@@ -183,122 +184,125 @@ fn ack(m: &str) -> Json<Ack> {
     })
 }
 
-impl Sandbox {
-    /// Creates an app with fresh credentials.
-    pub fn new_app(
-        &mut self,
-        name: &str,
-        account_id: Option<String>,
-        id: Option<String>,
-        secret: Option<String>,
-        legacy: Option<String>,
-    ) -> ApiResult<MockApp> {
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(ApiError::validation(
-                "name",
-                "`name` must be 1–200 characters.",
-            ));
-        }
-        let id = id.unwrap_or_else(|| ids::new_id("app_"));
-        if self.credentials.app(&id).is_some() {
-            return Err(ApiError::validation(
-                "id",
-                format!("App {id} already exists."),
-            ));
-        }
-        let secret = secret.unwrap_or_else(|| ids::secret("sk_test_", 27));
-        let legacy = legacy.unwrap_or_else(|| ids::secret("mk_", 12));
-        if self.credentials.key_taken(&secret, &legacy) {
-            return Err(ApiError::validation(
-                "secret_key",
-                "This key is already in use.",
-            ));
-        }
-        let account = account_id.unwrap_or_else(|| ids::new_id("acct_"));
-        let now = self.now();
-        let creds = &mut self.credentials;
-        creds.add_account(&account);
-        creds.add_app(&id, &account, name, &legacy, now);
-        creds.add_key(&id, Some("default".into()), secret.clone(), now);
-        Ok(MockApp {
-            object: "mock_app".into(),
-            app_id: id,
-            account_id: account,
-            secret_key: secret,
-            api_key: legacy,
-        })
+/// Creates an app with fresh credentials.
+pub fn new_app(
+    sb: &mut Sandbox,
+    name: &str,
+    account_id: Option<String>,
+    id: Option<String>,
+    secret: Option<String>,
+    legacy: Option<String>,
+) -> ApiResult<MockApp> {
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::validation(
+            "name",
+            "`name` must be 1–200 characters.",
+        ));
     }
+    let id = id.unwrap_or_else(|| ids::new_id("app_"));
+    if sb.credentials.app(&id).is_some() {
+        return Err(ApiError::validation(
+            "id",
+            format!("App {id} already exists."),
+        ));
+    }
+    let secret = secret.unwrap_or_else(|| ids::secret("sk_test_", 27));
+    let legacy = legacy.unwrap_or_else(|| ids::secret("mk_", 12));
+    if sb.credentials.key_taken(&secret, &legacy) {
+        return Err(ApiError::validation(
+            "secret_key",
+            "This key is already in use.",
+        ));
+    }
+    let account = account_id.unwrap_or_else(|| ids::new_id("acct_"));
+    let now = sb.now();
+    let creds = &mut sb.credentials;
+    creds.add_account(&account);
+    creds.add_app(&id, &account, name, &legacy, now);
+    creds.add_key(&id, Some("default".into()), secret.clone(), now);
+    Ok(MockApp {
+        object: "mock_app".into(),
+        app_id: id,
+        account_id: account,
+        secret_key: secret,
+        api_key: legacy,
+    })
+}
 
-    /// Loads fixtures (replacing nothing).
-    pub fn load_fixtures(&mut self, f: Fixtures) -> ApiResult<FixturesLoaded> {
-        for (i, it) in f.items.iter().enumerate() {
-            if self.catalog.item(&it.id).is_some() || !it.id.starts_with("itm_") {
-                return Err(ApiError::validation(
-                    format!("items[{i}].id"),
-                    "Item ids start with itm_ and must be new.",
-                ));
-            }
+/// Loads fixtures (replacing nothing).
+pub fn load_fixtures(sb: &mut Sandbox, f: Fixtures) -> ApiResult<FixturesLoaded> {
+    for (i, it) in f.items.iter().enumerate() {
+        if sb.catalog.item(&it.id).is_some() || !it.id.starts_with("itm_") {
+            return Err(ApiError::validation(
+                format!("items[{i}].id"),
+                "Item ids start with itm_ and must be new.",
+            ));
         }
-        for a in &f.accounts {
-            self.credentials.add_account(a);
+    }
+    for a in &f.accounts {
+        sb.credentials.add_account(a);
+    }
+    let mut apps = Vec::new();
+    for a in f.apps {
+        apps.push(new_app(
+            sb,
+            &a.name,
+            a.account_id,
+            a.id,
+            a.secret_key,
+            a.api_key,
+        )?);
+    }
+    let mut items = Vec::new();
+    for mut it in f.items {
+        it.object = "item".into();
+        items.push(it.id.clone());
+        sb.catalog.add(it);
+    }
+    let mut campaigns = Vec::new();
+    for (i, c) in f.campaigns.into_iter().enumerate() {
+        if sb.credentials.app(&c.app_id).is_none() {
+            return Err(ApiError::validation(
+                format!("campaigns[{i}].app_id"),
+                "Unknown app.",
+            ));
         }
-        let mut apps = Vec::new();
-        for a in f.apps {
-            apps.push(self.new_app(&a.name, a.account_id, a.id, a.secret_key, a.api_key)?);
-        }
-        let mut items = Vec::new();
-        for mut it in f.items {
-            it.object = "item".into();
-            items.push(it.id.clone());
-            self.catalog.add(it);
-        }
-        let mut campaigns = Vec::new();
-        for (i, c) in f.campaigns.into_iter().enumerate() {
-            if self.credentials.app(&c.app_id).is_none() {
-                return Err(ApiError::validation(
-                    format!("campaigns[{i}].app_id"),
-                    "Unknown app.",
-                ));
-            }
-            let id = self
-                .insert_campaign(&c.app_id, c.campaign, c.id)
-                .map_err(|mut e| {
-                    e.param = e.param.map(|p| format!("campaigns[{i}].campaign.{p}"));
-                    e
-                })?;
-            let now = self.now();
-            if let Some(st) = c.status {
-                let st = if st == CampaignStatus::Approved || st == CampaignStatus::Live {
-                    let cc = &self.campaigns[&id].c;
-                    if now >= cc.end_at {
-                        CampaignStatus::Finished
-                    } else if now >= cc.start_at {
-                        CampaignStatus::Live
-                    } else {
-                        CampaignStatus::Approved
-                    }
+        let id = campaigns::insert_campaign(sb, &c.app_id, c.campaign, c.id).map_err(|mut e| {
+            e.param = e.param.map(|p| format!("campaigns[{i}].campaign.{p}"));
+            e
+        })?;
+        let now = sb.now();
+        if let Some(st) = c.status {
+            let st = if st == CampaignStatus::Approved || st == CampaignStatus::Live {
+                let cc = &sb.campaigns[&id].c;
+                if now >= cc.end_at {
+                    CampaignStatus::Finished
+                } else if now >= cc.start_at {
+                    CampaignStatus::Live
                 } else {
-                    st
-                };
-                self.campaigns.get_mut(&id).expect("inserted").c.status = st;
-                self.schedule_campaign(&id);
-            }
-            campaigns.push(id);
+                    CampaignStatus::Approved
+                }
+            } else {
+                st
+            };
+            sb.campaigns.get_mut(&id).expect("inserted").c.status = st;
+            campaigns::schedule_campaign(sb, &id);
         }
-        Ok(FixturesLoaded {
-            object: "fixtures".into(),
-            apps,
-            items,
-            campaigns,
-        })
+        campaigns.push(id);
     }
+    Ok(FixturesLoaded {
+        object: "fixtures".into(),
+        apps,
+        items,
+        campaigns,
+    })
+}
 
-    fn clock_view(&self) -> ClockView {
-        ClockView {
-            now: self.now(),
-            frozen: self.clock.is_frozen(),
-            offset_seconds: self.clock.offset_seconds(),
-        }
+fn clock_view(sb: &Sandbox) -> ClockView {
+    ClockView {
+        now: sb.now(),
+        frozen: sb.clock.is_frozen(),
+        offset_seconds: sb.clock.offset_seconds(),
     }
 }
 
@@ -310,7 +314,7 @@ pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
     // The fixtures the server started with, ids and keys included (built on a clock at real time,
     // where the reset puts the server's clock).
     if let Some(f) = &app.0.startup_fixtures {
-        fresh.load_fixtures(f.clone()).map_err(|e| ApiError {
+        load_fixtures(&mut fresh, f.clone()).map_err(|e| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal_error",
             message: format!("The startup fixtures did not load again: {}", e.message),
@@ -356,7 +360,7 @@ pub async fn fixtures(
     JsonBody(f): JsonBody<Fixtures>,
 ) -> ApiResult<(StatusCode, Json<FixturesLoaded>)> {
     let mut g = app.lock();
-    g.load_fixtures(f).map(|r| (StatusCode::CREATED, Json(r)))
+    load_fixtures(&mut g, f).map(|r| (StatusCode::CREATED, Json(r)))
 }
 
 /// `GET /_mock/demo`
@@ -402,14 +406,13 @@ pub async fn apps(
     {
         return Err(ApiError::not_found("account", a).param("account_id"));
     }
-    g.new_app(&b.name, b.account_id, None, None, None)
-        .map(|a| (StatusCode::CREATED, Json(a)))
+    new_app(&mut g, &b.name, b.account_id, None, None, None).map(|a| (StatusCode::CREATED, Json(a)))
 }
 
 /// `GET /_mock/clock`
 #[utoipa::path(get, path = "/_mock/clock", tag = "mock", responses((status = 200, body = ClockView)))]
 pub async fn clock(S(app): S<AppState>) -> Json<ClockView> {
-    Json(app.lock().clock_view())
+    Json(clock_view(&app.lock()))
 }
 
 /// `POST /_mock/clock/advance`: runs every rule that became due, in time order, and delivers due webhooks.
@@ -423,7 +426,7 @@ pub async fn advance(
         return Err(ApiError::validation("seconds", "`seconds` must be ≥ 0."));
     }
     advance_by(&app, b.seconds).await;
-    Ok(Json(app.lock().clock_view()))
+    Ok(Json(clock_view(&app.lock())))
 }
 
 /// Advances the clock `seconds`, running every rule that became due in time order, then delivers
@@ -490,7 +493,7 @@ pub async fn set_clock(
     }
     let frozen = b.frozen.unwrap_or(false);
     step_to(&app, |g| (b.now.unwrap_or_else(|| g.now()), Some(frozen))).await;
-    Ok(Json(app.lock().clock_view()))
+    Ok(Json(clock_view(&app.lock())))
 }
 
 /// `POST /_mock/faults`
@@ -677,12 +680,12 @@ mod tests {
         .unwrap();
         let seeded = || Sandbox::seeded(demo.base_url.clone(), &demo, &app.0.legacy);
         let mut first = seeded();
-        let loaded = first.load_fixtures(f.clone()).unwrap();
+        let loaded = load_fixtures(&mut first, f.clone()).unwrap();
         let resolved = f.clone().resolved(&loaded);
         let mut again = seeded();
-        let reloaded = again.load_fixtures(resolved.clone()).unwrap();
+        let reloaded = load_fixtures(&mut again, resolved.clone()).unwrap();
         // Loading the bare fixtures twice generates other ids and keys; the resolved ones do not.
-        let other = seeded().load_fixtures(f).unwrap();
+        let other = load_fixtures(&mut seeded(), f).unwrap();
         assert_ne!(other.apps[0].secret_key, loaded.apps[0].secret_key);
         assert_ne!(other.campaigns, loaded.campaigns);
         let creds = |l: &FixturesLoaded| {
@@ -704,6 +707,6 @@ mod tests {
         assert_eq!(again.campaigns[id].c.status, CampaignStatus::Live);
         assert_eq!(again.campaigns[id].c.status, first.campaigns[id].c.status);
         // And a third load from the resolved fixtures still works (a reset after a reset).
-        seeded().load_fixtures(resolved).unwrap();
+        load_fixtures(&mut seeded(), resolved).unwrap();
     }
 }

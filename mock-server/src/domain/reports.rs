@@ -48,11 +48,16 @@ pub struct ReportQuery {
 
 /// The report of `app_id` (of account `account_id`): accepted actions, rewards by status, spend,
 /// refunds and what is left of the budget (the campaign's, or the account's without a campaign).
-pub fn report_of(g: &Sandbox, app_id: &str, account_id: &str, q: &ReportQuery) -> ApiResult<Report> {
+pub fn report_of(
+    g: &Sandbox,
+    app_id: &str,
+    account_id: &str,
+    q: &ReportQuery,
+) -> ApiResult<Report> {
     let campaign = q.campaign_id.clone();
     let (from, to, group_by) = (q.from, q.to, q.group_by.clone());
     if let Some(c) = &campaign {
-        g.own_campaign(app_id, c)?;
+        g.campaigns.own(app_id, c)?;
     }
     let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
     let key_of = |moment: &str,

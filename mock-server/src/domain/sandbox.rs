@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::domain::clock::Clock;
 use crate::domain::ids;
+use crate::domain::{campaigns, rewards, webhooks};
 
 use crate::domain::ledger::Ledger;
 use crate::domain::model::*;
@@ -293,12 +294,12 @@ impl Sandbox {
             reward_expiry_seconds: None,
             fraud: None,
         };
-        let c = self
-            .insert_campaign(&demo.app_id, create, Some(demo.campaign_id.clone()))
-            .expect("the demo campaign is valid");
+        let c =
+            campaigns::insert_campaign(self, &demo.app_id, create, Some(demo.campaign_id.clone()))
+                .expect("the demo campaign is valid");
         let rec = self.campaigns.get_mut(&c).expect("just inserted");
         rec.c.status = CampaignStatus::Live;
-        self.schedule_campaign(&c);
+        campaigns::schedule_campaign(self, &c);
     }
 
     /// A keyed 64-bit digest (SipHash-1-3, random keys per state) of a composite key, used as the
@@ -355,11 +356,11 @@ impl Sandbox {
             };
             match kind {
                 DueKind::CampaignStart(id) | DueKind::CampaignEnd(id) => {
-                    self.apply_clock_status(&id, at)
+                    campaigns::apply_clock_status(self, &id, at)
                 }
-                DueKind::Expire(id) => self.expire_reward(&id, at),
-                DueKind::Ship(id) => self.ship_reward(&id, at),
-                DueKind::Deliver(id) => self.deliver_reward(&id, at),
+                DueKind::Expire(id) => rewards::expire_reward(self, &id, at),
+                DueKind::Ship(id) => rewards::ship_reward(self, &id, at),
+                DueKind::Deliver(id) => rewards::deliver_reward(self, &id, at),
                 DueKind::Webhook(d) => self.webhooks.make_send(d, at),
             }
         }
@@ -393,7 +394,7 @@ impl Sandbox {
             },
         };
         for endpoint in targets {
-            self.queue_delivery(&ev, &endpoint, at);
+            webhooks::queue_delivery(self, &ev, &endpoint, at);
         }
     }
 

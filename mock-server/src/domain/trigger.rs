@@ -1,5 +1,7 @@
 //! The consuming call: checks in the documented order, then issue.
 
+use crate::domain::campaigns;
+use crate::domain::rewards::record;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -198,252 +200,257 @@ pub enum Outcome {
     Progress(Progress),
 }
 
-impl Sandbox {
-    /// Runs a trigger (v1 or compat) through the checks of `docs/api.md`, in its order; the first
-    /// failure wins. `Ok` outcomes have changed state; errors changed nothing except velocity
-    /// counters (which count every trigger that passed the velocity check).
-    pub fn run_trigger(&mut self, t: &TriggerInput) -> ApiResult<Outcome> {
-        let now = self.now();
-        // Campaign → moment → marketplace → reward group and variant.
-        let plan = self.plan(t)?;
-        if plan.test {
-            return Ok(Outcome::Reward(self.test_reward(t, &plan, now)));
-        }
-        self.check_velocity(t, &plan, now)?;
-        if let Some(progress) = self.count_toward_goal(t, &plan, now) {
-            return Ok(Outcome::Progress(progress));
-        }
-        let cap_key = self.check_frequency_cap(t, &plan, now)?;
-        let item = self.pick_item(t, &plan)?;
-        let month = month_of(now);
-        self.ledger.charge(
-            &t.account_id,
-            &t.campaign_id,
-            plan.budget,
-            &month,
-            plan.selection.cost.amount,
-        )?;
-        Ok(Outcome::Reward(
-            self.issue_reward(t, &plan, &item, &month, cap_key, now),
-        ))
+/// Runs a trigger (v1 or compat) through the checks of `docs/api.md`, in its order; the first
+/// failure wins. `Ok` outcomes have changed state; errors changed nothing except velocity
+/// counters (which count every trigger that passed the velocity check).
+pub fn run_trigger(sb: &mut Sandbox, t: &TriggerInput) -> ApiResult<Outcome> {
+    let now = sb.now();
+    // Campaign → moment → marketplace → reward group and variant.
+    let plan = plan(sb, t)?;
+    if plan.test {
+        return Ok(Outcome::Reward(test_reward(sb, t, &plan, now)));
     }
-
-    /// The campaign (live, or approved: test mode), the moment (client-reportable for a customer
-    /// token), and the reward group and variant selected for the caller.
-    fn plan(&self, t: &TriggerInput) -> ApiResult<Plan> {
-        // Borrowed, not cloned: this runs under the one lock on every trigger.
-        let c = &self.own_campaign(&t.app_id, &t.campaign_id)?.c;
-        let test = self.test_mode
-            || match c.status {
-                CampaignStatus::Live => false,
-                CampaignStatus::Approved => true,
-                s => {
-                    return Err(ApiError::unprocessable(
-                        "campaign_not_live",
-                        format!("Campaign {} is `{}`, not live.", c.id, s.as_str()),
-                    ));
-                }
-            };
-        let moment = c
-            .moments
-            .iter()
-            .find(|m| m.id == t.moment_id)
-            .ok_or_else(|| ApiError::not_found("moment", &t.moment_id).param("moment_id"))?;
-        if t.customer_token && !moment.client_reportable {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "moment_not_client_reportable",
-                format!(
-                    "Moment {} may only be reported by the brand's server.",
-                    moment.id
-                ),
-            ));
-        }
-        let selection = select(
-            c,
-            &t.marketplace,
-            t.segment.as_deref(),
-            t.reward_group_id.as_deref(),
-            t.customer_id.as_deref(),
-        )?;
-        Ok(Plan {
-            test,
-            selection,
-            goal: moment.goal.clone(),
-            cap: moment.frequency_cap.clone().unwrap_or(FrequencyCap {
-                max_rewards: 1,
-                period_seconds: None,
-            }),
-            limits: Limits::of(&c.fraud),
-            budget: c.budget.amount,
-            expiry_seconds: c.reward_expiry_seconds,
-            end_at: c.end_at,
-        })
+    check_velocity(sb, t, &plan, now)?;
+    if let Some(progress) = count_toward_goal(sb, t, &plan, now) {
+        return Ok(Outcome::Progress(progress));
     }
+    let cap_key = check_frequency_cap(sb, t, &plan, now)?;
+    let item = pick_item(sb, t, &plan)?;
+    let month = month_of(now);
+    sb.ledger.charge(
+        &t.account_id,
+        &t.campaign_id,
+        plan.budget,
+        &month,
+        plan.selection.cost.amount,
+    )?;
+    Ok(Outcome::Reward(issue_reward(
+        sb, t, &plan, &item, &month, cap_key, now,
+    )))
+}
 
-    /// Velocity per customer, device and IP: each applies only to a trigger that names its key
-    /// (compat calls name none of them, as the original service had no such limit).
-    fn check_velocity(
-        &mut self,
-        t: &TriggerInput,
-        plan: &Plan,
-        now: DateTime<Utc>,
-    ) -> ApiResult<()> {
-        let cid = t.campaign_id.as_str();
-        let windows: Vec<Counted> = [
-            (Velocity::Customer, t.customer_id.as_deref()),
-            (Velocity::Device, t.device_id.as_deref()),
-            (Velocity::Ip, t.ip.as_deref()),
-        ]
-        .into_iter()
-        .filter_map(|(kind, key)| {
-            key.map(|k| {
-                let digest = self.digest(&[cid, kind.as_str(), k]);
-                (digest, kind, kind.limit(&plan.limits))
-            })
-        })
-        .collect();
-        self.fraud.count_velocity(&windows, now)
-    }
-
-    /// For a goal moment: counts the action in the customer's sliding window, and answers the
-    /// progress while the goal is not met (the goal's actions are consumed when the reward issues).
-    fn count_toward_goal(
-        &mut self,
-        t: &TriggerInput,
-        plan: &Plan,
-        now: DateTime<Utc>,
-    ) -> Option<Progress> {
-        let (goal, customer) = (plan.goal.as_ref()?, t.customer_id.as_ref()?);
-        let key = (t.campaign_id.clone(), t.moment_id.clone(), customer.clone());
-        let standing = self.goals.count(key.clone(), goal, t.quantity, now)?;
-        self.record_action(t, &plan.selection, now);
-        Some(standing.progress(key, goal))
-    }
-
-    /// Refuses a customer who already got the moment's maximum rewards in the cap's period
-    /// (cancelled rewards do not count); the customer's key for recording this reward.
-    fn check_frequency_cap(
-        &self,
-        t: &TriggerInput,
-        plan: &Plan,
-        now: DateTime<Utc>,
-    ) -> ApiResult<Option<u64>> {
-        let Some(customer) = t.customer_id.as_deref() else {
-            return Ok(None);
-        };
-        let key = self.digest(&[&t.campaign_id, &t.moment_id, customer]);
-        let since = plan.cap.period_seconds.map(|p| now - Duration::seconds(p));
-        let n = self
-            .rewards
-            .held(key)
-            .filter(|r| {
-                r.status != RewardStatus::Cancelled && since.is_none_or(|s| r.created_at > s)
-            })
-            .count() as i64;
-        if n >= plan.cap.max_rewards {
-            return Err(ApiError::unprocessable(
-                "frequency_cap_reached",
-                format!(
-                    "The customer already got {n} reward(s) for moment {}.",
-                    t.moment_id
-                ),
-            ));
-        }
-        Ok(Some(key))
-    }
-
-    /// Inventory: the first item of the group or variant with stock in the marketplace, in order.
-    fn pick_item(&self, t: &TriggerInput, plan: &Plan) -> ApiResult<String> {
-        plan.selection
-            .items
-            .iter()
-            .find(|i| self.catalog.stock(i, &t.marketplace) > 0)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "inventory_exhausted",
-                    "No item of the reward group has stock in this marketplace.",
-                )
-            })
-    }
-
-    /// Issues the charged reward: reserves the item, consumes the goal, holds it for review when
-    /// the device is shared, stores it, schedules its expiry and emits its event.
-    fn issue_reward(
-        &mut self,
-        t: &TriggerInput,
-        plan: &Plan,
-        item: &str,
-        month: &str,
-        cap_key: Option<u64>,
-        now: DateTime<Utc>,
-    ) -> Arc<str> {
-        let cid = t.campaign_id.as_str();
-        self.catalog.adjust_stock(item, &t.marketplace, -1);
-        if plan.goal.is_some()
-            && let Some(cu) = &t.customer_id
-        {
-            self.goals
-                .consume(&(t.campaign_id.clone(), t.moment_id.clone(), cu.clone()));
-        }
-        let flag = match (&t.device_id, &t.customer_id) {
-            (Some(d), Some(cu)) => {
-                let (dk, ck) = (self.digest(&[cid, d]), self.digest(&[cu]));
-                self.fraud.shared_device(dk, ck, &plan.limits)
+/// The campaign (live, or approved: test mode), the moment (client-reportable for a customer
+/// token), and the reward group and variant selected for the caller.
+fn plan(sb: &Sandbox, t: &TriggerInput) -> ApiResult<Plan> {
+    // Borrowed, not cloned: this runs under the one lock on every trigger.
+    let c = &sb.campaigns.own(&t.app_id, &t.campaign_id)?.c;
+    let test = sb.test_mode
+        || match c.status {
+            CampaignStatus::Live => false,
+            CampaignStatus::Approved => true,
+            s => {
+                return Err(ApiError::unprocessable(
+                    "campaign_not_live",
+                    format!("Campaign {} is `{}`, not live.", c.id, s.as_str()),
+                ));
             }
-            _ => None,
         };
-        let expires_at = now + Duration::seconds(plan.expiry_seconds);
-        let id = self.store_reward(
-            t,
-            &plan.selection,
-            RewardParts {
-                fresh: t.fresh.clone(),
-                prefix: "rwd_",
-                test: false,
-                cost: &plan.selection.cost,
-                customer: true,
-                created_at: now,
-                expires_at,
-                month,
-                reserved_item: Some(item),
-                flag: flag.clone(),
-            },
-        );
-        self.rewards.list_issued(&id, cap_key);
-        self.record_action(t, &plan.selection, now);
-        self.schedule(expires_at, DueKind::Expire(id.clone()));
-        match flag {
-            Some(fl) => {
-                let rseq = self.next_seq();
-                self.reviews.insert(
-                    id.to_string(),
-                    (
-                        rseq,
-                        FraudReview {
-                            object: "fraud_review".into(),
-                            reward_id: id.to_string(),
-                            campaign_id: cid.to_owned(),
-                            reason_code: fl.reason_code,
-                            decision: "held".into(),
-                            created_at: now,
-                            decided_at: None,
-                        },
-                    ),
-                );
-                self.emit_reward(&id, "reward.flagged", now);
-            }
-            None => self.emit_reward(&id, "reward.issued", now),
-        }
-        self.check_budget_exhausted(cid, now);
-        id
+    let moment = c
+        .moments
+        .iter()
+        .find(|m| m.id == t.moment_id)
+        .ok_or_else(|| ApiError::not_found("moment", &t.moment_id).param("moment_id"))?;
+    if t.customer_token && !moment.client_reportable {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "moment_not_client_reportable",
+            format!(
+                "Moment {} may only be reported by the brand's server.",
+                moment.id
+            ),
+        ));
     }
+    let selection = select(
+        c,
+        &t.marketplace,
+        t.segment.as_deref(),
+        t.reward_group_id.as_deref(),
+        t.customer_id.as_deref(),
+    )?;
+    Ok(Plan {
+        test,
+        selection,
+        goal: moment.goal.clone(),
+        cap: moment.frequency_cap.clone().unwrap_or(FrequencyCap {
+            max_rewards: 1,
+            period_seconds: None,
+        }),
+        limits: Limits::of(&c.fraud),
+        budget: c.budget.amount,
+        expiry_seconds: c.reward_expiry_seconds,
+        end_at: c.end_at,
+    })
+}
 
-    /// Stores a reward record, test or issued (the one way a reward is made).
-    fn store_reward(&mut self, t: &TriggerInput, sel: &Selection, p: RewardParts<'_>) -> Arc<str> {
-        let offer = self.catalog.shared_offer(&sel.items, &t.marketplace);
-        let issue = self.issue_for(IssueParts {
+/// Velocity per customer, device and IP: each applies only to a trigger that names its key
+/// (compat calls name none of them, as the original service had no such limit).
+fn check_velocity(
+    sb: &mut Sandbox,
+    t: &TriggerInput,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let cid = t.campaign_id.as_str();
+    let windows: Vec<Counted> = [
+        (Velocity::Customer, t.customer_id.as_deref()),
+        (Velocity::Device, t.device_id.as_deref()),
+        (Velocity::Ip, t.ip.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(kind, key)| {
+        key.map(|k| {
+            let digest = sb.digest(&[cid, kind.as_str(), k]);
+            (digest, kind, kind.limit(&plan.limits))
+        })
+    })
+    .collect();
+    sb.fraud.count_velocity(&windows, now)
+}
+
+/// For a goal moment: counts the action in the customer's sliding window, and answers the
+/// progress while the goal is not met (the goal's actions are consumed when the reward issues).
+fn count_toward_goal(
+    sb: &mut Sandbox,
+    t: &TriggerInput,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Option<Progress> {
+    let (goal, customer) = (plan.goal.as_ref()?, t.customer_id.as_ref()?);
+    let key = (t.campaign_id.clone(), t.moment_id.clone(), customer.clone());
+    let standing = sb.goals.count(key.clone(), goal, t.quantity, now)?;
+    record_action(sb, t, &plan.selection, now);
+    Some(standing.progress(key, goal))
+}
+
+/// Refuses a customer who already got the moment's maximum rewards in the cap's period
+/// (cancelled rewards do not count); the customer's key for recording this reward.
+fn check_frequency_cap(
+    sb: &Sandbox,
+    t: &TriggerInput,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<u64>> {
+    let Some(customer) = t.customer_id.as_deref() else {
+        return Ok(None);
+    };
+    let key = sb.digest(&[&t.campaign_id, &t.moment_id, customer]);
+    let since = plan.cap.period_seconds.map(|p| now - Duration::seconds(p));
+    let n = sb
+        .rewards
+        .held(key)
+        .filter(|r| r.status != RewardStatus::Cancelled && since.is_none_or(|s| r.created_at > s))
+        .count() as i64;
+    if n >= plan.cap.max_rewards {
+        return Err(ApiError::unprocessable(
+            "frequency_cap_reached",
+            format!(
+                "The customer already got {n} reward(s) for moment {}.",
+                t.moment_id
+            ),
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Inventory: the first item of the group or variant with stock in the marketplace, in order.
+fn pick_item(sb: &Sandbox, t: &TriggerInput, plan: &Plan) -> ApiResult<String> {
+    plan.selection
+        .items
+        .iter()
+        .find(|i| sb.catalog.stock(i, &t.marketplace) > 0)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "inventory_exhausted",
+                "No item of the reward group has stock in this marketplace.",
+            )
+        })
+}
+
+/// Issues the charged reward: reserves the item, consumes the goal, holds it for review when
+/// the device is shared, stores it, schedules its expiry and emits its event.
+fn issue_reward(
+    sb: &mut Sandbox,
+    t: &TriggerInput,
+    plan: &Plan,
+    item: &str,
+    month: &str,
+    cap_key: Option<u64>,
+    now: DateTime<Utc>,
+) -> Arc<str> {
+    let cid = t.campaign_id.as_str();
+    sb.catalog.adjust_stock(item, &t.marketplace, -1);
+    if plan.goal.is_some()
+        && let Some(cu) = &t.customer_id
+    {
+        sb.goals
+            .consume(&(t.campaign_id.clone(), t.moment_id.clone(), cu.clone()));
+    }
+    let flag = match (&t.device_id, &t.customer_id) {
+        (Some(d), Some(cu)) => {
+            let (dk, ck) = (sb.digest(&[cid, d]), sb.digest(&[cu]));
+            sb.fraud.shared_device(dk, ck, &plan.limits)
+        }
+        _ => None,
+    };
+    let expires_at = now + Duration::seconds(plan.expiry_seconds);
+    let id = store_reward(
+        sb,
+        t,
+        &plan.selection,
+        RewardParts {
+            fresh: t.fresh.clone(),
+            prefix: "rwd_",
+            test: false,
+            cost: &plan.selection.cost,
+            customer: true,
+            created_at: now,
+            expires_at,
+            month,
+            reserved_item: Some(item),
+            flag: flag.clone(),
+        },
+    );
+    sb.rewards.list_issued(&id, cap_key);
+    record_action(sb, t, &plan.selection, now);
+    sb.schedule(expires_at, DueKind::Expire(id.clone()));
+    match flag {
+        Some(fl) => {
+            let rseq = sb.next_seq();
+            sb.reviews.insert(
+                id.to_string(),
+                (
+                    rseq,
+                    FraudReview {
+                        object: "fraud_review".into(),
+                        reward_id: id.to_string(),
+                        campaign_id: cid.to_owned(),
+                        reason_code: fl.reason_code,
+                        decision: "held".into(),
+                        created_at: now,
+                        decided_at: None,
+                    },
+                ),
+            );
+            sb.emit_reward(&id, "reward.flagged", now);
+        }
+        None => sb.emit_reward(&id, "reward.issued", now),
+    }
+    check_budget_exhausted(sb, cid, now);
+    id
+}
+
+/// Stores a reward record, test or issued (the one way a reward is made).
+fn store_reward(
+    sb: &mut Sandbox,
+    t: &TriggerInput,
+    sel: &Selection,
+    p: RewardParts<'_>,
+) -> Arc<str> {
+    let offer = sb.catalog.shared_offer(&sel.items, &t.marketplace);
+    let issue = record::issue_for(
+        sb,
+        IssueParts {
             app_id: &t.app_id,
             account_id: &t.account_id,
             campaign_id: &t.campaign_id,
@@ -459,146 +466,150 @@ impl Sandbox {
             },
             cost: p.cost,
             offer,
-        });
-        let seq = self.next_seq();
-        let charged_month = self.intern(p.month);
-        let reserved_item = p.reserved_item.map(|i| self.intern(i));
-        let (id, token) = p.fresh;
-        self.rewards.insert(
-            p.prefix,
-            Box::new(RewardRec {
-                seq,
-                id,
-                issue,
-                token,
-                customer_id: t
-                    .customer_id
-                    .as_deref()
-                    .filter(|_| p.customer)
-                    .map(Box::from),
-                device_id: t.device_id.as_deref().filter(|_| p.customer).map(Box::from),
-                device_type: t.device_type,
-                status: if p.flag.is_some() {
-                    RewardStatus::Flagged
-                } else {
-                    RewardStatus::Issued
-                },
-                test: p.test,
-                refunded: false,
-                created_at: p.created_at,
-                occurred_at: t.occurred_at.filter(|_| p.customer),
-                expires_at: p.expires_at,
-                charged_month,
-                reserved_item,
-                flag: p.flag,
-                later: None,
-            }),
-        )
-    }
+        },
+    );
+    let seq = sb.next_seq();
+    let charged_month = sb.intern(p.month);
+    let reserved_item = p.reserved_item.map(|i| sb.intern(i));
+    let (id, token) = p.fresh;
+    sb.rewards.insert(
+        p.prefix,
+        Box::new(RewardRec {
+            seq,
+            id,
+            issue,
+            token,
+            customer_id: t
+                .customer_id
+                .as_deref()
+                .filter(|_| p.customer)
+                .map(Box::from),
+            device_id: t.device_id.as_deref().filter(|_| p.customer).map(Box::from),
+            device_type: t.device_type,
+            status: if p.flag.is_some() {
+                RewardStatus::Flagged
+            } else {
+                RewardStatus::Issued
+            },
+            test: p.test,
+            refunded: false,
+            created_at: p.created_at,
+            occurred_at: t.occurred_at.filter(|_| p.customer),
+            expires_at: p.expires_at,
+            charged_month,
+            reserved_item,
+            flag: p.flag,
+            later: None,
+        }),
+    )
+}
 
-    fn record_action(&mut self, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
-        let key = ActionKey {
-            app_id: self.intern(&t.app_id),
-            campaign_id: self.intern(&t.campaign_id),
-            moment_id: self.intern(&t.moment_id),
-            marketplace: self.intern(&t.marketplace),
-            segment: t.segment.as_deref().map(|s| self.intern(s)),
-            variant_id: sel.variant_id.as_deref().map(|v| self.intern(v)),
-            day: at.date_naive(),
-        };
-        *self.actions.entry(key).or_default() += 1;
-    }
+fn record_action(sb: &mut Sandbox, t: &TriggerInput, sel: &Selection, at: DateTime<Utc>) {
+    let key = ActionKey {
+        app_id: sb.intern(&t.app_id),
+        campaign_id: sb.intern(&t.campaign_id),
+        moment_id: sb.intern(&t.moment_id),
+        marketplace: sb.intern(&t.marketplace),
+        segment: t.segment.as_deref().map(|s| sb.intern(s)),
+        variant_id: sel.variant_id.as_deref().map(|v| sb.intern(v)),
+        day: at.date_naive(),
+    };
+    *sb.actions.entry(key).or_default() += 1;
+}
 
-    /// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
-    pub fn check_budget_exhausted(&mut self, campaign_id: &str, at: DateTime<Utc>) {
-        let Some(rec) = self.campaigns.get(campaign_id) else {
-            return;
-        };
-        let month = month_of(at);
-        if rec.exhausted_months.contains(&month) {
-            return;
+/// Emits `campaign.budget_exhausted` once per month when the remaining budget drops below the cheapest cost.
+pub fn check_budget_exhausted(sb: &mut Sandbox, campaign_id: &str, at: DateTime<Utc>) {
+    let Some(rec) = sb.campaigns.get(campaign_id) else {
+        return;
+    };
+    let month = month_of(at);
+    if rec.exhausted_months.contains(&month) {
+        return;
+    }
+    let c = &rec.c;
+    let mut cheapest = c.cost_per_action.amount;
+    for g in &c.reward_groups {
+        if let Some(m) = &g.cost_per_action {
+            cheapest = cheapest.min(m.amount);
         }
-        let c = &rec.c;
-        let mut cheapest = c.cost_per_action.amount;
-        for g in &c.reward_groups {
-            if let Some(m) = &g.cost_per_action {
+        for v in &g.variants {
+            if let Some(m) = &v.cost_per_action {
                 cheapest = cheapest.min(m.amount);
             }
-            for v in &g.variants {
-                if let Some(m) = &v.cost_per_action {
-                    cheapest = cheapest.min(m.amount);
-                }
-            }
-        }
-        let remaining = self
-            .ledger
-            .campaign_remaining(campaign_id, c.budget.amount, &month);
-        if remaining < cheapest {
-            let app = c.app_id.clone();
-            self.campaigns
-                .get_mut(campaign_id)
-                .expect("exists")
-                .exhausted_months
-                .insert(month);
-            let view = self.campaign_view(campaign_id);
-            self.emit(
-                &app,
-                "campaign.budget_exhausted",
-                serde_json::to_value(view).unwrap_or_default(),
-                None,
-                at,
-            );
         }
     }
-
-    /// The test reward of (campaign, moment, reward group, variant): the same id and URL for every
-    /// caller the selection puts in that group and variant, as the original service answered per
-    /// reward group; consumes nothing. The stored record names no customer or segment:
-    /// [`Sandbox::test_reward_for`] renders it for each caller.
-    fn test_reward(&mut self, t: &TriggerInput, plan: &Plan, now: DateTime<Utc>) -> Arc<str> {
-        let sel = &plan.selection;
-        let key = TestRewardKey {
-            campaign_id: t.campaign_id.clone(),
-            moment_id: t.moment_id.clone(),
-            reward_group_id: sel.group_id.clone(),
-            variant_id: sel.variant_id.clone(),
-        };
-        if let Some(id) = self.rewards.test_reward(&key) {
-            return id;
-        }
-        let id = self.store_reward(
-            t,
-            sel,
-            RewardParts {
-                fresh: ids::fresh_reward("rwd_test_"),
-                prefix: "rwd_test_",
-                test: true,
-                cost: &Money::usd(0),
-                customer: false,
-                created_at: now,
-                expires_at: plan
-                    .end_at
-                    .max(now + Duration::seconds(plan.expiry_seconds)),
-                month: &month_of(now),
-                reserved_item: None,
-                flag: None,
-            },
+    let remaining = sb
+        .ledger
+        .campaign_remaining(campaign_id, c.budget.amount, &month);
+    if remaining < cheapest {
+        let app = c.app_id.clone();
+        sb.campaigns
+            .get_mut(campaign_id)
+            .expect("exists")
+            .exhausted_months
+            .insert(month);
+        let view = campaigns::campaign_view(sb, campaign_id);
+        sb.emit(
+            &app,
+            "campaign.budget_exhausted",
+            serde_json::to_value(view).unwrap_or_default(),
+            None,
+            at,
         );
-        self.rewards.set_test_reward(key, id.clone());
-        id
     }
+}
 
-    /// A test reward as one caller sees it: its customer, segment and `occurred_at` (the stored
-    /// record is shared by every caller of its group and names none of them).
-    pub fn test_reward_for(
-        &mut self,
-        r: &RewardRec,
-        customer_id: Option<&str>,
-        segment: Option<&str>,
-        occurred_at: Option<DateTime<Utc>>,
-    ) -> RewardRec {
-        let i = r.issue.clone();
-        let issue = self.issue_for(IssueParts {
+/// The test reward of (campaign, moment, reward group, variant): the same id and URL for every
+/// caller the selection puts in that group and variant, as the original service answered per
+/// reward group; consumes nothing. The stored record names no customer or segment:
+/// [`Sandbox::test_reward_for`] renders it for each caller.
+fn test_reward(sb: &mut Sandbox, t: &TriggerInput, plan: &Plan, now: DateTime<Utc>) -> Arc<str> {
+    let sel = &plan.selection;
+    let key = TestRewardKey {
+        campaign_id: t.campaign_id.clone(),
+        moment_id: t.moment_id.clone(),
+        reward_group_id: sel.group_id.clone(),
+        variant_id: sel.variant_id.clone(),
+    };
+    if let Some(id) = sb.rewards.test_reward(&key) {
+        return id;
+    }
+    let id = store_reward(
+        sb,
+        t,
+        sel,
+        RewardParts {
+            fresh: ids::fresh_reward("rwd_test_"),
+            prefix: "rwd_test_",
+            test: true,
+            cost: &Money::usd(0),
+            customer: false,
+            created_at: now,
+            expires_at: plan
+                .end_at
+                .max(now + Duration::seconds(plan.expiry_seconds)),
+            month: &month_of(now),
+            reserved_item: None,
+            flag: None,
+        },
+    );
+    sb.rewards.set_test_reward(key, id.clone());
+    id
+}
+
+/// A test reward as one caller sees it: its customer, segment and `occurred_at` (the stored
+/// record is shared by every caller of its group and names none of them).
+pub fn test_reward_for(
+    sb: &mut Sandbox,
+    r: &RewardRec,
+    customer_id: Option<&str>,
+    segment: Option<&str>,
+    occurred_at: Option<DateTime<Utc>>,
+) -> RewardRec {
+    let i = r.issue.clone();
+    let issue = record::issue_for(
+        sb,
+        IssueParts {
             app_id: &i.app_id,
             account_id: &i.account_id,
             campaign_id: &i.campaign_id,
@@ -609,13 +620,13 @@ impl Sandbox {
             segment,
             cost: &i.cost,
             offer: i.offer.clone(),
-        });
-        RewardRec {
-            issue,
-            customer_id: customer_id.map(Box::from),
-            occurred_at,
-            ..r.clone()
-        }
+        },
+    );
+    RewardRec {
+        issue,
+        customer_id: customer_id.map(Box::from),
+        occurred_at,
+        ..r.clone()
     }
 }
 

@@ -329,25 +329,23 @@ impl Webhooks {
     }
 }
 
-impl Sandbox {
-    /// Queues the first delivery attempt of an event to an endpoint.
-    pub fn queue_delivery(&mut self, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
-        let id = self.next_seq();
-        self.webhooks.queue(id, ev, endpoint_id);
-        self.schedule(at, DueKind::Webhook(id));
-    }
+/// Queues the first delivery attempt of an event to an endpoint.
+pub fn queue_delivery(sb: &mut Sandbox, ev: &Event, endpoint_id: &str, at: DateTime<Utc>) {
+    let id = sb.next_seq();
+    sb.webhooks.queue(id, ev, endpoint_id);
+    sb.schedule(at, DueKind::Webhook(id));
+}
 
-    /// Records an attempt's result and schedules a retry when it failed.
-    pub fn record_delivery(
-        &mut self,
-        send: &PendingSend,
-        status: Option<u16>,
-        error: Option<String>,
-    ) {
-        let now = self.now();
-        if let Some(at) = self.webhooks.record(send, status, error, now) {
-            self.schedule(at, DueKind::Webhook(send.job_id));
-        }
+/// Records an attempt's result and schedules a retry when it failed.
+pub fn record_delivery(
+    sb: &mut Sandbox,
+    send: &PendingSend,
+    status: Option<u16>,
+    error: Option<String>,
+) {
+    let now = sb.now();
+    if let Some(at) = sb.webhooks.record(send, status, error, now) {
+        sb.schedule(at, DueKind::Webhook(send.job_id));
     }
 }
 

@@ -29,26 +29,24 @@ fn key_view(k: &KeyRec) -> ApiKey {
     }
 }
 
-impl Sandbox {
-    /// The app view.
-    pub fn app_view(&self, id: &str) -> Option<App> {
-        let a = self.credentials.app(id)?;
-        Some(App {
-            object: "app".into(),
-            id: a.id.clone(),
-            account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            legacy_api_key_hint: ids::hint(&a.legacy_key, "mk_"),
-            created_at: a.created_at,
-        })
-    }
+/// The app view.
+pub fn app_view(sb: &Sandbox, id: &str) -> Option<App> {
+    let a = sb.credentials.app(id)?;
+    Some(App {
+        object: "app".into(),
+        id: a.id.clone(),
+        account_id: a.account_id.clone(),
+        name: a.name.clone(),
+        legacy_api_key_hint: ids::hint(&a.legacy_key, "mk_"),
+        created_at: a.created_at,
+    })
 }
 
 /// `GET /v1/app`
 #[utoipa::path(get, path = "/v1/app", tag = "app", responses((status = 200, body = App), (status = "4XX", body = ErrorEnvelope)))]
 pub async fn get_app(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<App>> {
     let g = app.lock();
-    g.app_view(p.app_id())
+    app_view(&g, p.app_id())
         .map(Json)
         .ok_or_else(|| ApiError::not_found("app", p.app_id()))
 }

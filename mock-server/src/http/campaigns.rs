@@ -1,6 +1,7 @@
 //! `/v1/campaigns`: create, list, read, update and the lifecycle actions.
 
 use crate::app::AppState;
+use crate::domain::campaigns;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::sandbox::CampaignRec;
@@ -21,10 +22,10 @@ pub async fn create(
     JsonBody(body): JsonBody<CampaignCreate>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
     let mut g = app.lock();
-    let id = g.insert_campaign(p.app_id(), body, None)?;
+    let id = campaigns::insert_campaign(&mut g, p.app_id(), body, None)?;
     Ok((
         StatusCode::CREATED,
-        Json(g.campaign_view(&id).expect("inserted")),
+        Json(campaigns::campaign_view(&g, &id).expect("inserted")),
     ))
 }
 
@@ -50,9 +51,12 @@ pub async fn list(
     let mut v: Vec<&CampaignRec> = g.campaigns.of_app(p.app_id());
     v.retain(|c| status.is_none_or(|s| c.c.status == s));
     v.reverse();
-    let it = v
-        .into_iter()
-        .map(|c| (c.seq, g.campaign_view(&c.c.id).expect("exists")));
+    let it = v.into_iter().map(|c| {
+        (
+            c.seq,
+            campaigns::campaign_view(&g, &c.c.id).expect("exists"),
+        )
+    });
     Ok(Json(page(it, cursor, limit)))
 }
 
@@ -65,8 +69,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Campaign>> {
     let g = app.lock();
-    g.own_campaign(p.app_id(), &id)?;
-    Ok(Json(g.campaign_view(&id).expect("exists")))
+    g.campaigns.own(p.app_id(), &id)?;
+    Ok(Json(campaigns::campaign_view(&g, &id).expect("exists")))
 }
 
 /// `PATCH /v1/campaigns/{id}`
@@ -79,7 +83,7 @@ pub async fn update(
     JsonBody(u): JsonBody<CampaignUpdate>,
 ) -> ApiResult<Json<Campaign>> {
     let mut g = app.lock();
-    g.update_campaign(p.app_id(), &id, u).map(Json)
+    campaigns::update_campaign(&mut g, p.app_id(), &id, u).map(Json)
 }
 
 /// `POST /v1/campaigns/{id}/reject`
@@ -92,8 +96,7 @@ pub async fn reject(
     JsonBody(b): JsonBody<RejectBody>,
 ) -> ApiResult<Json<Campaign>> {
     let mut g = app.lock();
-    g.transition(p.app_id(), &id, "reject", Some(b.reason))
-        .map(Json)
+    campaigns::transition(&mut g, p.app_id(), &id, "reject", Some(b.reason)).map(Json)
 }
 
 macro_rules! lifecycle {
@@ -103,7 +106,7 @@ macro_rules! lifecycle {
             responses((status = 200, body = Campaign), (status = "4XX", body = ErrorEnvelope)))]
         pub async fn $fn(S(app): S<AppState>, SecretAuth(p): SecretAuth, Path(id): Path<String>) -> ApiResult<Json<Campaign>> {
             let mut g = app.lock();
-            g.transition(p.app_id(), &id, $action, None).map(Json)
+            campaigns::transition(&mut g, p.app_id(), &id, $action, None).map(Json)
         }
     };
 }

@@ -1,5 +1,7 @@
 //! The original service's two calls: `/prod/GetRewardInfo` and `/prod/GetReward`.
 
+use crate::domain::info;
+use crate::domain::trigger;
 use std::num::NonZeroU32;
 
 use axum::Json;
@@ -159,7 +161,7 @@ fn run(
             ApiError::forbidden("The appId does not belong to this API key.").param("appId"),
         );
     }
-    let camp = g.own_campaign(&app_id, &req.campaign_id)?.c.clone();
+    let camp = g.campaigns.own(&app_id, &req.campaign_id)?.c.clone();
     let group = camp
         .reward_groups
         .iter()
@@ -186,14 +188,15 @@ fn run(
             occurred_at: None,
             fresh: crate::domain::ids::fresh_reward("rwd_"),
         };
-        let Outcome::Reward(id) = g.run_trigger(&input)? else {
+        let Outcome::Reward(id) = trigger::run_trigger(&mut g, &input)? else {
             return Err(ApiError::unprocessable(
                 "campaign_not_live",
                 "Unexpected progress outcome.",
             ));
         };
         let url = g.rewards[&id].url(&g.base_url);
-        let info = g.reward_info(
+        let info = info::reward_info(
+            &g,
             &app_id,
             &req.campaign_id,
             &req.moment_id,
@@ -214,7 +217,8 @@ fn run(
             error_code: None,
         });
     }
-    let info = g.reward_info(
+    let info = info::reward_info(
+        &g,
         &app_id,
         &req.campaign_id,
         &req.moment_id,

@@ -2,6 +2,7 @@
 
 use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
+use crate::domain::fraud::reviews;
 use crate::domain::model::*;
 use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
@@ -55,7 +56,7 @@ pub async fn release(
     SecretAuth(p): SecretAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<FraudReview>> {
-    app.lock().release(p.app_id(), &id).map(Json)
+    reviews::release(&mut app.lock(), p.app_id(), &id).map(Json)
 }
 
 /// `POST /v1/fraud_reviews/{reward_id}/block`
@@ -66,5 +67,5 @@ pub async fn block(
     SecretAuth(p): SecretAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<FraudReview>> {
-    app.lock().block(p.app_id(), &id).map(Json)
+    reviews::block(&mut app.lock(), p.app_id(), &id).map(Json)
 }

@@ -1,6 +1,7 @@
 //! `GET /v1/reward_info/{campaign_id}`: what a customer would get, for the announcement.
 
 use crate::domain::errors::{ApiError, ApiResult};
+use crate::domain::info;
 use crate::domain::model::*;
 use crate::domain::money::marketplace_currency;
 use crate::domain::principal::TokenFact;
@@ -44,7 +45,8 @@ pub async fn reward_info(
     }
     let customer = p.customer().map(str::to_owned);
     let g = app.lock();
-    g.reward_info(
+    info::reward_info(
+        &g,
         p.app_id(),
         &id,
         &moment,

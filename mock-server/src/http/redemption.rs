@@ -3,6 +3,7 @@
 use crate::app::AppState;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
+use crate::domain::rewards::redemption;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use axum::Json;
@@ -13,9 +14,9 @@ use axum::extract::{Path, State as S};
     responses((status = 200, body = Redemption), (status = "4XX", body = ErrorEnvelope)))]
 pub async fn get(S(app): S<AppState>, Path(token): Path<String>) -> ApiResult<Json<Redemption>> {
     let g = app.lock();
-    let id = g.reward_by_link(&token)?;
-    g.check_link(&id, true)?;
-    Ok(Json(g.redemption_view(&id)))
+    let id = redemption::reward_by_link(&g, &token)?;
+    redemption::check_link(&g, &id, true)?;
+    Ok(Json(redemption::redemption_view(&g, &id)))
 }
 
 /// `POST /v1/redemptions/{token}`
@@ -26,5 +27,5 @@ pub async fn post(
     Path(token): Path<String>,
     JsonBody(b): JsonBody<RedeemRequest>,
 ) -> ApiResult<Json<Redemption>> {
-    app.lock_yielding().await.redeem(&token, b).map(Json)
+    redemption::redeem(&mut *app.lock_yielding().await, &token, b).map(Json)
 }

@@ -4,6 +4,8 @@ use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::principal::{Principal, TokenFact};
+use crate::domain::rewards;
+use crate::domain::trigger;
 use crate::http::auth::{Auth, SecretAuth};
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::QueryMap;
@@ -35,19 +37,15 @@ pub async fn list(
         .map(str::to_string);
     let (cmp, moment) = (q.get("campaign_id"), q.get("moment_id"));
     let g = app.lock();
-    let it = g
-        .rewards
-        .in_issue_order()
-        .rev()
-        .filter(|r| {
-            *r.issue.app_id == *p.app_id()
-                && cmp.is_none_or(|c| &*r.issue.campaign_id == c)
-                && moment.is_none_or(|m| &*r.issue.moment_id == m)
-                && customer
-                    .as_deref()
-                    .is_none_or(|c| r.customer_id.as_deref() == Some(c))
-                && status.is_none_or(|s| r.status == s)
-        });
+    let it = g.rewards.in_issue_order().rev().filter(|r| {
+        *r.issue.app_id == *p.app_id()
+            && cmp.is_none_or(|c| &*r.issue.campaign_id == c)
+            && moment.is_none_or(|m| &*r.issue.moment_id == m)
+            && customer
+                .as_deref()
+                .is_none_or(|c| r.customer_id.as_deref() == Some(c))
+            && status.is_none_or(|s| r.status == s)
+    });
     Ok(Json(page(
         it.map(|r| (r.seq, r.view(&g.base_url))),
         cursor,
@@ -64,7 +62,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
     let mut g = app.lock_yielding().await;
-    let r = g.visible_reward(&p, &id)?;
+    let r = rewards::visible_reward(&g, &p, &id)?;
     match &p {
         // A test reward read with a token names the token's customer, as its trigger answered.
         Principal::Customer {
@@ -73,7 +71,8 @@ pub async fn get(
             ..
         } if r.test => {
             let r = r.clone();
-            let r = g.test_reward_for(&r, Some(customer_id), segment.as_deref(), None);
+            let r =
+                trigger::test_reward_for(&mut g, &r, Some(customer_id), segment.as_deref(), None);
             Ok(Json(r.view(&g.base_url)))
         }
         _ => Ok(Json(r.view(&g.base_url))),
@@ -89,7 +88,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
     let mut g = app.lock();
-    g.cancel_reward(p.app_id(), &id).map(Json)
+    rewards::cancel_reward(&mut g, p.app_id(), &id).map(Json)
 }
 
 /// `GET /v1/customers/{customer_id}/progress`

@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::sandbox::RewardRec;
+use crate::domain::trigger;
 use crate::domain::trigger::{Outcome, validate_trigger};
 use crate::http::auth::Auth;
 use crate::http::envelope::ErrorEnvelope;
@@ -28,13 +29,14 @@ pub async fn trigger(
 ) -> ApiResult<Response> {
     let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip()))?;
     let mut g = app.lock_yielding().await;
-    let outcome = g.run_trigger(&input)?;
+    let outcome = trigger::run_trigger(&mut g, &input)?;
     let mut resp = match outcome {
         Outcome::Reward(id) => {
             // A copy of the record (a few reference counts) is written out after the lock is released.
             let mut r = RewardRec::clone(&g.rewards[&id]);
             if r.test {
-                r = g.test_reward_for(
+                r = trigger::test_reward_for(
+                    &mut g,
                     &r,
                     input.customer_id.as_deref(),
                     input.segment.as_deref(),

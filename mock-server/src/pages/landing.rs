@@ -1,5 +1,6 @@
 //! The HTML landing page of a reward link, and its form post.
 
+use crate::domain::rewards::redemption;
 use std::sync::OnceLock;
 
 use axum::extract::{Path, Request, State as S};
@@ -174,14 +175,14 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
               (status = "4XX", description = "HTML page explaining why the link does not work", content_type = "text/html", body = String)))]
 pub async fn page(S(app): S<AppState>, Path(token): Path<String>) -> Response {
     let g = app.lock_yielding().await;
-    let id = match g.reward_by_link(&token) {
+    let id = match redemption::reward_by_link(&g, &token) {
         Ok(id) => id,
         Err(e) => return error_page(&e),
     };
-    if let Err(e) = g.check_link(&id, false) {
+    if let Err(e) = redemption::check_link(&g, &id, false) {
         return error_page(&e);
     }
-    let v = g.redemption_view(&id);
+    let v = redemption::redemption_view(&g, &id);
     html(
         StatusCode::OK,
         &format!("{} reward", v.brand_name),
@@ -224,7 +225,7 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
         }),
     };
     let mut g = app.lock();
-    match g.redeem(&token, req) {
+    match redemption::redeem(&mut g, &token, req) {
         Ok(v) => {
             let item = v
                 .redeemed_item
@@ -245,9 +246,9 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
             html(StatusCode::OK, "Redeemed", &b)
         }
         Err(e) if e.code == "validation_error" || e.code == "inventory_exhausted" => {
-            match g.reward_by_link(&token) {
+            match redemption::reward_by_link(&g, &token) {
                 Ok(id) => {
-                    let v = g.redemption_view(&id);
+                    let v = redemption::redemption_view(&g, &id);
                     html(
                         e.status,
                         "Please check the form",

@@ -244,40 +244,38 @@ impl RewardRec {
     }
 }
 
-impl Sandbox {
-    /// The shared [`Issue`] for `parts` (made and interned on first use).
-    ///
-    /// Issues are found by a digest of their strings and compared in full, so a digest collision
-    /// costs a comparison, never a wrong reward.
-    pub fn issue_for(&mut self, p: IssueParts<'_>) -> Arc<Issue> {
-        let key = self.digest(&[
-            p.app_id,
-            p.campaign_id,
-            p.moment_id,
-            p.reward_group_id,
-            p.variant_id.unwrap_or("\u{0}"),
-            p.marketplace,
-            p.segment.unwrap_or("\u{0}"),
-        ]);
-        if let Some(found) = self.rewards.issues(key).iter().find(|i| i.matches(&p)) {
-            return found.clone();
-        }
-        let issue = Arc::new(Issue {
-            app_id: self.intern(p.app_id),
-            account_id: self.intern(p.account_id),
-            campaign_id: self.intern(p.campaign_id),
-            moment_id: self.intern(p.moment_id),
-            reward_group_id: self.intern(p.reward_group_id),
-            variant_id: p.variant_id.map(|v| self.intern(v)),
-            marketplace: self.intern(p.marketplace),
-            segment: p.segment.map(|s| self.intern(s)),
-            cost: p.cost.shared(),
-            offer: p.offer,
-            json: Default::default(),
-        });
-        self.rewards.add_issue(key, issue.clone());
-        issue
+/// The shared [`Issue`] for `parts` (made and interned on first use).
+///
+/// Issues are found by a digest of their strings and compared in full, so a digest collision
+/// costs a comparison, never a wrong reward.
+pub fn issue_for(sb: &mut Sandbox, p: IssueParts<'_>) -> Arc<Issue> {
+    let key = sb.digest(&[
+        p.app_id,
+        p.campaign_id,
+        p.moment_id,
+        p.reward_group_id,
+        p.variant_id.unwrap_or("\u{0}"),
+        p.marketplace,
+        p.segment.unwrap_or("\u{0}"),
+    ]);
+    if let Some(found) = sb.rewards.issues(key).iter().find(|i| i.matches(&p)) {
+        return found.clone();
     }
+    let issue = Arc::new(Issue {
+        app_id: sb.intern(p.app_id),
+        account_id: sb.intern(p.account_id),
+        campaign_id: sb.intern(p.campaign_id),
+        moment_id: sb.intern(p.moment_id),
+        reward_group_id: sb.intern(p.reward_group_id),
+        variant_id: p.variant_id.map(|v| sb.intern(v)),
+        marketplace: sb.intern(p.marketplace),
+        segment: p.segment.map(|s| sb.intern(s)),
+        cost: p.cost.shared(),
+        offer: p.offer,
+        json: Default::default(),
+    });
+    sb.rewards.add_issue(key, issue.clone());
+    issue
 }
 
 #[cfg(test)]
@@ -315,27 +313,27 @@ mod tests {
         let mut g = Sandbox::empty("http://mock".into());
         let offer = Arc::new(Offer { items: vec![] });
         let (cents_50, cents_75) = (Money::usd(50), Money::usd(75));
-        let a = g.issue_for(parts(&cents_50, &offer));
-        let b = g.issue_for(parts(&cents_50, &offer));
+        let a = issue_for(&mut g, parts(&cents_50, &offer));
+        let b = issue_for(&mut g, parts(&cents_50, &offer));
         assert!(Arc::ptr_eq(&a, &b), "same selection, same issue");
-        let dearer = g.issue_for(parts(&cents_75, &offer));
+        let dearer = issue_for(&mut g, parts(&cents_75, &offer));
         assert!(!Arc::ptr_eq(&a, &dearer));
         assert_eq!((a.cost.amount, dearer.cost.amount), (50, 75));
         let new_offer = Arc::new(Offer { items: vec![] });
-        let reoffered = g.issue_for(parts(&cents_50, &new_offer));
+        let reoffered = issue_for(&mut g, parts(&cents_50, &new_offer));
         assert!(
             !Arc::ptr_eq(&a, &reoffered),
             "a changed offer is a new issue"
         );
         let mut other = parts(&cents_50, &offer);
         other.segment = Some("gold");
-        assert_eq!(g.issue_for(other).segment.as_deref(), Some("gold"));
+        assert_eq!(issue_for(&mut g, other).segment.as_deref(), Some("gold"));
         // An issue no reward holds is still found again; when its bucket next grows it is dropped.
         drop((b, dearer, reoffered));
-        let again = g.issue_for(parts(&cents_50, &offer));
+        let again = issue_for(&mut g, parts(&cents_50, &offer));
         assert!(Arc::ptr_eq(&a, &again));
         let cents_99 = Money::usd(99);
-        let _newest = g.issue_for(parts(&cents_99, &offer));
+        let _newest = issue_for(&mut g, parts(&cents_99, &offer));
         let bucket: Vec<i64> = g
             .rewards
             .issue_buckets()
@@ -354,7 +352,7 @@ mod tests {
         let mut g = Sandbox::empty("http://mock".into());
         let offer = Arc::new(Offer { items: vec![] });
         let cost = Money::usd(50);
-        let issue = g.issue_for(parts(&cost, &offer));
+        let issue = issue_for(&mut g, parts(&cost, &offer));
         let (id, token) = crate::domain::ids::fresh_reward("rwd_");
         let rec = |id: Arc<str>, token| {
             Box::new(RewardRec {
