@@ -323,6 +323,35 @@ final class MomentsClientTests: XCTestCase {
         }
     }
 
+    func testCancellingTheTaskOfAReportCancelsItInRustDownToTheTokenFetch() async throws {
+        let mock = try await MockServer.start()
+        defer { mock.stop() }
+        let (entered, enter) = AsyncStream<Void>.makeStream()
+        let (stopped, stop) = AsyncStream<Void>.makeStream()
+        let provider = TokenProvider {
+            enter.yield()
+            do {
+                try await Task.sleep(nanoseconds: 3_600_000_000_000) // the app's backend hangs
+            } catch {
+                stop.yield() // the SDK cancelled the fetch
+                throw error
+            }
+            throw AppBackendDown()
+        }
+        let client = try makeClient(mock, provider)
+        let campaignId = mock.campaignId
+        let report = Task { try await client.reportAction(campaignID: campaignId, momentID: "first_workout") }
+        let reached: Void? = await first(entered)
+        XCTAssertNotNil(reached, "the report reached the token provider")
+        report.cancel()
+        do {
+            _ = try await report.value
+            XCTFail("cancelled")
+        } catch MomentsError.cancelled {}
+        let cancelledInRust: Void? = await first(stopped, within: 10)
+        XCTAssertNotNil(cancelledInRust, "the Rust call went on: the provider's fetch was never cancelled")
+    }
+
     /// Runs `body` on a plain thread (as code without Swift concurrency would) and waits for its result.
     private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
