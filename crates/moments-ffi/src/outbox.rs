@@ -622,7 +622,7 @@ mod tests {
             let conflict = enqueue("app-key-1", "five_workouts").await.unwrap_err();
             assert_eq!(conflict.code(), ErrorCode::IdempotencyConflict);
             assert!(matches!(conflict, MomentsError::InvalidArgument { .. }));
-            let bad = outbox.lookup("no spaces allowed".into()).await.unwrap_err();
+            let bad = outbox.lookup("a tab\tis no printable character".into()).await.unwrap_err();
             assert_eq!(bad.code(), ErrorCode::InvalidIdempotencyKey);
             let bad = enqueue("", "first_workout").await.unwrap_err();
             assert_eq!(bad.code(), ErrorCode::InvalidIdempotencyKey);
