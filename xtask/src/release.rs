@@ -37,6 +37,13 @@ pub const COPIES: &[Copy] = &[
     },
     Copy {
         path: "Cargo.toml",
+        key: "moments-idempotency = { path",
+        next_line: false,
+        before: "version = \"",
+        after: "\"",
+    },
+    Copy {
+        path: "Cargo.toml",
         key: "moments-outbox = { path",
         next_line: false,
         before: "version = \"",
@@ -290,7 +297,12 @@ pub fn ci_check() -> Result {
 }
 
 /// The crates published to crates.io, in dependency order.
-pub const PUBLISHED: &[&str] = &["moments-client", "moments-mock-server", "moments-outbox"];
+pub const PUBLISHED: &[&str] = &[
+    "moments-idempotency",
+    "moments-client",
+    "moments-mock-server",
+    "moments-outbox",
+];
 
 /// What `dist` was asked: `--allow-dirty` (build from uncommitted changes, for trying it out; the notes say
 /// so) and `--tag vX.Y.Z` (a release: the tag must be `v` + the version, and CHANGELOG.md must have its section).

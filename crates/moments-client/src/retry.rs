@@ -7,8 +7,6 @@
 //! be opened is retried for any method, since the request was never sent. Between attempts the client
 //! sleeps an exponential backoff with full jitter, capped, or the server's `Retry-After` when present.
 
-use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// The retry policy of a client (or of one call, through [`RequestOptions`](crate::RequestOptions)).
@@ -107,86 +105,11 @@ fn random_u64() -> u64 {
     })
 }
 
-/// Where idempotency keys come from. The default, [`RandomKeys`], uses the OS CSPRNG; tests may
-/// plug in [`SeededKeys`] for reproducible keys.
-pub trait IdempotencyKeySource: Send + Sync + 'static {
-    /// A new key (1–255 printable ASCII characters).
-    fn next_key(&self) -> String;
-}
+pub use moments_idempotency::{IdempotencyKeySource, RandomKeys, SeededKeys};
 
-/// UUID-v4-formatted keys from the operating system's CSPRNG.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RandomKeys;
-
-impl IdempotencyKeySource for RandomKeys {
-    fn next_key(&self) -> String {
-        let mut b = [0u8; 16];
-        if getrandom::fill(&mut b).is_err() {
-            // Without OS randomness, spread what we have; keys must stay distinct, not secret.
-            let x = random_u64().to_le_bytes();
-            let y = std::process::id() as u64 ^ random_u64().rotate_left(17);
-            b[..8].copy_from_slice(&x);
-            b[8..].copy_from_slice(&y.to_le_bytes());
-        }
-        format_uuid_v4(b)
-    }
-}
-
-/// Deterministic UUID-v4-formatted keys from a seed (SplitMix64), for tests.
-pub struct SeededKeys {
-    state: Mutex<u64>,
-}
-
-impl SeededKeys {
-    /// A source whose keys depend only on `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self {
-            state: Mutex::new(seed),
-        }
-    }
-}
-
-impl fmt::Debug for SeededKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SeededKeys")
-    }
-}
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl IdempotencyKeySource for SeededKeys {
-    fn next_key(&self) -> String {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&splitmix(&mut s).to_le_bytes());
-        b[8..].copy_from_slice(&splitmix(&mut s).to_le_bytes());
-        format_uuid_v4(b)
-    }
-}
-
-fn format_uuid_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// Checks a caller-supplied idempotency key: 1–255 printable ASCII characters.
+/// Checks a caller-supplied idempotency key (the API's rule: [`moments_idempotency::is_valid_key`]).
 pub(crate) fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.bytes().all(|c| (0x20..0x7f).contains(&c))
+    moments_idempotency::is_valid_key(k)
 }
 
 #[cfg(test)]

@@ -594,7 +594,7 @@ fn validate(a: &Action) -> Result<()> {
 }
 
 fn is_valid_key(k: &str) -> bool {
-    (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+    moments_idempotency::is_valid_key(k)
 }
 
 fn random_u64() -> u64 {
@@ -603,16 +603,10 @@ fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// A fresh idempotency key: `obx_` and 128 bits from the OS CSPRNG in hex.
+/// A fresh idempotency key ([`moments_idempotency::RandomKeys`]: 122 bits from the OS CSPRNG).
 fn new_key() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("OS random source");
-    let mut s = String::with_capacity(36);
-    s.push_str("obx_");
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
+    use moments_idempotency::IdempotencyKeySource;
+    moments_idempotency::RandomKeys.next_key()
 }
 
 /// Reports answers recorded but not yet told to the listener (the app died in between).

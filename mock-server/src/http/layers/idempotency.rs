@@ -83,7 +83,7 @@ pub enum Pre {
 }
 
 fn valid_key(k: &str) -> bool {
-    (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
+    moments_idempotency::is_valid_key(k)
 }
 
 /// Looks the key up; marks it in progress when new. Takes the state's lock only to replay a trigger's
