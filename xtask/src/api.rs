@@ -857,6 +857,46 @@ MomentsSDK conformance MomentsClient: Sendable
         assert!(problems[0].contains("Kotlin has no public call `MomentsClient.pause`"));
     }
 
+    #[test]
+    fn a_symbol_graph_becomes_one_line_per_symbol_and_conformance() {
+        let graph = serde_json::json!({
+            "module": {"name": "MomentsSDK"},
+            "symbols": [
+                {"kind": {"identifier": "swift.class"}, "identifier": {"precise": "s:C"},
+                 "pathComponents": ["MomentsClient"],
+                 "declarationFragments": [{"spelling": "final"}, {"spelling": " "}, {"spelling": "class"},
+                                          {"spelling": " "}, {"spelling": "MomentsClient"}]},
+                {"kind": {"identifier": "swift.method"}, "identifier": {"precise": "s:C.m"},
+                 "pathComponents": ["MomentsClient", "cancelAll()"],
+                 "declarationFragments": [{"spelling": "func"}, {"spelling": " "},
+                                          {"spelling": "cancelAll"}, {"spelling": "()"}]}
+            ],
+            "relationships": [
+                {"kind": "conformsTo", "source": "s:C", "target": "s:s8SendableP", "targetFallback": "Swift.Sendable"},
+                {"kind": "conformsTo", "source": "s:C", "target": "s:LE", "targetFallback": "FoundationEssentials.LocalizedError"},
+                {"kind": "memberOf", "source": "s:C.m", "target": "s:C"}
+            ]
+        });
+        let mut lines = BTreeSet::new();
+        symbol_graph_lines(&graph, &mut lines);
+        // Another package's module is not the SDK's.
+        symbol_graph_lines(
+            &serde_json::json!({"module": {"name": "Foundation"}, "symbols": [
+                {"kind": {"identifier": "swift.struct"}, "pathComponents": ["URL"], "declarationFragments": []}]}),
+            &mut lines,
+        );
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(
+            lines,
+            [
+                "MomentsSDK class MomentsClient | final class MomentsClient",
+                "MomentsSDK conformance MomentsClient: Foundation.LocalizedError",
+                "MomentsSDK conformance MomentsClient: Swift.Sendable",
+                "MomentsSDK method MomentsClient.cancelAll() | func cancelAll()",
+            ]
+        );
+    }
+
     /// The committed dumps and docs/mobile.md agree (`cargo test` catches a table edit that breaks parity
     /// without running the whole `cargo xtask api --check`).
     #[test]
