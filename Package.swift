@@ -36,7 +36,12 @@ let ffiTarget: Target =
     FileManager.default.fileExists(atPath: packageDir.appendingPathComponent(localXCFramework).path)
     ? .binaryTarget(name: "MomentsFFI", path: localXCFramework)
     : .binaryTarget(name: "MomentsFFI", url: releaseXCFrameworkURL, checksum: releaseXCFrameworkChecksum)
-let bindingsLinkerSettings: [LinkerSetting] = []
+// The static library checks server certificates with Security.framework (rustls-platform-verifier), and a static
+// library does not carry its frameworks along: the app links them.
+let bindingsLinkerSettings: [LinkerSetting] = [
+    .linkedFramework("Security"),
+    .linkedFramework("CoreFoundation"),
+]
 #endif
 
 let package = Package(
