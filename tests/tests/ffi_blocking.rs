@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use moments_client::models::CustomerTokenCreate;
 use moments_ffi::{
-    ActionOutcome, ClientConfig, CustomerToken, DeviceInfo, DeviceType, MomentsClient,
+    ActionOutcome, ClientConfig, CustomerToken, DeviceInfo, DeviceType, ErrorCode, MomentsClient,
     MomentsError, TokenProvider,
 };
 use moments_mock_server::MockServer;
@@ -42,7 +42,7 @@ async fn blocking_calls_on_plain_threads_share_the_client_with_async_calls() {
     let tokens = Arc::new(Tokens {
         token: CustomerToken {
             token: minted.token.clone(),
-            expires_in_seconds: minted.expires_in_seconds as u64,
+            expires_in_seconds: minted.expires_in_seconds,
         },
         calls: AtomicU32::new(0),
     });
@@ -101,5 +101,5 @@ async fn blocking_calls_on_plain_threads_share_the_client_with_async_calls() {
             .join()
             .unwrap()
             .unwrap_err();
-    assert_eq!(second.code(), "frequency_cap_reached");
+    assert_eq!(second.code(), ErrorCode::FrequencyCapReached);
 }
