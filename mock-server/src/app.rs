@@ -71,36 +71,10 @@ impl Shared {
 #[derive(Clone)]
 pub struct AppState(pub Arc<Shared>);
 
-/// How many times [`AppState::lock_yielding`] lets other requests run before it blocks.
-const YIELDS: usize = 8;
-
 impl AppState {
     /// Locks the state and runs due rules.
     pub fn lock(&self) -> StateGuard<'_> {
         self.due_run(self.lock_raw())
-    }
-
-    /// Locks the state and runs due rules, letting this worker run other requests while another
-    /// worker holds the lock (up to eight times) instead of putting its thread to sleep.
-    ///
-    /// For the hot handlers: with two workers, a blocked worker's sleep and wake-up cost more than the
-    /// state's critical section. The future must not hold the guard across an `.await`.
-    pub async fn lock_yielding(&self) -> StateGuard<'_> {
-        for _ in 0..YIELDS {
-            // In a scope of its own: nothing of the attempt may live across the `.await`.
-            {
-                let taken = match self.0.state.try_lock() {
-                    Ok(state) => Some(state),
-                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
-                };
-                if let Some(state) = taken {
-                    return self.guard(state);
-                }
-            }
-            tokio::task::yield_now().await;
-        }
-        self.lock()
     }
 
     fn guard<'a>(&'a self, state: MutexGuard<'a, Sandbox>) -> StateGuard<'a> {

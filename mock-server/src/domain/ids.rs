@@ -8,45 +8,8 @@
 use base64::Engine;
 
 /// Fills `buf` with bytes from the OS CSPRNG.
-///
-/// Small requests (a link token, a key) are served from a per-thread block of OS random bytes, drawn
-/// [`RANDOM_BLOCK`] bytes at a time: one `getrandom` call per ~170 reward tokens instead of one each. Every
-/// byte is handed out once and wiped from the block as it is taken.
 pub fn random_bytes(buf: &mut [u8]) {
-    if buf.len() > RANDOM_BLOCK / 4 {
-        getrandom::fill(buf).expect("the OS random source failed");
-        return;
-    }
-    POOL.with_borrow_mut(|pool| pool.take(buf));
-}
-
-/// Size of the per-thread block of OS random bytes behind [`random_bytes`].
-pub const RANDOM_BLOCK: usize = 4096;
-
-struct RandomPool {
-    block: Box<[u8; RANDOM_BLOCK]>,
-    /// Bytes before `used` were handed out (and wiped).
-    used: usize,
-}
-
-impl RandomPool {
-    fn take(&mut self, out: &mut [u8]) {
-        if RANDOM_BLOCK - self.used < out.len() {
-            getrandom::fill(&mut self.block[..]).expect("the OS random source failed");
-            self.used = 0;
-        }
-        let taken = &mut self.block[self.used..self.used + out.len()];
-        out.copy_from_slice(taken);
-        taken.fill(0);
-        self.used += out.len();
-    }
-}
-
-thread_local! {
-    static POOL: std::cell::RefCell<RandomPool> = std::cell::RefCell::new(RandomPool {
-        block: Box::new([0; RANDOM_BLOCK]),
-        used: RANDOM_BLOCK,
-    });
+    getrandom::fill(buf).expect("the OS random source failed");
 }
 
 /// A new id: `prefix` + 16 random hex characters (64 bits: opaque, unique in practice).
@@ -189,29 +152,6 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
         assert!(super::new_id("rwd_").starts_with("rwd_"));
-    }
-
-    #[test]
-    fn pooled_random_bytes_are_never_handed_out_twice_and_are_wiped() {
-        let mut pool = super::RandomPool {
-            block: Box::new([0; super::RANDOM_BLOCK]),
-            used: super::RANDOM_BLOCK,
-        };
-        let mut seen = std::collections::HashSet::new();
-        // 24-byte draws across several refills of the block (one does not divide the other).
-        for _ in 0..(3 * super::RANDOM_BLOCK / 24 + 7) {
-            let mut t = [0u8; 24];
-            pool.take(&mut t);
-            assert!(seen.insert(t), "a token repeated");
-            assert!(
-                pool.block[..pool.used].iter().all(|b| *b == 0),
-                "handed-out bytes are wiped"
-            );
-        }
-        // Large requests go straight to the OS.
-        let mut big = vec![0u8; super::RANDOM_BLOCK];
-        super::random_bytes(&mut big);
-        assert!(big.iter().any(|b| *b != 0));
     }
 
     #[test]

@@ -591,7 +591,6 @@ pub struct Reward {
     /// The reward link.
     pub url: String,
     /// Expiry.
-    #[serde(serialize_with = "crate::domain::clock::ser")]
     pub expires_at: DateTime<Utc>,
     /// Cost charged.
     pub cost: Money,
@@ -601,26 +600,19 @@ pub struct Reward {
     /// Fraud flag (boxed: most rewards have none, and every stored reward carries the field).
     pub flag: Option<Box<RewardFlag>>,
     /// Created.
-    #[serde(serialize_with = "crate::domain::clock::ser")]
     pub created_at: DateTime<Utc>,
     /// When the action happened on the device, as the trigger's `occurred_at` said (null when it
     /// did not say).
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub occurred_at: Option<DateTime<Utc>>,
     /// Redeemed.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub redeemed_at: Option<DateTime<Utc>>,
     /// Shipped.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub shipped_at: Option<DateTime<Utc>>,
     /// Delivered.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub delivered_at: Option<DateTime<Utc>>,
     /// Expired.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub expired_at: Option<DateTime<Utc>>,
     /// Cancelled.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 list_schema!(RewardList, Reward);
@@ -643,7 +635,6 @@ pub struct Progress {
     /// Window.
     pub window_seconds: i64,
     /// Oldest counted action.
-    #[serde(serialize_with = "crate::domain::clock::ser_opt")]
     pub window_started_at: Option<DateTime<Utc>>,
     /// Whether the goal was just met.
     pub completed: bool,

@@ -27,5 +27,5 @@ pub async fn post(
     Path(token): Path<String>,
     JsonBody(b): JsonBody<RedeemRequest>,
 ) -> ApiResult<Json<Redemption>> {
-    redemption::redeem(&mut *app.lock_yielding().await, &token, b).map(Json)
+    redemption::redeem(&mut app.lock(), &token, b).map(Json)
 }

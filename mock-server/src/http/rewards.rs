@@ -61,7 +61,7 @@ pub async fn get(
     Auth(p): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Reward>> {
-    let mut g = app.lock_yielding().await;
+    let mut g = app.lock();
     let r = rewards::visible_reward(&g, &p, &id)?;
     match &p {
         // A test reward read with a token names the token's customer, as its trigger answered.

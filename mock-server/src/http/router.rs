@@ -149,9 +149,8 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn(request_id::layer))
         .layer(from_fn_with_state(app.clone(), journal::layer))
         .layer(from_fn(envelope::layer))
-        .layer(from_fn(limits::headers))
+        .layer(from_fn(limits::layer))
         .layer(from_fn_with_state(app.clone(), faults::layer))
-        .layer(from_fn(limits::body))
         .layer(from_fn_with_state(app.clone(), idempotency::layer));
     build().0.fallback(not_found).layer(layers).with_state(app)
 }

@@ -28,7 +28,7 @@ pub async fn trigger(
     JsonBody(b): JsonBody<Trigger>,
 ) -> ApiResult<Response> {
     let input = validate_trigger(&p, &b, peer.map(|c| c.0.0.ip()))?;
-    let mut g = app.lock_yielding().await;
+    let mut g = app.lock();
     let outcome = trigger::run_trigger(&mut g, &input)?;
     let mut resp = match outcome {
         Outcome::Reward(id) => {

@@ -174,7 +174,7 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
     responses((status = 200, description = "HTML landing page", content_type = "text/html", body = String),
               (status = "4XX", description = "HTML page explaining why the link does not work", content_type = "text/html", body = String)))]
 pub async fn page(S(app): S<AppState>, Path(token): Path<String>) -> Response {
-    let g = app.lock_yielding().await;
+    let g = app.lock();
     let id = match redemption::reward_by_link(&g, &token) {
         Ok(id) => id,
         Err(e) => return error_page(&e),

@@ -2,7 +2,6 @@
 
 pub mod record;
 pub mod redemption;
-pub mod render;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -11,7 +11,9 @@ use std::sync::{Arc, LazyLock};
 use chrono::{DateTime, Utc};
 
 use crate::domain::ids::LinkToken;
-use crate::domain::model::{DeviceType, Offer, Reward, RewardFlag, RewardStatus, ShippingAddress};
+use crate::domain::model::{
+    DeviceType, Offer, Reward, RewardFlag, RewardStatus, ShippingAddress, TriggerResult,
+};
 use crate::domain::money::Money;
 use crate::domain::sandbox::Sandbox;
 
@@ -38,8 +40,6 @@ pub struct Issue {
     pub cost: Money,
     /// The offer (shared: [`crate::domain::catalog::Catalog::shared_offer`]).
     pub offer: Arc<Offer>,
-    /// Its fields as JSON, written once on first use ([`crate::domain::rewards::render`]).
-    pub json: std::sync::OnceLock<crate::domain::rewards::render::IssueJson>,
 }
 
 /// The parts of an [`Issue`], borrowed, to find or make the shared one.
@@ -206,6 +206,32 @@ impl RewardRec {
         self.render(base_url, self.status, self.flag.clone(), self.later())
     }
 
+    /// The trigger's answer for this reward as issued with `status` and `flag`, no later times: a replay
+    /// of the answer renders it again, byte for byte.
+    pub fn trigger_answer_json(
+        &self,
+        base_url: &str,
+        status: RewardStatus,
+        flag: Option<&RewardFlag>,
+    ) -> Vec<u8> {
+        let reward = self.render(
+            base_url,
+            status,
+            flag.cloned().map(Box::new),
+            &Later::default(),
+        );
+        serde_json::to_vec(&TriggerResult {
+            object: "trigger_result".into(),
+            outcome: "reward".into(),
+            campaign_id: reward.campaign_id.to_string(),
+            moment_id: reward.moment_id.to_string(),
+            customer_id: self.customer_id.as_deref().unwrap_or("").to_string(),
+            reward: Some(reward),
+            progress: None,
+        })
+        .expect("a reward serializes")
+    }
+
     /// Renders the API view (see [`RewardRec::view`]).
     pub(crate) fn render(
         &self,
@@ -272,7 +298,6 @@ pub fn issue_for(sb: &mut Sandbox, p: IssueParts<'_>) -> Arc<Issue> {
         segment: p.segment.map(|s| sb.intern(s)),
         cost: p.cost.shared(),
         offer: p.offer,
-        json: Default::default(),
     });
     sb.rewards.add_issue(key, issue.clone());
     issue

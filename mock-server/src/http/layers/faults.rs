@@ -47,14 +47,14 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
         Some("reset") => {
             if let (Some(ctl), Some(started)) = (
                 req.extensions().get::<ConnCtl>(),
-                req.extensions().get::<Started>(),
+                req.extensions().get::<std::sync::Arc<Started>>(),
             ) {
                 let outcome = Outcome {
                     status: 0,
                     fault: Some(fired.0.clone()),
                     ..Outcome::default()
                 };
-                journal::record(&app, started.clone(), outcome);
+                journal::record(&app, Started::clone(started), outcome);
                 ctl.0.notify_one();
                 std::future::pending::<()>().await;
             }

@@ -3,6 +3,7 @@
 //! stored it. Then webhook deliveries that became due start.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -15,7 +16,6 @@ use crate::app::AppState;
 use crate::domain::journal::JournalEntry;
 use crate::http::layers::RouteOf;
 use crate::http::layers::faults::FaultFired;
-use crate::http::layers::request_id::RequestId;
 use crate::http::layers::{HEALTH_ROUTE, idempotency::Replayed};
 
 /// The log target of the one line per request (`--log moments_mock_server::request=info` shows those alone).
@@ -25,8 +25,8 @@ pub const REQUEST_LOG_TARGET: &str = "moments_mock_server::request";
 #[derive(Clone, Copy, Debug)]
 pub struct OccurredAt(pub DateTime<Utc>);
 
-/// What the journal knows of a request before it is handled (in the request's extensions, for a
-/// layer that answers without returning: a connection reset by a fault).
+/// What the journal knows of a request before it is handled (in the request's extensions, shared, for
+/// a layer that answers without returning: a connection reset by a fault).
 #[derive(Clone, Debug)]
 pub struct Started {
     at: Instant,
@@ -54,11 +54,7 @@ pub struct Outcome {
 pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Started {
         at: Instant::now(),
-        request_id: req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default(),
+        request_id: crate::http::envelope::current_request_id(),
         method: req.method().clone(),
         path: req.uri().path().to_string(),
         route: RouteOf::of(&req),
@@ -70,8 +66,11 @@ pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) ->
     };
     let health = started.method == Method::GET
         && started.route.as_ref().map(RouteOf::as_str) == Some(HEALTH_ROUTE);
+    let started = Arc::new(started);
     req.extensions_mut().insert(started.clone());
     let resp = next.run(req).await;
+    // The request, and the reference its extensions held, is gone: the entry takes the strings.
+    let started = Arc::try_unwrap(started).unwrap_or_else(|s| Started::clone(&s));
     let outcome = Outcome {
         status: resp.status().as_u16(),
         replayed: resp.extensions().get::<Replayed>().is_some(),

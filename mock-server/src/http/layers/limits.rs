@@ -16,8 +16,12 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Maximum total size of request headers.
 pub const HEADER_LIMIT: usize = 16 * 1024;
 
-/// The header limit: `431` over [`HEADER_LIMIT`] bytes (names, values and separators).
-pub async fn headers(req: Request, next: Next) -> Response {
+/// The limits: `431` when the headers' total (names, values and separators) is over [`HEADER_LIMIT`]
+/// bytes (the health check is exempt); `413` at once for a declared `Content-Length` over [`BODY_LIMIT`].
+/// A body without a declared length is read through a limit, and one that turns out longer fails when
+/// read, which the idempotency layer and the JSON extractor answer with `413`. (With a declared length,
+/// hyper itself refuses a body longer than declared.)
+pub async fn layer(req: Request, next: Next) -> Response {
     let header_bytes: usize = req
         .headers()
         .iter()
@@ -26,21 +30,19 @@ pub async fn headers(req: Request, next: Next) -> Response {
     if header_bytes > HEADER_LIMIT && !is_health(&req) {
         return ApiError::from_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
     }
-    next.run(req).await
-}
-
-/// The body limit: a declared `Content-Length` over [`BODY_LIMIT`] is `413` at once; a body that
-/// turns out longer fails when it is read, which the idempotency layer and the JSON extractor answer
-/// with `413`.
-pub async fn body(req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
+    match declared {
+        Some(n) if n > BODY_LIMIT as u64 => {
+            ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response()
+        }
+        Some(_) => next.run(req).await,
+        None => {
+            next.run(req.map(|b| Body::new(Limited::new(b, BODY_LIMIT))))
+                .await
+        }
     }
-    next.run(req.map(|b| Body::new(Limited::new(b, BODY_LIMIT))))
-        .await
 }

@@ -4,10 +4,9 @@
 //! 2. [`journal`]: one log line per request and its journal entry, once the answer is known; starts
 //!    webhook deliveries that became due.
 //! 3. [`envelope`]: every error answer (≥ 400, not HTML) is the API's error envelope.
-//! 4. [`limits::headers`]: the request headers' total size.
+//! 4. [`limits`]: the request headers' total size and the body's.
 //! 5. [`faults`]: faults injected through `/_mock/faults` fire before the request is handled.
-//! 6. [`limits::body`]: the body's size.
-//! 7. [`idempotency`]: `Idempotency-Key` replay, conflict and in-progress answers; stores the answer.
+//! 6. [`idempotency`]: `Idempotency-Key` replay, conflict and in-progress answers; stores the answer.
 //!
 //! `GET /_mock/health` skips the header limit, faults and the journal (it is logged): a container
 //! probing every few seconds changes nothing a test reads, and a fault aimed at the API cannot make

@@ -1,5 +1,6 @@
-//! The request id: a fresh `req_…` for every request, in scope while it is handled (error envelopes
-//! read it), in the request's extensions (the journal reads it) and on the response's `X-Request-Id`.
+//! The request id: a fresh `req_…` for every request, in scope while it is handled (error envelopes and
+//! the journal read it: [`current_request_id`](crate::http::envelope::current_request_id)) and on the
+//! response's `X-Request-Id`.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -9,14 +10,9 @@ use axum::response::Response;
 use crate::domain::ids;
 use crate::http::envelope::REQUEST_ID;
 
-/// The id of the request, in its extensions.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
 /// The layer.
-pub async fn layer(mut req: Request, next: Next) -> Response {
+pub async fn layer(req: Request, next: Next) -> Response {
     let rid = ids::new_id("req_");
-    req.extensions_mut().insert(RequestId(rid.clone()));
     let header = HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("req_"));
     let mut resp = REQUEST_ID.scope(rid, next.run(req)).await;
     resp.headers_mut().insert("x-request-id", header);
