@@ -1,7 +1,7 @@
 //! All server state behind one lock: validate, then mutate, so a failed request changes nothing.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashSet};
 
 use std::sync::Arc;
 
@@ -125,7 +125,7 @@ pub struct Sandbox {
     /// Keys of [`Sandbox::digest`]: random per state.
     pub digest_keys: std::hash::RandomState,
     /// Fraud reviews by reward id.
-    pub reviews: HashMap<String, (u64, FraudReview)>,
+    pub reviews: crate::domain::fraud::reviews::Reviews,
     /// Accepted actions, counted per [`ActionKey`].
     pub actions: FastMap<ActionKey, u64>,
     /// Webhook endpoints, delivery jobs, sends waiting for a sender and the delivery log.
@@ -194,7 +194,7 @@ impl Sandbox {
             ),
             digest_keys: std::hash::RandomState::new(),
             strs: HashSet::default(),
-            reviews: HashMap::new(),
+            reviews: Default::default(),
             actions: FastMap::default(),
             webhooks: Default::default(),
             due: BinaryHeap::with_capacity(4096),

@@ -417,20 +417,17 @@ fn issue_reward(
     match flag {
         Some(fl) => {
             let rseq = sb.next_seq();
-            sb.reviews.insert(
-                id.to_string(),
-                (
-                    rseq,
-                    FraudReview {
-                        object: "fraud_review".into(),
-                        reward_id: id.to_string(),
-                        campaign_id: cid.to_owned(),
-                        reason_code: fl.reason_code,
-                        decision: "held".into(),
-                        created_at: now,
-                        decided_at: None,
-                    },
-                ),
+            sb.reviews.open(
+                rseq,
+                FraudReview {
+                    object: "fraud_review".into(),
+                    reward_id: id.to_string(),
+                    campaign_id: cid.to_owned(),
+                    reason_code: fl.reason_code,
+                    decision: "held".into(),
+                    created_at: now,
+                    decided_at: None,
+                },
             );
             sb.emit_reward(&id, "reward.flagged", now);
         }

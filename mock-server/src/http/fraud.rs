@@ -32,9 +32,10 @@ pub async fn list(
         ));
     }
     let g = app.lock();
-    let mut v: Vec<_> = g
+    let v: Vec<(u64, FraudReview)> = g
         .reviews
-        .values()
+        .newest_first()
+        .into_iter()
         .filter(|(_, r)| {
             g.rewards
                 .get(r.reward_id.as_str())
@@ -42,9 +43,8 @@ pub async fn list(
                 && status.is_none_or(|s| r.decision == s)
                 && q.get("campaign_id").is_none_or(|c| r.campaign_id == c)
         })
-        .cloned()
+        .map(|(seq, r)| (seq, r.clone()))
         .collect();
-    v.sort_by_key(|r| std::cmp::Reverse(r.0));
     Ok(Json(page(v.into_iter(), cursor, limit)))
 }
 

@@ -1,16 +1,59 @@
 //! Fraud reviews: rewards held by a rule, listed, released or blocked.
 
 use crate::domain::rewards;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use http::StatusCode;
 
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::sandbox::Sandbox;
 
+/// The fraud reviews, by reward id: one per reward a rule held, with the order they were opened in.
+#[derive(Default)]
+pub struct Reviews {
+    by_reward: HashMap<String, (u64, FraudReview)>,
+}
+
+impl Reviews {
+    /// Opens the review of a held reward (`seq` orders the queue).
+    pub fn open(&mut self, seq: u64, review: FraudReview) {
+        self.by_reward
+            .insert(review.reward_id.clone(), (seq, review));
+    }
+
+    /// A reward's review.
+    pub fn get(&self, reward_id: &str) -> Option<&FraudReview> {
+        self.by_reward.get(reward_id).map(|(_, r)| r)
+    }
+
+    /// Records a decision (`released`, `blocked`) and returns the review as decided.
+    pub fn decide(
+        &mut self,
+        reward_id: &str,
+        decision: &str,
+        at: DateTime<Utc>,
+    ) -> Option<FraudReview> {
+        let (_, rev) = self.by_reward.get_mut(reward_id)?;
+        rev.decision = decision.into();
+        rev.decided_at = Some(at);
+        Some(rev.clone())
+    }
+
+    /// Every review, newest first, with its place in the queue.
+    pub fn newest_first(&self) -> Vec<(u64, &FraudReview)> {
+        let mut v: Vec<(u64, &FraudReview)> =
+            self.by_reward.values().map(|(seq, r)| (*seq, r)).collect();
+        v.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        v
+    }
+}
+
 fn review_mut_check(sb: &Sandbox, app_id: &str, reward_id: &str) -> ApiResult<()> {
     sb.rewards
         .get(reward_id)
-        .filter(|r| *r.issue.app_id == *app_id && sb.reviews.contains_key(reward_id))
+        .filter(|r| *r.issue.app_id == *app_id && sb.reviews.get(reward_id).is_some())
         .map(|_| ())
         .ok_or_else(|| ApiError::not_found("fraud review", reward_id))
 }
@@ -19,7 +62,7 @@ fn review_mut_check(sb: &Sandbox, app_id: &str, reward_id: &str) -> ApiResult<()
 pub fn release(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<FraudReview> {
     review_mut_check(sb, app_id, reward_id)?;
     let now = sb.now();
-    let (_, rev) = &sb.reviews[reward_id];
+    let rev = sb.reviews.get(reward_id).expect("checked");
     if rev.decision != "held" || sb.rewards[reward_id].status != RewardStatus::Flagged {
         return Err(ApiError::transition(format!(
             "The review is `{}`; only held rewards can be released.",
@@ -32,10 +75,10 @@ pub fn release(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<Fra
         f.decision = "released".into();
         f.decided_at = Some(now);
     }
-    let rev = &mut sb.reviews.get_mut(reward_id).expect("checked").1;
-    rev.decision = "released".into();
-    rev.decided_at = Some(now);
-    let out = rev.clone();
+    let out = sb
+        .reviews
+        .decide(reward_id, "released", now)
+        .expect("checked");
     sb.emit_reward(reward_id, "reward.issued", now);
     Ok(out)
 }
@@ -60,8 +103,8 @@ pub fn block(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<Fraud
         f.decided_at = Some(now);
     }
     rewards::refund_reward(sb, reward_id);
-    let rev = &mut sb.reviews.get_mut(reward_id).expect("checked").1;
-    rev.decision = "blocked".into();
-    rev.decided_at = Some(now);
-    Ok(rev.clone())
+    Ok(sb
+        .reviews
+        .decide(reward_id, "blocked", now)
+        .expect("checked"))
 }

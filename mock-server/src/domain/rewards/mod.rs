@@ -249,11 +249,8 @@ pub fn cancel_reward(sb: &mut Sandbox, app_id: &str, id: &str) -> ApiResult<Rewa
     let r = sb.rewards.get_mut(id).expect("checked");
     r.status = RewardStatus::Cancelled;
     r.later_mut().cancelled_at = Some(now);
-    if let Some((_, rev)) = sb.reviews.get_mut(id)
-        && rev.decision == "held"
-    {
-        rev.decision = "blocked".into();
-        rev.decided_at = Some(now);
+    if sb.reviews.get(id).is_some_and(|rev| rev.decision == "held") {
+        sb.reviews.decide(id, "blocked", now);
     }
     refund_reward(sb, id);
     Ok(sb.rewards[id].view(&sb.base_url))
