@@ -15,16 +15,25 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod control;
-pub mod delivery;
-pub mod domain;
-pub mod http;
-pub mod pages;
-pub mod server;
+mod app;
+mod control;
+mod delivery;
+mod domain;
+mod http;
+mod pages;
+mod server;
 pub mod testing;
 
+/// The API's wire types (requests, answers, events) as the mock reads and writes them.
+pub mod model {
+    pub use crate::domain::model::*;
+}
+
 pub use domain::sandbox::Demo;
+pub use domain::webhooks::{
+    URL_MAX_LEN as WEBHOOK_URL_MAX_LEN, URL_PATTERN as WEBHOOK_URL_PATTERN,
+};
 pub use http::compat::DEFAULT_RATE_PER_SECOND as COMPAT_RATE_PER_SECOND;
-pub use server::{DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
+pub use http::{openapi, routes};
+pub use server::{DEMO_CAMPAIGN_ID, DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
 pub use testing::{Control, Fault, Fixtures, Route};

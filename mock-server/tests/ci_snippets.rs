@@ -50,7 +50,7 @@ fn the_snippets_name_only_flags_variables_and_paths_that_exist() {
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    let routes: Vec<&str> = moments_mock_server::http::routes()
+    let routes: Vec<&str> = moments_mock_server::routes()
         .iter()
         .map(|(_, t)| t.as_str())
         .collect();

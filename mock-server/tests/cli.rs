@@ -123,7 +123,7 @@ async fn reward_links_use_the_public_url_while_the_server_answers_on_its_own() {
         .bearer_auth(moments_mock_server::DEMO_SECRET_KEY)
         .header("Idempotency-Key", "public-url-1")
         .json(&serde_json::json!({
-            "campaign_id": moments_mock_server::server::DEMO_CAMPAIGN_ID,
+            "campaign_id": moments_mock_server::DEMO_CAMPAIGN_ID,
             "moment_id": "first_workout",
             "customer": {"id": "cust_public", "marketplace": "US"},
             "device": {"type": "Android"}
@@ -415,7 +415,7 @@ async fn json_logs_have_one_line_per_request_with_route_status_and_idempotency()
     );
     let http = reqwest::Client::new();
     let body = serde_json::json!({
-        "campaign_id": moments_mock_server::server::DEMO_CAMPAIGN_ID,
+        "campaign_id": moments_mock_server::DEMO_CAMPAIGN_ID,
         "moment_id": "first_workout",
         "customer": {"id": "cust_logged", "marketplace": "US"},
         "device": {"type": "Android"}

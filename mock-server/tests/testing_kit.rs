@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moments_mock_server::MockServer;
-use moments_mock_server::domain::model::FraudSettings;
+use moments_mock_server::model::FraudSettings;
 use moments_mock_server::testing::{
     Control, Error, Fault, FaultAction, Fixtures, Mode, Route, Times,
 };

@@ -35,7 +35,7 @@ async fn every_served_route_is_in_the_openapi_document() {
             .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
             .count();
     }
-    let routes = moments_mock_server::http::routes();
+    let routes = moments_mock_server::routes();
     assert_eq!(
         ops,
         routes.len(),
@@ -772,8 +772,8 @@ async fn the_document_states_links_and_constraints() {
     );
     // The webhook URL rule is the server's own, and the server holds to it.
     let url = &s["WebhookEndpointCreate"]["properties"]["url"];
-    assert_eq!(url["pattern"], moments_mock_server::domain::webhooks::URL_PATTERN);
-    assert_eq!(url["maxLength"], moments_mock_server::domain::webhooks::URL_MAX_LEN);
+    assert_eq!(url["pattern"], moments_mock_server::WEBHOOK_URL_PATTERN);
+    assert_eq!(url["maxLength"], moments_mock_server::WEBHOOK_URL_MAX_LEN);
     for (u, status) in [
         ("http://127.0.0.1:9/hook", 201),
         ("http://example.com:99999/", 400),

@@ -67,6 +67,7 @@ impl Clock {
     }
 
     /// Moves time forward by `seconds`.
+    #[cfg(test)]
     pub fn advance(&mut self, seconds: i64) {
         match self.frozen() {
             Some(t) => self.0.frozen_at.store(t + seconds, SeqCst),

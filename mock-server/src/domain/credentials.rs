@@ -16,13 +16,6 @@ use crate::domain::ids;
 use crate::domain::principal::Principal;
 use crate::domain::shard::FastMap;
 
-/// An account.
-#[derive(Clone, Debug)]
-pub struct AccountRec {
-    /// `acct_…`.
-    pub id: String,
-}
-
 /// An app.
 #[derive(Clone, Debug)]
 pub struct AppRec {
@@ -72,7 +65,7 @@ pub struct TokenRec {
 
 /// The credentials of a server.
 pub struct Credentials {
-    accounts: FastMap<String, AccountRec>,
+    accounts: std::collections::HashSet<String, crate::domain::shard::Seeded>,
     apps: FastMap<String, AppRec>,
     keys: FastMap<String, KeyRec>,
     key_by_secret: FastMap<String, String>,
@@ -84,7 +77,7 @@ pub struct Credentials {
 impl Default for Credentials {
     fn default() -> Self {
         Credentials {
-            accounts: FastMap::with_capacity_and_hasher(16, Default::default()),
+            accounts: Default::default(),
             apps: FastMap::with_capacity_and_hasher(16, Default::default()),
             keys: FastMap::with_capacity_and_hasher(16, Default::default()),
             key_by_secret: FastMap::with_capacity_and_hasher(16, Default::default()),
@@ -119,14 +112,12 @@ impl Credentials {
 
     /// Adds an account (again: no change).
     pub fn add_account(&mut self, id: &str) {
-        self.accounts
-            .entry(id.to_string())
-            .or_insert_with(|| AccountRec { id: id.to_string() });
+        self.accounts.insert(id.to_string());
     }
 
     /// Whether an account exists.
     pub fn has_account(&self, id: &str) -> bool {
-        self.accounts.contains_key(id)
+        self.accounts.contains(id)
     }
 
     /// Adds an app with its legacy key.

@@ -19,7 +19,7 @@ use crate::domain::model::*;
 use crate::domain::money::Money;
 
 pub use crate::domain::campaigns::{CampaignRec, Campaigns};
-pub use crate::domain::credentials::{AccountRec, AppRec, KeyRec, TokenRec};
+pub use crate::domain::credentials::{KeyRec, TokenRec};
 
 pub use crate::domain::rewards::record::RewardRec;
 

@@ -65,12 +65,14 @@ impl<K: Hash + Eq, V> Sharded<K, V> {
     }
 
     /// Inserts, returning the previous value.
+    #[cfg(test)]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         let i = self.shard(&k);
         self.shards[i].insert(k, v)
     }
 
     /// Removes, returning the value.
+    #[cfg(test)]
     pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -94,13 +96,9 @@ impl<K: Hash + Eq, V> Sharded<K, V> {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards.iter().map(HashMap::len).sum()
-    }
-
-    /// Whether there is no entry.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

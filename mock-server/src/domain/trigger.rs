@@ -481,7 +481,6 @@ fn store_reward(
                 .as_deref()
                 .filter(|_| p.customer)
                 .map(Box::from),
-            device_id: t.device_id.as_deref().filter(|_| p.customer).map(Box::from),
             device_type: t.device_type,
             status: if p.flag.is_some() {
                 RewardStatus::Flagged

@@ -255,6 +255,7 @@ impl IdemStore {
     }
 
     /// Number of stored keys (in progress or done).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -263,6 +264,7 @@ impl IdemStore {
     }
 
     /// Whether no key is stored.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -22,4 +22,4 @@ pub mod router;
 pub mod triggers;
 pub mod webhooks;
 
-pub use router::{openapi, router, routes};
+pub use router::{openapi, routes};

@@ -211,6 +211,7 @@ impl FraudState {
     }
 
     /// Velocity windows held (for memory tests).
+    #[cfg(test)]
     pub fn windows_len(&self) -> usize {
         self.windows.len()
     }

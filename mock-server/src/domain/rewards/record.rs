@@ -115,6 +115,10 @@ pub enum RewardIds {
     /// One.
     One(Arc<str>),
     /// Several, in issue order.
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer, not a Vec's three words, keeps the enum small"
+    )]
     Many(Box<Vec<Arc<str>>>),
 }
 
@@ -155,8 +159,6 @@ pub struct RewardRec {
     pub token: LinkToken,
     /// Customer (None for compat rewards).
     pub customer_id: Option<Box<str>>,
-    /// Device id.
-    pub device_id: Option<Box<str>>,
     /// Device type.
     pub device_type: DeviceType,
     /// Status.
@@ -386,7 +388,6 @@ mod tests {
                 issue: issue.clone(),
                 token,
                 customer_id: None,
-                device_id: None,
                 device_type: DeviceType::Android,
                 status: RewardStatus::Issued,
                 test: false,
