@@ -1,7 +1,6 @@
 //! The mock control API under `/_mock/`: reset, fixtures, demo, apps, clock, faults, journal,
 //! webhook deliveries, mode.
 
-use crate::domain::campaigns;
 use axum::Json;
 use axum::extract::State as S;
 use axum::http::StatusCode;
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::domain::campaigns;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::{CampaignCreate, CampaignStatus, Item};

@@ -2,25 +2,21 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-
 use std::sync::Arc;
-
-use crate::domain::shard::FastMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::domain::clock::Clock;
 use crate::domain::ids;
-use crate::domain::{campaigns, rewards, webhooks};
-
 use crate::domain::ledger::Ledger;
 use crate::domain::model::*;
 use crate::domain::money::Money;
+use crate::domain::shard::FastMap;
+use crate::domain::{campaigns, rewards, webhooks};
 
 pub use crate::domain::campaigns::{CampaignRec, Campaigns};
 pub use crate::domain::credentials::{KeyRec, TokenRec};
-
 pub use crate::domain::rewards::record::RewardRec;
 
 /// What a test reward is shared by: every caller the selection puts in this group and variant of a

@@ -1,13 +1,12 @@
 //! The consuming call: checks in the documented order, then issue.
 
-use crate::domain::campaigns;
-use crate::domain::rewards::record;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use http::StatusCode;
 use sha2::{Digest, Sha256};
 
+use crate::domain::campaigns;
 use crate::domain::clock::month_of;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::fraud::rules::{Counted, Limits, Velocity};
@@ -15,6 +14,7 @@ use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::money::{Money, marketplace_currency};
 use crate::domain::principal::{Principal, TokenFact, valid_customer_id, valid_label};
+use crate::domain::rewards::record;
 use crate::domain::rewards::record::IssueParts;
 use crate::domain::sandbox::{ActionKey, DueKind, RewardRec, Sandbox, TestRewardKey};
 

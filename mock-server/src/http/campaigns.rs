@@ -1,5 +1,9 @@
 //! `/v1/campaigns`: create, list, read, update and the lifecycle actions.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+use axum::http::StatusCode;
+
 use crate::app::AppState;
 use crate::domain::campaigns;
 use crate::domain::errors::{ApiError, ApiResult};
@@ -9,9 +13,6 @@ use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::{JsonBody, QueryMap};
 use crate::http::pagination::{List, page};
-use axum::Json;
-use axum::extract::{Path, State as S};
-use axum::http::StatusCode;
 
 /// `POST /v1/campaigns`
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", request_body = CampaignCreate,

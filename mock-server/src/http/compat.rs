@@ -1,7 +1,5 @@
 //! The original service's two calls: `/prod/GetRewardInfo` and `/prod/GetReward`.
 
-use crate::domain::info;
-use crate::domain::trigger;
 use std::num::NonZeroU32;
 
 use axum::Json;
@@ -14,7 +12,9 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::domain::errors::ApiError;
+use crate::domain::info;
 use crate::domain::model::DeviceType;
+use crate::domain::trigger;
 use crate::domain::trigger::{Outcome, TriggerInput};
 
 /// Request body of both compat calls.

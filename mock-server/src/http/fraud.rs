@@ -1,5 +1,8 @@
 //! `/v1/fraud_reviews`: the review queue of flagged rewards, release and block.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+
 use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::fraud::reviews;
@@ -8,8 +11,6 @@ use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::QueryMap;
 use crate::http::pagination::{List, page};
-use axum::Json;
-use axum::extract::{Path, State as S};
 
 /// `GET /v1/fraud_reviews`
 #[utoipa::path(get, path = "/v1/fraud_reviews", tag = "fraud",

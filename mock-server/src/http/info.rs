@@ -1,5 +1,8 @@
 //! `GET /v1/reward_info/{campaign_id}`: what a customer would get, for the announcement.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::info;
 use crate::domain::model::*;
@@ -8,8 +11,6 @@ use crate::domain::principal::TokenFact;
 use crate::http::auth::Auth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::QueryMap;
-use axum::Json;
-use axum::extract::{Path, State as S};
 
 /// `GET /v1/campaigns/{id}/moments/{moment_id}/reward_info`
 #[utoipa::path(get, path = "/v1/campaigns/{id}/moments/{moment_id}/reward_info", tag = "campaigns",

@@ -1,13 +1,14 @@
 //! `/v1/redemptions/{token}`: what a reward link offers, and redeeming it.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+
 use crate::app::AppState;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::rewards::redemption;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
-use axum::Json;
-use axum::extract::{Path, State as S};
 
 /// `GET /v1/redemptions/{token}`
 #[utoipa::path(get, path = "/v1/redemptions/{token}", tag = "redemption", params(("token" = String, Path)),

@@ -1,5 +1,9 @@
 //! `GET /v1/reports`: actions, rewards, redemptions and spend of the calling app.
 
+use axum::Json;
+use axum::extract::State as S;
+use chrono::NaiveDate;
+
 use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
@@ -7,9 +11,6 @@ use crate::domain::reports::{ReportQuery, report_of};
 use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::QueryMap;
-use axum::Json;
-use axum::extract::State as S;
-use chrono::NaiveDate;
 
 /// `GET /v1/reports`
 #[utoipa::path(get, path = "/v1/reports", tag = "reports",

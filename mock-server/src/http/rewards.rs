@@ -1,5 +1,8 @@
 //! `/v1/rewards`: list, read, cancel, and a customer's goal progress.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+
 use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
@@ -10,8 +13,6 @@ use crate::http::auth::{Auth, SecretAuth};
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::QueryMap;
 use crate::http::pagination::{List, page};
-use axum::Json;
-use axum::extract::{Path, State as S};
 
 /// `GET /v1/rewards`
 #[utoipa::path(get, path = "/v1/rewards", tag = "rewards",

@@ -10,7 +10,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi_extra as extra;
-
 use crate::app::AppState;
 use crate::control;
 use crate::domain::errors::ApiError;

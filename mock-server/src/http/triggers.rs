@@ -1,5 +1,10 @@
 //! `POST /v1/triggers`: validates the wire request, runs the domain's trigger pipeline and answers.
 
+use axum::Json;
+use axum::extract::{ConnectInfo, State as S};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
 use crate::app::AppState;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
@@ -11,10 +16,6 @@ use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::layers::idempotency::{self, Answer};
 use crate::http::layers::journal::OccurredAt;
-use axum::Json;
-use axum::extract::{ConnectInfo, State as S};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 
 /// `POST /v1/triggers`
 #[utoipa::path(post, path = "/v1/triggers", tag = "triggers", request_body = Trigger,

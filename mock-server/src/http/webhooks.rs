@@ -1,5 +1,10 @@
 //! `/v1/webhook_endpoints`: create, list, read, delete, rotate a secret.
 
+use axum::Json;
+use axum::extract::{Path, State as S};
+use axum::http::StatusCode;
+use chrono::Duration;
+
 use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
@@ -15,10 +20,6 @@ use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::List;
-use axum::Json;
-use axum::extract::{Path, State as S};
-use axum::http::StatusCode;
-use chrono::Duration;
 /// `POST /v1/webhook_endpoints`
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = WebhookEndpointCreate,
     responses((status = 201, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]

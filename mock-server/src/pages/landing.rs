@@ -1,6 +1,5 @@
 //! The HTML landing page of a reward link, and its form post.
 
-use crate::domain::rewards::redemption;
 use std::sync::OnceLock;
 
 use axum::extract::{Path, Request, State as S};
@@ -15,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::domain::errors::ApiError;
 use crate::domain::model::*;
+use crate::domain::rewards::redemption;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -52,6 +52,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::app::AppState;
+
 pub use crate::control::{ClockView, MockApp};
 pub use crate::domain::journal::JournalEntry;
 pub use crate::domain::sandbox::Demo;
@@ -62,8 +64,6 @@ pub use fixtures::{AppFixture, CampaignFixture, Fixtures, ItemFixture, Loaded};
 pub use journal::{Expectation, ExpectationGuard, Journal, Times, Unmet};
 pub use route::Route;
 pub use webhooks::Webhooks;
-
-use crate::app::AppState;
 
 /// A client of a mock's control API. Cheap to clone; clones share one HTTP client.
 #[derive(Clone)]

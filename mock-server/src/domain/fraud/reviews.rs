@@ -1,6 +1,5 @@
 //! Fraud reviews: rewards held by a rule, listed, released or blocked.
 
-use crate::domain::rewards;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -8,6 +7,7 @@ use http::StatusCode;
 
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
+use crate::domain::rewards;
 use crate::domain::sandbox::Sandbox;
 
 /// The fraud reviews, by reward id: one per reward a rule held, with the order they were opened in.

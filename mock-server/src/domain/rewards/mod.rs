@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use self::record::{Issue, RewardIds};
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::principal::Principal;
 use crate::domain::sandbox::{DueKind, RewardRec, Sandbox, TestRewardKey};
 use crate::domain::shard::{FastMap, Sharded};
-use record::{Issue, RewardIds};
 
 /// The rewards: records by id, the order they were issued in, the test reward of each selection,
 /// the rewards each (campaign, moment, customer) holds for frequency caps, and the parts rewards

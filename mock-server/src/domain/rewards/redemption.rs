@@ -1,6 +1,5 @@
 //! Redemption over JSON (the twin of the landing page); exactly one of concurrent redemptions wins.
 
-use crate::domain::rewards;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -8,6 +7,7 @@ use http::StatusCode;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
+use crate::domain::rewards;
 use crate::domain::sandbox::Sandbox;
 
 /// The reward id of a link token, or 404.

@@ -15,6 +15,7 @@ use crate::domain::model::{RewardFlag, RewardStatus};
 use crate::domain::rewards::record::RewardRec;
 use crate::http::auth::resolve_cached;
 use crate::http::idem_store::Begin;
+
 pub use crate::http::idem_store::{Fingerprint, Ticket};
 
 /// Whether a request is subject to idempotency handling.
