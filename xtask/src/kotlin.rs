@@ -114,6 +114,14 @@ pub fn test() -> Result {
         return Err(format!("{} has no {entry}", jar.display()));
     }
     println!("{} contains {entry}", jar.display());
+    if listing.contains(&util::cdylib_name("moments_mock_ffi")) {
+        return Err(format!(
+            "{} carries the mock's library: the SDK must not",
+            jar.display()
+        ));
+    }
+
+    testing_kit(&jar, &project)?;
 
     header("Kotlin: the Android example compiles against the SDK (Android API stubs, no APK)");
     run(util::cmd("mvn")
@@ -153,6 +161,65 @@ pub fn test() -> Result {
         "(debug library and mock, a few rounds: a check that the comparison runs, not a measurement)"
     );
     print!("{table}");
+    Ok(())
+}
+
+/// The testing kit (`bindings/kotlin-testing`, the `moments-sdk-testing` jar): builds the mock's native library
+/// (`moments-mock-ffi`), installs the SDK's `jar` (built from `sdk_project`) into the local Maven repository for the
+/// kit's tests, runs `mvn verify` (JUnit 5 and JUnit 4 tests: the SDK against an in-process mock), and checks that the
+/// kit's jar carries the mock's library under JNA's resource prefix and that the SDK's library does not depend on the
+/// mock.
+fn testing_kit(jar: &Path, sdk_project: &Path) -> Result {
+    header("Kotlin testing kit: the SDK's library does not depend on the mock");
+    let tree = util::output(util::cargo().args([
+        "tree",
+        "-p",
+        "moments-ffi",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ]))?;
+    if tree.lines().any(|l| l.starts_with("moments-mock")) {
+        return Err("moments-ffi depends on the mock: the SDK's library must not carry it".into());
+    }
+    println!("moments-ffi's dependencies leave the mock out");
+
+    header("Kotlin testing kit: the mock's native library (moments-mock-ffi)");
+    run(util::cargo().args(["build", "-p", "moments-mock-ffi", "--lib"]))?;
+    let lib_dir = util::target_dir().join("debug");
+    let lib = util::cdylib_name("moments_mock_ffi");
+
+    header("Kotlin testing kit: mvn verify (the SDK against MomentsMock, JUnit 5 and JUnit 4)");
+    // The kit's tests use the SDK as a Maven test dependency: the jar just built, with its POM's dependencies.
+    run(util::cmd("mvn")
+        .current_dir(sdk_project)
+        .args(["-B", "--no-transfer-progress", "-q", "install:install-file"])
+        .arg(format!("-Dfile={}", jar.display()))
+        .arg("-DpomFile=pom.xml"))?;
+    let build_dir = util::target_dir().join("kotlin-testing-build");
+    run(util::cmd("mvn")
+        .current_dir(util::root().join("bindings/kotlin-testing"))
+        .args(["-B", "--no-transfer-progress", "clean", "verify"])
+        .arg(format!("-Dmoments.native.dir={}", lib_dir.display()))
+        .arg(format!("-Dmoments.native.file={lib}"))
+        .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
+        .arg(format!("-Dmoments.build.dir={}", build_dir.display()))
+        // As for the SDK: the library must load from the jar's resources, not from `cargo run`'s library path.
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH"))?;
+
+    let kit = build_dir.join(format!(
+        "moments-sdk-testing-{}.jar",
+        crate::release::workspace_version(&util::root())?
+    ));
+    let listing = util::output(util::cmd("jar").arg("tf").arg(&kit))?;
+    let entry = format!("{}/{lib}", jna_prefix());
+    if !listing.lines().any(|l| l == entry) {
+        return Err(format!("{} has no {entry}", kit.display()));
+    }
+    println!("{} contains {entry}", kit.display());
     Ok(())
 }
 
@@ -381,6 +448,31 @@ mod tests {
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_sdkBlocking\",\"avgt\",1,5,120.000000,2.000000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.rewardInfo_okhttpCoroutine\",\"avgt\",1,5,125.000000,3.000000,\"us/op\"\n\
         \"com.moments.bench.RoundTripBenchmark.overhead_jnaStatus\",\"avgt\",1,5,0.500000,0.010000,\"us/op\"\n";
+
+    /// The Kotlin snippet of docs/testing.md is the scenario test's text (between its snippet markers).
+    #[test]
+    fn the_kotlin_testing_snippet_is_the_scenario_test() {
+        let root = util::root();
+        let test = std::fs::read_to_string(root.join(
+            "bindings/kotlin-testing/src/test/kotlin/com/moments/sdk/testing/ScenarioTest.kt",
+        ))
+        .unwrap();
+        let code = test
+            .split_once("// snippet-start\n")
+            .and_then(|(_, rest)| rest.split_once("// snippet-end"))
+            .map(|(code, _)| code)
+            .expect("ScenarioTest.kt has the snippet markers");
+        let doc = std::fs::read_to_string(root.join("docs/testing.md")).unwrap();
+        let snippet = doc
+            .split_once("<!-- kotlin-scenario -->\n```kotlin\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(snippet, _)| snippet)
+            .expect("docs/testing.md has the Kotlin scenario block");
+        assert_eq!(
+            snippet, code,
+            "docs/testing.md's Kotlin scenario differs from ScenarioTest.kt"
+        );
+    }
 
     #[test]
     fn bench_arguments_choose_the_parts() {

@@ -260,7 +260,9 @@ fn ffi_build(crate_type: &str, target: Option<&str>) -> Command {
 
 /// `cargo xtask lib-size`: the `mobile` profile (opt-level z, LTO, one codegen unit, symbols stripped) for
 /// this host's target: the largest contributors (from an unstripped build), then the shipped cdylib against
-/// its budget (an error when over it on x86_64 Linux), then the staticlib.
+/// its budget (an error when over it on x86_64 Linux), then the staticlib, then (for information) the testing
+/// kit's mock library, which apps do not ship. The mock's library is built by a cargo invocation of its own, so
+/// its dependencies' features never reach the SDK's build.
 pub fn lib_size() -> Result {
     let dir = util::target_dir().join(Profile::Mobile.dir());
     let cdylib = dir.join(util::cdylib_name("moments_ffi"));
@@ -306,12 +308,29 @@ pub fn lib_size() -> Result {
         run(util::cmd("strip").arg(flag).arg(&stripped_static))?;
     }
 
+    header("the testing kit's mock library (moments-mock-ffi, mobile profile; not in apps)");
+    run(cargo()
+        .args([
+            "rustc",
+            "-p",
+            "moments-mock-ffi",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ])
+        .args(Profile::Mobile.cargo_args()))?;
+    let mock_bytes = size(&dir.join(util::cdylib_name("moments_mock_ffi")))?;
+
     header("sizes (mobile profile, this host's target)");
     println!("{:<48} {:>12}", "artifact", "bytes");
     for (label, bytes) in [
         ("cdylib (stripped by the profile)", cdylib_bytes),
         ("staticlib (as built)", size(&staticlib)?),
         ("staticlib (debug info stripped)", size(&stripped_static)?),
+        (
+            "testing kit's mock cdylib (moments-sdk-testing)",
+            mock_bytes,
+        ),
     ] {
         println!("{label:<48} {bytes:>12}  ({})", human(bytes));
     }

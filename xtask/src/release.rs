@@ -85,6 +85,21 @@ pub const COPIES: &[Copy] = &[
         before: "/releases/download/v",
         after: "/",
     },
+    // The testing kit's own version, and the SDK's jar its tests use.
+    Copy {
+        path: "bindings/kotlin-testing/pom.xml",
+        key: "<artifactId>moments-sdk-testing</artifactId>",
+        next_line: true,
+        before: "<version>",
+        after: "</version>",
+    },
+    Copy {
+        path: "bindings/kotlin-testing/pom.xml",
+        key: "<artifactId>moments-sdk</artifactId>",
+        next_line: true,
+        before: "<version>",
+        after: "</version>",
+    },
     // The Android example's compile check depends on the SDK's jar by version.
     Copy {
         path: "examples/android-kotlin/pom.xml",
