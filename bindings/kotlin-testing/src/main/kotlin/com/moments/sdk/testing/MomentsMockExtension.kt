@@ -28,17 +28,23 @@ public class MomentsMockExtension : ParameterResolver, AfterEachCallback {
     override fun resolveParameter(parameterContext: ParameterContext, extensionContext: ExtensionContext): Any {
         val perTest = extensionContext.testMethod.isPresent
         val context = if (perTest) extensionContext else classContext(extensionContext)
-        return context.getStore(NAMESPACE)
-            .getOrComputeIfAbsent(KEY, { Resource(MomentsMock.start()) }, Resource::class.java).mock
+        return store(context).getOrComputeIfAbsent(KEY, { Resource(MomentsMock.start()) }, Resource::class.java).mock
     }
 
     /** Checks the mounted expectations of the mock this test used, if the test passed. */
     override fun afterEach(context: ExtensionContext) {
         if (context.executionException.isPresent) return
-        val own = context.getStore(NAMESPACE).get(KEY, Resource::class.java)
-        val shared = classContext(context).getStore(NAMESPACE).get(KEY, Resource::class.java)
+        val own = store(context).get(KEY, Resource::class.java)
+        val shared = store(classContext(context)).get(KEY, Resource::class.java)
         (own ?: shared)?.mock?.verify()
     }
+
+    /**
+     * The store of this context alone: a store's lookups fall back to the enclosing contexts' stores, so each context
+     * has a namespace of its own (a test's mock is never the class's).
+     */
+    private fun store(context: ExtensionContext): ExtensionContext.Store =
+        context.getStore(ExtensionContext.Namespace.create(MomentsMockExtension::class.java, context.uniqueId))
 
     private fun classContext(context: ExtensionContext): ExtensionContext {
         var c = context
@@ -53,7 +59,6 @@ public class MomentsMockExtension : ParameterResolver, AfterEachCallback {
     }
 
     private companion object {
-        val NAMESPACE: ExtensionContext.Namespace = ExtensionContext.Namespace.create(MomentsMockExtension::class.java)
         const val KEY = "mock"
     }
 }
