@@ -14,6 +14,12 @@
 //   `cargo xtask xcframework` into bindings/swift/MomentsFFI.xcframework, which is used when it exists. On Linux
 //   (this repository's CI) the host's `libmoments_ffi.so` from the folder named by `MOMENTS_LIB_DIR` (default:
 //   target/debug), next to the committed generated header.
+//
+// And the testing kit, a product of its own for test targets only: `MomentsTesting`
+// (bindings/swift/Sources/MomentsTesting), the mock of the API started in the test's process (`MomentsMock`) and its
+// control API, over `MomentsMockFFI`, the C interface of the mock's native library `libmoments_mock_ffi`
+// (crates/moments-mock-ffi, `cargo build -p moments-mock-ffi`), linked from the folder named by `MOMENTS_LIB_DIR`
+// (default: target/debug) on every platform. The SDK's product and library do not carry the mock.
 import Foundation
 import PackageDescription
 
@@ -24,9 +30,14 @@ let releaseXCFrameworkChecksum = "0000000000000000000000000000000000000000000000
 let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let localXCFramework = "bindings/swift/MomentsFFI.xcframework"
 
-#if os(Linux)
 let libDir = ProcessInfo.processInfo.environment["MOMENTS_LIB_DIR"]
     ?? packageDir.appendingPathComponent("target/debug").path
+// The testing kit links the mock's library from a local build on every platform (no release XCFramework of it yet).
+let mockLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-L\(libDir)", "-Xlinker", "-rpath", "-Xlinker", libDir]),
+]
+
+#if os(Linux)
 let ffiTarget: Target = .systemLibrary(name: "MomentsFFI", path: "bindings/swift/Sources/MomentsFFI")
 let bindingsLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(["-L\(libDir)", "-Xlinker", "-rpath", "-Xlinker", libDir]),
@@ -49,6 +60,7 @@ let package = Package(
     platforms: [.iOS(.v15), .macOS(.v12)],
     products: [
         .library(name: "MomentsSDK", targets: ["MomentsSDK"]),
+        .library(name: "MomentsTesting", targets: ["MomentsTesting"]),
     ],
     targets: [
         ffiTarget,
@@ -66,10 +78,22 @@ let package = Package(
             path: "bindings/swift/Sources/MomentsSDK",
             resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
+        .systemLibrary(name: "MomentsMockFFI", path: "bindings/swift/Sources/MomentsMockFFI"),
+        .target(
+            name: "MomentsTesting",
+            dependencies: ["MomentsMockFFI"],
+            path: "bindings/swift/Sources/MomentsTesting",
+            linkerSettings: mockLinkerSettings
+        ),
         .testTarget(
             name: "MomentsSDKTests",
             dependencies: ["MomentsSDK"],
             path: "bindings/swift/Tests/MomentsSDKTests"
+        ),
+        .testTarget(
+            name: "MomentsTestingTests",
+            dependencies: ["MomentsTesting", "MomentsSDK"],
+            path: "bindings/swift/Tests/MomentsTestingTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,7 @@
 //! `cargo xtask swift-test`: the Swift SDK (the root `Package.swift`) built and tested against the real native
-//! library, the iOS example's model and every Swift snippet of docs/mobile.md compiled against it.
+//! library, the iOS example's model and every Swift snippet of docs/mobile.md compiled against it. The package's
+//! tests include the testing kit's (`MomentsTesting`, over the mock's own native library `moments-mock-ffi`, built
+//! here too).
 //!
 //! With a native `swift` on `PATH` (macOS, or Linux with Swift installed) it runs directly. Otherwise, on Debian
 //! as root, it uses a Debian trixie root with the `swiftlang` package, made once with debootstrap under
@@ -24,6 +26,7 @@ pub fn test() -> Result {
         crate::mobile::build_xcframework()?;
     }
     let lib_dir = bindings::checked_library()?;
+    build_mock_library(&lib_dir)?;
     // A mock binary named by MOMENTS_MOCK_BIN is used as it is (no build).
     let mock = match std::env::var_os("MOMENTS_MOCK_BIN") {
         Some(bin) => PathBuf::from(bin),
@@ -86,9 +89,9 @@ pub fn test() -> Result {
     };
     let result = in_root(
         "Swift: swift test (in the Debian trixie root)",
-        // The tests are XCTest; skip the empty swift-testing pass (its "0 tests" line would end the output).
+        // XCTest, then swift-testing (the testing kit's scenario).
         format!(
-            "cd '{}' && exec swift test --disable-swift-testing --scratch-path '{}'",
+            "cd '{}' && exec swift test --scratch-path '{}'",
             package.display(),
             scratch.display()
         ),
@@ -116,6 +119,20 @@ pub fn test() -> Result {
     });
     drop(mounts);
     result
+}
+
+/// Builds the testing kit's native library (`moments-mock-ffi`, dev profile), which the package's `MomentsTesting`
+/// links from `lib_dir` (the folder of the SDK's library, `MOMENTS_LIB_DIR`).
+fn build_mock_library(lib_dir: &Path) -> Result {
+    header("Swift testing kit: the mock's native library (moments-mock-ffi)");
+    run(util::cargo().args(["build", "-p", "moments-mock-ffi", "--lib"]))?;
+    let lib = util::cdylib_name("moments_mock_ffi");
+    let built = util::target_dir().join("debug").join(&lib);
+    let wanted = lib_dir.join(&lib);
+    if built != wanted {
+        util::copy(&built, &wanted)?;
+    }
+    Ok(())
 }
 
 const EXAMPLE_HEADER: &str = "Swift: the iOS example's model (RewardsModel.swift) compiles against the SDK, warnings as errors";
@@ -702,6 +719,8 @@ mod tests {
         for dir in [
             "bindings/swift/Sources/MomentsSDK",
             "bindings/swift/Tests/MomentsSDKTests",
+            "bindings/swift/Sources/MomentsTesting",
+            "bindings/swift/Tests/MomentsTestingTests",
             "examples/ios-swift/MomentsDemo",
         ] {
             files.extend(
@@ -719,6 +738,31 @@ mod tests {
                 assert!(!text.contains(needle), "{} uses {needle}", file.display());
             }
         }
+    }
+
+    /// The Swift snippet of docs/testing.md is the testing kit's scenario test's text (between its snippet markers).
+    #[test]
+    fn the_swift_testing_snippet_is_the_scenario_test() {
+        let root = util::root();
+        let test = std::fs::read_to_string(
+            root.join("bindings/swift/Tests/MomentsTestingTests/ScenarioTests.swift"),
+        )
+        .unwrap();
+        let code = test
+            .split_once("// snippet-start\n")
+            .and_then(|(_, rest)| rest.split_once("// snippet-end"))
+            .map(|(code, _)| code)
+            .expect("ScenarioTests.swift has the snippet markers");
+        let doc = std::fs::read_to_string(root.join("docs/testing.md")).unwrap();
+        let snippet = doc
+            .split_once("<!-- swift-scenario -->\n```swift\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(snippet, _)| snippet)
+            .expect("docs/testing.md has the Swift scenario block");
+        assert_eq!(
+            snippet, code,
+            "docs/testing.md's Swift scenario differs from ScenarioTests.swift"
+        );
     }
 
     #[test]
