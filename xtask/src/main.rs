@@ -27,6 +27,7 @@ usage: cargo xtask <task>
                 Kotlin/Swift parity table in docs/mobile.md checked against them
                 --check: bindings check, dumps regenerated into target/api-check/ and compared, parity
   kotlin-test   bindings check + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
+                the testing kit (moments-sdk-testing: the mock's library, JUnit 5 and JUnit 4 tests, jar);
                 the Android example compiled against the SDK (API stubs); the benchmark module built and
                 its comparison run for a few rounds
   bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server

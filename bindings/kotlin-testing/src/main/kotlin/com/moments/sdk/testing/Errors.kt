@@ -10,6 +10,7 @@ public sealed class MockException(message: String) : RuntimeException(message) {
      *
      * @property status HTTP status.
      * @property code the envelope's `code` (`validation_error`, …).
+     * @property apiMessage the envelope's `message`.
      * @property param the field the mock named, if any (`route`, `campaigns[0].campaign.budget.amount`).
      * @property requestId the request id (`req_…`).
      */
@@ -25,7 +26,11 @@ public sealed class MockException(message: String) : RuntimeException(message) {
         override val field: String? get() = param
     }
 
-    /** The kit refused a value before sending it (a negative or sub-second clock step, a count of 0, …). */
+    /**
+     * The kit refused a value before sending it (a negative or sub-second clock step, a count of 0, …).
+     *
+     * @property reason what is wrong with it.
+     */
     public class Invalid(override val field: String, public val reason: String) :
         MockException("invalid `$field`: $reason")
 

@@ -20,6 +20,8 @@ public enum class FaultAction {
  * val gone = Fault.on(Route.REDEMPTION).resetConnection()
  * val busy = Fault.on(Route.TRIGGER).rateLimit(Duration.ofSeconds(5))
  * ```
+ *
+ * @property route the route whose requests it applies to.
  */
 public class Fault private constructor(
     public val route: Route,

@@ -88,7 +88,11 @@ public class AppFixture internal constructor(id: String, private val name: Strin
     )
 }
 
-/** A catalog item of a fixtures load. */
+/**
+ * A catalog item of a fixtures load.
+ *
+ * @property id its id (`itm_…`).
+ */
 public class ItemFixture internal constructor(public val id: String) {
     private var title: String? = null
     private var description = ""

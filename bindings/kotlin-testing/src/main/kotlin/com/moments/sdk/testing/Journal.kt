@@ -76,6 +76,8 @@ public class Journal internal constructor(private val control: Control) {
  * An expectation on the journal: how many requests of a route (optionally answered with a status) the mock
  * received. Checked by [verify], or, once [mounted][mount] on a [MomentsMock], by [MomentsMock.verify] and after
  * the test by [MomentsMockExtension] and [MomentsMockRule].
+ *
+ * @property route the route whose requests it counts.
  */
 public class Expectation internal constructor(private val journal: Journal, public val route: Route) {
     private var min: Int = 1

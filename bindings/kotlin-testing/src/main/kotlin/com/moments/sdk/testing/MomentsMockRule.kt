@@ -17,6 +17,7 @@ import org.junit.runners.model.Statement
  * ```
  */
 public class MomentsMockRule : TestRule {
+    @Volatile
     private var current: MomentsMock? = null
 
     /** The running mock (inside a test, or inside the class for a `@ClassRule`). */

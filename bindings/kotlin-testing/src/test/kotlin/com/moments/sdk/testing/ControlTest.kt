@@ -93,6 +93,8 @@ class ControlTest {
         assertNotEquals(a.baseUrl, b.baseUrl)
         a.setMode(Mode.TEST)
         assertEquals(Mode.LIVE, b.mode())
+        // A control client for a mock started elsewhere sees the same state.
+        assertEquals(Mode.TEST, Control.connect(a.baseUrl + "/").mode())
         val port = URI.create(a.baseUrl).port
         a.close()
         a.close()
