@@ -251,6 +251,7 @@ fn swift_dump(lib_dir: &Path) -> Result<String> {
             scratch.display()
         ),
         &[("MOMENTS_LIB_DIR", lib_dir)],
+        &[],
     )?;
     let mut graphs = Vec::new();
     find_symbol_graphs(&scratch, &mut graphs)?;

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{self, Result, cargo};
-use crate::{api, kotlin, release, swift};
+use crate::{api, kotlin, release, swift, swift_run};
 
 type Step = (&'static str, fn() -> Result);
 
@@ -35,6 +35,10 @@ const STEPS: &[Step] = &[
     ("bindings, public API, parity", api::check),
     ("Kotlin SDK tests", kotlin::test),
     ("Swift SDK tests", swift::test),
+    (
+        "Swift: a package outside the repository",
+        swift_run::outside_package_check,
+    ),
 ];
 
 /// Chromium and chromedriver for the landing-page browser test (Debian, as root); elsewhere they must

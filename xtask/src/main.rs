@@ -12,6 +12,7 @@ mod kotlin;
 mod mobile;
 mod release;
 mod swift;
+mod swift_run;
 mod util;
 
 use std::process::ExitCode;
@@ -38,6 +39,10 @@ usage: cargo xtask <task>
   swift-test    bindings + mock binary (MOMENTS_MOCK_BIN: use that one), then `swift test` of the root Swift
                 package (native swift, or a Debian trixie root); its privacy manifest in the built bundle; the iOS
                 example's model and every Swift snippet of docs/mobile.md compiled against the SDK
+  swift [--package-path DIR] [--] ARGS
+                `swift ARGS` for any package (an app's own, depending on the SDK by path) in the Swift
+                environment swift-test uses, with MOMENTS_LIB_DIR (default: target/swift/lib, written by
+                swift-package)
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode), its zip and SwiftPM checksum in target/swift/
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         "bench" => bench::run_all(&args[1..]),
         "kotlin-bench" => kotlin::bench(&args[1..]),
         "swift-test" => swift::test(),
+        "swift" => swift_run::task(&args[1..]),
         "android" => mobile::android(&args[1..]),
         "xcframework" => mobile::xcframework(),
         "lib-size" => mobile::lib_size(),

@@ -139,7 +139,7 @@ const EXAMPLE_HEADER: &str = "Swift: the iOS example's model (RewardsModel.swift
 const SNIPPETS_HEADER: &str = "Swift: every ```swift snippet of docs/mobile.md compiles against the SDK (Swift 6), warnings as errors";
 
 /// The SwiftPM identity of the root package when a package depends on it by path: its folder's name.
-fn root_package_identity(root: &Path) -> String {
+pub(crate) fn root_package_identity(root: &Path) -> String {
     root.file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_else(|| "moments-sdk".into())
@@ -544,9 +544,15 @@ fn unmount_everything_under(dir: &Path) -> Result {
 }
 
 /// Runs `script` (`/bin/sh -c`) where Swift is: natively when `swift` is on `PATH`, else in the Debian trixie
-/// root (made when missing), with the repository and target folder mounted at their own paths and `env` set.
-/// `cargo xtask api` runs `swift package dump-symbol-graph` through it.
-pub(crate) fn run_in_swift_env(title: &str, script: &str, env: &[(&str, &Path)]) -> Result {
+/// root (made when missing), with the repository, the target folder and each of `dirs` mounted at their own
+/// paths and `env` set. `cargo xtask api` runs `swift package dump-symbol-graph` through it, `cargo xtask swift`
+/// an app's package.
+pub(crate) fn run_in_swift_env(
+    title: &str,
+    script: &str,
+    env: &[(&str, &Path)],
+    dirs: &[&Path],
+) -> Result {
     header(title);
     if util::which("swift").is_some() {
         let mut sh = util::cmd("/bin/sh");
@@ -568,6 +574,11 @@ pub(crate) fn run_in_swift_env(title: &str, script: &str, env: &[(&str, &Path)])
     let target = util::target_dir();
     if !target.starts_with(&root) {
         mounts.bind_same_path(&target)?;
+    }
+    for dir in dirs {
+        if !dir.starts_with(&root) && !dir.starts_with(&target) {
+            mounts.bind_same_path(dir)?;
+        }
     }
     let mut chroot = util::cmd("chroot");
     chroot
