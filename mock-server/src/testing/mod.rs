@@ -10,7 +10,9 @@
 //!   for the next requests of a [`Route`]);
 //! - fixtures: [`Fixtures`] builds apps, items and valid campaigns, [`Control::load`] loads them;
 //! - the request journal and expectations: [`Control::journal`], [`Journal::expect`];
-//! - webhook deliveries: [`Control::webhooks`];
+//! - webhook deliveries and a receiver of them in the test: [`Control::webhooks`];
+//! - the customer's and the backend's side of a scenario: [`Control::customer_token`],
+//!   [`Control::redeem`] (a reward link redeemed as the customer's browser would), [`Control::report`];
 //! - [`Control::reset`], [`Control::demo`], [`Control::new_app`].
 //!
 //! ```
@@ -39,6 +41,7 @@
 //! ```
 
 mod clock;
+mod customer;
 mod faults;
 mod fixtures;
 mod journal;
@@ -56,14 +59,16 @@ use crate::app::AppState;
 
 pub use crate::control::{ClockView, MockApp};
 pub use crate::domain::journal::JournalEntry;
+pub use crate::domain::model::{Metrics, Redemption, Report};
 pub use crate::domain::sandbox::Demo;
 pub use crate::domain::webhooks::Delivery;
 pub use clock::Clock;
+pub use customer::{MockCustomerToken, TEST_ADDRESS};
 pub use faults::{ArmedFault, Fault, FaultAction, Faults};
 pub use fixtures::{AppFixture, CampaignFixture, Fixtures, ItemFixture, Loaded};
 pub use journal::{Expectation, ExpectationGuard, Journal, Times, Unmet};
 pub use route::Route;
-pub use webhooks::Webhooks;
+pub use webhooks::{WebhookReceiver, Webhooks};
 
 /// A client of a mock's control API. Cheap to clone; clones share one HTTP client.
 #[derive(Clone)]
@@ -246,10 +251,25 @@ impl Control {
         path_and_query: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T> {
+        self.call_as(method, path_and_query, body, None).await
+    }
+
+    /// One call with an `Authorization: Bearer` key (a route of the API rather than of the control
+    /// API).
+    pub(crate) async fn call_as<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&impl Serialize>,
+        bearer: Option<&str>,
+    ) -> Result<T> {
         let mut req = self
             .inner
             .http
             .request(method, format!("{}{path_and_query}", self.inner.base));
+        if let Some(key) = bearer {
+            req = req.bearer_auth(key);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -266,11 +286,15 @@ impl Control {
         Err(api_error(status, &text))
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(reqwest::Method::GET, path, None::<&()>).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T> {
+    pub(crate) async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
