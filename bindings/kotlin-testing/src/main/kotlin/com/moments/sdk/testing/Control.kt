@@ -82,6 +82,9 @@ public open class Control protected constructor(baseUrl: String) {
 
     private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
 
+    /** What stops with the mock ([WebhookReceiver]s). */
+    internal val resources: MutableList<AutoCloseable> = java.util.concurrent.CopyOnWriteArrayList()
+
     /** Back to the start state: the seeded demo and catalog, no faults, an empty journal and delivery log, real time. */
     public fun reset() {
         post("/_mock/reset", emptyMap<String, Any?>())
@@ -151,6 +154,32 @@ public open class Control protected constructor(baseUrl: String) {
         val o = call("POST", "/v1/customer_tokens", body, bearer = demo().secretKey)
         return MockCustomerToken(o.str("token"), o.long("expires_in_seconds"))
     }
+
+    /**
+     * Redeems a reward link for [itemId] as the customer's browser would: reads the link's redemption
+     * (`GET /v1/redemptions/{token}`) and posts the choice, with a test address (Ada Lovelace, 1 Main St, Seattle 98101, US) when the item is shipped.
+     *
+     * @throws MockException.Invalid naming `reward_url` for a value that is not a reward link.
+     * @throws MockException.Api naming `item_id` for an item the reward does not offer.
+     */
+    public fun redeem(rewardUrl: String, itemId: String): Redemption {
+        val path = "/v1/redemptions/" + linkToken(rewardUrl)
+        val shipped = get(path).objs("choices").any { it.str("item_id") == itemId && it.str("kind") == "physical" }
+        val body = linkedMapOf<String, Any?>("item_id" to itemId)
+        if (shipped) {
+            val (name, line1, city, postalCode, country) = TEST_ADDRESS
+            body["shipping_address"] =
+                mapOf("name" to name, "line1" to line1, "city" to city, "postal_code" to postalCode, "country" to country)
+        }
+        return redemption(post(path, body))
+    }
+
+    /**
+     * The report of one campaign of the demo app over its whole life (`GET /v1/reports`, read with the app's secret
+     * key, as the app's backend would): actions, rewards issued and redeemed, spend.
+     */
+    public fun report(campaignId: String): Report =
+        report(call("GET", "/v1/reports?" + query("campaign_id", campaignId), null, bearer = demo().secretKey))
 
     private fun mockApp(o: Obj) = MockApp(o.str("app_id"), o.str("account_id"), o.str("secret_key"), o.str("api_key"))
 
@@ -270,6 +299,24 @@ public class Webhooks internal constructor(private val control: Control) {
     /** The attempts for events of one type (`reward.issued`, `reward.redeemed`, …), oldest first. */
     public fun deliveriesOf(eventType: String): List<Delivery> =
         control.get("/_mock/webhooks/deliveries?" + control.query("event_type", eventType)).objs("data").map(::delivery)
+
+    /**
+     * A webhook endpoint of the demo app (`POST /v1/webhook_endpoints` with its secret key, as the app's backend
+     * would) for the given event types (none: every type), whose URL is a [WebhookReceiver] started in the test's
+     * process on a free port: the mock's deliveries to it succeed (answered 200). [MomentsMock.close] stops it.
+     */
+    public fun receiver(vararg events: String): WebhookReceiver {
+        val receiver = WebhookReceiver()
+        try {
+            val body = mapOf("url" to receiver.url, "events" to events.toList())
+            receiver.endpointId = control.call("POST", "/v1/webhook_endpoints", body, bearer = control.demo().secretKey).str("id")
+        } catch (e: RuntimeException) {
+            receiver.close()
+            throw e
+        }
+        control.resources += receiver
+        return receiver
+    }
 
     /** Delivers every webhook due now and returns once their attempts are in the log. */
     public fun deliverDue() {

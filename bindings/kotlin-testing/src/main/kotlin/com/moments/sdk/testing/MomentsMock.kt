@@ -40,6 +40,8 @@ public class MomentsMock private constructor(private var handle: Pointer?, baseU
     /** Stops the mock without waiting for idle client connections; its port, threads and state are freed. Idempotent. */
     override fun close() {
         val h = synchronized(this) { handle.also { handle = null } } ?: return
+        resources.forEach { it.close() }
+        resources.clear()
         MockLibrary.INSTANCE.moments_mock_stop(h)
     }
 

@@ -13,29 +13,45 @@ import com.moments.sdk.tokenProvider
 import java.time.Duration
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.extension.ExtendWith
 
 @ExtendWith(MomentsMockExtension::class)
 class ScenarioTest {
     @Test
-    fun `a reported workout earns a reward that expires with the clock`(mock: MomentsMock) = runBlocking {
-        // A live campaign of the demo app: $50 a month, one client-reportable moment.
+    fun `a workout reward is announced, earned, redeemed and shipped`(mock: MomentsMock) = runBlocking {
+        // A live campaign of the demo app: $50 a month, $5 a reward, an Echo Dot or a gift card.
         val campaign = mock.loadCampaign(Fixtures.campaign().live().budgetUsd(50).moment("first_workout"))
         // The app's backend mints customer tokens with the demo app's secret key.
         val tokens = tokenProvider { mock.customerToken("cust_42").let { CustomerToken(it.token, it.expiresInSeconds) } }
         val config = ClientConfig(baseUrl = mock.baseUrl, device = DeviceInfo(DeviceType.ANDROID, "device-1"))
+        // Where the mock sends its signed webhooks: a receiver in the test.
+        val hooks = mock.webhooks().receiver("reward.shipped")
 
         MomentsClient(config, tokens).use { client ->
+            // Announce: what the customer would get, before anything is consumed.
+            assertEquals(10L, client.rewardInfo(campaign, "first_workout").remainingRewardCount)
+
+            // Trigger: the workout is done; the reward's link comes back.
             val reward = (client.reportAction(campaign, "first_workout") as ActionOutcome.Rewarded).reward
             assertEquals(RewardStatus.Issued, reward.status)
 
-            // Rewards stay redeemable for 30 days: past that, the mock has expired it.
-            mock.clock().advance(Duration.ofDays(31))
-            assertEquals(RewardStatus.Expired, client.myRewards(campaign).single { it.id == reward.id }.status)
-        }
+            // Redeem: the customer opens the link and picks the Echo Dot, as their browser would.
+            assertEquals("redeemed", mock.redeem(reward.url, "itm_echo_dot").status)
 
-        // One trigger reached the mock, and it was answered 200.
+            // Two days on the mock's clock: the item ships, and the webhook says so.
+            mock.clock().advance(Duration.ofDays(2))
+            assertEquals(RewardStatus.Shipped, client.myRewards(campaign).single { it.id == reward.id }.status)
+        }
+        val sent = mock.webhooks().deliveriesOf("reward.shipped")
+        assertTrue(sent.single().succeeded && sent.single().url == hooks.url, "$sent")
+
+        // The report counts the action, the reward, its redemption and the $5 spent.
+        val totals = mock.report(campaign).totals
+        assertEquals(listOf(1L, 1L, 1L, 500L), listOf(totals.actions, totals.rewardsIssued, totals.rewardsRedeemed, totals.spend))
+
+        // One trigger reached the mock, answered 200.
         mock.journal().expect(Route.TRIGGER).once().withStatus(200).verify()
     }
 }
