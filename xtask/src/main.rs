@@ -11,6 +11,7 @@ mod image;
 mod kotlin;
 mod mobile;
 mod release;
+mod repository;
 mod swift;
 mod swift_run;
 mod util;
@@ -60,6 +61,8 @@ usage: cargo xtask <task>
                 (macOS), or the stripped libmoments_ffi.so for MOMENTS_LIB_DIR (Linux), in target/swift/
   version [X.Y.Z]  check that every copy of the version agrees with Cargo.toml's workspace.package.version,
                 or write X.Y.Z into Cargo.toml and every copy
+  repository [URL]  check that every copy of the repository's URL agrees with Cargo.toml's
+                workspace.package.repository, or move every copy to URL (a release refuses the placeholder)
   dist [--allow-dirty] [--tag vX.Y.Z]
                 every release artifact this machine can build into target/dist/ (mock binaries and OCI
                 image, JVM jars and POM, the AAR with an NDK, the XCFramework zip on macOS, release notes,
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         "swift-package" => artifacts::swift_package(),
         "version" => release::version_task(&args[1..]),
         "dist" => release::dist(&args[1..]),
+        "repository" => repository::task(&args[1..]),
         "ci" => ci::run(),
         "msrv" => ci::msrv(),
         "fuzz" => ci::fuzz_smoke(),

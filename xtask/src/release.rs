@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::util::{self, Result, header, run};
-use crate::{artifacts, image, mobile};
+use crate::{artifacts, image, mobile, repository};
 
 /// A copy of the version in a file other than the root `Cargo.toml`: on the first line containing `key`
 /// (or the line after it, with `next_line`), between `before` and `after`.
@@ -297,6 +297,8 @@ pub fn version_task(args: &[String]) -> Result {
 pub fn ci_check() -> Result {
     let version = check_versions(&util::root())?;
     println!("version {version}: every copy agrees");
+    let url = repository::check(&util::root())?;
+    println!("repository {url}: every copy agrees");
     run(util::cargo()
         // `--allow-dirty`: `cargo xtask ci` also runs on uncommitted work; `dist` is the task that refuses it.
         .args(["package", "--allow-dirty"])
@@ -402,6 +404,16 @@ pub fn preflight(root: &Path, args: &DistArgs) -> Result<(String, String)> {
     }
     let changelog = read(&root.join("CHANGELOG.md"))?;
     let notes = release_notes(&changelog, &version, args.tag.is_some())?;
+    if args.tag.is_some() {
+        let url = repository::workspace_repository(root)?;
+        if repository::is_placeholder(&url) {
+            return Err(format!(
+                "workspace.package.repository is the placeholder {url}: a release names its repository (the POM's \
+                 SCM, the Swift package's download URL); run `cargo xtask repository https://…` and commit before \
+                 tagging"
+            ));
+        }
+    }
     Ok((version, notes))
 }
 
@@ -823,6 +835,24 @@ mod tests {
             "commit",
             "-qam",
             "release",
+        ]);
+        // The placeholder repository: fine for a build, not for a release.
+        let err = preflight(&repo.0, &tag(&format!("v{version}"))).unwrap_err();
+        assert!(err.contains("placeholder"), "{err}");
+        let placeholder = repository::workspace_repository(&repo.0).unwrap();
+        repo.edit(
+            "Cargo.toml",
+            &placeholder,
+            "https://github.com/example-owner/moments-sdk",
+        );
+        repo.git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "repository",
         ]);
         let (_, notes) = preflight(&repo.0, &tag(&format!("v{version}"))).unwrap();
         assert!(
