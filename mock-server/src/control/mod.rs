@@ -310,6 +310,11 @@ fn clock_view(sb: &Sandbox) -> ClockView {
 #[utoipa::path(post, path = "/_mock/reset", tag = "mock",
     responses((status = 200, body = Ack), (status = 500, description = "The startup fixtures did not load again; nothing changed", body = ErrorEnvelope)))]
 pub async fn reset(S(app): S<AppState>) -> ApiResult<Json<Ack>> {
+    reset_sandbox(&app)
+}
+
+/// Resets the sandbox to how the server started (what `POST /_mock/reset` does; the console's reset too).
+pub fn reset_sandbox(app: &AppState) -> ApiResult<Json<Ack>> {
     let mut fresh = Sandbox::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy);
     // The fixtures the server started with, ids and keys included (built on a clock at real time,
     // where the reset puts the server's clock).
@@ -412,7 +417,12 @@ pub async fn apps(
 /// `GET /_mock/clock`
 #[utoipa::path(get, path = "/_mock/clock", tag = "mock", responses((status = 200, body = ClockView)))]
 pub async fn clock(S(app): S<AppState>) -> Json<ClockView> {
-    Json(clock_view(&app.lock()))
+    Json(clock_now(&app))
+}
+
+/// The clock now (`GET /_mock/clock`).
+pub fn clock_now(app: &AppState) -> ClockView {
+    clock_view(&app.lock())
 }
 
 /// `POST /_mock/clock/advance`: runs every rule that became due, in time order, and delivers due webhooks.
@@ -422,11 +432,16 @@ pub async fn advance(
     S(app): S<AppState>,
     JsonBody(b): JsonBody<AdvanceBody>,
 ) -> ApiResult<Json<ClockView>> {
-    if b.seconds < 0 || b.seconds > 100 * 365 * 86_400 {
+    advance_checked(&app, b.seconds).await.map(Json)
+}
+
+/// Checks `seconds` and advances the clock by it (what `POST /_mock/clock/advance` does).
+pub async fn advance_checked(app: &AppState, seconds: i64) -> ApiResult<ClockView> {
+    if !(0..=100 * 365 * 86_400).contains(&seconds) {
         return Err(ApiError::validation("seconds", "`seconds` must be ≥ 0."));
     }
-    advance_by(&app, b.seconds).await;
-    Ok(Json(clock_view(&app.lock())))
+    advance_by(app, seconds).await;
+    Ok(clock_now(app))
 }
 
 /// Advances the clock `seconds`, running every rule that became due in time order, then delivers
@@ -482,6 +497,12 @@ pub async fn set_clock(
     S(app): S<AppState>,
     JsonBody(b): JsonBody<SetClockBody>,
 ) -> ApiResult<Json<ClockView>> {
+    set_clock_to(&app, b).await.map(Json)
+}
+
+/// Sets the clock (forward only) and whether it is frozen, running the rules that became due in time
+/// order (what `POST /_mock/clock/set` does).
+pub async fn set_clock_to(app: &AppState, b: SetClockBody) -> ApiResult<ClockView> {
     if let Some(now) = b.now {
         let g = app.lock();
         if crate::domain::clock::trunc(now) < g.now() {
@@ -492,8 +513,8 @@ pub async fn set_clock(
         }
     }
     let frozen = b.frozen.unwrap_or(false);
-    step_to(&app, |g| (b.now.unwrap_or_else(|| g.now()), Some(frozen))).await;
-    Ok(Json(clock_view(&app.lock())))
+    step_to(app, |g| (b.now.unwrap_or_else(|| g.now()), Some(frozen))).await;
+    Ok(clock_now(app))
 }
 
 /// `POST /_mock/faults`
@@ -503,6 +524,11 @@ pub async fn add_fault(
     S(app): S<AppState>,
     JsonBody(f): JsonBody<Fault>,
 ) -> ApiResult<(StatusCode, Json<Fault>)> {
+    arm_fault(&app, f).map(|f| (StatusCode::CREATED, Json(f)))
+}
+
+/// Checks a fault and arms it (what `POST /_mock/faults` does).
+pub fn arm_fault(app: &AppState, f: Fault) -> ApiResult<Fault> {
     if f.route
         .split_once(' ')
         .is_none_or(|(_, p)| !p.starts_with('/'))
@@ -551,7 +577,7 @@ pub async fn add_fault(
         .store(true, std::sync::atomic::Ordering::Release);
     g.faults.arm(f.clone());
     drop(g);
-    Ok((StatusCode::CREATED, Json(f)))
+    Ok(f)
 }
 
 /// `GET /_mock/faults`
@@ -569,6 +595,11 @@ pub async fn list_faults(S(app): S<AppState>) -> Json<List<Fault>> {
 /// `DELETE /_mock/faults`
 #[utoipa::path(delete, path = "/_mock/faults", tag = "mock", responses((status = 200, body = Ack)))]
 pub async fn clear_faults(S(app): S<AppState>) -> Json<Ack> {
+    clear_all_faults(&app)
+}
+
+/// Clears every armed fault (what `DELETE /_mock/faults` does).
+pub fn clear_all_faults(app: &AppState) -> Json<Ack> {
     app.lock().faults.clear();
     ack("Faults cleared.")
 }
@@ -647,13 +678,18 @@ pub async fn set_mode(
     S(app): S<AppState>,
     JsonBody(b): JsonBody<ModeBody>,
 ) -> ApiResult<Json<ModeBody>> {
+    set_test_mode(&app, b).map(Json)
+}
+
+/// Sets test or live mode (what `POST /_mock/mode` does).
+pub fn set_test_mode(app: &AppState, b: ModeBody) -> ApiResult<ModeBody> {
     let test = match b.mode.as_str() {
         "test" => true,
         "live" => false,
         _ => return Err(ApiError::validation("mode", "`mode` is test or live.")),
     };
     app.lock().test_mode = test;
-    Ok(Json(b))
+    Ok(b)
 }
 
 #[cfg(test)]

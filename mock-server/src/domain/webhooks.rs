@@ -7,6 +7,8 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::domain::errors::ApiError;
+use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::sandbox::{DueKind, EndpointRec, Sandbox};
 
@@ -348,6 +350,71 @@ pub fn record_delivery(
     if let Some(at) = sb.webhooks.record(send, status, error, now) {
         sb.schedule(at, DueKind::Webhook(send.job_id));
     }
+}
+
+/// Registers an endpoint for the app; the answer holds its signing secret, this once
+/// (`POST /v1/webhook_endpoints`).
+pub fn create_endpoint(
+    sb: &mut Sandbox,
+    app_id: &str,
+    b: WebhookEndpointCreate,
+) -> Result<WebhookEndpoint, ApiError> {
+    if !valid_url(&b.url) {
+        return Err(ApiError::validation(
+            "url",
+            format!(
+                "`url` must be an http(s) URL with a host name or IPv4 address, at most {URL_MAX_LEN} characters."
+            ),
+        ));
+    }
+    for (i, e) in b.events.iter().enumerate() {
+        if !EVENT_TYPES.contains(&e.as_str()) {
+            return Err(ApiError::validation(
+                format!("events[{i}]"),
+                format!("Unknown event type `{e}`."),
+            ));
+        }
+    }
+    let now = sb.now();
+    let secret = ids::secret("whsec_", 24);
+    let id = ids::new_id("whe_");
+    let seq = sb.next_seq();
+    let e = WebhookEndpoint {
+        object: "webhook_endpoint".into(),
+        id,
+        url: b.url,
+        events: b.events,
+        secret: Some(secret.clone()),
+        previous_secret_expires_at: None,
+        created_at: now,
+        deleted: None,
+    };
+    sb.webhooks.add_endpoint(EndpointRec {
+        seq,
+        app_id: app_id.into(),
+        secret,
+        previous_secret: None,
+        deleted: false,
+        e: e.clone(),
+    });
+    Ok(e)
+}
+
+/// Deletes one of the app's endpoints: nothing more is sent to it (`DELETE /v1/webhook_endpoints/{id}`).
+pub fn delete_endpoint(
+    sb: &mut Sandbox,
+    app_id: &str,
+    id: &str,
+) -> Result<WebhookEndpoint, ApiError> {
+    let now = sb.now();
+    let e = sb
+        .webhooks
+        .endpoint_mut(app_id, id)
+        .ok_or_else(|| ApiError::not_found("webhook endpoint", id))?;
+    e.deleted = true;
+    let mut v = view(e, now);
+    v.deleted = Some(true);
+    Ok(v)
 }
 
 /// The public view (no secret) at `now`.

@@ -6,49 +6,23 @@ use axum::http::StatusCode;
 use chrono::Duration;
 
 use crate::app::AppState;
+use crate::domain::apps;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
 use crate::domain::money::marketplace_currency;
 use crate::domain::principal::{valid_customer_id, valid_label};
-use crate::domain::sandbox::{KeyRec, Sandbox, TokenRec};
+use crate::domain::sandbox::TokenRec;
 use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::List;
 
-fn key_view(k: &KeyRec) -> ApiKey {
-    ApiKey {
-        object: "api_key".into(),
-        id: k.id.clone(),
-        name: k.name.clone(),
-        secret: None,
-        hint: ids::hint(&k.secret, "sk_test_"),
-        created_at: k.created_at,
-        revoked_at: k.revoked_at,
-    }
-}
-
-/// The app view.
-pub fn app_view(sb: &Sandbox, id: &str) -> Option<App> {
-    let a = sb.credentials.app(id)?;
-    Some(App {
-        object: "app".into(),
-        id: a.id.clone(),
-        account_id: a.account_id.clone(),
-        name: a.name.clone(),
-        legacy_api_key_hint: ids::hint(&a.legacy_key, "mk_"),
-        created_at: a.created_at,
-    })
-}
-
 /// `GET /v1/app`
 #[utoipa::path(get, path = "/v1/app", tag = "app", responses((status = 200, body = App), (status = "4XX", body = ErrorEnvelope)))]
 pub async fn get_app(S(app): S<AppState>, SecretAuth(p): SecretAuth) -> ApiResult<Json<App>> {
     let g = app.lock();
-    app_view(&g, p.app_id())
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("app", p.app_id()))
+    apps::app_view(&g, p.app_id()).map(Json)
 }
 
 /// `GET /v1/api_keys`
@@ -58,11 +32,9 @@ pub async fn list_keys(
     SecretAuth(p): SecretAuth,
 ) -> ApiResult<Json<List<ApiKey>>> {
     let g = app.lock();
-    let mut keys: Vec<_> = g.credentials.keys_of(p.app_id()).collect();
-    keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     Ok(Json(List {
         object: "list",
-        data: keys.into_iter().map(key_view).collect(),
+        data: apps::keys(&g, p.app_id()),
         has_more: false,
         next_cursor: None,
     }))
@@ -76,22 +48,8 @@ pub async fn create_key(
     SecretAuth(p): SecretAuth,
     JsonBody(b): JsonBody<ApiKeyCreate>,
 ) -> ApiResult<(StatusCode, Json<ApiKey>)> {
-    if let Some(n) = &b.name
-        && n.chars().count() > 200
-    {
-        return Err(ApiError::validation(
-            "name",
-            "`name` is at most 200 characters.",
-        ));
-    }
     let mut g = app.lock();
-    let secret = ids::secret("sk_test_", 27);
-    let now = g.now();
-    let id = g
-        .credentials
-        .add_key(p.app_id(), b.name, secret.clone(), now);
-    let mut v = key_view(g.credentials.key(&id).expect("just added"));
-    v.secret = Some(secret);
+    let v = apps::create_key(&mut g, p.app_id(), b.name)?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -104,11 +62,7 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKey>> {
     let mut g = app.lock();
-    let now = g.now();
-    g.credentials
-        .revoke_key(p.app_id(), &id, now)
-        .map(|k| Json(key_view(k)))
-        .ok_or_else(|| ApiError::not_found("api key", &id))
+    apps::revoke_key(&mut g, p.app_id(), &id).map(Json)
 }
 
 /// `POST /v1/customer_tokens`

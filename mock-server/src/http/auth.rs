@@ -60,7 +60,13 @@ const CRED_CACHE_CAPACITY: usize = 4096;
 /// Resolves the `Authorization` header from the [`CredCache`], or from the state (taking its lock)
 /// when the credential is not cached at the current generation.
 pub fn resolve_cached(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let cred = bearer(headers)?;
+    resolve_credential(app, bearer(headers)?)
+}
+
+/// Resolves a credential (a secret key or a customer token) as [`resolve_cached`] does: the console
+/// resolves its session's secret key through it on every request, so a revoked key or a reset ends
+/// the session as it ends the key's API access.
+pub fn resolve_credential(app: &AppState, cred: &str) -> Result<Principal, ApiError> {
     let cache = &app.0.creds;
     let generation = app.0.cred_gen.load(Ordering::Acquire);
     let hit = {

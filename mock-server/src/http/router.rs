@@ -151,5 +151,11 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn(limits::layer))
         .layer(from_fn_with_state(app.clone(), faults::layer))
         .layer(from_fn_with_state(app.clone(), idempotency::layer));
-    build().0.fallback(not_found).layer(layers).with_state(app)
+    let api = build()
+        .0
+        .fallback(not_found)
+        .layer(layers)
+        .with_state(app.clone());
+    // The console beside the API, outside its layers (`pages::console`).
+    crate::pages::console::router(app).merge(api)
 }

@@ -9,17 +9,14 @@ use crate::app::AppState;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::ids;
 use crate::domain::model::*;
-use crate::domain::sandbox::EndpointRec;
-use crate::domain::webhooks::EVENT_TYPES;
-use crate::domain::webhooks::ROTATION_OVERLAP_DEFAULT_SECONDS;
-use crate::domain::webhooks::ROTATION_OVERLAP_MAX_SECONDS;
-use crate::domain::webhooks::URL_MAX_LEN;
-use crate::domain::webhooks::valid_url;
-use crate::domain::webhooks::view;
+use crate::domain::webhooks::{
+    self, ROTATION_OVERLAP_DEFAULT_SECONDS, ROTATION_OVERLAP_MAX_SECONDS, view,
+};
 use crate::http::auth::SecretAuth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::List;
+
 /// `POST /v1/webhook_endpoints`
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = WebhookEndpointCreate,
     responses((status = 201, body = WebhookEndpoint), (status = "4XX", body = ErrorEnvelope)))]
@@ -28,45 +25,8 @@ pub async fn create(
     SecretAuth(p): SecretAuth,
     JsonBody(b): JsonBody<WebhookEndpointCreate>,
 ) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
-    if !valid_url(&b.url) {
-        return Err(ApiError::validation(
-            "url",
-            format!(
-                "`url` must be an http(s) URL with a host name or IPv4 address, at most {URL_MAX_LEN} characters."
-            ),
-        ));
-    }
-    for (i, e) in b.events.iter().enumerate() {
-        if !EVENT_TYPES.contains(&e.as_str()) {
-            return Err(ApiError::validation(
-                format!("events[{i}]"),
-                format!("Unknown event type `{e}`."),
-            ));
-        }
-    }
     let mut g = app.lock();
-    let now = g.now();
-    let secret = ids::secret("whsec_", 24);
-    let id = ids::new_id("whe_");
-    let seq = g.next_seq();
-    let e = WebhookEndpoint {
-        object: "webhook_endpoint".into(),
-        id: id.clone(),
-        url: b.url,
-        events: b.events,
-        secret: Some(secret.clone()),
-        previous_secret_expires_at: None,
-        created_at: now,
-        deleted: None,
-    };
-    g.webhooks.add_endpoint(EndpointRec {
-        seq,
-        app_id: p.app_id().into(),
-        secret,
-        previous_secret: None,
-        deleted: false,
-        e: e.clone(),
-    });
+    let e = webhooks::create_endpoint(&mut g, p.app_id(), b)?;
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -117,15 +77,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookEndpoint>> {
     let mut g = app.lock();
-    let now = g.now();
-    let e = g
-        .webhooks
-        .endpoint_mut(p.app_id(), &id)
-        .ok_or_else(|| ApiError::not_found("webhook endpoint", &id))?;
-    e.deleted = true;
-    let mut v = view(e, now);
-    v.deleted = Some(true);
-    Ok(Json(v))
+    webhooks::delete_endpoint(&mut g, p.app_id(), &id).map(Json)
 }
 
 /// `POST /v1/webhook_endpoints/{id}/rotate_secret`: a new secret, shown once in the answer. For
