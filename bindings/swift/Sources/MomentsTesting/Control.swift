@@ -39,7 +39,7 @@ public struct Demo: Sendable, Hashable {
     public let baseURL: String
 }
 
-/// An app made by ``MockControl/newApp(name:)``, with its credentials.
+/// An app made by ``MockControl/newApp(name:)`` or a fixtures load, with its credentials.
 public struct MockApp: Sendable, Hashable {
     /// The app.
     public let appID: String
@@ -62,6 +62,8 @@ public struct MockCustomerToken: Sendable, Hashable {
 
 /// What a fixtures load created, in the order given.
 public struct Loaded: Sendable, Hashable {
+    /// The apps, with their credentials.
+    public let apps: [MockApp]
     /// The item ids.
     public let items: [String]
     /// The campaign ids.
@@ -155,7 +157,13 @@ extension MockControl {
     public func load(_ fixtures: Fixtures) async throws -> Loaded {
         let now = try await clock().now()
         let o = try await call("POST", "/_mock/fixtures", body: fixtures.json(now: now))
-        return Loaded(items: o.strings("items"), campaigns: o.strings("campaigns"))
+        let apps = try o.objs("apps").map {
+            MockApp(
+                appID: try $0.str("app_id"), accountID: try $0.str("account_id"), secretKey: try $0.str("secret_key"),
+                apiKey: try $0.str("api_key")
+            )
+        }
+        return Loaded(apps: apps, items: o.strings("items"), campaigns: o.strings("campaigns"))
     }
 
     /// Loads one campaign and returns its id (`cmp_…`).
@@ -303,6 +311,25 @@ public struct Webhooks: Sendable {
         let query = eventType.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? eventType
         return try await control.call("GET", "/_mock/webhooks/deliveries?event_type=\(query)").objs("data")
             .map(Delivery.init)
+    }
+
+    /// A webhook endpoint of the demo app (`POST /v1/webhook_endpoints` with its secret key, as the app's backend
+    /// would) for the given event types (none: every type), whose URL is a ``WebhookReceiver`` started in the test's
+    /// process on a free port: the mock's deliveries to it succeed (answered 200). ``MomentsMock/stop()`` stops it.
+    public func receiver(_ events: String...) async throws -> WebhookReceiver {
+        let listener = try Listener()
+        let url = "http://127.0.0.1:\(listener.port)/hooks"
+        do {
+            let key = try await control.demo().secretKey
+            let body: [String: Any] = ["url": url, "events": events]
+            let endpoint = try await control.call("POST", "/v1/webhook_endpoints", body: body, bearer: key)
+            let receiver = WebhookReceiver(listener: listener, endpointID: try endpoint.str("id"))
+            if let mock = control as? MomentsMock { await mock.adopt(receiver) }
+            return receiver
+        } catch {
+            await listener.stop()
+            throw error
+        }
     }
 
     /// Delivers every webhook due now and returns once their attempts are in the log.

@@ -54,8 +54,15 @@ public final class MomentsMock: MockControl, Sendable {
     /// Stops the mock without waiting for idle client connections; its port, threads and state are freed.
     /// Idempotent. A mock that is never stopped stops when it is deallocated.
     public func stop() async {
-        await native.stop()
+        for receiver in await native.stop() {
+            await receiver.stop()
+        }
         session.finishTasksAndInvalidate()
+    }
+
+    /// Hands a webhook receiver to the mock, which stops it when it stops.
+    func adopt(_ receiver: WebhookReceiver) async {
+        await native.adopt(receiver)
     }
 
     /// Hands an expectation to the mock: checked by ``verify()``, which ``withMomentsMock(isolation:_:)`` calls
@@ -83,6 +90,7 @@ private actor NativeMock {
     private var handle: UInt?
     nonisolated let baseURL: String
     private(set) var mounted: [Expectation] = []
+    private var receivers: [WebhookReceiver] = []
 
     init() throws {
         var error = [CChar](repeating: 0, count: 512)
@@ -104,10 +112,17 @@ private actor NativeMock {
         mounted.append(expectation)
     }
 
-    func stop() {
-        guard let handle else { return }
+    func adopt(_ receiver: WebhookReceiver) {
+        receivers.append(receiver)
+    }
+
+    /// Stops the mock; the receivers it had, to stop.
+    func stop() -> [WebhookReceiver] {
+        defer { receivers.removeAll() }
+        guard let handle else { return receivers }
         self.handle = nil
         moments_mock_stop(OpaquePointer(bitPattern: handle))
+        return receivers
     }
 
     deinit {
