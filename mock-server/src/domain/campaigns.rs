@@ -465,6 +465,31 @@ pub fn campaign_view(sb: &Sandbox, id: &str) -> Option<Campaign> {
     Some(c)
 }
 
+/// The lifecycle actions, in the order a campaign meets them.
+pub const ACTIONS: [&str; 6] = ["submit", "approve", "reject", "pause", "resume", "end"];
+
+/// The status `action` moves the campaign to at `now`, if its status allows the action.
+fn next_status(rec: &CampaignRec, action: &str, now: DateTime<Utc>) -> Option<CampaignStatus> {
+    use CampaignStatus::*;
+    Some(match (action, rec.c.status) {
+        ("submit", Draft | Rejected) => PendingApproval,
+        ("approve", PendingApproval) => rec.clock_status(now),
+        ("reject", PendingApproval) => Rejected,
+        ("pause", Approved | Live) => Suspended,
+        ("resume", Suspended) => rec.clock_status(now),
+        ("end", s) if s != Finished => Finished,
+        _ => return None,
+    })
+}
+
+/// The lifecycle actions [`transition`] allows on the campaign at `now`, in [`ACTIONS`] order.
+pub fn allowed_actions(rec: &CampaignRec, now: DateTime<Utc>) -> Vec<&'static str> {
+    ACTIONS
+        .into_iter()
+        .filter(|a| next_status(rec, a, now).is_some())
+        .collect()
+}
+
 /// Applies a lifecycle call.
 pub fn transition(
     sb: &mut Sandbox,
@@ -473,23 +498,14 @@ pub fn transition(
     action: &str,
     reason: Option<String>,
 ) -> ApiResult<Campaign> {
-    use CampaignStatus::*;
     let rec = sb.campaigns.own(app_id, id)?;
     let now = sb.now();
     let cur = rec.c.status;
-    let next = match (action, cur) {
-        ("submit", Draft | Rejected) => PendingApproval,
-        ("approve", PendingApproval) => rec.clock_status(now),
-        ("reject", PendingApproval) => Rejected,
-        ("pause", Approved | Live) => Suspended,
-        ("resume", Suspended) => rec.clock_status(now),
-        ("end", s) if s != Finished => Finished,
-        _ => {
-            return Err(ApiError::transition(format!(
-                "Cannot {action} a campaign in status `{}`.",
-                cur.as_str()
-            )));
-        }
+    let Some(next) = next_status(rec, action, now) else {
+        return Err(ApiError::transition(format!(
+            "Cannot {action} a campaign in status `{}`.",
+            cur.as_str()
+        )));
     };
     if action == "reject" {
         let r = reason.unwrap_or_default();
@@ -519,6 +535,14 @@ pub fn transition(
     Ok(campaign_view(sb, id).expect("exists"))
 }
 
+/// Whether a campaign in `status` may be edited ([`update_campaign`]); once approved, only some fields.
+pub fn editable(status: CampaignStatus) -> bool {
+    !matches!(
+        status,
+        CampaignStatus::PendingApproval | CampaignStatus::Finished
+    )
+}
+
 /// Applies a PATCH.
 pub fn update_campaign(
     sb: &mut Sandbox,
@@ -531,7 +555,7 @@ pub fn update_campaign(
     let now = sb.now();
     let status = rec.c.status;
     let limited = matches!(status, Approved | Live | Suspended);
-    if matches!(status, PendingApproval | Finished) {
+    if !editable(status) {
         return Err(ApiError::transition(format!(
             "A campaign in status `{}` cannot be edited.",
             status.as_str()

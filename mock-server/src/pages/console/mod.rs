@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod campaign_form;
 pub mod campaigns;
 pub mod form;
 pub mod layout;
