@@ -146,6 +146,11 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         "Moments mock server listening on {}",
         server.base_url()
     );
+    let _ = writeln!(
+        out,
+        "  console:         {}/console (sign in with the secret key below)",
+        server.base_url()
+    );
     let _ = writeln!(out, "  app id:          {}", d.app_id);
     let _ = writeln!(out, "  secret key:      {}", d.secret_key);
     let _ = writeln!(out, "  legacy api key:  {}", d.api_key);

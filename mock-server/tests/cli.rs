@@ -59,7 +59,7 @@ fn help_documents_every_flag() {
 #[tokio::test]
 async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
     let (child, url, mut lines) = start(&["--port", "0", "--random-demo-keys"]);
-    let rest: Vec<String> = lines.by_ref().take(10).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(11).map(|l| l.unwrap()).collect();
     // Each demo moment says who may report it.
     let said = |id: &str| rest.iter().find(|l| l.trim().starts_with(id)).cloned();
     assert!(
@@ -85,7 +85,15 @@ async fn prints_url_and_credentials_then_shuts_down_on_sigterm() {
         "random keys"
     );
     assert!(rest.iter().any(|l| l.contains("curl")));
+    let console = rest
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("console:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the console's URL: {rest:?}"));
+    assert_eq!(console, format!("{url}/console"));
     let http = reqwest::Client::new();
+    let sign_in = http.get(format!("{console}/sign-in")).send().await.unwrap();
+    assert_eq!(sign_in.status(), 200);
     let app = http
         .get(format!("{url}/v1/app"))
         .bearer_auth(&secret)
