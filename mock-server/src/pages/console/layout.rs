@@ -87,6 +87,8 @@ fn head(title: &str) -> Markup {
             // htmx without eval, inline scripts or an injected stylesheet: the policy allows none of them.
             meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
             title { (title) " · Moments Console" }
+            // No favicon request (the mock serves none).
+            link rel="icon" href="data:,";
             link rel="stylesheet" href=(assets::url(assets::CSS));
             script src=(assets::url(assets::HTMX)) defer {}
         }

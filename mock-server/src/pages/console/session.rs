@@ -35,7 +35,7 @@ pub const CSRF_FIELD: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Idle time (real time) after which a session ends.
 const IDLE: Duration = Duration::from_secs(12 * 3600);
-/// Sessions kept at most; past it the least recently used ends.
+/// Sessions kept at most; past it the least recently used ends, those not signed in first.
 const CAPACITY: usize = 10_000;
 /// The largest form body the CSRF check reads.
 pub const FORM_LIMIT: usize = 1 << 20;
@@ -55,9 +55,18 @@ struct Session {
 }
 
 /// The console's sessions, by cookie value.
-#[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    capacity: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            map: Mutex::default(),
+            capacity: CAPACITY,
+        }
+    }
 }
 
 impl Sessions {
@@ -71,10 +80,11 @@ impl Sessions {
         let mut map = self.lock();
         let now = Instant::now();
         map.retain(|_, s| now.duration_since(s.last_seen) < IDLE);
-        if map.len() >= CAPACITY
+        // Full: a sign-in form's session goes first, so opening forms never ends a signed-in session.
+        if map.len() >= self.capacity
             && let Some(oldest) = map
                 .iter()
-                .min_by_key(|(_, s)| s.last_seen)
+                .min_by_key(|(_, s)| (s.secret.is_some(), s.last_seen))
                 .map(|(k, _)| k.clone())
         {
             map.remove(&oldest);
@@ -446,4 +456,38 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     resp.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_store_ends_sign_in_forms_before_signed_in_sessions() {
+        let sessions = Sessions {
+            map: Mutex::default(),
+            capacity: 3,
+        };
+        let signed_in = sessions.open(Some("sk_test_a".into()));
+        for _ in 0..10 {
+            sessions.open(None);
+        }
+        assert_eq!(sessions.lock().len(), 3);
+        let (secret, _) = sessions.get(&signed_in).expect("still there");
+        assert_eq!(secret.as_deref(), Some("sk_test_a"));
+    }
+
+    #[test]
+    fn a_flash_is_shown_once_and_a_closed_session_is_gone() {
+        let sessions = Sessions::default();
+        let id = sessions.open(None);
+        sessions.set_flash(&id, Flash::notice("saved"));
+        assert_eq!(
+            sessions.take_flash(&id).map(|f| f.message).as_deref(),
+            Some("saved")
+        );
+        assert!(sessions.take_flash(&id).is_none());
+        sessions.close(&id);
+        assert!(sessions.get(&id).is_none());
+    }
 }
