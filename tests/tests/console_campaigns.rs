@@ -295,6 +295,10 @@ async fn a_live_campaign_is_edited_where_the_api_allows_it() {
     let edit = format!("/console/campaigns/{}/edit", m.campaign);
     let p = c.get(&edit).await;
     assert_eq!(p.status, 200, "{}", p.text);
+    assert!(
+        p.text
+            .contains("Once approved, these fields keep their values: brand_name, start_at")
+    );
     // Post the form back as shown, with one change the API allows on a live campaign.
     let mut form: Vec<(String, String)> = form_values(&p.text);
     for (k, v) in form.iter_mut() {

@@ -535,6 +535,16 @@ pub fn transition(
     Ok(campaign_view(sb, id).expect("exists"))
 }
 
+/// The fields that cannot change once a campaign is approved (approved, live or suspended).
+pub const LOCKED_ONCE_APPROVED: [&str; 6] = [
+    "brand_name",
+    "start_at",
+    "cost_per_action",
+    "marketplaces",
+    "reward_groups",
+    "moments",
+];
+
 /// Whether a campaign in `status` may be edited ([`update_campaign`]); once approved, only some fields.
 pub fn editable(status: CampaignStatus) -> bool {
     !matches!(
@@ -562,15 +572,15 @@ pub fn update_campaign(
         )));
     }
     if limited {
-        let locked = [
-            ("brand_name", u.brand_name.is_some()),
-            ("start_at", u.start_at.is_some()),
-            ("cost_per_action", u.cost_per_action.is_some()),
-            ("marketplaces", u.marketplaces.is_some()),
-            ("reward_groups", u.reward_groups.is_some()),
-            ("moments", u.moments.is_some()),
+        let set = [
+            u.brand_name.is_some(),
+            u.start_at.is_some(),
+            u.cost_per_action.is_some(),
+            u.marketplaces.is_some(),
+            u.reward_groups.is_some(),
+            u.moments.is_some(),
         ];
-        if let Some((f, _)) = locked.iter().find(|(_, set)| *set) {
+        if let Some((f, _)) = LOCKED_ONCE_APPROVED.iter().zip(set).find(|(_, set)| *set) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "invalid_state_transition",

@@ -297,11 +297,33 @@ fn form_page(
     add: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let form = {
+    let (form, locked) = {
         let g = c.app.lock();
-        campaign_form::render(c, &g, action, f, errors, add)
+        // Editing an approved, live or suspended campaign: say which fields the API keeps.
+        let editing = action
+            .strip_prefix("/console/campaigns/")
+            .and_then(|r| r.strip_suffix("/edit"));
+        let locked = editing
+            .and_then(|id| g.campaigns.own(c.app_id(), id).ok())
+            .is_some_and(|r| {
+                matches!(
+                    r.c.status,
+                    CampaignStatus::Approved | CampaignStatus::Live | CampaignStatus::Suspended
+                )
+            });
+        (campaign_form::render(c, &g, action, f, errors, add), locked)
     };
-    let body = html! { h1 { (title) } (form) };
+    let body = html! {
+        h1 { (title) }
+        @if locked {
+            p class="card" {
+                "Once approved, these fields keep their values: "
+                (campaigns::LOCKED_ONCE_APPROVED.join(", "))
+                ". The others can change."
+            }
+        }
+        (form)
+    };
     let mut r = layout::page(c, Section::Campaigns, title, body);
     *r.status_mut() = status;
     r
