@@ -1,11 +1,14 @@
 //! `cargo xtask api`: the public API of the SDKs as committed text, and the Kotlin/Swift parity table.
 //!
-//! Three dumps under [`API_DIR`], each one sorted line per declaration, so a change of the public API shows
+//! Five dumps under [`API_DIR`], each one sorted line per declaration, so a change of the public API shows
 //! in review as a diff of the dump (the role of Kotlin's binary-compatibility validator and of
 //! cargo-semver-checks):
 //!
 //! - `moments-client.txt`: the Rust crate's public API, from rustdoc's JSON (`RUSTC_BOOTSTRAP=1` on the
 //!   pinned stable toolchain) rendered by the `public-api` crate;
+//! - `moments-mock-server-testing.txt`: the Rust testing kit's part of moments-mock-server's public API (the
+//!   same way; [`kit_parity::RUST_KIT_PATHS`]);
+//! - `kotlin-testing.txt`: the Kotlin testing kit (`moments-sdk-testing`), as `kotlin.txt`;
 //! - `kotlin.txt`: the public classes and members of the compiled Kotlin SDK (hand-written layer and
 //!   generated code) in the `.api` format of Kotlin's binary-compatibility validator, which reads the
 //!   classes' Kotlin metadata (so `internal` declarations are left out) — what Kotlin and Java callers
@@ -18,12 +21,14 @@
 //! `target/api-check/` and fails naming each dump that differs from the committed one. Both first check the
 //! committed generated bindings against the library (`cargo xtask bindings --check`). Then the parity check:
 //! the table in docs/mobile.md between [`TABLE_START`] and [`TABLE_END`] must name every public call of the
-//! Kotlin layer ([`kotlin_calls`]) and of the Swift layer ([`swift_calls`]), each beside its twin.
+//! Kotlin layer ([`kotlin_calls`]) and of the Swift layer ([`swift_calls`]), each beside its twin; and the testing
+//! kits' table in docs/testing.md ([`kit_parity`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::bindings;
+use crate::kit_parity;
 use crate::kotlin;
 use crate::util::{self, Result, cargo, header, run};
 
@@ -32,6 +37,10 @@ pub const API_DIR: &str = "api";
 const RUST_DUMP: &str = "moments-client.txt";
 const KOTLIN_DUMP: &str = "kotlin.txt";
 const SWIFT_DUMP: &str = "swift.txt";
+/// The Rust testing kit's dump (`moments_mock_server::testing` and `MockServer`).
+pub const RUST_KIT_DUMP: &str = "moments-mock-server-testing.txt";
+/// The Kotlin testing kit's dump (`moments-sdk-testing`).
+pub const KOTLIN_KIT_DUMP: &str = "kotlin-testing.txt";
 
 /// The package of the Kotlin SDK's public layer; generated code lives in packages below it or elsewhere.
 pub const KOTLIN_PACKAGE: &str = "com.moments.sdk";
@@ -113,12 +122,14 @@ fn print_diff(old: &str, new: &str) {
     }
 }
 
-/// The three dumps, by file name.
+/// The five dumps, by file name.
 fn generate() -> Result<Vec<(&'static str, String)>> {
     let lib_dir = bindings::checked_library()?;
     Ok(vec![
         (RUST_DUMP, rust_dump()?),
+        (RUST_KIT_DUMP, rust_kit_dump()?),
         (KOTLIN_DUMP, kotlin_dump(&lib_dir)?),
+        (KOTLIN_KIT_DUMP, kotlin_kit_dump()?),
         (SWIFT_DUMP, swift_dump(&lib_dir)?),
     ])
 }
@@ -136,21 +147,41 @@ fn banner(what: &str) -> String {
 /// `RUSTC_BOOTSTRAP=1`; its own target folder, so the usual builds keep their fingerprints), read by
 /// `public-api` (whose `rustdoc-types` must be of the same format version: see xtask/Cargo.toml).
 fn rust_dump() -> Result<String> {
-    header("Rust: rustdoc JSON of moments-client");
+    let mut out = banner(
+        "The public API of the Rust crate moments-client (public-api's notation and order).",
+    );
+    for line in rust_public_api("moments-client")? {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The Rust testing kit's public API: the items of moments-mock-server's public API under
+/// [`kit_parity::RUST_KIT_PATHS`] (the rest of the crate is the server, not the kit).
+pub(crate) fn rust_kit_dump() -> Result<String> {
+    let mut out = banner(
+        "The public API of the Rust testing kit: moments_mock_server::testing and MockServer (public-api's notation).",
+    );
+    for line in rust_public_api("moments-mock-server")? {
+        if kit_parity::is_rust_kit_item(&line) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// The public API of a library crate of the workspace, one item a line, from rustdoc's JSON.
+fn rust_public_api(package: &str) -> Result<Vec<String>> {
+    header(&format!("Rust: rustdoc JSON of {package}"));
     let target = util::target_dir().join("api-rustdoc");
     run(cargo()
-        .args([
-            "rustdoc",
-            "-q",
-            "-p",
-            "moments-client",
-            "--lib",
-            "--target-dir",
-        ])
+        .args(["rustdoc", "-q", "-p", package, "--lib", "--target-dir"])
         .arg(&target)
         .args(["--", "-Z", "unstable-options", "--output-format", "json"])
         .env("RUSTC_BOOTSTRAP", "1"))?;
-    let json = target.join("doc/moments_client.json");
+    let json = target.join(format!("doc/{}.json", package.replace('-', "_")));
     let api = public_api::Builder::from_rustdoc_json(&json)
         .omit_blanket_impls(true)
         .omit_auto_trait_impls(true)
@@ -163,14 +194,7 @@ fn rust_dump() -> Result<String> {
                 json.display()
             )
         })?;
-    let mut out = banner(
-        "The public API of the Rust crate moments-client (public-api's notation and order).",
-    );
-    for item in api.items() {
-        out.push_str(&item.to_string());
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(api.items().map(|item| item.to_string()).collect())
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -193,6 +217,34 @@ fn kotlin_dump(lib_dir: &Path) -> Result<String> {
             lib_dir,
             &build_dir,
         )))?;
+    let mut text = banner(
+        "The public JVM API of the Kotlin SDK (Kotlin's binary-compatibility validator, `.api` format).",
+    );
+    text.push_str(&kotlin_validator_dump(&build_dir)?);
+    Ok(text)
+}
+
+/// The Kotlin testing kit (`bindings/kotlin-testing`, Maven `compile`) read by the same validator. Its native library
+/// is not needed to compile.
+fn kotlin_kit_dump() -> Result<String> {
+    kotlin::ensure_toolchain()?;
+    let root = util::root();
+    let build_dir = util::target_dir().join("kotlin-testing-api");
+    header("Kotlin testing kit: compile (mvn compile)");
+    run(util::cmd("mvn")
+        .current_dir(root.join("bindings/kotlin-testing"))
+        .args(["-B", "--no-transfer-progress", "-q", "compile"])
+        .arg(format!("-Dmoments.build.dir={}", build_dir.display())))?;
+    let mut text = banner(
+        "The public JVM API of the Kotlin testing kit moments-sdk-testing (Kotlin's binary-compatibility validator).",
+    );
+    text.push_str(&kotlin_validator_dump(&build_dir)?);
+    Ok(text)
+}
+
+/// The binary-compatibility validator's `.api` text of `build_dir/classes`.
+fn kotlin_validator_dump(build_dir: &Path) -> Result<String> {
+    let root = util::root();
     header("Kotlin: the binary-compatibility validator's dump of the compiled classes");
     let tool = root.join("xtask/kotlin-api");
     let classpath_file = build_dir.join("api-dump.classpath");
@@ -207,19 +259,14 @@ fn kotlin_dump(lib_dir: &Path) -> Result<String> {
         .arg(format!("-Dmdep.outputFile={}", classpath_file.display())))?;
     let classpath = std::fs::read_to_string(&classpath_file)
         .map_err(|e| format!("read {}: {e}", classpath_file.display()))?;
-    let out = build_dir.join("moments-sdk.api");
+    let out = build_dir.join("classes.api");
     run(util::cmd("java")
         .arg("-cp")
         .arg(classpath.trim())
         .arg(tool.join("KotlinApiDump.java"))
         .arg(build_dir.join("classes"))
         .arg(&out))?;
-    let api = std::fs::read_to_string(&out).map_err(|e| format!("read {}: {e}", out.display()))?;
-    let mut text = banner(
-        "The public JVM API of the Kotlin SDK (Kotlin's binary-compatibility validator, `.api` format).",
-    );
-    text.push_str(&api);
-    Ok(text)
+    std::fs::read_to_string(&out).map_err(|e| format!("read {}: {e}", out.display()))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -371,6 +418,11 @@ pub fn symbol_graph_lines(graph: &serde_json::Value, out: &mut BTreeSet<String>)
 /// their class, top-level functions by name). Property accessors are the property (`getStatus()` is
 /// `status`); overloads are one call; `equals`/`hashCode`/`toString` and synthetic members are not calls.
 pub fn kotlin_calls(dump: &str) -> BTreeSet<String> {
+    kotlin_calls_in(dump, KOTLIN_PACKAGE)
+}
+
+/// [`kotlin_calls`] of the classes directly in `package` (the SDK's, or the testing kit's).
+pub fn kotlin_calls_in(dump: &str, package: &str) -> BTreeSet<String> {
     struct Class<'a> {
         supertypes: Vec<&'a str>,
         is_abstract: bool,
@@ -440,10 +492,7 @@ pub fn kotlin_calls(dump: &str) -> BTreeSet<String> {
     };
     let mut calls = BTreeSet::new();
     for (name, class) in &classes {
-        let Some(simple) = name
-            .strip_prefix(KOTLIN_PACKAGE)
-            .and_then(|s| s.strip_prefix('.'))
-        else {
+        let Some(simple) = name.strip_prefix(package).and_then(|s| s.strip_prefix('.')) else {
             continue;
         };
         if simple.contains('.') {
@@ -451,7 +500,7 @@ pub fn kotlin_calls(dump: &str) -> BTreeSet<String> {
         }
         let owner = simple.trim_end_matches("$Companion");
         let is_companion = owner.len() != simple.len();
-        let owner_full = format!("{KOTLIN_PACKAGE}.{owner}");
+        let owner_full = format!("{package}.{owner}");
         if is_value(name) || (is_companion && is_value(&owner_full)) {
             continue;
         }
@@ -680,7 +729,7 @@ fn parity_check(root: &Path) -> Result {
             kotlin_calls(&kotlin).len(),
             swift_calls(&swift).len()
         );
-        return Ok(());
+        return kit_parity::check(root);
     }
     for p in &problems {
         println!("parity: {p}");

@@ -123,16 +123,22 @@ pub fn test() -> Result {
 
     testing_kit(&jar, &project)?;
 
-    header("Kotlin: the Android example compiles against the SDK (Android API stubs, no APK)");
+    header(
+        "Kotlin: the Android example compiles against the SDK (Android API stubs, no APK); its model's unit tests \
+         run against the mock (MomentsMockRule)",
+    );
     run(util::cmd("mvn")
         .current_dir(root.join("examples/android-kotlin"))
-        .args(["-B", "--no-transfer-progress", "-q", "compile"])
+        .args(["-B", "--no-transfer-progress", "-q", "verify"])
         .arg(format!("-Dmoments.sdk.jar={}", jar.display()))
         .arg(format!(
             "-Dmoments.build.dir={}",
             util::target_dir().join("kotlin-example-check").display()
-        )))?;
-    println!("examples/android-kotlin compiles");
+        ))
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH"))?;
+    println!("examples/android-kotlin compiles, and its unit tests pass");
 
     header(
         "Kotlin: the benchmark builds, and its comparison runs a few rounds (same answers every way)",
@@ -166,9 +172,9 @@ pub fn test() -> Result {
 
 /// The testing kit (`bindings/kotlin-testing`, the `moments-sdk-testing` jar): builds the mock's native library
 /// (`moments-mock-ffi`), installs the SDK's `jar` (built from `sdk_project`) into the local Maven repository for the
-/// kit's tests, runs `mvn verify` (JUnit 5 and JUnit 4 tests: the SDK against an in-process mock), and checks that the
+/// kit's tests, runs `mvn verify` (JUnit 5 and JUnit 4 tests: the SDK against an in-process mock), checks that the
 /// kit's jar carries the mock's library under JNA's resource prefix and that the SDK's library does not depend on the
-/// mock.
+/// mock, and installs the kit's jar into the local Maven repository for the Android example's tests.
 fn testing_kit(jar: &Path, sdk_project: &Path) -> Result {
     header("Kotlin testing kit: the SDK's library does not depend on the mock");
     let tree = util::output(util::cargo().args([
@@ -220,6 +226,13 @@ fn testing_kit(jar: &Path, sdk_project: &Path) -> Result {
         return Err(format!("{} has no {entry}", kit.display()));
     }
     println!("{} contains {entry}", kit.display());
+
+    // The Android example's unit tests depend on the kit as an app does (test scope), from the local repository.
+    run(util::cmd("mvn")
+        .current_dir(util::root().join("bindings/kotlin-testing"))
+        .args(["-B", "--no-transfer-progress", "-q", "install:install-file"])
+        .arg(format!("-Dfile={}", kit.display()))
+        .arg("-DpomFile=pom.xml"))?;
     Ok(())
 }
 

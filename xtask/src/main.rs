@@ -8,6 +8,7 @@ mod bench;
 mod bindings;
 mod ci;
 mod image;
+mod kit_parity;
 mod kotlin;
 mod mobile;
 mod release;
@@ -24,13 +25,15 @@ usage: cargo xtask <task>
   bindings      build the native library (dev profile), generate Kotlin + Swift into target/bindings/ and
                 copy them to their committed places (commit the result)
                 --check: generate into target/bindings-check/ and fail naming the committed files that differ
-  api           public API dumps: moments-client (rustdoc JSON), Kotlin (binary-compatibility validator over
-                the compiled SDK), Swift (symbol graph) written to api/ (commit them with the change); then the
-                Kotlin/Swift parity table in docs/mobile.md checked against them
+  api           public API dumps: moments-client and the Rust testing kit (rustdoc JSON), Kotlin SDK and testing
+                kit (binary-compatibility validator over the compiled classes), Swift (symbol graph) written to
+                api/ (commit them with the change); then the Kotlin/Swift parity table in docs/mobile.md and the
+                testing kits' table in docs/testing.md checked against them
                 --check: bindings check, dumps regenerated into target/api-check/ and compared, parity
   kotlin-test   bindings check + mock binary, then Maven: compile, JUnit 5 tests, jar with the native library;
                 the testing kit (moments-sdk-testing: the mock's library, JUnit 5 and JUnit 4 tests, jar);
-                the Android example compiled against the SDK (API stubs); the benchmark module built and
+                the Android example compiled against the SDK (API stubs), its model's unit tests run
+                against the mock (the kit's JUnit 4 rule); the benchmark module built and
                 its comparison run for a few rounds
   bench         release mock: wrk load of the hot paths beside the axum ceiling, Prism and json-server
                 (args go to `moments-bench load`, e.g. --seconds 10 --no-peers), then client overhead A/B

@@ -1,5 +1,6 @@
 // A minimal Android integration of the Moments SDK: token provider, a button reporting a moment, the reward
-// URL shown and opened, the customer's rewards listed. Plain Views to keep it short.
+// URL shown and opened, the customer's rewards listed. Plain Views to keep it short; what the screen shows is
+// RewardsModel's (plain Kotlin, tested on the JVM against the mock).
 package com.example.momentsdemo
 
 import android.app.Activity
@@ -12,18 +13,15 @@ import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.ListView
 import android.widget.TextView
-import com.moments.sdk.ActionOutcome
 import com.moments.sdk.ClientConfig
 import com.moments.sdk.ClientStatus
 import com.moments.sdk.CustomerToken
 import com.moments.sdk.DeviceInfo
 import com.moments.sdk.DeviceType
-import com.moments.sdk.ErrorCode
 import com.moments.sdk.LogLevel
 import com.moments.sdk.LogSink
 import com.moments.sdk.Moments
 import com.moments.sdk.MomentsClient
-import com.moments.sdk.MomentsException
 import com.moments.sdk.RewardEvent
 import com.moments.sdk.TokenProvider
 import java.net.HttpURLConnection
@@ -63,6 +61,7 @@ class BackendTokenProvider(private val userId: String) : TokenProvider {
 class MainActivity : Activity() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Main)
     private lateinit var client: MomentsClient
+    private lateinit var model: RewardsModel
     private val campaignId by lazy { intent.getStringExtra("campaign_id") ?: "cmp_demo_workouts" }
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -72,6 +71,7 @@ class MainActivity : Activity() {
             ClientConfig(baseUrl = API, device = DeviceInfo(DeviceType.ANDROID, deviceId = installationId())),
             BackendTokenProvider(userId = "cust_42"),
         )
+        model = RewardsModel(client, campaignId)
 
         val status = TextView(this)
         val rewardUrl = TextView(this)
@@ -108,29 +108,19 @@ class MainActivity : Activity() {
         }
 
         scope.launch {
-            runCatching { client.rewardInfo(campaignId, "first_workout") }
-                .onSuccess { status.text = it.announcementMessage }
-            runCatching { client.myRewards() }
+            model.load()
+            status.text = model.announcement.orEmpty()
         }
 
         report.setOnClickListener {
             scope.launch {
-                try {
-                    when (val outcome = client.reportAction(campaignId, "first_workout")) {
-                        is ActionOutcome.Rewarded -> {
-                            rewardUrl.text = outcome.reward.url
-                            startActivity(Intent(Intent.ACTION_VIEW, Uri.parse(outcome.reward.url)))
-                        }
-                        is ActionOutcome.InProgress ->
-                            rewardUrl.text = "${outcome.progress.current} of ${outcome.progress.target}"
+                when (val result = model.report()) {
+                    is ReportResult.Rewarded -> {
+                        rewardUrl.text = result.url
+                        startActivity(Intent(Intent.ACTION_VIEW, Uri.parse(result.url)))
                     }
-                } catch (e: MomentsException) {
-                    rewardUrl.text = when {
-                        e.code == ErrorCode.FREQUENCY_CAP_REACHED -> "You already got this reward."
-                        e.code == ErrorCode.CAMPAIGN_NOT_LIVE -> "This challenge is over."
-                        e.isRetryable -> "No connection, try again in a moment."
-                        else -> "Something went wrong (${e.code.wireName}, ${e.requestId})."
-                    }
+                    is ReportResult.Progress -> rewardUrl.text = result.text
+                    is ReportResult.Failed -> rewardUrl.text = result.text
                 }
             }
         }
