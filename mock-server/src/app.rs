@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::clock::Clock;
-use crate::domain::journal::Journal;
+use crate::domain::journal::{Journal, Recorded};
 use crate::domain::sandbox::{Demo, Sandbox};
+
+/// Journal entries a slow listener of [`Shared::journal_feed`] may fall behind by before it misses some.
+pub const JOURNAL_FEED_CAPACITY: usize = 1024;
 
 /// Shared server handle: the state behind one mutex plus fixed configuration.
 pub struct Shared {
@@ -14,6 +17,8 @@ pub struct Shared {
     pub state: Mutex<Sandbox>,
     /// The request journal, behind its own lock: recording a request does not wait for the state.
     pub journal: Mutex<Journal>,
+    /// Each journal entry as it is recorded, for the console's live journal (sent only while someone listens).
+    pub journal_feed: tokio::sync::broadcast::Sender<Arc<Recorded>>,
     /// The idempotency store, behind locks of its own.
     pub idem: crate::http::idem_store::IdemStore,
     /// Resolved credentials, so that authenticating does not wait for the state's lock.
@@ -55,6 +60,7 @@ impl Shared {
             outbox_pending: AtomicBool::new(state.webhooks.has_pending_sends()),
             state: Mutex::new(state),
             journal: Mutex::new(Journal::default()),
+            journal_feed: tokio::sync::broadcast::channel(JOURNAL_FEED_CAPACITY).0,
             demo,
             legacy,
             startup_fixtures: None,

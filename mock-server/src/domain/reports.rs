@@ -8,7 +8,7 @@ use crate::domain::clock::month_of;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::money::Money;
-use crate::domain::sandbox::Sandbox;
+use crate::domain::sandbox::{RewardRec, Sandbox};
 
 fn zero() -> Metrics {
     Metrics {
@@ -54,19 +54,33 @@ pub fn report_of(
     account_id: &str,
     q: &ReportQuery,
 ) -> ApiResult<Report> {
+    let mut reports = reports_of(g, app_id, account_id, q, &[q.group_by.as_deref()])?;
+    Ok(reports.pop().expect("one grouping, one report"))
+}
+
+/// The reports of one query under several groupings (`None`: totals only), in one pass over the
+/// counted actions and the rewards: each is the report [`report_of`] gives for that `group_by`.
+pub fn reports_of(
+    g: &Sandbox,
+    app_id: &str,
+    account_id: &str,
+    q: &ReportQuery,
+    groupings: &[Option<&str>],
+) -> ApiResult<Vec<Report>> {
     let campaign = q.campaign_id.clone();
-    let (from, to, group_by) = (q.from, q.to, q.group_by.clone());
+    let (from, to) = (q.from, q.to);
     if let Some(c) = &campaign {
         g.campaigns.own(app_id, c)?;
     }
     let in_range = |d: NaiveDate| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
-    let key_of = |moment: &str,
+    let key_of = |group_by: Option<&str>,
+                  moment: &str,
                   market: &str,
                   seg: Option<&str>,
                   var: Option<&str>,
                   day: NaiveDate|
      -> String {
-        match group_by.as_deref() {
+        match group_by {
             Some("moment") => moment.to_string(),
             Some("marketplace") => market.to_string(),
             Some("segment") => seg.unwrap_or("(none)").to_string(),
@@ -76,7 +90,8 @@ pub fn report_of(
         }
     };
     let mut totals = zero();
-    let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
+    // The rows of each grouping; a grouping without a key keeps none.
+    let mut rows: Vec<BTreeMap<String, Metrics>> = vec![BTreeMap::new(); groupings.len()];
     let mut variants: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (a, &n) in &g.actions {
         if *a.app_id != *app_id
@@ -87,14 +102,20 @@ pub fn report_of(
         }
         let n = n as i64;
         totals.actions += n;
-        let k = key_of(
-            &a.moment_id,
-            &a.marketplace,
-            a.segment.as_deref(),
-            a.variant_id.as_deref(),
-            a.day,
-        );
-        rows.entry(k).or_insert_with(zero).actions += n;
+        for (gb, rows) in groupings.iter().zip(rows.iter_mut()) {
+            if gb.is_none() {
+                continue;
+            }
+            let k = key_of(
+                *gb,
+                &a.moment_id,
+                &a.marketplace,
+                a.segment.as_deref(),
+                a.variant_id.as_deref(),
+                a.day,
+            );
+            rows.entry(k).or_insert_with(zero).actions += n;
+        }
     }
     for r in g.rewards.in_issue_order() {
         let rw = &*r.issue;
@@ -105,31 +126,20 @@ pub fn report_of(
         {
             continue;
         }
-        let k = key_of(
-            &rw.moment_id,
-            &rw.marketplace,
-            rw.segment.as_deref(),
-            rw.variant_id.as_deref(),
-            r.created_at.date_naive(),
-        );
-        let row = rows.entry(k).or_insert_with(zero);
-        for m in [&mut totals, row] {
-            m.rewards_issued += 1;
-            m.spend.amount += rw.cost.amount;
-            if r.status.is_redeemed() {
-                m.rewards_redeemed += 1;
+        count_reward(&mut totals, r);
+        for (gb, rows) in groupings.iter().zip(rows.iter_mut()) {
+            if gb.is_none() {
+                continue;
             }
-            match r.status {
-                RewardStatus::Expired => m.rewards_expired += 1,
-                RewardStatus::Cancelled => m.rewards_cancelled += 1,
-                _ => {}
-            }
-            if r.flag.is_some() {
-                m.rewards_flagged += 1;
-            }
-            if r.refunded {
-                m.refunds.amount += rw.cost.amount;
-            }
+            let k = key_of(
+                *gb,
+                &rw.moment_id,
+                &rw.marketplace,
+                rw.segment.as_deref(),
+                rw.variant_id.as_deref(),
+                r.created_at.date_naive(),
+            );
+            count_reward(rows.entry(k).or_insert_with(zero), r);
         }
         if let Some(v) = &rw.variant_id {
             let e = variants.entry(v.to_string()).or_default();
@@ -146,31 +156,54 @@ pub fn report_of(
             .remaining(account_id, c, g.campaigns[c].c.budget.amount, &month),
         None => g.ledger.account_remaining(account_id, &month),
     };
-    Ok(Report {
-        object: "report".into(),
-        campaign_id: campaign,
-        from: from.map(|d| d.to_string()),
-        to: to.map(|d| d.to_string()),
-        totals,
-        rows: if group_by.is_some() {
-            rows.into_iter()
+    let variants: Vec<VariantStats> = variants
+        .into_iter()
+        .map(|(variant_id, (i, r))| VariantStats {
+            variant_id,
+            issued: i,
+            redeemed: r,
+            redemption_rate: rate(r, i),
+        })
+        .collect();
+    Ok(groupings
+        .iter()
+        .zip(rows)
+        .map(|(gb, rows)| Report {
+            object: "report".into(),
+            campaign_id: campaign.clone(),
+            from: from.map(|d| d.to_string()),
+            to: to.map(|d| d.to_string()),
+            totals: totals.clone(),
+            rows: rows
+                .into_iter()
                 .map(|(key, metrics)| ReportRow { key, metrics })
-                .collect()
-        } else {
-            vec![]
-        },
-        group_by,
-        remaining_budget: Money::usd(remaining),
-        variants: variants
-            .into_iter()
-            .map(|(variant_id, (i, r))| VariantStats {
-                variant_id,
-                issued: i,
-                redeemed: r,
-                redemption_rate: rate(r, i),
-            })
-            .collect(),
-    })
+                .collect(),
+            group_by: gb.map(str::to_string),
+            remaining_budget: Money::usd(remaining),
+            variants: variants.clone(),
+        })
+        .collect())
+}
+
+/// Counts a reward into `m`.
+fn count_reward(m: &mut Metrics, r: &RewardRec) {
+    let rw = &*r.issue;
+    m.rewards_issued += 1;
+    m.spend.amount += rw.cost.amount;
+    if r.status.is_redeemed() {
+        m.rewards_redeemed += 1;
+    }
+    match r.status {
+        RewardStatus::Expired => m.rewards_expired += 1,
+        RewardStatus::Cancelled => m.rewards_cancelled += 1,
+        _ => {}
+    }
+    if r.flag.is_some() {
+        m.rewards_flagged += 1;
+    }
+    if r.refunded {
+        m.refunds.amount += rw.cost.amount;
+    }
 }
 
 #[cfg(test)]

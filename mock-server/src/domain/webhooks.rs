@@ -93,8 +93,8 @@ pub struct WebhookJob {
     pub event_type: String,
     /// Endpoint id.
     pub endpoint_id: String,
-    /// Raw body.
-    pub body: String,
+    /// Raw body (shared with the delivery log's entries).
+    pub body: std::sync::Arc<str>,
     /// Next attempt number.
     pub attempt: u32,
 }
@@ -139,6 +139,13 @@ pub struct Delivery {
     pub at: DateTime<Utc>,
     /// Next retry, if any.
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// The payload sent (the event's JSON), shared by the event's attempts; the console shows it, the
+    /// control API does not.
+    #[serde(skip)]
+    pub body: Option<std::sync::Arc<str>>,
+    /// The `Moments-Signature` header sent with it.
+    #[serde(skip)]
+    pub signature: Option<String>,
 }
 
 /// Default overlap of a secret rotation: 24 hours.
@@ -241,10 +248,37 @@ impl Webhooks {
                 event_id: ev.id.clone(),
                 event_type: ev.kind.clone(),
                 endpoint_id: endpoint_id.into(),
-                body: serde_json::to_string(ev).unwrap_or_default(),
+                body: serde_json::to_string(ev).unwrap_or_default().into(),
                 attempt: 1,
             },
         );
+    }
+
+    /// Adds job `id`: an event sent again to an endpoint, as a first attempt, with the payload the log kept.
+    fn queue_again(&mut self, id: u64, sent: &Delivery, body: std::sync::Arc<str>) {
+        self.jobs.insert(
+            id,
+            WebhookJob {
+                event_id: sent.event_id.clone(),
+                event_type: sent.event_type.clone(),
+                endpoint_id: sent.endpoint_id.clone(),
+                body,
+                attempt: 1,
+            },
+        );
+    }
+
+    /// The app of an endpoint, deleted or not.
+    pub fn endpoint_owner(&self, id: &str) -> Option<&str> {
+        self.endpoints.get(id).map(|e| e.app_id.as_str())
+    }
+
+    /// The attempts to `app_id`'s endpoints (deleted ones too), newest first.
+    pub fn deliveries_of<'a>(&'a self, app_id: &'a str) -> impl Iterator<Item = &'a Delivery> + 'a {
+        self.deliveries
+            .iter()
+            .rev()
+            .filter(move |d| self.endpoint_owner(&d.endpoint_id) == Some(app_id))
     }
 
     /// Makes a due job a pending send, signed at `now` (a job of a deleted endpoint is dropped).
@@ -267,7 +301,7 @@ impl Webhooks {
             job_id,
             url: ep.e.url.clone(),
             signature: sign_all(&secrets, now.timestamp(), &job.body),
-            body: job.body.clone(),
+            body: job.body.to_string(),
             event_id: job.event_id.clone(),
             event_type: job.event_type.clone(),
         });
@@ -312,6 +346,8 @@ impl Webhooks {
             },
             at: now,
             next_retry_at: next,
+            body: Some(job.body.clone()),
+            signature: Some(send.signature.clone()),
         };
         if self.deliveries.len() >= DELIVERY_LOG {
             self.deliveries.remove(0);
@@ -337,6 +373,34 @@ pub fn queue_delivery(sb: &mut Sandbox, ev: &Event, endpoint_id: &str, at: DateT
     let id = sb.next_seq();
     sb.webhooks.queue(id, ev, endpoint_id);
     sb.schedule(at, DueKind::Webhook(id));
+}
+
+/// Sends an event to one of `app_id`'s live endpoints again, now, as a new first attempt with the
+/// payload its last attempt sent (signed when sent, with the endpoint's current secret).
+pub fn send_again(
+    sb: &mut Sandbox,
+    app_id: &str,
+    event_id: &str,
+    endpoint_id: &str,
+) -> Result<(), ApiError> {
+    let last = sb
+        .webhooks
+        .deliveries_of(app_id)
+        .find(|d| d.event_id == event_id && d.endpoint_id == endpoint_id)
+        .ok_or_else(|| ApiError::not_found("webhook delivery", event_id))?;
+    let body = last
+        .body
+        .clone()
+        .ok_or_else(|| ApiError::not_found("webhook delivery", event_id))?;
+    if sb.webhooks.endpoint(app_id, endpoint_id).is_none() {
+        return Err(ApiError::not_found("webhook endpoint", endpoint_id));
+    }
+    let last = last.clone();
+    let (id, now) = (sb.next_seq(), sb.now());
+    sb.webhooks.queue_again(id, &last, body);
+    // Due now: made a send at once, for the caller to deliver (retries are scheduled as usual).
+    sb.webhooks.make_send(id, now);
+    Ok(())
 }
 
 /// Records an attempt's result and schedules a retry when it failed.

@@ -105,6 +105,21 @@ pub fn resolve_credential(app: &AppState, cred: &str) -> Result<Principal, ApiEr
     }
 }
 
+/// The app of an `Authorization` header's credential when the cache holds it at the current generation
+/// (a handler resolved it), without taking the state's lock: the request journal names the app of each
+/// request with it.
+pub fn cached_app(
+    app: &AppState,
+    authorization: &http::HeaderValue,
+) -> Option<std::sync::Arc<str>> {
+    let cred = authorization.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+    let generation = app.0.cred_gen.load(Ordering::Acquire);
+    let map = app.0.creds.map.read().unwrap_or_else(|p| p.into_inner());
+    map.get(cred)
+        .filter(|c| c.generation == generation)
+        .map(|c| std::sync::Arc::from(c.principal.app_id()))
+}
+
 /// Extractor: any valid credential.
 pub struct Auth(pub Principal);
 

@@ -36,17 +36,14 @@ pub async fn list(
     let customer = p
         .scoped(TokenFact::Customer, "customer_id", q.get("customer_id"))?
         .map(str::to_string);
-    let (cmp, moment) = (q.get("campaign_id"), q.get("moment_id"));
+    let filter = rewards::RewardFilter {
+        campaign_id: q.get("campaign_id"),
+        moment_id: q.get("moment_id"),
+        customer_id: customer.as_deref(),
+        status,
+    };
     let g = app.lock();
-    let it = g.rewards.in_issue_order().rev().filter(|r| {
-        *r.issue.app_id == *p.app_id()
-            && cmp.is_none_or(|c| &*r.issue.campaign_id == c)
-            && moment.is_none_or(|m| &*r.issue.moment_id == m)
-            && customer
-                .as_deref()
-                .is_none_or(|c| r.customer_id.as_deref() == Some(c))
-            && status.is_none_or(|s| r.status == s)
-    });
+    let it = rewards::list_of(&g, p.app_id(), filter);
     Ok(Json(page(
         it.map(|r| (r.seq, r.view(&g.base_url))),
         cursor,

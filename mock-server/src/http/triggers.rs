@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::domain::errors::ApiResult;
+use crate::domain::journal::Attribution;
 use crate::domain::model::*;
 use crate::domain::sandbox::RewardRec;
 use crate::domain::trigger;
@@ -15,7 +16,7 @@ use crate::http::auth::Auth;
 use crate::http::envelope::ErrorEnvelope;
 use crate::http::extract::JsonBody;
 use crate::http::layers::idempotency::{self, Answer};
-use crate::http::layers::journal::OccurredAt;
+use crate::http::layers::journal::{OccurredAt, Touched};
 
 /// `POST /v1/triggers`
 #[utoipa::path(post, path = "/v1/triggers", tag = "triggers", request_body = Trigger,
@@ -72,6 +73,10 @@ pub async fn trigger(
             if ticket.is_some() {
                 resp.extensions_mut().insert(idempotency::Stored);
             }
+            resp.extensions_mut().insert(Touched(Attribution {
+                app_id: Some(r.issue.app_id.clone()),
+                reward_id: Some(id),
+            }));
             resp
         }
         Outcome::Progress(pr) => Json(TriggerResult {

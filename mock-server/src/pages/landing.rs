@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::domain::errors::ApiError;
+use crate::domain::journal::Attribution;
 use crate::domain::model::*;
 use crate::domain::rewards::redemption;
+use crate::http::layers::journal::Touched;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -183,11 +185,25 @@ pub async fn page(S(app): S<AppState>, Path(token): Path<String>) -> Response {
         return error_page(&e);
     }
     let v = redemption::redemption_view(&g, &id);
-    html(
+    let mut resp = html(
         StatusCode::OK,
         &format!("{} reward", v.brand_name),
         &landing(&v, &token, None),
-    )
+    );
+    if let Some(t) = link_touched(&g, &token) {
+        resp.extensions_mut().insert(t);
+    }
+    resp
+}
+
+/// The reward a link names and its app, for the request journal.
+fn link_touched(g: &crate::domain::sandbox::Sandbox, token: &str) -> Option<Touched> {
+    let id = redemption::reward_by_link(g, token).ok()?;
+    let r = g.rewards.get(&id)?;
+    Some(Touched(Attribution {
+        app_id: Some(r.issue.app_id.clone()),
+        reward_id: Some(r.id.clone()),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -225,7 +241,8 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
         }),
     };
     let mut g = app.lock();
-    match redemption::redeem(&mut g, &token, req) {
+    let touched = link_touched(&g, &token);
+    let mut resp = match redemption::redeem(&mut g, &token, req) {
         Ok(v) => {
             let item = v
                 .redeemed_item
@@ -259,5 +276,9 @@ pub async fn submit(S(app): S<AppState>, Path(token): Path<String>, body: Bytes)
             }
         }
         Err(e) => error_page(&e),
+    };
+    if let Some(t) = touched {
+        resp.extensions_mut().insert(t);
     }
+    resp
 }

@@ -8,7 +8,7 @@ use http::StatusCode;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::rewards;
-use crate::domain::sandbox::Sandbox;
+use crate::domain::sandbox::{RewardRec, Sandbox};
 
 /// The fraud reviews, by reward id: one per reward a rule held, with the order they were opened in.
 #[derive(Default)]
@@ -58,12 +58,22 @@ fn review_mut_check(sb: &Sandbox, app_id: &str, reward_id: &str) -> ApiResult<()
         .ok_or_else(|| ApiError::not_found("fraud review", reward_id))
 }
 
+/// Whether [`release`] accepts the reviewed reward: held and still flagged.
+pub fn releasable(review: &FraudReview, r: &RewardRec) -> bool {
+    review.decision == "held" && r.status == RewardStatus::Flagged
+}
+
+/// Whether [`block`] accepts the reviewed reward: not redeemed, closed or blocked yet.
+pub fn blockable(r: &RewardRec) -> bool {
+    matches!(r.status, RewardStatus::Flagged | RewardStatus::Issued)
+}
+
 /// Releases a held reward: it becomes `issued` and its link works.
 pub fn release(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<FraudReview> {
     review_mut_check(sb, app_id, reward_id)?;
     let now = sb.now();
     let rev = sb.reviews.get(reward_id).expect("checked");
-    if rev.decision != "held" || sb.rewards[reward_id].status != RewardStatus::Flagged {
+    if !releasable(rev, &sb.rewards[reward_id]) {
         return Err(ApiError::transition(format!(
             "The review is `{}`; only held rewards can be released.",
             rev.decision
@@ -87,8 +97,7 @@ pub fn release(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<Fra
 pub fn block(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<FraudReview> {
     review_mut_check(sb, app_id, reward_id)?;
     let now = sb.now();
-    let status = sb.rewards[reward_id].status;
-    if !matches!(status, RewardStatus::Flagged | RewardStatus::Issued) {
+    if !blockable(&sb.rewards[reward_id]) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "invalid_state_transition",

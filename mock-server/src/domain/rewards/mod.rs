@@ -230,6 +230,40 @@ pub fn visible_reward<'a>(sb: &'a Sandbox, p: &Principal, id: &str) -> ApiResult
     Ok(r)
 }
 
+/// What a list of rewards keeps: the filters of `GET /v1/rewards` (each absent one keeps all).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RewardFilter<'a> {
+    /// One campaign.
+    pub campaign_id: Option<&'a str>,
+    /// One moment.
+    pub moment_id: Option<&'a str>,
+    /// One customer.
+    pub customer_id: Option<&'a str>,
+    /// One status.
+    pub status: Option<RewardStatus>,
+}
+
+/// The issued rewards of `app_id` that `f` keeps, newest first.
+pub fn list_of<'a>(
+    sb: &'a Sandbox,
+    app_id: &'a str,
+    f: RewardFilter<'a>,
+) -> impl Iterator<Item = &'a RewardRec> + 'a {
+    sb.rewards.in_issue_order().rev().filter(move |r| {
+        *r.issue.app_id == *app_id
+            && f.campaign_id.is_none_or(|c| &*r.issue.campaign_id == c)
+            && f.moment_id.is_none_or(|m| &*r.issue.moment_id == m)
+            && f.customer_id
+                .is_none_or(|c| r.customer_id.as_deref() == Some(c))
+            && f.status.is_none_or(|s| r.status == s)
+    })
+}
+
+/// Whether [`cancel_reward`] accepts the reward: an issued or flagged one, not a test reward.
+pub fn cancellable(r: &RewardRec) -> bool {
+    matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) && !r.test
+}
+
 /// Cancels an issued or flagged reward and refunds it.
 pub fn cancel_reward(sb: &mut Sandbox, app_id: &str, id: &str) -> ApiResult<Reward> {
     let now = sb.now();
@@ -238,7 +272,7 @@ pub fn cancel_reward(sb: &mut Sandbox, app_id: &str, id: &str) -> ApiResult<Rewa
         .get(id)
         .filter(|r| *r.issue.app_id == *app_id)
         .ok_or_else(|| ApiError::not_found("reward", id))?;
-    if !matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.test {
+    if !cancellable(r) {
         return Err(ApiError::new(
             http::StatusCode::CONFLICT,
             "reward_not_cancellable",

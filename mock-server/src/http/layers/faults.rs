@@ -49,9 +49,14 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
                 req.extensions().get::<ConnCtl>(),
                 req.extensions().get::<std::sync::Arc<Started>>(),
             ) {
+                let credential = req.headers().get(http::header::AUTHORIZATION);
                 let outcome = Outcome {
                     status: 0,
                     fault: Some(fired.0.clone()),
+                    by: crate::domain::journal::Attribution {
+                        app_id: credential.and_then(|c| crate::http::auth::cached_app(&app, c)),
+                        reward_id: None,
+                    },
                     ..Outcome::default()
                 };
                 journal::record(&app, Started::clone(started), outcome);

@@ -13,13 +13,18 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 use crate::app::AppState;
-use crate::domain::journal::JournalEntry;
+use crate::domain::journal::{Attribution, JournalEntry, Recorded};
 use crate::http::layers::RouteOf;
 use crate::http::layers::faults::FaultFired;
 use crate::http::layers::{HEALTH_ROUTE, idempotency::Replayed};
 
 /// The log target of the one line per request (`--log moments_mock_server::request=info` shows those alone).
 pub const REQUEST_LOG_TARGET: &str = "moments_mock_server::request";
+
+/// What a request touched, left on its answer for the journal ([`Attribution`]) by a handler that knows
+/// better than the credential: a trigger names the reward it issued, a reward link its app.
+#[derive(Clone, Debug)]
+pub struct Touched(pub Attribution);
 
 /// A trigger's `occurred_at`, left on its answer for the journal.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +53,8 @@ pub struct Outcome {
     pub fault: Option<String>,
     /// The trigger's `occurred_at`.
     pub occurred_at: Option<DateTime<Utc>>,
+    /// Whose the request was.
+    pub by: Attribution,
 }
 
 /// The layer.
@@ -68,6 +75,7 @@ pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) ->
         && started.route.as_ref().map(RouteOf::as_str) == Some(HEALTH_ROUTE);
     let started = Arc::new(started);
     req.extensions_mut().insert(started.clone());
+    let credential = req.headers().get(http::header::AUTHORIZATION).cloned();
     let resp = next.run(req).await;
     // The request, and the reference its extensions held, is gone: the entry takes the strings.
     let started = Arc::try_unwrap(started).unwrap_or_else(|s| Started::clone(&s));
@@ -76,6 +84,7 @@ pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) ->
         replayed: resp.extensions().get::<Replayed>().is_some(),
         fault: resp.extensions().get::<FaultFired>().map(|f| f.0.clone()),
         occurred_at: resp.extensions().get::<OccurredAt>().map(|o| o.0),
+        by: attribution(&app, &resp, credential.as_ref()),
     };
     if health {
         log(&started, &outcome);
@@ -86,6 +95,22 @@ pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) ->
         tokio::spawn(async move { crate::delivery::flush(&a).await });
     }
     resp
+}
+
+/// Whose a request was: as its handler said ([`Touched`]), else the app of its credential when the
+/// handler resolved it (from the credential cache: no lock on the state).
+fn attribution(
+    app: &AppState,
+    resp: &Response,
+    credential: Option<&http::HeaderValue>,
+) -> Attribution {
+    match resp.extensions().get::<Touched>() {
+        Some(t) => t.0.clone(),
+        None => Attribution {
+            app_id: credential.and_then(|c| crate::http::auth::cached_app(app, c)),
+            reward_id: None,
+        },
+    }
 }
 
 /// Logs the request ([`log`]), records it in the journal and tells whether webhook sends wait to be
@@ -104,7 +129,17 @@ pub fn record(app: &AppState, s: Started, o: Outcome) -> bool {
         fault: o.fault,
         occurred_at: o.occurred_at,
     };
-    app.journal().record(entry);
+    let recorded = Recorded { entry, by: o.by };
+    let feed = &app.0.journal_feed;
+    // Sent under the journal's lock: a listener that subscribes under it, then reads the journal, sees
+    // each entry once.
+    let mut journal = app.journal();
+    if feed.receiver_count() > 0 {
+        // No listener left since the count was read: nothing to tell.
+        let _ = feed.send(Arc::new(recorded.clone()));
+    }
+    journal.record(recorded);
+    drop(journal);
     app.outbox_pending()
 }
 

@@ -9,10 +9,15 @@ pub mod app;
 pub mod assets;
 pub mod campaign_form;
 pub mod campaigns;
+pub mod charts;
 pub mod form;
+pub mod journal;
 pub mod layout;
+pub mod reports;
+pub mod rewards;
 pub mod sandbox;
 pub mod session;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -62,7 +67,11 @@ pub fn router(app: AppState) -> Router {
     let sections = Router::new()
         .merge(app::routes())
         .merge(campaigns::routes())
-        .merge(sandbox::routes());
+        .merge(sandbox::routes())
+        .merge(reports::routes())
+        .merge(rewards::routes())
+        .merge(webhooks::routes())
+        .merge(journal::routes());
     // Further sections: one `.merge(<section>::routes())` line each, here.
     Router::new()
         .route("/console", get(home))
