@@ -443,3 +443,36 @@ async fn a_second_app_sees_and_changes_none_of_the_first_apps_campaigns() {
     assert!(p.text.contains(other.body["app_id"].as_str().unwrap()));
     assert!(!p.text.contains(m.server.demo().app_id.as_str()));
 }
+
+#[tokio::test]
+async fn changing_a_groups_marketplace_shows_that_marketplaces_items_and_prices() {
+    let m = Mock::start().await;
+    let mut c = ConsoleClient::signed_in(&m.base, &m.key).await;
+    let p = c.get("/console/campaigns/new").await;
+    // The select posts the form back with htmx; the button beside it does without.
+    assert!(
+        p.text
+            .contains(r#"hx-vals="{&quot;op&quot;:&quot;refresh&quot;}""#),
+        "{}",
+        p.text
+    );
+    let mut form = campaign_form("Refreshed");
+    form.retain(|(k, _)| k != "op");
+    form.push(("reward_groups[0].marketplace".into(), "JP".into()));
+    form.retain(|(k, v)| !(k == "reward_groups[0].marketplace" && v == "US"));
+    form.push(("op".into(), "refresh".into()));
+    let p = post_form(&mut c, "/console/campaigns/new", &form).await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let group =
+        &p.text[p.text.find("Reward group 1").unwrap()..p.text.find("Reward group 2").unwrap()];
+    assert!(group.contains(" JPY"), "prices in yen");
+    assert!(!group.contains(" USD"), "no dollar price in a JP group");
+    let list = m
+        .call("GET", "/v1/campaigns", Some(&m.key), None, None)
+        .await;
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        1,
+        "nothing saved"
+    );
+}

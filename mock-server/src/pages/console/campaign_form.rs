@@ -519,6 +519,38 @@ fn item_picker(
     }
 }
 
+/// A reward group's marketplace: changing it shows that marketplace's items and prices. With htmx
+/// the change posts the form back (`op=refresh`) and swaps it in place; without, the button beside
+/// the select does the same.
+fn market_select(
+    errors: &FormErrors,
+    action: &str,
+    name: &str,
+    options: &[(String, String)],
+    selected: &str,
+) -> Markup {
+    let id = layout::field_id(name);
+    let err_id = format!("{id}-error");
+    let error = errors.of(name);
+    html! {
+        div class={ "field" @if error.is_some() { " invalid" } } {
+            label for=(id) { "Marketplace" }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| err_id.as_str())]
+                hx-post=(action) hx-trigger="change" hx-vals=r#"{"op":"refresh"}"#
+                hx-target="closest form" hx-select=".campaign-form" hx-swap="outerHTML" {
+                @for (v, t) in options {
+                    option value=(v) selected[v == selected] { (t) }
+                }
+            }
+            @if let Some(e) = error {
+                p class="field-error" id=(err_id) { (e) }
+            }
+            button type="submit" name="op" value="refresh" class="secondary" { "Show its items" }
+        }
+    }
+}
+
 /// The form: `action` posts it, `f` holds the values shown, `add` the slot an "add" button asked for.
 pub fn render(
     c: &Console,
@@ -598,7 +630,7 @@ pub fn render(
                         legend { "Reward group " (i + 1) }
                         div class="grid" {
                             (inp("Group id", &format!("{p}.id"), "text"))
-                            (layout::select(errors, "Marketplace", &format!("{p}.marketplace"), &market_options, market))
+                            (market_select(errors, action, &format!("{p}.marketplace"), &market_options, market))
                             (inp("Segments (comma-separated; blank: the default group)", &format!("{p}.segments"), "text"))
                             (inp("Own cost per action (USD, optional)", &format!("{p}.cost_per_action.amount"), "text"))
                         }

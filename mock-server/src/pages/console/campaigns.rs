@@ -342,9 +342,13 @@ async fn new_form(c: Console) -> Response {
     )
 }
 
-/// The slot an "add" button asked for (`moment`, `group`, `variant:N`), if one did.
+/// Whether the form is posted back to be shown again rather than saved, and with which slot added:
+/// an "add" button (`moment`, `group`, `variant:N`), or `refresh` (a group's marketplace changed).
 fn added(f: &FormData) -> Option<String> {
-    f.get("op").strip_prefix("add_").map(str::to_owned)
+    match f.get("op") {
+        "" | "save" => None,
+        op => Some(op.strip_prefix("add_").unwrap_or(op).to_owned()),
+    }
 }
 
 async fn create(c: Console, f: FormData) -> Response {
