@@ -648,7 +648,6 @@ pub async fn deliveries(S(app): S<AppState>, q: QueryMap) -> ApiResult<Json<List
     let mut data: Vec<_> = g
         .webhooks
         .deliveries()
-        .iter()
         .filter(|d| q.get("event_type").is_none_or(|t| d.event_type == t))
         .cloned()
         .collect();

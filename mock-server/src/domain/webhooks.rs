@@ -139,13 +139,17 @@ pub struct Delivery {
     pub at: DateTime<Utc>,
     /// Next retry, if any.
     pub next_retry_at: Option<DateTime<Utc>>,
-    /// The payload sent (the event's JSON), shared by the event's attempts; the console shows it, the
-    /// control API does not.
-    #[serde(skip)]
-    pub body: Option<std::sync::Arc<str>>,
+}
+
+/// An attempt as the log keeps it: the control API's [`Delivery`] and what was sent, for the console.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// The attempt.
+    pub delivery: Delivery,
+    /// The payload (the event's JSON), shared by the event's attempts.
+    pub body: std::sync::Arc<str>,
     /// The `Moments-Signature` header sent with it.
-    #[serde(skip)]
-    pub signature: Option<String>,
+    pub signature: String,
 }
 
 /// Default overlap of a secret rotation: 24 hours.
@@ -185,7 +189,7 @@ pub struct Webhooks {
     endpoints: HashMap<String, EndpointRec>,
     jobs: HashMap<u64, WebhookJob>,
     outbox: Vec<PendingSend>,
-    deliveries: Vec<Delivery>,
+    deliveries: Vec<Sent>,
 }
 
 impl Webhooks {
@@ -255,14 +259,15 @@ impl Webhooks {
     }
 
     /// Adds job `id`: an event sent again to an endpoint, as a first attempt, with the payload the log kept.
-    fn queue_again(&mut self, id: u64, sent: &Delivery, body: std::sync::Arc<str>) {
+    fn queue_again(&mut self, id: u64, sent: &Sent) {
+        let d = &sent.delivery;
         self.jobs.insert(
             id,
             WebhookJob {
-                event_id: sent.event_id.clone(),
-                event_type: sent.event_type.clone(),
-                endpoint_id: sent.endpoint_id.clone(),
-                body,
+                event_id: d.event_id.clone(),
+                event_type: d.event_type.clone(),
+                endpoint_id: d.endpoint_id.clone(),
+                body: sent.body.clone(),
                 attempt: 1,
             },
         );
@@ -274,11 +279,11 @@ impl Webhooks {
     }
 
     /// The attempts to `app_id`'s endpoints (deleted ones too), newest first.
-    pub fn deliveries_of<'a>(&'a self, app_id: &'a str) -> impl Iterator<Item = &'a Delivery> + 'a {
+    pub fn deliveries_of<'a>(&'a self, app_id: &'a str) -> impl Iterator<Item = &'a Sent> + 'a {
         self.deliveries
             .iter()
             .rev()
-            .filter(move |d| self.endpoint_owner(&d.endpoint_id) == Some(app_id))
+            .filter(move |s| self.endpoint_owner(&s.delivery.endpoint_id) == Some(app_id))
     }
 
     /// Makes a due job a pending send, signed at `now` (a job of a deleted endpoint is dropped).
@@ -346,13 +351,15 @@ impl Webhooks {
             },
             at: now,
             next_retry_at: next,
-            body: Some(job.body.clone()),
-            signature: Some(send.signature.clone()),
         };
         if self.deliveries.len() >= DELIVERY_LOG {
             self.deliveries.remove(0);
         }
-        self.deliveries.push(entry);
+        self.deliveries.push(Sent {
+            delivery: entry,
+            body: job.body.clone(),
+            signature: send.signature.clone(),
+        });
         match next {
             Some(_) => job.attempt += 1,
             None => {
@@ -363,8 +370,8 @@ impl Webhooks {
     }
 
     /// The log of attempts, oldest first.
-    pub fn deliveries(&self) -> &[Delivery] {
-        &self.deliveries
+    pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
+        self.deliveries.iter().map(|s| &s.delivery)
     }
 }
 
@@ -386,18 +393,14 @@ pub fn send_again(
     let last = sb
         .webhooks
         .deliveries_of(app_id)
-        .find(|d| d.event_id == event_id && d.endpoint_id == endpoint_id)
-        .ok_or_else(|| ApiError::not_found("webhook delivery", event_id))?;
-    let body = last
-        .body
-        .clone()
+        .find(|s| s.delivery.event_id == event_id && s.delivery.endpoint_id == endpoint_id)
+        .cloned()
         .ok_or_else(|| ApiError::not_found("webhook delivery", event_id))?;
     if sb.webhooks.endpoint(app_id, endpoint_id).is_none() {
         return Err(ApiError::not_found("webhook endpoint", endpoint_id));
     }
-    let last = last.clone();
     let (id, now) = (sb.next_seq(), sb.now());
-    sb.webhooks.queue_again(id, &last, body);
+    sb.webhooks.queue_again(id, &last);
     // Due now: made a send at once, for the caller to deliver (retries are scheduled as usual).
     sb.webhooks.make_send(id, now);
     Ok(())

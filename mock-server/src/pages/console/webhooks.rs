@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::ConsoleState;
 use super::layout::{self, Flash, Section};
 use super::session::Console;
-use crate::domain::webhooks::{self, Delivery};
+use crate::domain::webhooks::{self, Sent};
 
 /// Events shown on the page, newest first.
 pub const EVENTS_SHOWN: usize = 100;
@@ -34,28 +34,28 @@ pub struct EventDeliveries {
     /// The endpoint.
     pub endpoint_id: String,
     /// Attempts, newest first.
-    pub attempts: Vec<Delivery>,
+    pub attempts: Vec<Sent>,
 }
 
 /// Groups attempts (newest first) per (event, endpoint), keeping the first `limit` groups; a group
 /// lists its attempts newest first.
 pub fn per_event<'a>(
-    attempts: impl Iterator<Item = &'a Delivery>,
+    attempts: impl Iterator<Item = &'a Sent>,
     limit: usize,
 ) -> Vec<EventDeliveries> {
     let mut out: Vec<EventDeliveries> = Vec::new();
-    for d in attempts {
-        let full = out.len() >= limit;
+    for s in attempts {
+        let (d, full) = (&s.delivery, out.len() >= limit);
         match out
             .iter_mut()
             .find(|e| e.event_id == d.event_id && e.endpoint_id == d.endpoint_id)
         {
-            Some(e) => e.attempts.push(d.clone()),
+            Some(e) => e.attempts.push(s.clone()),
             None if !full => out.push(EventDeliveries {
                 event_id: d.event_id.clone(),
                 event_type: d.event_type.clone(),
                 endpoint_id: d.endpoint_id.clone(),
-                attempts: vec![d.clone()],
+                attempts: vec![s.clone()],
             }),
             None => {}
         }
@@ -77,7 +77,7 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     )
 }
 
-fn attempts_table(attempts: &[Delivery]) -> Markup {
+fn attempts_table(attempts: &[Sent]) -> Markup {
     html! {
         div class="table-wrap" {
             table class="attempts" {
@@ -86,7 +86,7 @@ fn attempts_table(attempts: &[Delivery]) -> Markup {
                     th scope="col" { "Error" } th scope="col" { "Next retry" }
                 } }
                 tbody {
-                    @for a in attempts {
+                    @for a in attempts.iter().map(|s| &s.delivery) {
                         tr {
                             td class="num" { (a.attempt) }
                             td { (when(Some(a.at))) }
@@ -108,7 +108,7 @@ async fn list(c: Console, Query(p): Query<ListParams>) -> Response {
         let g = c.app.lock();
         let of_app = g.webhooks.deliveries_of(c.app_id());
         per_event(
-            of_app.filter(|d| kind.is_none_or(|k| d.event_type == k)),
+            of_app.filter(|s| kind.is_none_or(|k| s.delivery.event_type == k)),
             EVENTS_SHOWN,
         )
     };
@@ -130,7 +130,7 @@ async fn list(c: Console, Query(p): Query<ListParams>) -> Response {
         @for e in &events {
             section class="event" aria-label={ "Event " (e.event_id) } {
                 h2 { code { (e.event_type) } " " a href={ "/console/webhooks/" (e.event_id) "?endpoint_id=" (e.endpoint_id) } { (e.event_id) } }
-                p class="muted" { "To endpoint " code { (e.endpoint_id) } " · " (e.attempts[0].url) }
+                p class="muted" { "To endpoint " code { (e.endpoint_id) } " · " (e.attempts[0].delivery.url) }
                 (attempts_table(&e.attempts))
             }
         }
@@ -154,7 +154,8 @@ async fn show(
 ) -> Response {
     let found = {
         let g = c.app.lock();
-        let of_event = g.webhooks.deliveries_of(c.app_id()).filter(|d| {
+        let of_event = g.webhooks.deliveries_of(c.app_id()).filter(|s| {
+            let d = &s.delivery;
             d.event_id == event_id && p.endpoint_id.as_deref().is_none_or(|e| d.endpoint_id == e)
         });
         per_event(of_event, 1).pop()
@@ -165,11 +166,9 @@ async fn show(
             &event_id,
         ));
     };
-    let last = &e.attempts[0];
-    let pretty = last
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+    let (sent, last) = (&e.attempts[0], &e.attempts[0].delivery);
+    let pretty = serde_json::from_str::<serde_json::Value>(&sent.body)
+        .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok());
     let body = html! {
         p { a href="/console/webhooks" { "← Webhook deliveries" } }
@@ -184,11 +183,11 @@ async fn show(
         (attempts_table(&e.attempts))
         h2 { "Signed payload (last attempt)" }
         dl class="details" {
-            dt { "Moments-Signature" } dd { code id="signature" { (last.signature.as_deref().unwrap_or("–")) } }
+            dt { "Moments-Signature" } dd { code id="signature" { (sent.signature) } }
             dt { "Moments-Event-Id" } dd { code { (e.event_id) } }
             dt { "Moments-Event-Type" } dd { code { (e.event_type) } }
         }
-        pre class="payload" id="payload" tabindex="0" aria-label="Payload" { code { (pretty.as_deref().or(last.body.as_deref()).unwrap_or("")) } }
+        pre class="payload" id="payload" tabindex="0" aria-label="Payload" { code { (pretty.as_deref().unwrap_or(&sent.body)) } }
     };
     layout::page(
         &c,
@@ -235,9 +234,10 @@ async fn send_again(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::webhooks::Delivery;
 
-    fn attempt(event: &str, endpoint: &str, n: u32) -> Delivery {
-        Delivery {
+    fn attempt(event: &str, endpoint: &str, n: u32) -> Sent {
+        let delivery = Delivery {
             event_id: event.into(),
             event_type: "reward.issued".into(),
             endpoint_id: endpoint.into(),
@@ -248,8 +248,11 @@ mod tests {
             error: Some("HTTP 500".into()),
             at: chrono::DateTime::from_timestamp(1_800_000_000 + n as i64, 0).unwrap(),
             next_retry_at: None,
-            body: None,
-            signature: None,
+        };
+        Sent {
+            delivery,
+            body: "{}".into(),
+            signature: "t=1,v1=00".into(),
         }
     }
 
@@ -269,7 +272,7 @@ mod tests {
                 (
                     g.event_id.as_str(),
                     g.endpoint_id.as_str(),
-                    g.attempts.iter().map(|a| a.attempt).collect(),
+                    g.attempts.iter().map(|a| a.delivery.attempt).collect(),
                 )
             })
             .collect();
