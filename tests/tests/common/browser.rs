@@ -313,6 +313,38 @@ impl Browser {
         std::fs::write(path, png).expect("screenshot written");
     }
 
+    /// Whether a JavaScript dialog (`alert`, `confirm`, `prompt`) is open.
+    pub async fn alert_open(&self) -> bool {
+        let v = self
+            .call(reqwest::Method::GET, "/alert/text", Value::Null)
+            .await;
+        v.get("error").is_none()
+    }
+
+    /// The current window's handle.
+    pub async fn window(&self) -> String {
+        self.call(reqwest::Method::GET, "/window", Value::Null)
+            .await
+            .as_str()
+            .expect("a window handle")
+            .to_owned()
+    }
+
+    /// Opens a new tab and returns its handle (the current window stays current).
+    pub async fn new_window(&self) -> String {
+        self.call(reqwest::Method::POST, "/window/new", json!({"type": "tab"}))
+            .await["handle"]
+            .as_str()
+            .expect("a window handle")
+            .to_owned()
+    }
+
+    /// Makes a window current.
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(reqwest::Method::POST, "/window", json!({"handle": handle}))
+            .await;
+    }
+
     /// Ends the session.
     pub async fn quit(self) {
         let _ = self
