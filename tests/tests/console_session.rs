@@ -16,6 +16,18 @@ async fn signing_in_with_the_secret_key_opens_a_fresh_http_only_strict_session()
         (p.status, p.location().as_deref()),
         (303, Some("/console/sign-in"))
     );
+    // An htmx request is sent to the sign-in page as a whole page.
+    let r = reqwest::Client::new()
+        .get(format!("{}/console/campaigns", m.base))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers().get("hx-redirect").and_then(|v| v.to_str().ok()),
+        Some("/console/sign-in")
+    );
 
     let p = c.get("/console/sign-in").await;
     assert_eq!(p.status, 200);

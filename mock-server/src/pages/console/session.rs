@@ -200,7 +200,20 @@ impl FromRequestParts<ConsoleState> for Console {
         parts: &mut Parts,
         state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
-        let to_sign_in = || layout::redirect("/console/sign-in");
+        // An htmx request would follow a redirect and swap the sign-in page into a fragment:
+        // it gets `HX-Redirect`, which htmx follows as a whole-page load.
+        let htmx = parts.headers.contains_key("hx-request");
+        let to_sign_in = || {
+            if htmx {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [("hx-redirect", "/console/sign-in")],
+                )
+                    .into_response()
+            } else {
+                layout::redirect("/console/sign-in")
+            }
+        };
         let Some(sid) = cookie(&parts.headers, COOKIE) else {
             return Err(to_sign_in());
         };
