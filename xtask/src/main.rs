@@ -42,7 +42,8 @@ usage: cargo xtask <task>
                 (not part of `ci`; kotlin-test runs the interleaved one for a few rounds)
   swift-test    bindings + mock binary (MOMENTS_MOCK_BIN: use that one), then `swift test` of the root Swift
                 package (native swift, or a Debian trixie root); its privacy manifest in the built bundle; the iOS
-                example's model and every Swift snippet of docs/mobile.md compiled against the SDK
+                example's model compiled against the SDK and its tests run against the mock, every Swift snippet of
+                docs/mobile.md compiled against the SDK
   swift [--package-path DIR] [--] ARGS
                 `swift ARGS` for any package (an app's own, depending on the SDK by path) in the Swift
                 environment swift-test uses, with MOMENTS_LIB_DIR (default: target/swift/lib, written by

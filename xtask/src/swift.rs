@@ -1,7 +1,7 @@
 //! `cargo xtask swift-test`: the Swift SDK (the root `Package.swift`) built and tested against the real native
-//! library, the iOS example's model and every Swift snippet of docs/mobile.md compiled against it. The package's
-//! tests include the testing kit's (`MomentsTesting`, over the mock's own native library `moments-mock-ffi`, built
-//! here too).
+//! library, the iOS example's model compiled against it and its tests run against the mock, and every Swift snippet
+//! of docs/mobile.md compiled against it. The package's tests include the testing kit's (`MomentsTesting`, over the
+//! mock's own native library `moments-mock-ffi`, built here too).
 //!
 //! With a native `swift` on `PATH` (macOS, or Linux with Swift installed) it runs directly. Otherwise, on Debian
 //! as root, it uses a Debian trixie root with the `swiftlang` package, made once with debootstrap under
@@ -50,14 +50,14 @@ pub fn test() -> Result {
             .env("MOMENTS_LIB_DIR", &lib_dir)
             .env("MOMENTS_MOCK_BIN", &mock))?;
         check_privacy_manifest_bundled(&scratch)?;
-        for (title, dir, build) in [
-            (EXAMPLE_HEADER, &example, &example_scratch),
-            (SNIPPETS_HEADER, &snippets, &snippets_scratch),
+        for (title, dir, command, build) in [
+            (EXAMPLE_HEADER, &example, "test", &example_scratch),
+            (SNIPPETS_HEADER, &snippets, "build", &snippets_scratch),
         ] {
             header(title);
             run(util::cmd("swift")
                 .current_dir(dir)
-                .args(["build", "--scratch-path"])
+                .args([command, "--scratch-path"])
                 .arg(build)
                 .env("MOMENTS_LIB_DIR", &lib_dir))?;
         }
@@ -101,7 +101,7 @@ pub fn test() -> Result {
         in_root(
             EXAMPLE_HEADER,
             format!(
-                "cd '{}' && exec swift build --scratch-path '{}'",
+                "cd '{}' && exec swift test --scratch-path '{}'",
                 example.display(),
                 example_scratch.display()
             ),
@@ -135,7 +135,7 @@ fn build_mock_library(lib_dir: &Path) -> Result {
     Ok(())
 }
 
-const EXAMPLE_HEADER: &str = "Swift: the iOS example's model (RewardsModel.swift) compiles against the SDK, warnings as errors";
+const EXAMPLE_HEADER: &str = "Swift: the iOS example's model (RewardsModel.swift) compiles against the SDK, warnings as errors, and its tests (MomentsDemoTests) pass against the mock";
 const SNIPPETS_HEADER: &str = "Swift: every ```swift snippet of docs/mobile.md compiles against the SDK (Swift 6), warnings as errors";
 
 /// The SwiftPM identity of the root package when a package depends on it by path: its folder's name.
@@ -173,18 +173,56 @@ fn check_privacy_manifest_bundled(scratch: &Path) -> Result {
 }
 
 /// A package in `target/` that compiles the iOS example's UI-free part (`RewardsModel.swift`, copied) against the
-/// SDK package in Swift 6 language mode, so the example cannot drift from the SDK's API. The SwiftUI shell needs
+/// SDK package in Swift 6 language mode, so the example cannot drift from the SDK's API, and runs its tests
+/// (`MomentsDemoTests/*.swift`, copied) against the mock through `MomentsTesting`. The module is named `MomentsDemo`,
+/// as the app's, so the tests' `@testable import MomentsDemo` is the same here and in Xcode. The SwiftUI shell needs
 /// Apple's SDKs and is not compiled here.
 fn example_check_package(root: &Path) -> Result<PathBuf> {
     let dir = util::target_dir().join("swift-example-check");
-    let sources = dir.join("Sources/MomentsDemoCheck");
-    std::fs::create_dir_all(&sources).map_err(|e| format!("create {}: {e}", sources.display()))?;
-    let model = root.join("examples/ios-swift/MomentsDemo/RewardsModel.swift");
-    std::fs::copy(&model, sources.join("RewardsModel.swift"))
-        .map_err(|e| format!("copy {}: {e}", model.display()))?;
+    // An earlier layout's target folder must not linger as a second module.
+    let stale = dir.join("Sources/MomentsDemoCheck");
+    if stale.exists() {
+        std::fs::remove_dir_all(&stale).map_err(|e| format!("remove {}: {e}", stale.display()))?;
+    }
+    let example = root.join("examples/ios-swift");
+    let tests_dir = example.join("MomentsDemoTests");
+    let tests: Vec<PathBuf> = std::fs::read_dir(&tests_dir)
+        .map_err(|e| format!("read {}: {e}", tests_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "swift"))
+        .collect();
+    let copies = std::iter::once((
+        "Sources/MomentsDemo",
+        example.join("MomentsDemo/RewardsModel.swift"),
+    ))
+    .chain(tests.into_iter().map(|t| ("Tests/MomentsDemoTests", t)));
+    for (to, file) in copies {
+        let target = dir.join(to);
+        std::fs::create_dir_all(&target)
+            .map_err(|e| format!("create {}: {e}", target.display()))?;
+        let name = file
+            .file_name()
+            .ok_or(format!("{} has no name", file.display()))?;
+        std::fs::copy(&file, target.join(name))
+            .map_err(|e| format!("copy {}: {e}", file.display()))?;
+    }
+    // The model imports Observation, whose Linux library leaves `swift::threading::fatal` undefined when an executable
+    // (the tests) links it (swiftlang/swift#75670): the handler, defined here for the test bundle.
+    let fix = dir.join("Sources/ObservationThreadingFatal");
+    std::fs::create_dir_all(fix.join("include"))
+        .map_err(|e| format!("create {}: {e}", fix.display()))?;
+    std::fs::write(
+        fix.join("include/ObservationThreadingFatal.h"),
+        "// The fatal-error handler of Swift's threading library, for Observation on Linux.\n",
+    )
+    .map_err(|e| format!("write {}: {e}", fix.display()))?;
+    std::fs::write(fix.join("fatal.c"), OBSERVATION_THREADING_FATAL)
+        .map_err(|e| format!("write {}: {e}", fix.display()))?;
     let manifest = format!(
         r#"// swift-tools-version:6.0
-// Generated by `cargo xtask swift-test`: compiles examples/ios-swift/MomentsDemo/RewardsModel.swift against the SDK.
+// Generated by `cargo xtask swift-test`: compiles examples/ios-swift/MomentsDemo/RewardsModel.swift against the SDK
+// and runs examples/ios-swift/MomentsDemoTests against the mock.
 import PackageDescription
 
 let package = Package(
@@ -193,10 +231,21 @@ let package = Package(
     dependencies: [.package(path: "{sdk}")],
     targets: [
         .target(
-            name: "MomentsDemoCheck",
+            name: "MomentsDemo",
             dependencies: [.product(name: "MomentsSDK", package: "{identity}")],
-            path: "Sources/MomentsDemoCheck",
+            path: "Sources/MomentsDemo",
             swiftSettings: [.unsafeFlags(["-warnings-as-errors"])]
+        ),
+        .target(name: "ObservationThreadingFatal", path: "Sources/ObservationThreadingFatal"),
+        .testTarget(
+            name: "MomentsDemoTests",
+            dependencies: [
+                "MomentsDemo",
+                "ObservationThreadingFatal",
+                .product(name: "MomentsSDK", package: "{identity}"),
+                .product(name: "MomentsTesting", package: "{identity}"),
+            ],
+            path: "Tests/MomentsDemoTests"
         ),
     ]
 )
@@ -208,6 +257,23 @@ let package = Package(
         .map_err(|e| format!("write {}: {e}", dir.display()))?;
     Ok(dir)
 }
+
+/// `swift::threading::fatal(const char *, ...)` (its C++ name), which Observation's Linux library needs from the
+/// executable that links it: print the message and abort.
+const OBSERVATION_THREADING_FATAL: &str = r#"#ifdef __linux__
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void _ZN5swift9threading5fatalEPKcz(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    abort();
+}
+#endif
+"#;
 
 /// Declarations the snippets of docs/mobile.md use without showing them: the app's own backend client (an
 /// ordinary class, not `Sendable`, as an app's usually is) and a way to show something. The values they use
@@ -733,6 +799,7 @@ mod tests {
             "bindings/swift/Sources/MomentsTesting",
             "bindings/swift/Tests/MomentsTestingTests",
             "examples/ios-swift/MomentsDemo",
+            "examples/ios-swift/MomentsDemoTests",
         ] {
             files.extend(
                 std::fs::read_dir(root.join(dir))

@@ -1,6 +1,6 @@
 // The app side of the Moments SDK, without UI: the token provider, the client, the rewards the SwiftUI views show.
 // Kept free of SwiftUI and UIKit so that `cargo xtask swift-test` compiles it against the SDK on Linux (Swift 6
-// language mode, warnings as errors).
+// language mode, warnings as errors) and runs its tests (MomentsDemoTests) against the mock.
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking // URLSession outside Apple platforms (where CI compiles this file)
@@ -53,13 +53,20 @@ final class RewardsModel {
     @ObservationIgnored private let client: MomentsClient
     @ObservationIgnored private var following: [Task<Void, Never>] = []
 
-    /// Throws only for an unusable configuration (the API URL).
-    init(campaignID: String, deviceID: String?) throws {
+    /// Throws only for an unusable configuration (the API URL). `baseURL` and `tokens` default to the API above and
+    /// the example backend; the model's tests (MomentsDemoTests) give a mock's and tokens minted through it.
+    init(campaignID: String, deviceID: String?, baseURL: URL = apiURL, tokens: TokenProvider? = nil) throws {
         self.campaignID = campaignID
-        let backend = AppBackend(userID: "cust_42")
+        let provider: TokenProvider
+        if let tokens {
+            provider = tokens
+        } else {
+            let backend = AppBackend(userID: "cust_42")
+            provider = TokenProvider { try await backend.customerToken() }
+        }
         client = try MomentsClient(
-            config: ClientConfig(baseURL: apiURL, device: DeviceInfo(type: .iOS, id: deviceID)),
-            tokenProvider: TokenProvider { try await backend.customerToken() }
+            config: ClientConfig(baseURL: baseURL, device: DeviceInfo(type: .iOS, id: deviceID)),
+            tokenProvider: provider
         )
         // The rewards list follows the SDK's state: a snapshot first, then every change.
         following.append(Task { [weak self, client] in
