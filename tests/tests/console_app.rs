@@ -29,6 +29,7 @@ async fn a_key_is_shown_once_works_on_the_api_and_stops_when_revoked() {
     );
     assert!(!p.text.contains(m.server.demo().api_key.as_str()));
     assert!(!p.text.contains(&m.key), "no secret key is ever listed");
+    assert_eq!(p.text.matches("this session's key").count(), 1);
 
     let r = c.post("/console/app/keys", &[("name", "ci")]).await;
     assert_eq!(r.status, 303, "{}", r.text);

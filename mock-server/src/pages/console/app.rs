@@ -44,8 +44,13 @@ async fn show(c: Console) -> Response {
 }
 
 fn render(c: &Console, sent: &Sent, status: StatusCode) -> Response {
-    let (app, keys, endpoints) = {
+    let (app, keys, endpoints, own_key) = {
         let g = c.app.lock();
+        let own_key = g
+            .credentials
+            .keys_of(c.app_id())
+            .find(|k| c.signed_in_with(&k.secret))
+            .map(|k| k.id.clone());
         let now = g.now();
         let endpoints: Vec<_> = g
             .webhooks
@@ -57,6 +62,7 @@ fn render(c: &Console, sent: &Sent, status: StatusCode) -> Response {
             apps::app_view(&g, c.app_id()),
             apps::keys(&g, c.app_id()),
             endpoints,
+            own_key,
         )
     };
     let app = match app {
@@ -82,7 +88,12 @@ fn render(c: &Console, sent: &Sent, status: StatusCode) -> Response {
                     tbody {
                         @for k in &keys {
                             tr {
-                                td { (k.name.as_deref().unwrap_or("—")) }
+                                td {
+                                    (k.name.as_deref().unwrap_or("—"))
+                                    @if own_key.as_deref() == Some(k.id.as_str()) {
+                                        br; small { "this session's key: revoking it signs you out" }
+                                    }
+                                }
                                 td { code { (k.hint) } }
                                 td { (k.created_at.format("%Y-%m-%d %H:%M")) }
                                 td { @if let Some(at) = k.revoked_at { "revoked " (at.format("%Y-%m-%d %H:%M")) } @else { "active" } }

@@ -169,9 +169,15 @@ pub struct Console {
     pub csrf: String,
     sid: String,
     sessions: Arc<Sessions>,
+    secret: String,
 }
 
 impl Console {
+    /// Whether `secret` is the key this session signed in with (revoking it ends the session).
+    pub fn signed_in_with(&self, secret: &str) -> bool {
+        bool::from(self.secret.as_bytes().ct_eq(secret.as_bytes()))
+    }
+
     /// The signed-in app.
     pub fn app_id(&self) -> &str {
         self.principal.app_id()
@@ -227,6 +233,7 @@ impl FromRequestParts<ConsoleState> for Console {
                 csrf,
                 sid: sid.to_owned(),
                 sessions: state.sessions.clone(),
+                secret,
             }),
             _ => {
                 // The key was revoked, or a reset removed it: the session ends with it.
