@@ -47,6 +47,8 @@ pub struct Shared {
     pub compat_limiter: crate::http::compat::CompatLimiter,
     /// When the server started, in real time (`GET /_mock/health`'s uptime; no reset or clock moves it).
     pub started: std::time::Instant,
+    /// Last, so it drops after everything above: hands the freed memory back to the OS.
+    _release: crate::memory::ReleaseOnDrop,
 }
 
 impl Shared {
@@ -69,6 +71,7 @@ impl Shared {
             faults_armed: AtomicBool::new(false),
             compat_limiter: crate::http::compat::CompatLimiter::default(),
             started: std::time::Instant::now(),
+            _release: crate::memory::ReleaseOnDrop,
         }
     }
 }

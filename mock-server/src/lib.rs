@@ -20,6 +20,7 @@ mod control;
 mod delivery;
 mod domain;
 mod http;
+mod memory;
 mod pages;
 mod server;
 pub mod testing;

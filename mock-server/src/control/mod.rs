@@ -340,21 +340,10 @@ pub fn reset_sandbox(app: &AppState) -> ApiResult<Json<Ack>> {
     // Free the old state outside the lock, then hand the freed pages back to the OS so a reset
     // brings the process's memory back near its start (the soak test checks this).
     drop(old);
-    release_free_memory();
+    crate::memory::release_free_memory();
     Ok(ack(
         "Sandbox reset to how the server started (seeded demo and startup fixtures); clock back to real time.",
     ))
-}
-
-/// Returns freed heap pages to the OS. glibc keeps freed memory in its arenas otherwise, so
-/// resident memory would stay at its high-water mark after a reset.
-#[allow(unsafe_code)] // the one FFI call of the mock
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only walks the allocator's own free lists; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// `POST /_mock/fixtures`

@@ -89,11 +89,6 @@ pub struct EndpointRec {
     pub e: WebhookEndpoint,
 }
 
-/// Entries the per-reward maps hold before they first grow. Growing rehashes every entry
-/// while the one lock is held (tens of milliseconds at this size), so the maps start large:
-/// only their control bytes are touched up front, the slots are committed as they fill.
-pub const PRESIZE: usize = 1 << 16;
-
 /// The one state.
 pub struct Sandbox {
     /// The clock.
@@ -181,19 +176,16 @@ impl Sandbox {
             credentials: Default::default(),
             catalog: Default::default(),
             campaigns: Campaigns::default(),
-            rewards: crate::domain::rewards::Rewards::with_capacity(PRESIZE),
+            rewards: crate::domain::rewards::Rewards::new(),
             ledger: Ledger::default(),
             goals: Default::default(),
-            fraud: crate::domain::fraud::rules::FraudState::with_capacity(
-                PRESIZE,
-                Clock::default().now(),
-            ),
+            fraud: crate::domain::fraud::rules::FraudState::new(Clock::default().now()),
             digest_keys: std::hash::RandomState::new(),
             strs: HashSet::default(),
             reviews: Default::default(),
             actions: FastMap::default(),
             webhooks: Default::default(),
-            due: BinaryHeap::with_capacity(4096),
+            due: BinaryHeap::new(),
             seq: 0,
             faults: Default::default(),
         }

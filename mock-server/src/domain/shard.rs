@@ -29,12 +29,12 @@ pub struct Sharded<K, V> {
 }
 
 impl<K: Hash + Eq, V> Sharded<K, V> {
-    /// An empty map with room for about `capacity` entries before any shard grows.
-    pub fn with_capacity(capacity: usize) -> Self {
-        let per = capacity.div_ceil(SHARDS);
+    /// An empty map: its shards allocate nothing until they get their first entry, so a mock that
+    /// stores nothing holds only the shards' headers.
+    pub fn new() -> Self {
         Sharded {
             shards: (0..SHARDS)
-                .map(|_| HashMap::with_capacity_and_hasher(per, Seeded::default()))
+                .map(|_| HashMap::with_hasher(Seeded::default()))
                 .collect(),
             pick: Seeded::default(),
         }
@@ -102,6 +102,12 @@ impl<K: Hash + Eq, V> Sharded<K, V> {
     }
 }
 
+impl<K: Hash + Eq, V> Default for Sharded<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<K, Q, V> std::ops::Index<&Q> for Sharded<K, V>
 where
     K: Hash + Eq + Borrow<Q>,
@@ -120,7 +126,7 @@ mod tests {
 
     #[test]
     fn behaves_like_one_map() {
-        let mut m: Sharded<String, u32> = Sharded::with_capacity(10);
+        let mut m: Sharded<String, u32> = Sharded::new();
         for i in 0..1000u32 {
             assert_eq!(m.insert(format!("k{i}"), i), None);
         }

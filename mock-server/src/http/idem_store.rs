@@ -33,9 +33,6 @@ pub fn retry_later(status: u16) -> bool {
     status == 429 || (500..600).contains(&status)
 }
 
-/// Keys the store holds before any shard first grows (a shard grows under its own lock only).
-const PRESIZE: usize = 1 << 16;
-
 /// A stored idempotent answer.
 #[derive(Clone, Debug)]
 pub enum IdemEntry {
@@ -109,7 +106,8 @@ impl IdemStore {
     /// An empty store; `now` is the server's time.
     pub fn new(now: DateTime<Utc>) -> IdemStore {
         IdemStore {
-            shards: (0..SHARDS).map(|_| Mutex::new(presized())).collect(),
+            // Empty shards allocate nothing: a mock holds what it has been given.
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             keys: std::hash::RandomState::new(),
             epoch: AtomicU64::new(0),
             last_sweep: AtomicI64::new(now.timestamp()),
@@ -230,7 +228,7 @@ impl IdemStore {
         self.last_sweep.store(now.timestamp(), Ordering::Release);
         for g in &mut guards {
             // A new table, so the old one's memory is freed (a reset gives memory back).
-            **g = presized();
+            **g = Shard::default();
         }
     }
 
@@ -272,10 +270,6 @@ impl IdemStore {
 
 /// One shard of the store.
 type Shard = FastMap<Scope, Box<IdemEntry>>;
-
-fn presized() -> Shard {
-    FastMap::with_capacity_and_hasher(PRESIZE / SHARDS, Default::default())
-}
 
 #[cfg(test)]
 mod tests {

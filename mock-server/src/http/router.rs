@@ -137,6 +137,13 @@ async fn not_found() -> ApiError {
     ApiError::from_status(StatusCode::NOT_FOUND)
 }
 
+/// The routes and their fallback without layers or state, built once per process: `build` also
+/// builds every operation of the OpenAPI document, which was most of a mock's start time.
+fn bare_routes() -> Router<AppState> {
+    static ROUTES: OnceLock<Router<AppState>> = OnceLock::new();
+    ROUTES.get_or_init(|| build().0.fallback(not_found)).clone()
+}
+
 /// The full router with its layers ([`crate::http::layers`] says what each does), outermost first.
 pub fn router(app: AppState) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
@@ -151,11 +158,7 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn(limits::layer))
         .layer(from_fn_with_state(app.clone(), faults::layer))
         .layer(from_fn_with_state(app.clone(), idempotency::layer));
-    let api = build()
-        .0
-        .fallback(not_found)
-        .layer(layers)
-        .with_state(app.clone());
+    let api = bare_routes().layer(layers).with_state(app.clone());
     // The console beside the API, outside its layers (`pages::console`).
     crate::pages::console::router(app).merge(api)
 }

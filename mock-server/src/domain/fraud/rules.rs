@@ -140,11 +140,11 @@ pub struct FraudState {
 }
 
 impl FraudState {
-    /// Empty, with room for `capacity` keys before the maps first grow.
-    pub fn with_capacity(capacity: usize, now: DateTime<Utc>) -> FraudState {
+    /// Empty (nothing allocated before the first counted action); `now` is the server's time.
+    pub fn new(now: DateTime<Utc>) -> FraudState {
         FraudState {
-            windows: Sharded::with_capacity(2 * capacity),
-            device_customers: Sharded::with_capacity(capacity),
+            windows: Sharded::new(),
+            device_customers: Sharded::new(),
             last_sweep: now,
         }
     }
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_refused_action_counts_in_no_window_and_retry_after_is_exact() {
-        let mut f = FraudState::with_capacity(16, at(0));
+        let mut f = FraudState::new(at(0));
         let windows = [(1, Velocity::Customer, 5), (2, Velocity::Device, 2)];
         f.count_velocity(&windows, at(0)).unwrap();
         f.count_velocity(&windows, at(100)).unwrap();
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_device_is_flagged_past_its_customer_limit_and_sweeps_forget_idle_windows() {
-        let mut f = FraudState::with_capacity(16, at(0));
+        let mut f = FraudState::new(at(0));
         let limits = Limits {
             customers_per_device: 2,
             ..DEFAULTS

@@ -32,13 +32,13 @@ pub struct Rewards {
 }
 
 impl Rewards {
-    /// Empty, with room for `n` rewards before the maps grow.
-    pub fn with_capacity(n: usize) -> Rewards {
+    /// Empty: nothing is allocated before the first reward.
+    pub fn new() -> Rewards {
         Rewards {
-            by_id: Sharded::with_capacity(n),
-            order: Vec::with_capacity(4096),
+            by_id: Sharded::new(),
+            order: Vec::new(),
             test: HashMap::new(),
-            held: Sharded::with_capacity(n),
+            held: Sharded::new(),
             issues: FastMap::default(),
         }
     }
