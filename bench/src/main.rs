@@ -5,10 +5,12 @@
 //! ```text
 //! cargo build --release -p moments-mock-server -p moments-bench
 //! target/release/moments-bench load [--seconds 10] [--connections 32,128] [--no-peers]
+//! target/release/moments-bench console [--rewards 100000] [--samples 50]
 //! target/release/moments-bench startup [--runs 200] [--mocks 50]
 //! ```
 
 mod ceiling;
+mod console;
 mod stateful;
 
 /// The mock's name in the report.
@@ -41,8 +43,7 @@ struct Options {
     out: PathBuf,
 }
 
-const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]
-       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
+const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench console [--rewards N] [--samples N] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -62,6 +63,7 @@ fn known_flags(mode: &str) -> Option<(&'static [&'static str], &'static [&'stati
             ],
             &["--no-peers"],
         )),
+        "console" => Some((&["--rewards", "--samples", "--mock-bin", "--out"], &[])),
         "startup" => Some((
             &[
                 "--runs",
@@ -138,6 +140,24 @@ fn checked_mode(args: &[String]) -> &str {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match checked_mode(&args) {
+        "console" => {
+            let target = target_dir();
+            let number = |name: &str, default: usize| {
+                flag(&args, name).map_or(default, |v| v.parse().unwrap_or_else(|_| usage()))
+            };
+            let opts = console::Options {
+                rewards: number("--rewards", 100_000),
+                samples: number("--samples", 50),
+                mock_bin: flag(&args, "--mock-bin")
+                    .map_or_else(|| target.join("release/moments-mock-server"), PathBuf::from),
+                out: flag(&args, "--out")
+                    .map_or_else(|| target.join("bench/console.md"), PathBuf::from),
+            };
+            if let Err(e) = console::run(&opts) {
+                eprintln!("moments-bench: {e}");
+                std::process::exit(1);
+            }
+        }
         mode @ ("ceiling" | "stateful") => {
             let port = flag(&args, "--port").map_or(0, |v| v.parse().unwrap_or_else(|_| usage()));
             let bytes =
