@@ -85,15 +85,21 @@ fn action_label(a: &str) -> &'static str {
     }
 }
 
-/// This month's budget as a gauge: the campaign's net spend and what remains of its budget against
-/// the $5,000 campaign cap, its refunds, and the account's net spend against the $15,000 cap.
+/// This month's budget as a gauge, in three bars: the campaign's net spend, refunds and what remains
+/// against its budget; the budget against the $5,000 campaign cap; the account's net spend against
+/// the $15,000 cap. Any amount above zero stays visible (at least 2 px).
 fn gauge(spent: i64, refunded: i64, budget: i64, account_spent: i64) -> Markup {
     const W: f64 = 560.0;
-    let x = |cents: i64, cap: i64| (cents.clamp(0, cap) as f64 / cap as f64 * W).round();
-    let (spent_w, budget_x) = (x(spent, CAMPAIGN_CAP), x(budget, CAMPAIGN_CAP));
-    let remaining_w = (budget_x - spent_w).max(0.0);
+    let x = |cents: i64, of: i64| {
+        if cents <= 0 || of <= 0 {
+            0.0
+        } else {
+            (cents.min(of) as f64 / of as f64 * W).round().max(2.0)
+        }
+    };
+    let spent_w = x(spent, budget);
     let label = format!(
-        "Spent {} of a {} budget ({} remaining, {} refunded); the campaign cap is {}; the account spent {} of its {} cap",
+        "Spent {} of a {} budget ({} remaining, {} refunded); the budget against the {} campaign cap; the account spent {} of its {} cap",
         layout::dollars(spent),
         layout::dollars(budget),
         layout::dollars((budget - spent).max(0)),
@@ -103,20 +109,18 @@ fn gauge(spent: i64, refunded: i64, budget: i64, account_spent: i64) -> Markup {
         layout::dollars(ACCOUNT_CAP)
     );
     html! {
-        svg class="gauge" viewBox="0 0 600 150" role="img" aria-label=(label) {
+        svg class="gauge" viewBox="0 0 600 170" role="img" aria-label=(label) {
             title { (label) }
-            text x="0" y="14" font-size="13" fill="#1b1f24" { "Campaign, against the " (layout::dollars(CAMPAIGN_CAP)) " cap" }
-            rect x="0" y="20" width=(W) height="24" fill="#f6f8fa" stroke="#d0d7de" {}
+            text x="0" y="14" font-size="13" fill="#1b1f24" { "Against the budget (" (layout::dollars(budget)) ")" }
+            rect x="0" y="20" width=(W) height="24" fill="#d0d7de" {}
             rect x="0" y="20" width=(spent_w) height="24" fill="#0b5cad" {}
-            rect x=(spent_w) y="20" width=(remaining_w) height="24" fill="#d0d7de" {}
-            line x1=(budget_x) x2=(budget_x) y1="16" y2="48" stroke="#1b1f24" stroke-width="2" {}
-            text x=(budget_x.min(W - 90.0)) y="62" font-size="12" fill="#1b1f24" { "budget " (layout::dollars(budget)) }
-            text x="0" y="84" font-size="13" fill="#1b1f24" { "Refunded this month" }
-            rect x="0" y="90" width=(W) height="10" fill="#f6f8fa" stroke="#d0d7de" {}
-            rect x="0" y="90" width=(x(refunded, CAMPAIGN_CAP)) height="10" fill="#9a6700" {}
-            text x="0" y="120" font-size="13" fill="#1b1f24" { "Account, against the " (layout::dollars(ACCOUNT_CAP)) " cap" }
-            rect x="0" y="126" width=(W) height="16" fill="#f6f8fa" stroke="#d0d7de" {}
-            rect x="0" y="126" width=(x(account_spent, ACCOUNT_CAP)) height="16" fill="#0b5cad" {}
+            rect x="0" y="48" width=(x(refunded, budget)) height="8" fill="#9a6700" {}
+            text x="0" y="84" font-size="13" fill="#1b1f24" { "The budget against the " (layout::dollars(CAMPAIGN_CAP)) " campaign cap" }
+            rect x="0" y="90" width=(W) height="14" fill="#f6f8fa" stroke="#d0d7de" {}
+            rect x="0" y="90" width=(x(budget, CAMPAIGN_CAP)) height="14" fill="#57606a" {}
+            text x="0" y="134" font-size="13" fill="#1b1f24" { "The account's spend against the " (layout::dollars(ACCOUNT_CAP)) " cap" }
+            rect x="0" y="140" width=(W) height="14" fill="#f6f8fa" stroke="#d0d7de" {}
+            rect x="0" y="140" width=(x(account_spent, ACCOUNT_CAP)) height="14" fill="#0b5cad" {}
         }
         ul class="legend" {
             li { span class="swatch sw-spent" {} "spent (net)" }
@@ -471,5 +475,33 @@ async fn act(c: Console, Path((id, action)): Path<(String, String)>, f: FormData
             c.flash(Flash::error(e.message));
             layout::redirect(&format!("/console/campaigns/{id}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gauge;
+
+    #[test]
+    fn the_gauge_scales_spend_to_the_budget_and_keeps_small_amounts_visible() {
+        // $5 of a $1,000 budget: 2.8 px of 560, drawn 3 px; the account's $5 of $15,000 drawn 2 px.
+        let svg = gauge(500, 0, 100_000, 500).into_string();
+        assert!(svg.contains(r#"y="20" width="3" height="24""#), "{svg}");
+        assert!(
+            svg.contains(r#"y="48" width="0""#),
+            "no refund, no bar: {svg}"
+        );
+        assert!(
+            svg.contains(r#"y="90" width="112""#),
+            "$1,000 of the $5,000 cap: {svg}"
+        );
+        assert!(svg.contains(r#"y="140" width="2""#), "{svg}");
+        assert!(
+            svg.contains("Spent $5.00 of a $1,000.00 budget ($995.00 remaining, $0.00 refunded)")
+        );
+        // Spend at the budget fills the bar; refunds are drawn on the same scale.
+        let svg = gauge(100_000, 50_000, 100_000, 0).into_string();
+        assert!(svg.contains(r#"y="20" width="560" height="24""#), "{svg}");
+        assert!(svg.contains(r#"y="48" width="280""#), "{svg}");
     }
 }
