@@ -146,18 +146,23 @@ fn bare_routes() -> Router<AppState> {
 
 /// The full router with its layers ([`crate::http::layers`] says what each does), outermost first.
 pub fn router(app: AppState) -> Router {
-    use axum::middleware::{from_fn, from_fn_with_state};
-
-    use crate::http::layers::{envelope, faults, idempotency, journal, limits, request_id};
+    use crate::http::layers::envelope::EnvelopeLayer;
+    use crate::http::layers::faults::FaultsLayer;
+    use crate::http::layers::idempotency::IdempotencyLayer;
+    use crate::http::layers::journal::JournalLayer;
+    use crate::http::layers::limits::LimitsLayer;
+    use crate::http::layers::request_id::RequestIdLayer;
     let layers = tower::ServiceBuilder::new()
         // Outermost, so faults and limit errors on a reward link's paths carry its headers too.
-        .layer(from_fn(crate::pages::landing::security_headers))
-        .layer(from_fn(request_id::layer))
-        .layer(from_fn_with_state(app.clone(), journal::layer))
-        .layer(from_fn(envelope::layer))
-        .layer(from_fn(limits::layer))
-        .layer(from_fn_with_state(app.clone(), faults::layer))
-        .layer(from_fn_with_state(app.clone(), idempotency::layer));
+        .layer(axum::middleware::from_fn(
+            crate::pages::landing::security_headers,
+        ))
+        .layer(RequestIdLayer)
+        .layer(JournalLayer(app.clone()))
+        .layer(EnvelopeLayer)
+        .layer(LimitsLayer)
+        .layer(FaultsLayer(app.clone()))
+        .layer(IdempotencyLayer(app.clone()));
     let api = bare_routes().layer(layers).with_state(app.clone());
     // The console beside the API, outside its layers (`pages::console`).
     crate::pages::console::router(app).merge(api)

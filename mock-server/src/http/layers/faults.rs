@@ -2,20 +2,23 @@
 //! status, a rate limit (`429` with `Retry-After`) or a connection reset. Until a fault is ever
 //! injected, requests skip the lookup (and its lock).
 
+use std::convert::Infallible;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use tokio::sync::Notify;
+use tower::{Layer, Service};
 
 use crate::app::AppState;
 use crate::domain::errors::ApiError;
 use crate::domain::faults::Fault;
 use crate::http::layers::journal::{self, Outcome, Started};
-use crate::http::layers::{RouteOf, is_health};
+use crate::http::layers::{OrBoxed, RouteOf, is_health, run, take_ready};
 
 /// Per-connection control: notifying it drops the connection without an answer.
 #[derive(Clone)]
@@ -26,10 +29,54 @@ pub struct ConnCtl(pub std::sync::Arc<Notify>);
 pub struct FaultFired(pub String);
 
 /// The layer.
-pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    if !app.0.faults_armed.load(Ordering::Acquire) || is_health(&req) {
-        return next.run(req).await;
+#[derive(Clone)]
+pub struct FaultsLayer(pub AppState);
+
+impl<S> Layer<S> for FaultsLayer {
+    type Service = Faults<S>;
+
+    fn layer(&self, inner: S) -> Faults<S> {
+        Faults {
+            inner,
+            app: self.0.clone(),
+        }
     }
+}
+
+/// The service of [`FaultsLayer`].
+#[derive(Clone)]
+pub struct Faults<S> {
+    inner: S,
+    app: AppState,
+}
+
+impl<S> Service<Request> for Faults<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = OrBoxed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if !self.app.0.faults_armed.load(Ordering::Acquire) || is_health(&req) {
+            return Either::Left(self.inner.call(req));
+        }
+        let (app, inner) = (self.app.clone(), take_ready(&mut self.inner));
+        Either::Right(Box::pin(async move { Ok(fire(app, req, inner).await) }))
+    }
+}
+
+/// Takes the request's fault, if one is injected for it, and fires it.
+async fn fire<S>(app: AppState, req: Request, inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let route = RouteOf::of(&req);
     let fault = app.lock().faults.take(
         req.method().as_str(),
@@ -37,7 +84,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
         route.as_ref().map(RouteOf::as_str),
     );
     let Some(f) = fault else {
-        return next.run(req).await;
+        return run(inner, req).await;
     };
     let fired = FaultFired(describe(&f));
     if let Some(ms) = f.latency_ms {
@@ -83,7 +130,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
                 }
                 e.into_response()
             }
-            None => next.run(req).await,
+            None => run(inner, req).await,
         },
     };
     resp.extensions_mut().insert(fired);

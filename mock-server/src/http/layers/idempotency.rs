@@ -1,13 +1,16 @@
 //! `Idempotency-Key` on every `POST` under `/v1/`: scope (app, customer?, key), replay, conflict,
 //! in-progress, "retry later" answers (429, 5xx) not stored, 24 h retention on the server clock.
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::future::Either;
 use sha2::{Digest, Sha256};
+use tower::{Layer, Service};
 
 use crate::app::AppState;
 use crate::domain::errors::ApiError;
@@ -15,6 +18,7 @@ use crate::domain::model::{RewardFlag, RewardStatus};
 use crate::domain::rewards::record::RewardRec;
 use crate::http::auth::resolve_cached;
 use crate::http::idem_store::Begin;
+use crate::http::layers::{IDEMPOTENCY_KEY, OrBoxed, run, take_ready};
 
 pub use crate::http::idem_store::{Fingerprint, Ticket};
 
@@ -96,7 +100,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     let is_trigger = req.uri().path() == "/v1/triggers";
     let key = req
         .headers()
-        .get("idempotency-key")
+        .get(IDEMPOTENCY_KEY)
         .map(|v| v.to_str().map(str::to_string));
     // The request's fingerprint: method, path with query, body.
     let mut h = Sha256::new();
@@ -199,10 +203,54 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
 
 /// The layer: for a `POST` under `/v1/` with a key, answers a replay, a conflict or "in progress"
 /// itself, or runs the handler and stores its answer before passing it on.
-pub async fn layer(State(app): State<AppState>, req: Request<Body>, next: Next) -> Response {
-    if !applies(req.method(), req.uri().path()) {
-        return next.run(req).await;
+#[derive(Clone)]
+pub struct IdempotencyLayer(pub AppState);
+
+impl<S> Layer<S> for IdempotencyLayer {
+    type Service = Idempotency<S>;
+
+    fn layer(&self, inner: S) -> Idempotency<S> {
+        Idempotency {
+            inner,
+            app: self.0.clone(),
+        }
     }
+}
+
+/// The service of [`IdempotencyLayer`].
+#[derive(Clone)]
+pub struct Idempotency<S> {
+    inner: S,
+    app: AppState,
+}
+
+impl<S> Service<Request<Body>> for Idempotency<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = OrBoxed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if !applies(req.method(), req.uri().path()) {
+            return Either::Left(self.inner.call(req));
+        }
+        let (app, inner) = (self.app.clone(), take_ready(&mut self.inner));
+        Either::Right(Box::pin(async move { Ok(handle(app, req, inner).await) }))
+    }
+}
+
+/// Collects the body, then answers from the store or runs the handler and stores its answer.
+async fn handle<S>(app: AppState, req: Request<Body>, inner: S) -> Response
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
     let (parts, body) = req.into_parts();
     // The body's size is already limited (`RequestBodyLimitLayer`): an error here is that limit.
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -210,7 +258,7 @@ pub async fn layer(State(app): State<AppState>, req: Request<Body>, next: Next) 
     };
     let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
     match before(&app, &mut req, &bytes) {
-        Pre::Pass => next.run(req).await,
+        Pre::Pass => run(inner, req).await,
         Pre::Answer(r) => r,
         Pre::Store(ticket) => {
             // If the client goes away mid-request, forget the in-progress marker. The guard is
@@ -225,7 +273,7 @@ pub async fn layer(State(app): State<AppState>, req: Request<Body>, next: Next) 
                 }
             }
             let mut guard = Guard(&app, Some(ticket));
-            let resp = next.run(req).await;
+            let resp = run(inner, req).await;
             let (resp, pending) = collect(ticket, resp).await;
             guard.1 = None;
             if let Some(p) = pending {

@@ -3,20 +3,23 @@
 //! stored it. Then webhook deliveries that became due start.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use tower::{Layer, Service};
 
 use crate::app::AppState;
 use crate::domain::journal::{Attribution, JournalEntry, Recorded};
-use crate::http::layers::RouteOf;
 use crate::http::layers::faults::FaultFired;
-use crate::http::layers::{HEALTH_ROUTE, idempotency::Replayed};
+use crate::http::layers::{
+    After, HEALTH_ROUTE, IDEMPOTENCY_KEY, RouteOf, Then, idempotency::Replayed,
+};
 
 /// The log target of the one line per request (`--log moments_mock_server::request=info` shows those alone).
 pub const REQUEST_LOG_TARGET: &str = "moments_mock_server::request";
@@ -58,43 +61,97 @@ pub struct Outcome {
 }
 
 /// The layer.
-pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let started = Started {
-        at: Instant::now(),
-        request_id: crate::http::envelope::current_request_id(),
-        method: req.method().clone(),
-        path: req.uri().path().to_string(),
-        route: RouteOf::of(&req),
-        idempotency_key: req
-            .headers()
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    };
-    let health = started.method == Method::GET
-        && started.route.as_ref().map(RouteOf::as_str) == Some(HEALTH_ROUTE);
-    let started = Arc::new(started);
-    req.extensions_mut().insert(started.clone());
-    let credential = req.headers().get(http::header::AUTHORIZATION).cloned();
-    let resp = next.run(req).await;
-    // The request, and the reference its extensions held, is gone: the entry takes the strings.
-    let started = Arc::try_unwrap(started).unwrap_or_else(|s| Started::clone(&s));
-    let outcome = Outcome {
-        status: resp.status().as_u16(),
-        replayed: resp.extensions().get::<Replayed>().is_some(),
-        fault: resp.extensions().get::<FaultFired>().map(|f| f.0.clone()),
-        occurred_at: resp.extensions().get::<OccurredAt>().map(|o| o.0),
-        by: attribution(&app, &resp, credential.as_ref()),
-    };
-    if health {
-        log(&started, &outcome);
-        return resp;
+#[derive(Clone)]
+pub struct JournalLayer(pub AppState);
+
+impl<S> Layer<S> for JournalLayer {
+    type Service = Journal<S>;
+
+    fn layer(&self, inner: S) -> Journal<S> {
+        Journal {
+            inner,
+            app: self.0.clone(),
+        }
     }
-    if record(&app, started, outcome) {
-        let a = app.clone();
-        tokio::spawn(async move { crate::delivery::flush(&a).await });
+}
+
+/// The service of [`JournalLayer`].
+#[derive(Clone)]
+pub struct Journal<S> {
+    inner: S,
+    app: AppState,
+}
+
+impl<S> Service<Request> for Journal<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Then<S::Future, Finish>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    resp
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let started = Started {
+            at: Instant::now(),
+            request_id: crate::http::envelope::current_request_id(),
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            route: RouteOf::of(&req),
+            idempotency_key: req
+                .headers()
+                .get(IDEMPOTENCY_KEY)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        };
+        let health = started.method == Method::GET
+            && started.route.as_ref().map(RouteOf::as_str) == Some(HEALTH_ROUTE);
+        let started = Arc::new(started);
+        req.extensions_mut().insert(started.clone());
+        let finish = Finish {
+            app: self.app.clone(),
+            credential: req.headers().get(http::header::AUTHORIZATION).cloned(),
+            started,
+            health,
+        };
+        Then::new(self.inner.call(req), finish)
+    }
+}
+
+/// Logs and records the request once its answer is known.
+pub struct Finish {
+    app: AppState,
+    /// The `Authorization` header, to name the app once the handler resolved (and cached) it.
+    credential: Option<http::HeaderValue>,
+    started: Arc<Started>,
+    health: bool,
+}
+
+impl After for Finish {
+    fn after(self, resp: Response) -> Response {
+        // The request, and the reference its extensions held, is gone: the entry takes the strings.
+        let started = Arc::try_unwrap(self.started).unwrap_or_else(|s| Started::clone(&s));
+        let outcome = Outcome {
+            status: resp.status().as_u16(),
+            replayed: resp.extensions().get::<Replayed>().is_some(),
+            fault: resp.extensions().get::<FaultFired>().map(|f| f.0.clone()),
+            occurred_at: resp.extensions().get::<OccurredAt>().map(|o| o.0),
+            by: attribution(&self.app, &resp, self.credential.as_ref()),
+        };
+        if self.health {
+            log(&started, &outcome);
+            return resp;
+        }
+        if record(&self.app, started, outcome) {
+            let a = self.app;
+            tokio::spawn(async move { crate::delivery::flush(&a).await });
+        }
+        resp
+    }
 }
 
 /// Whose a request was: as its handler said ([`Touched`]), else the app of its credential when the

@@ -11,6 +11,12 @@
 //! `GET /_mock/health` skips the header limit, faults and the journal (it is logged): a container
 //! probing every few seconds changes nothing a test reads, and a fault aimed at the API cannot make
 //! the container look dead.
+//!
+//! Each layer is a `tower` [`Layer`](tower::Layer) and [`Service`](tower::Service) of its own. A
+//! layer that only looks at the request and the answer calls the service inside it directly and
+//! returns its future wrapped ([`Then`]), so the stack's futures nest without a box or a clone of
+//! the services inside; only a layer that must wait before handing the request on (the body's
+//! collection for idempotency, an injected fault's latency) boxes a future.
 
 pub mod envelope;
 pub mod faults;
@@ -19,11 +25,22 @@ pub mod journal;
 pub mod limits;
 pub mod request_id;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
 
 /// The route template of `GET /_mock/health`.
 pub const HEALTH_ROUTE: &str = "/_mock/health";
+
+/// The `Idempotency-Key` header's name (a constant: a lookup by `&str` parses the name every time).
+pub const IDEMPOTENCY_KEY: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("idempotency-key");
 
 /// The route a request was matched to: the router's template, or for a path the router did not
 /// match (a wrong method, say), the served template it fits.
@@ -74,4 +91,62 @@ pub fn route_template(path: &str) -> Option<&'static str> {
                 }
             }
         })
+}
+
+/// What a layer does to the answer of the service inside it.
+pub trait After {
+    /// The answer passed on.
+    fn after(self, resp: Response) -> Response;
+}
+
+/// The future of a layer over the service inside it: that service's answer, then [`After`].
+pub struct Then<F, A> {
+    inner: F,
+    after: Option<A>,
+}
+
+impl<F, A> Then<F, A> {
+    /// `inner`'s answer, passed through `after` when it is ready.
+    pub fn new(inner: F, after: A) -> Self {
+        Then {
+            inner,
+            after: Some(after),
+        }
+    }
+}
+
+impl<F, A> Future for Then<F, A>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+    A: After + Unpin,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Ok(resp) = ready!(Pin::new(&mut this.inner).poll(cx));
+        let after = this.after.take().expect("polled after it was ready");
+        Poll::Ready(Ok(after.after(resp)))
+    }
+}
+
+/// The future of a layer that either hands the request on at once or answers after waiting
+/// (boxed: that path is the rare one, or must own the service inside).
+pub type OrBoxed<F> =
+    futures_util::future::Either<F, BoxFuture<'static, Result<Response, Infallible>>>;
+
+/// Takes the service inside a layer for a future that outlives the call, leaving a clone in its
+/// place (the taken one is the one `poll_ready` readied).
+pub fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
+
+/// Runs the service inside a layer to its answer.
+pub async fn run<S>(mut inner: S, req: Request) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    let Ok(resp) = inner.call(req).await;
+    resp
 }
