@@ -591,6 +591,7 @@ pub struct Reward {
     /// The reward link.
     pub url: String,
     /// Expiry.
+    #[serde(serialize_with = "wire_time")]
     pub expires_at: DateTime<Utc>,
     /// Cost charged.
     pub cost: Money,
@@ -600,22 +601,44 @@ pub struct Reward {
     /// Fraud flag (boxed: most rewards have none, and every stored reward carries the field).
     pub flag: Option<Box<RewardFlag>>,
     /// Created.
+    #[serde(serialize_with = "wire_time")]
     pub created_at: DateTime<Utc>,
     /// When the action happened on the device, as the trigger's `occurred_at` said (null when it
     /// did not say).
+    #[serde(serialize_with = "wire_time_opt")]
     pub occurred_at: Option<DateTime<Utc>>,
     /// Redeemed.
+    #[serde(serialize_with = "wire_time_opt")]
     pub redeemed_at: Option<DateTime<Utc>>,
     /// Shipped.
+    #[serde(serialize_with = "wire_time_opt")]
     pub shipped_at: Option<DateTime<Utc>>,
     /// Delivered.
+    #[serde(serialize_with = "wire_time_opt")]
     pub delivered_at: Option<DateTime<Utc>>,
     /// Expired.
+    #[serde(serialize_with = "wire_time_opt")]
     pub expired_at: Option<DateTime<Utc>>,
     /// Cancelled.
+    #[serde(serialize_with = "wire_time_opt")]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 list_schema!(RewardList, Reward);
+
+/// A [`Reward`]'s time as chrono's serde writes it (RFC 3339, `Z`, a fraction only when there is one),
+/// formatted into a string first: serde_json then escapes it once instead of once per character
+/// chrono writes, which cost ~1,000 instructions per time (two per trigger answer; callgrind).
+fn wire_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// [`wire_time`] for an optional time.
+fn wire_time_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => wire_time(t, s),
+        None => s.serialize_none(),
+    }
+}
 
 /// Goal progress of a customer.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -222,16 +222,22 @@ impl RewardRec {
             flag.cloned().map(Box::new),
             &Later::default(),
         );
-        serde_json::to_vec(&TriggerResult {
-            object: "trigger_result".into(),
-            outcome: "reward".into(),
-            campaign_id: reward.campaign_id.to_string(),
-            moment_id: reward.moment_id.to_string(),
-            customer_id: self.customer_id.as_deref().unwrap_or("").to_string(),
-            reward: Some(reward),
-            progress: None,
-        })
-        .expect("a reward serializes")
+        // Sized for the whole answer (~900 bytes), so writing it never grows the buffer.
+        let mut out = Vec::with_capacity(1024);
+        serde_json::to_writer(
+            &mut out,
+            &TriggerResult {
+                object: "trigger_result".into(),
+                outcome: "reward".into(),
+                campaign_id: reward.campaign_id.to_string(),
+                moment_id: reward.moment_id.to_string(),
+                customer_id: self.customer_id.as_deref().unwrap_or("").to_string(),
+                reward: Some(reward),
+                progress: None,
+            },
+        )
+        .expect("a reward serializes");
+        out
     }
 
     /// Renders the API view (see [`RewardRec::view`]).
