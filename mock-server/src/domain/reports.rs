@@ -1,6 +1,7 @@
 //! Reports: aggregates only (no customer ids, addresses or chosen items).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -8,7 +9,9 @@ use crate::domain::clock::month_of;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::money::Money;
+use crate::domain::rewards::record::Issue;
 use crate::domain::sandbox::{RewardRec, Sandbox};
+use crate::domain::shard::FastMap;
 
 fn zero() -> Metrics {
     Metrics {
@@ -117,16 +120,26 @@ pub fn reports_of(
             rows.entry(k).or_insert_with(zero).actions += n;
         }
     }
+    // The rewards first summed per shared issue and day (few buckets), then the buckets per row: no key is
+    // built per reward.
+    let mut buckets: FastMap<(*const Issue, NaiveDate), (&Issue, Metrics)> = FastMap::default();
     for r in g.rewards.in_issue_order() {
         let rw = &*r.issue;
+        let day = r.created_at.date_naive();
         if *rw.app_id != *app_id
             || r.test
             || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
-            || !in_range(r.created_at.date_naive())
+            || !in_range(day)
         {
             continue;
         }
-        count_reward(&mut totals, r);
+        let bucket = buckets
+            .entry((Arc::as_ptr(&r.issue), day))
+            .or_insert_with(|| (rw, zero()));
+        count_reward(&mut bucket.1, r);
+    }
+    for ((_, day), (rw, m)) in &buckets {
+        add(&mut totals, m);
         for (gb, rows) in groupings.iter().zip(rows.iter_mut()) {
             if gb.is_none() {
                 continue;
@@ -137,16 +150,14 @@ pub fn reports_of(
                 &rw.marketplace,
                 rw.segment.as_deref(),
                 rw.variant_id.as_deref(),
-                r.created_at.date_naive(),
+                *day,
             );
-            count_reward(rows.entry(k).or_insert_with(zero), r);
+            add(rows.entry(k).or_insert_with(zero), m);
         }
         if let Some(v) = &rw.variant_id {
             let e = variants.entry(v.to_string()).or_default();
-            e.0 += 1;
-            if r.status.is_redeemed() {
-                e.1 += 1;
-            }
+            e.0 += m.rewards_issued;
+            e.1 += m.rewards_redeemed;
         }
     }
     let month = month_of(g.now());
@@ -183,6 +194,18 @@ pub fn reports_of(
             variants: variants.clone(),
         })
         .collect())
+}
+
+/// Adds `m` into `into`.
+fn add(into: &mut Metrics, m: &Metrics) {
+    into.actions += m.actions;
+    into.rewards_issued += m.rewards_issued;
+    into.rewards_redeemed += m.rewards_redeemed;
+    into.rewards_expired += m.rewards_expired;
+    into.rewards_flagged += m.rewards_flagged;
+    into.rewards_cancelled += m.rewards_cancelled;
+    into.spend.amount += m.spend.amount;
+    into.refunds.amount += m.refunds.amount;
 }
 
 /// Counts a reward into `m`.
