@@ -19,6 +19,9 @@ pub struct Shared {
     pub journal: Mutex<Journal>,
     /// Each journal entry as it is recorded, for the console's live journal (sent only while someone listens).
     pub journal_feed: tokio::sync::broadcast::Sender<Arc<Recorded>>,
+    /// Becomes `true` when the server stops: answers that never end by themselves (the console's live
+    /// journal) end then, so the graceful shutdown need not wait for them.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// The idempotency store, behind locks of its own.
     pub idem: crate::http::idem_store::IdemStore,
     /// Resolved credentials, so that authenticating does not wait for the state's lock.
@@ -63,6 +66,7 @@ impl Shared {
             state: Mutex::new(state),
             journal: Mutex::new(Journal::default()),
             journal_feed: tokio::sync::broadcast::channel(JOURNAL_FEED_CAPACITY).0,
+            stopping: tokio::sync::watch::Sender::new(false),
             demo,
             legacy,
             startup_fixtures: None,

@@ -206,6 +206,7 @@ impl MockServer {
                 }
             }
             drop(listener);
+            tick_app.0.stopping.send_replace(true);
             let _ =
                 tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
         });

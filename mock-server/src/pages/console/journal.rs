@@ -169,23 +169,31 @@ async fn page(c: Console, Query(f): Query<Filters>) -> Response {
 /// of the app that passes the filters.
 async fn stream(c: Console, Query(f): Query<Filters>) -> Response {
     let rx = c.app.0.journal_feed.subscribe();
+    let stop = c.app.0.stopping.subscribe();
     let app_id: Arc<str> = c.app_id().into();
-    Sse::new(entries(rx, app_id, f))
+    Sse::new(entries(rx, stop, app_id, f))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
 
+/// The stream of a listener's rows; it ends when the server stops.
 fn entries(
     rx: tokio::sync::broadcast::Receiver<Arc<Recorded>>,
+    stop: tokio::sync::watch::Receiver<bool>,
     app_id: Arc<str>,
     f: Filters,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures_util::stream::unfold((rx, app_id, f), |(mut rx, app_id, f)| async move {
+    let state = (rx, stop, app_id, f);
+    futures_util::stream::unfold(state, |(mut rx, mut stop, app_id, f)| async move {
         loop {
-            match rx.recv().await {
+            let next = tokio::select! {
+                next = rx.recv() => next,
+                _ = stop.wait_for(|stopping| *stopping) => return None,
+            };
+            match next {
                 Ok(r) if r.is_of(&app_id) && f.keep(&r) => {
                     let ev = Event::default().event("entry").data(row(&r).into_string());
-                    return Some((Ok(ev), (rx, app_id, f)));
+                    return Some((Ok(ev), (rx, stop, app_id, f)));
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
@@ -247,6 +255,30 @@ mod tests {
         assert!(!f("", "2xx", "").keep(&r));
         assert!(!f("triggers", "", "").keep(&r));
         assert!(!f("", "", "zzz").keep(&r));
+    }
+
+    #[tokio::test]
+    async fn the_stream_sends_the_apps_rows_and_ends_when_the_server_stops() {
+        use futures_util::{FutureExt, StreamExt};
+        let (tx, rx) = tokio::sync::broadcast::channel(8);
+        let stopping = tokio::sync::watch::Sender::new(false);
+        let stream = entries(rx, stopping.subscribe(), "app_1".into(), Filters::default());
+        let mut stream = std::pin::pin!(stream);
+        let mut other = recorded("/v1/app", 200, None);
+        other.by.app_id = Some("app_2".into());
+        tx.send(Arc::new(other)).unwrap();
+        assert!(
+            stream.next().now_or_never().is_none(),
+            "another app's entry is not sent"
+        );
+        tx.send(Arc::new(recorded("/v1/triggers", 200, Some("rwd_1"))))
+            .unwrap();
+        assert!(
+            matches!(stream.next().now_or_never(), Some(Some(Ok(_)))),
+            "the app's entry is sent"
+        );
+        stopping.send_replace(true);
+        assert!(stream.next().await.is_none(), "the stream ends");
     }
 
     #[test]
