@@ -487,3 +487,117 @@ async fn report_totals_equal_the_sum_of_listed_rewards() {
         .await;
     assert_eq!(by_day.body["rows"].as_array().unwrap().len(), 1);
 }
+
+/// The report's totals, as the listed rewards say they should be: (issued, redeemed, cancelled, expired,
+/// spend, refunds).
+async fn totals_from_the_list(m: &Mock, camp: &str) -> [i64; 6] {
+    let list = m
+        .get(&format!("/v1/rewards?campaign_id={camp}&limit=100"))
+        .await;
+    let mut t = [0i64; 6];
+    for r in list.body["data"].as_array().unwrap() {
+        let cost = r["cost"]["amount"].as_i64().unwrap();
+        let status = r["status"].as_str().unwrap();
+        t[0] += 1;
+        t[1] += i64::from(matches!(status, "redeemed" | "shipped" | "delivered"));
+        t[2] += i64::from(status == "cancelled");
+        t[3] += i64::from(status == "expired");
+        t[4] += cost;
+        if matches!(status, "cancelled" | "expired" | "blocked") {
+            t[5] += cost;
+        }
+    }
+    t
+}
+
+/// The report's totals: (issued, redeemed, cancelled, expired, spend, refunds).
+async fn totals_from_the_report(m: &Mock, camp: &str) -> [i64; 6] {
+    let rep = m
+        .get(&format!("/v1/reports?campaign_id={camp}&group_by=day"))
+        .await;
+    let t = &rep.body["totals"];
+    let n = |k: &str| t[k].as_i64().unwrap();
+    [
+        n("rewards_issued"),
+        n("rewards_redeemed"),
+        n("rewards_cancelled"),
+        n("rewards_expired"),
+        t["spend"]["amount"].as_i64().unwrap(),
+        t["refunds"]["amount"].as_i64().unwrap(),
+    ]
+}
+
+#[tokio::test]
+async fn report_counters_follow_every_change_of_a_reward() {
+    let m = Mock::start().await;
+    m.freeze().await;
+    let camp = m.campaign.clone();
+    let mut urls = vec![];
+    for i in 0..6 {
+        let r = m
+            .trigger(&camp, "first_workout", &format!("rc{i}"), "US")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        urls.push(r.body["reward"]["url"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        totals_from_the_report(&m, &camp).await,
+        totals_from_the_list(&m, &camp).await
+    );
+    // A physical item redeemed, a digital one redeemed, one cancelled.
+    let addr = json!({"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"});
+    for (url, body) in [
+        (
+            &urls[0],
+            json!({"item_id": "itm_echo_dot", "shipping_address": addr}),
+        ),
+        (&urls[1], json!({"item_id": "itm_gc_10"})),
+    ] {
+        let tok = Mock::link_token(url);
+        let r = m
+            .call(
+                "POST",
+                &format!("/v1/redemptions/{tok}"),
+                None,
+                None,
+                Some(&body),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let list = m
+        .get(&format!("/v1/rewards?campaign_id={camp}&limit=100"))
+        .await;
+    let cancel = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "issued")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = m
+        .post(&format!("/v1/rewards/{cancel}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let after_changes = totals_from_the_report(&m, &camp).await;
+    assert_eq!(after_changes, totals_from_the_list(&m, &camp).await);
+    assert_eq!(&after_changes[..4], &[6, 2, 1, 0]);
+    // Shipped, delivered, then the three unredeemed rewards expire (refunded).
+    for days in [2, 5, 31] {
+        m.advance(days * 86_400).await;
+        assert_eq!(
+            totals_from_the_report(&m, &camp).await,
+            totals_from_the_list(&m, &camp).await,
+            "after {days} more days"
+        );
+    }
+    let end = totals_from_the_report(&m, &camp).await;
+    assert_eq!(&end[..4], &[6, 2, 1, 3]);
+    assert_eq!(
+        end[5],
+        end[4] / 6 * 4,
+        "the cancelled and the three expired rewards are refunded"
+    );
+}

@@ -1,7 +1,6 @@
 //! Reports: aggregates only (no customer ids, addresses or chosen items).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -9,22 +8,8 @@ use crate::domain::clock::month_of;
 use crate::domain::errors::ApiResult;
 use crate::domain::model::*;
 use crate::domain::money::Money;
-use crate::domain::rewards::record::Issue;
-use crate::domain::sandbox::{RewardRec, Sandbox};
-use crate::domain::shard::FastMap;
-
-fn zero() -> Metrics {
-    Metrics {
-        actions: 0,
-        rewards_issued: 0,
-        rewards_redeemed: 0,
-        rewards_expired: 0,
-        rewards_flagged: 0,
-        rewards_cancelled: 0,
-        spend: Money::usd(0),
-        refunds: Money::usd(0),
-    }
-}
+use crate::domain::rewards::tally::{add, zero};
+use crate::domain::sandbox::Sandbox;
 
 /// A ratio as a decimal string with 4 places, truncated (`7/16` → `"0.4375"`); integers only.
 pub fn rate(num: i64, den: i64) -> Option<String> {
@@ -120,25 +105,14 @@ pub fn reports_of(
             rows.entry(k).or_insert_with(zero).actions += n;
         }
     }
-    // The rewards first summed per shared issue and day (few buckets), then the buckets per row: no key is
-    // built per reward.
-    let mut buckets: FastMap<(*const Issue, NaiveDate), (&Issue, Metrics)> = FastMap::default();
-    for r in g.rewards.in_issue_order() {
-        let rw = &*r.issue;
-        let day = r.created_at.date_naive();
-        if *rw.app_id != *app_id
-            || r.test
-            || campaign.as_deref().is_some_and(|c| c != &*rw.campaign_id)
-            || !in_range(day)
-        {
-            continue;
-        }
-        let bucket = buckets
-            .entry((Arc::as_ptr(&r.issue), day))
-            .or_insert_with(|| (rw, zero()));
-        count_reward(&mut bucket.1, r);
-    }
-    for ((_, day), (rw, m)) in &buckets {
+    // The rewards, from the counters kept per shared issue and day of issue (`rewards::tally`): a report reads
+    // those buckets, not every stored reward.
+    let buckets = g.rewards.tally().buckets().filter(|(rw, day, _)| {
+        *rw.app_id == *app_id
+            && campaign.as_deref().is_none_or(|c| c == &*rw.campaign_id)
+            && in_range(*day)
+    });
+    for (rw, day, m) in buckets {
         add(&mut totals, m);
         for (gb, rows) in groupings.iter().zip(rows.iter_mut()) {
             if gb.is_none() {
@@ -150,7 +124,7 @@ pub fn reports_of(
                 &rw.marketplace,
                 rw.segment.as_deref(),
                 rw.variant_id.as_deref(),
-                *day,
+                day,
             );
             add(rows.entry(k).or_insert_with(zero), m);
         }
@@ -194,39 +168,6 @@ pub fn reports_of(
             variants: variants.clone(),
         })
         .collect())
-}
-
-/// Adds `m` into `into`.
-fn add(into: &mut Metrics, m: &Metrics) {
-    into.actions += m.actions;
-    into.rewards_issued += m.rewards_issued;
-    into.rewards_redeemed += m.rewards_redeemed;
-    into.rewards_expired += m.rewards_expired;
-    into.rewards_flagged += m.rewards_flagged;
-    into.rewards_cancelled += m.rewards_cancelled;
-    into.spend.amount += m.spend.amount;
-    into.refunds.amount += m.refunds.amount;
-}
-
-/// Counts a reward into `m`.
-fn count_reward(m: &mut Metrics, r: &RewardRec) {
-    let rw = &*r.issue;
-    m.rewards_issued += 1;
-    m.spend.amount += rw.cost.amount;
-    if r.status.is_redeemed() {
-        m.rewards_redeemed += 1;
-    }
-    match r.status {
-        RewardStatus::Expired => m.rewards_expired += 1,
-        RewardStatus::Cancelled => m.rewards_cancelled += 1,
-        _ => {}
-    }
-    if r.flag.is_some() {
-        m.rewards_flagged += 1;
-    }
-    if r.refunded {
-        m.refunds.amount += rw.cost.amount;
-    }
 }
 
 #[cfg(test)]

@@ -79,12 +79,15 @@ pub fn release(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<Fra
             rev.decision
         )));
     }
-    let r = sb.rewards.get_mut(reward_id).expect("checked");
-    r.status = RewardStatus::Issued;
-    if let Some(f) = &mut r.flag {
-        f.decision = "released".into();
-        f.decided_at = Some(now);
-    }
+    sb.rewards
+        .update(reward_id, |r| {
+            r.status = RewardStatus::Issued;
+            if let Some(f) = &mut r.flag {
+                f.decision = "released".into();
+                f.decided_at = Some(now);
+            }
+        })
+        .expect("checked");
     let out = sb
         .reviews
         .decide(reward_id, "released", now)
@@ -105,12 +108,15 @@ pub fn block(sb: &mut Sandbox, app_id: &str, reward_id: &str) -> ApiResult<Fraud
         )
         .param("status"));
     }
-    let r = sb.rewards.get_mut(reward_id).expect("checked");
-    r.status = RewardStatus::Blocked;
-    if let Some(f) = &mut r.flag {
-        f.decision = "blocked".into();
-        f.decided_at = Some(now);
-    }
+    sb.rewards
+        .update(reward_id, |r| {
+            r.status = RewardStatus::Blocked;
+            if let Some(f) = &mut r.flag {
+                f.decision = "blocked".into();
+                f.decided_at = Some(now);
+            }
+        })
+        .expect("checked");
     rewards::refund_reward(sb, reward_id);
     Ok(sb
         .reviews

@@ -2,6 +2,7 @@
 
 pub mod record;
 pub mod redemption;
+pub mod tally;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use self::record::{Issue, RewardIds};
+use self::tally::Tally;
 use crate::domain::errors::{ApiError, ApiResult};
 use crate::domain::model::*;
 use crate::domain::principal::Principal;
@@ -29,6 +31,8 @@ pub struct Rewards {
     held: Sharded<u64, RewardIds>,
     /// Per digest of their strings.
     issues: FastMap<u64, Vec<Arc<Issue>>>,
+    /// The report counters of the listed rewards.
+    tally: Tally,
 }
 
 impl Rewards {
@@ -40,6 +44,7 @@ impl Rewards {
             test: HashMap::new(),
             held: Sharded::new(),
             issues: FastMap::default(),
+            tally: Tally::default(),
         }
     }
 
@@ -48,9 +53,23 @@ impl Rewards {
         self.by_id.get(id).map(|r| &**r)
     }
 
-    /// A reward, to change.
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut RewardRec> {
-        self.by_id.get_mut(id).map(|r| &mut **r)
+    /// Changes a reward through `change` (`None` when there is no such reward); the report counters follow.
+    /// Every reward that is not a test reward is counted from [`Rewards::list_issued`] on, right after it is
+    /// stored.
+    pub fn update<T>(&mut self, id: &str, change: impl FnOnce(&mut RewardRec) -> T) -> Option<T> {
+        let r = &mut **self.by_id.get_mut(id)?;
+        if r.test {
+            return Some(change(r));
+        }
+        self.tally.count(r, -1);
+        let out = change(r);
+        self.tally.count(r, 1);
+        Some(out)
+    }
+
+    /// The report counters of the issued rewards.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// Stores a new reward and returns its id. Ids are 64 bits of the link token's hash
@@ -76,6 +95,9 @@ impl Rewards {
     /// has a frequency cap, counts it for the customer (`cap_key`).
     pub fn list_issued(&mut self, id: &Arc<str>, cap_key: Option<u64>) {
         self.order.push(id.clone());
+        if let Some(r) = self.by_id.get(id) {
+            self.tally.count(r, 1);
+        }
         if let Some(k) = cap_key {
             self.held.entry(k).or_default().push(id.clone());
         }
@@ -134,15 +156,20 @@ impl std::ops::Index<&str> for Rewards {
 
 /// Refunds an unredeemed reward's cost and releases its stock reservation.
 pub fn refund_reward(sb: &mut Sandbox, id: &str) {
-    let Some(r) = sb.rewards.get_mut(id) else {
+    let refunded = sb.rewards.update(id, |r| {
+        if r.refunded || r.test {
+            return None;
+        }
+        r.refunded = true;
+        Some((
+            r.issue.clone(),
+            r.charged_month.clone(),
+            r.reserved_item.take(),
+        ))
+    });
+    let Some(Some((issue, month, reserved))) = refunded else {
         return;
     };
-    if r.refunded || r.test {
-        return;
-    }
-    r.refunded = true;
-    let (issue, month) = (r.issue.clone(), r.charged_month.clone());
-    let reserved = r.reserved_item.take();
     let (acct, cmp, cost, market) = (
         &issue.account_id,
         &issue.campaign_id,
@@ -157,41 +184,50 @@ pub fn refund_reward(sb: &mut Sandbox, id: &str) {
 
 /// Expires a reward that is still unredeemed at `at`.
 pub fn expire_reward(sb: &mut Sandbox, id: &str, at: DateTime<Utc>) {
-    let Some(r) = sb.rewards.get_mut(id) else {
-        return;
-    };
-    if !matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.expires_at > at {
+    let expired = sb.rewards.update(id, |r| {
+        if !matches!(r.status, RewardStatus::Issued | RewardStatus::Flagged) || r.expires_at > at {
+            return false;
+        }
+        r.status = RewardStatus::Expired;
+        r.later_mut().expired_at = Some(at);
+        true
+    });
+    if expired != Some(true) {
         return;
     }
-    r.status = RewardStatus::Expired;
-    r.later_mut().expired_at = Some(at);
     refund_reward(sb, id);
     sb.emit_reward(id, "reward.expired", at);
 }
 
 /// Ships a redeemed physical reward.
 pub fn ship_reward(sb: &mut Sandbox, id: &str, at: DateTime<Utc>) {
-    let Some(r) = sb.rewards.get_mut(id) else {
-        return;
-    };
-    if r.status != RewardStatus::Redeemed {
+    let shipped = sb.rewards.update(id, |r| {
+        if r.status != RewardStatus::Redeemed {
+            return false;
+        }
+        r.status = RewardStatus::Shipped;
+        r.later_mut().shipped_at = Some(at);
+        true
+    });
+    if shipped != Some(true) {
         return;
     }
-    r.status = RewardStatus::Shipped;
-    r.later_mut().shipped_at = Some(at);
     sb.emit_reward(id, "reward.shipped", at);
 }
 
 /// Delivers a shipped reward.
 pub fn deliver_reward(sb: &mut Sandbox, id: &str, at: DateTime<Utc>) {
-    let Some(r) = sb.rewards.get_mut(id) else {
-        return;
-    };
-    if r.status != RewardStatus::Shipped {
+    let delivered = sb.rewards.update(id, |r| {
+        if r.status != RewardStatus::Shipped {
+            return false;
+        }
+        r.status = RewardStatus::Delivered;
+        r.later_mut().delivered_at = Some(at);
+        true
+    });
+    if delivered != Some(true) {
         return;
     }
-    r.status = RewardStatus::Delivered;
-    r.later_mut().delivered_at = Some(at);
     sb.emit_reward(id, "reward.delivered", at);
 }
 
@@ -280,9 +316,12 @@ pub fn cancel_reward(sb: &mut Sandbox, app_id: &str, id: &str) -> ApiResult<Rewa
         )
         .param("status"));
     }
-    let r = sb.rewards.get_mut(id).expect("checked");
-    r.status = RewardStatus::Cancelled;
-    r.later_mut().cancelled_at = Some(now);
+    sb.rewards
+        .update(id, |r| {
+            r.status = RewardStatus::Cancelled;
+            r.later_mut().cancelled_at = Some(now);
+        })
+        .expect("checked");
     if sb.reviews.get(id).is_some_and(|rev| rev.decision == "held") {
         sb.reviews.decide(id, "blocked", now);
     }

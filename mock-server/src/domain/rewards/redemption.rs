@@ -162,15 +162,18 @@ pub fn redeem(sb: &mut Sandbox, token: &str, req: RedeemRequest) -> ApiResult<Re
             sb.catalog.adjust_stock(old, &market, 1);
         }
     }
-    let r = sb.rewards.get_mut(&id).expect("exists");
     let item: Arc<str> = Arc::from(choice.item_id.as_str());
-    r.reserved_item = Some(item.clone());
-    r.status = RewardStatus::Redeemed;
-    let later = r.later_mut();
-    later.chosen_item = Some(item);
-    later.shipping = req.shipping_address;
-    later.digital_code = digital;
-    later.redeemed_at = Some(now);
+    sb.rewards
+        .update(&id, |r| {
+            r.reserved_item = Some(item.clone());
+            r.status = RewardStatus::Redeemed;
+            let later = r.later_mut();
+            later.chosen_item = Some(item);
+            later.shipping = req.shipping_address;
+            later.digital_code = digital;
+            later.redeemed_at = Some(now);
+        })
+        .expect("exists");
     if choice.kind == ItemKind::Physical {
         rewards::schedule_shipping(sb, &id, now);
     }
