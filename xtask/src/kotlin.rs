@@ -236,6 +236,96 @@ fn testing_kit(jar: &Path, sdk_project: &Path) -> Result {
     Ok(())
 }
 
+/// `cargo xtask kotlin-kit-bench [TESTS [WARMUP]]`: what a fresh mock costs a test through the Kotlin testing kit.
+/// Builds the mock's native library (release) and the kit with its test classes (the SDK's jar must be in the local
+/// Maven repository, as `kotlin-test` leaves it), runs `StartupBench` (`MomentsMock.start` → first answer, and
+/// 100 tests each with a fresh mock: start, one control call, close) into `target/kotlin-kit-bench/samples.tsv`,
+/// then `moments-bench startup --samples` on it, which measures the Rust side too and judges the kit's rows.
+pub fn kit_bench(args: &[String]) -> Result {
+    if args.len() > 2 || args.iter().any(|a| !a.parse::<u32>().is_ok_and(|n| n > 0)) {
+        return Err(format!(
+            "kotlin-kit-bench takes at most two positive numbers (TESTS, WARMUP), got {args:?}"
+        ));
+    }
+    ensure_toolchain()?;
+    let target = util::target_dir();
+    let out = target.join("kotlin-kit-bench");
+    let version = crate::release::workspace_version(&util::root())?;
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let sdk = home.join(format!(".m2/repository/com/moments/moments-sdk/{version}"));
+    if !sdk.is_dir() {
+        return Err(format!(
+            "{} is missing: the kit's test classes need the SDK's jar; run `cargo xtask kotlin-test` once",
+            sdk.display()
+        ));
+    }
+
+    header("build the mock's native library, its binary and the bench tool (release profile)");
+    run(util::cargo().args(["build", "--release", "-p", "moments-mock-ffi", "--lib"]))?;
+    // `startup` also spawns the mock's binary.
+    run(util::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "moments-bench",
+        "-p",
+        "moments-mock-server",
+    ]))?;
+    let lib = util::cdylib_name("moments_mock_ffi");
+
+    header("Kotlin testing kit: compile the kit and StartupBench with the release library");
+    let build_dir = out.join("build");
+    let classpath_file = out.join("classpath.txt");
+    run(util::cmd("mvn")
+        .current_dir(util::root().join("bindings/kotlin-testing"))
+        .args([
+            "-B",
+            "--no-transfer-progress",
+            "-q",
+            "test-compile",
+            "dependency:build-classpath",
+        ])
+        .arg(format!("-Dmdep.outputFile={}", classpath_file.display()))
+        .arg("-Dmdep.includeScope=test")
+        .arg(format!(
+            "-Dmoments.native.dir={}",
+            target.join("release").display()
+        ))
+        .arg(format!("-Dmoments.native.file={lib}"))
+        .arg(format!("-Dmoments.jna.prefix={}", jna_prefix()))
+        .arg(format!("-Dmoments.build.dir={}", build_dir.display())))?;
+    let deps = std::fs::read_to_string(&classpath_file)
+        .map_err(|e| format!("read {}: {e}", classpath_file.display()))?;
+    let sep = if cfg!(windows) { ";" } else { ":" };
+    let classpath = format!(
+        "{}{sep}{}{sep}{}",
+        build_dir.join("classes").display(),
+        build_dir.join("test-classes").display(),
+        deps.trim()
+    );
+
+    header("Kotlin testing kit: StartupBench (start → first answer; per test over fresh mocks)");
+    let samples = out.join("samples.tsv");
+    run(util::cmd("java")
+        .arg("-cp")
+        .arg(&classpath)
+        .arg("com.moments.sdk.testing.StartupBench")
+        .arg(&samples)
+        .args(args)
+        // The library loads from the classes' resources (the release copy), not from `cargo run`'s library path.
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH"))?;
+
+    header("moments-bench startup, with the kit's samples");
+    run(util::cmd(target.join("release/moments-bench"))
+        .arg("startup")
+        .arg("--samples")
+        .arg(&samples))
+}
+
 /// The JMH benchmark rows: label and the benchmarks' common prefix; `{prefix}_sdk` (suspend), `{prefix}_sdkBlocking`,
 /// `{prefix}_okhttp` (`execute()`) and `{prefix}_okhttpCoroutine` (`execute()` on `Dispatchers.IO`).
 const BENCH_ROWS: &[(&str, &str)] = &[

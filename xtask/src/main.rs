@@ -8,6 +8,7 @@ mod bench;
 mod bindings;
 mod ci;
 mod image;
+mod kit;
 mod kit_parity;
 mod kotlin;
 mod mobile;
@@ -65,12 +66,19 @@ usage: cargo xtask <task>
                 (macOS), or the stripped libmoments_ffi.so for MOMENTS_LIB_DIR (Linux), in target/swift/
   version [X.Y.Z]  check that every copy of the version agrees with Cargo.toml's workspace.package.version,
                 or write X.Y.Z into Cargo.toml and every copy
+  testing-jar   the JVM testing kit: the SDK's jar (as `jar`), then the kit's jar with this machine's mock
+                library (release, stripped), its sources jar and POM in target/jvm-testing/ (prints the jar last)
+  kit-native    macOS: the mock's library for both Mac architectures (release, stripped) into
+                target/kit-native/<JNA prefix>/ (the release's macOS job)
+  kit-merge JAR LIBS  add LIBS' <JNA prefix>/<library> files to the testing kit's JAR and update the
+                SHA256SUMS beside it (the release's publish job)
   repository [URL]  check that every copy of the repository's URL agrees with Cargo.toml's
                 workspace.package.repository, or move every copy to URL (a release refuses the placeholder)
   dist [--allow-dirty] [--tag vX.Y.Z]
                 every release artifact this machine can build into target/dist/ (mock binaries and OCI
-                image, JVM jars and POM, the AAR with an NDK, the XCFramework zip on macOS, release notes,
-                SHA256SUMS); says what it skips; refuses a dirty tree and disagreeing versions
+                image, JVM jars and POM, the testing kit's jars and POM, the AAR with an NDK, the XCFramework
+                zip on macOS, release notes, SHA256SUMS); says what it skips; refuses a dirty tree and
+                disagreeing versions
   ci            system packages, fmt, clippy, cargo test (with CI set), versions agree + cargo package of the
                 published crates, schemathesis, fuzz, bindings + public API + parity (api --check),
                 kotlin-test, swift-test; stops at the first failure
@@ -100,6 +108,9 @@ fn main() -> ExitCode {
         "swift-package" => artifacts::swift_package(),
         "version" => release::version_task(&args[1..]),
         "dist" => release::dist(&args[1..]),
+        "testing-jar" => kit::testing_jar_task(),
+        "kit-native" => kit::native_task(),
+        "kit-merge" => kit::merge_task(&args[1..]),
         "repository" => repository::task(&args[1..]),
         "ci" => ci::run(),
         "msrv" => ci::msrv(),

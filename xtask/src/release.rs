@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::util::{self, Result, header, run};
-use crate::{artifacts, image, mobile, repository};
+use crate::{artifacts, image, kit, mobile, repository};
 
 /// A copy of the version in a file other than the root `Cargo.toml`: on the first line containing `key`
 /// (or the line after it, with `next_line`), between `before` and `after`.
@@ -538,6 +538,15 @@ fn build_parts(
     }
     parts.push(("Kotlin JVM jar", Part::Built(files)));
 
+    header("dist: the JVM testing kit (jar with this machine's mock library, sources, POM)");
+    let mut files = Vec::new();
+    for from in kit::testing_jar(&jvm.jar, &jvm.pom)? {
+        let to = staging.join(from.file_name().expect("a file"));
+        util::copy(&from, &to)?;
+        files.push(to);
+    }
+    parts.push(("JVM testing kit jar", Part::Built(files)));
+
     header("dist: the Android AAR");
     parts.push(("Android AAR", android_aar(root, staging, version)?));
 
@@ -555,10 +564,7 @@ fn build_parts(
     write(&notes_path, &notes)?;
     parts.push(("release notes", Part::Built(vec![notes_path])));
 
-    let sums = sha256sums(staging)?;
-    let sums_path = staging.join("SHA256SUMS");
-    write(&sums_path, &sums)?;
-    parts.push(("checksums", Part::Built(vec![sums_path])));
+    parts.push(("checksums", Part::Built(vec![write_sha256sums(staging)?])));
     Ok(parts)
 }
 
@@ -612,6 +618,14 @@ fn xcframework_zip(root: &Path, staging: &Path, version: &str) -> Result<Part> {
 }
 
 /// `sha256sum`-style lines for every file directly in `dir`, by name.
+/// Writes `dir/SHA256SUMS`: the checksum of every other file in `dir`.
+pub fn write_sha256sums(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("SHA256SUMS");
+    let _ = std::fs::remove_file(&path);
+    write(&path, &sha256sums(dir)?)?;
+    Ok(path)
+}
+
 fn sha256sums(dir: &Path) -> Result<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| format!("read {}: {e}", dir.display()))?
