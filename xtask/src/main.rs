@@ -41,6 +41,10 @@ usage: cargo xtask <task>
   kotlin-bench  Kotlin SDK (JNA -> Rust -> release mock) vs the same calls with OkHttp: JMH, then interleaved
                 (--ab [ROUNDS [BATCH]]: interleaved alone; other arguments go to JMH alone); tables + ratios
                 (not part of `ci`; kotlin-test runs the interleaved one for a few rounds)
+  kotlin-kit-bench [TESTS [WARMUP]]
+                what a fresh mock costs a test through the Kotlin testing kit (release mock library):
+                MomentsMock.start -> first answer and TESTS (100) tests each with a fresh mock, then
+                `moments-bench startup --samples` judges them (not part of `ci`; kotlin-test compiles it)
   swift-test    bindings + mock binary (MOMENTS_MOCK_BIN: use that one), then `swift test` of the root Swift
                 package (native swift, or a Debian trixie root); its privacy manifest in the built bundle; the iOS
                 example's model compiled against the SDK and its tests run against the mock, every Swift snippet of
@@ -49,6 +53,10 @@ usage: cargo xtask <task>
                 `swift ARGS` for any package (an app's own, depending on the SDK by path) in the Swift
                 environment swift-test uses, with MOMENTS_LIB_DIR (default: target/swift/lib, written by
                 swift-package)
+  swift-kit-bench [TESTS [WARMUP]]
+                what a fresh mock costs a test through the Swift testing kit: bindings/swift/Bench built in
+                release against the release mock library, MomentsMock() -> first answer and TESTS (100) tests
+                in withMomentsMock, then `moments-bench startup --samples` judges them (not part of `ci`)
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode), its zip and SwiftPM checksum in target/swift/
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
@@ -97,8 +105,10 @@ fn main() -> ExitCode {
         "kotlin-test" => kotlin::test(),
         "bench" => bench::run_all(&args[1..]),
         "kotlin-bench" => kotlin::bench(&args[1..]),
+        "kotlin-kit-bench" => kotlin::kit_bench(&args[1..]),
         "swift-test" => swift::test(),
         "swift" => swift_run::task(&args[1..]),
+        "swift-kit-bench" => swift_run::kit_bench(&args[1..]),
         "android" => mobile::android(&args[1..]),
         "xcframework" => mobile::xcframework(),
         "lib-size" => mobile::lib_size(),

@@ -87,6 +87,57 @@ fn run_swift(package: &Path, swift_args: &[String], lib_dir: &Path) -> Result {
     )
 }
 
+/// `cargo xtask swift-kit-bench [TESTS [WARMUP]]`: what a fresh mock costs a test through the Swift testing kit.
+/// Builds the mock's native library (release), then the bench package `bindings/swift/Bench` (its executable
+/// `MomentsStartupBench`, depending on the root package by path) in release mode in the Swift environment, linked to
+/// that library; runs it (`MomentsMock()` → first answer, and 100 tests each in `withMomentsMock`: start, one control
+/// call, verify, stop) into `target/swift-kit-bench/samples.tsv`, then `moments-bench startup --samples` on it.
+pub fn kit_bench(args: &[String]) -> Result {
+    if args.len() > 2 || args.iter().any(|a| !a.parse::<u32>().is_ok_and(|n| n > 0)) {
+        return Err(format!(
+            "swift-kit-bench takes at most two positive numbers (TESTS, WARMUP), got {args:?}"
+        ));
+    }
+    let target = util::target_dir();
+    let out = target.join("swift-kit-bench");
+    util::header(
+        "build the mock's native library, its binary and the bench tool (release profile)",
+    );
+    util::run(util::cargo().args(["build", "--release", "-p", "moments-mock-ffi", "--lib"]))?;
+    util::run(util::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "moments-bench",
+        "-p",
+        "moments-mock-server",
+    ]))?;
+    std::fs::create_dir_all(&out).map_err(|e| format!("create {}: {e}", out.display()))?;
+    let samples = out.join("samples.tsv");
+    let mut swift_args: Vec<String> = vec![
+        "run".into(),
+        "-c".into(),
+        "release".into(),
+        "--scratch-path".into(),
+        out.join("build").display().to_string(),
+        "MomentsStartupBench".into(),
+        samples.display().to_string(),
+    ];
+    swift_args.extend(args.iter().cloned());
+    run_swift(
+        &util::root().join("bindings/swift/Bench"),
+        &swift_args,
+        &target.join("release"),
+    )?;
+    util::header("moments-bench startup, with the kit's samples");
+    util::run(
+        util::cmd(target.join("release/moments-bench"))
+            .arg("startup")
+            .arg("--samples")
+            .arg(&samples),
+    )
+}
+
 /// `text` as one word for `/bin/sh`.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
