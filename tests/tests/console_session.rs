@@ -283,3 +283,67 @@ async fn console_pages_stay_out_of_the_api_journal() {
         "{paths:?}"
     );
 }
+
+#[tokio::test]
+async fn a_revoked_key_ends_an_open_journal_stream() {
+    let m = Mock::start().await;
+    let created = m
+        .call(
+            "POST",
+            "/v1/api_keys",
+            Some(&m.key),
+            Some(&m.idem()),
+            Some(&serde_json::json!({"name": "console"})),
+        )
+        .await;
+    let (id, secret) = (
+        created.body["id"].as_str().unwrap().to_string(),
+        created.body["secret"].as_str().unwrap().to_string(),
+    );
+    let c = ConsoleClient::signed_in(&m.base, &secret).await;
+    let stream = reqwest::Client::new()
+        .get(format!("{}/console/journal/stream", m.base))
+        .header("cookie", format!("moments_console={}", c.cookie().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream;
+    // Read the stream until `wanted` has arrived (or it ends: false).
+    async fn until(body: &mut reqwest::Response, wanted: &str) -> bool {
+        let mut seen = String::new();
+        while let Some(chunk) = body.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains(wanted) {
+                return true;
+            }
+        }
+        false
+    }
+    // A request of the app reaches the open stream.
+    m.get("/v1/campaigns?limit=1").await;
+    assert!(
+        until(&mut body, "event: entry").await,
+        "a row arrives while signed in"
+    );
+
+    let revoked = m
+        .call(
+            "DELETE",
+            &format!("/v1/api_keys/{id}"),
+            Some(&m.key),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200);
+    // The app's next request is not sent to the revoked session: the stream ends instead.
+    m.get("/v1/campaigns?limit=2").await;
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        until(&mut body, "limit=2"),
+    )
+    .await
+    .expect("the stream ends rather than waiting");
+    assert!(!ended, "no row after the key was revoked");
+}

@@ -171,35 +171,43 @@ async fn stream(c: Console, Query(f): Query<Filters>) -> Response {
     let rx = c.app.0.journal_feed.subscribe();
     let stop = c.app.0.stopping.subscribe();
     let app_id: Arc<str> = c.app_id().into();
-    Sse::new(entries(rx, stop, app_id, f))
+    Sse::new(entries(rx, stop, app_id, f, c.still_signed_in()))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
 
-/// The stream of a listener's rows; it ends when the server stops.
+/// The stream of a listener's rows; it ends when the server stops, and before sending a row once `signed_in`
+/// says the session is over.
 fn entries(
     rx: tokio::sync::broadcast::Receiver<Arc<Recorded>>,
     stop: tokio::sync::watch::Receiver<bool>,
     app_id: Arc<str>,
     f: Filters,
+    signed_in: impl Fn() -> bool + Send + 'static,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = (rx, stop, app_id, f);
-    futures_util::stream::unfold(state, |(mut rx, mut stop, app_id, f)| async move {
-        loop {
-            let next = tokio::select! {
-                next = rx.recv() => next,
-                _ = stop.wait_for(|stopping| *stopping) => return None,
-            };
-            match next {
-                Ok(r) if r.is_of(&app_id) && f.keep(&r) => {
-                    let ev = Event::default().event("entry").data(row(&r).into_string());
-                    return Some((Ok(ev), (rx, stop, app_id, f)));
+    let state = (rx, stop, app_id, f, signed_in);
+    futures_util::stream::unfold(
+        state,
+        |(mut rx, mut stop, app_id, f, signed_in)| async move {
+            loop {
+                let next = tokio::select! {
+                    next = rx.recv() => next,
+                    _ = stop.wait_for(|stopping| *stopping) => return None,
+                };
+                match next {
+                    Ok(r) if r.is_of(&app_id) && f.keep(&r) => {
+                        if !signed_in() {
+                            return None;
+                        }
+                        let ev = Event::default().event("entry").data(row(&r).into_string());
+                        return Some((Ok(ev), (rx, stop, app_id, f, signed_in)));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
                 }
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
             }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -262,7 +270,13 @@ mod tests {
         use futures_util::{FutureExt, StreamExt};
         let (tx, rx) = tokio::sync::broadcast::channel(8);
         let stopping = tokio::sync::watch::Sender::new(false);
-        let stream = entries(rx, stopping.subscribe(), "app_1".into(), Filters::default());
+        let stream = entries(
+            rx,
+            stopping.subscribe(),
+            "app_1".into(),
+            Filters::default(),
+            || true,
+        );
         let mut stream = std::pin::pin!(stream);
         let mut other = recorded("/v1/app", 200, None);
         other.by.app_id = Some("app_2".into());
@@ -279,6 +293,35 @@ mod tests {
         );
         stopping.send_replace(true);
         assert!(stream.next().await.is_none(), "the stream ends");
+    }
+
+    #[tokio::test]
+    async fn the_stream_ends_without_the_row_once_the_session_is_over() {
+        use futures_util::{FutureExt, StreamExt};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (tx, rx) = tokio::sync::broadcast::channel(8);
+        let stopping = tokio::sync::watch::Sender::new(false);
+        let open = Arc::new(AtomicBool::new(true));
+        let check = open.clone();
+        let stream = entries(
+            rx,
+            stopping.subscribe(),
+            "app_1".into(),
+            Filters::default(),
+            move || check.load(Ordering::SeqCst),
+        );
+        let mut stream = std::pin::pin!(stream);
+        tx.send(Arc::new(recorded("/v1/triggers", 200, Some("rwd_1"))))
+            .unwrap();
+        assert!(matches!(stream.next().now_or_never(), Some(Some(Ok(_)))));
+        // Signed out (or the key revoked): the next row of the app is not sent, and the stream ends.
+        open.store(false, Ordering::SeqCst);
+        tx.send(Arc::new(recorded("/v1/triggers", 200, Some("rwd_2"))))
+            .unwrap();
+        assert!(
+            matches!(stream.next().now_or_never(), Some(None)),
+            "the stream ends"
+        );
     }
 
     #[test]

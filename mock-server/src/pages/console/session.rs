@@ -114,6 +114,16 @@ impl Sessions {
         Some((s.secret.clone(), s.csrf.clone()))
     }
 
+    /// Whether session `id` is open, not idle past its limit, and signed in with `secret` (does not count as use).
+    fn holds(&self, id: &str, secret: &str) -> bool {
+        self.lock().get(id).is_some_and(|s| {
+            Instant::now().duration_since(s.last_seen) < IDLE
+                && s.secret
+                    .as_deref()
+                    .is_some_and(|k| bool::from(k.as_bytes().ct_eq(secret.as_bytes())))
+        })
+    }
+
     fn close(&self, id: &str) {
         self.lock().remove(id);
     }
@@ -176,6 +186,26 @@ impl Console {
     /// Whether `secret` is the key this session signed in with (revoking it ends the session).
     pub fn signed_in_with(&self, secret: &str) -> bool {
         bool::from(self.secret.as_bytes().ct_eq(secret.as_bytes()))
+    }
+
+    /// A check a long-lived answer (the journal's event stream) makes before each event: whether this session is
+    /// still open and its key still resolves to the same app (sign-out, idling out, revoking the key or a reset
+    /// end it).
+    pub fn still_signed_in(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let (app, sessions, sid, secret) = (
+            self.app.clone(),
+            self.sessions.clone(),
+            self.sid.clone(),
+            self.secret.clone(),
+        );
+        let app_id = self.app_id().to_owned();
+        move || {
+            sessions.holds(&sid, &secret)
+                && matches!(
+                    resolve_credential(&app, &secret),
+                    Ok(p @ Principal::Secret { .. }) if p.app_id() == app_id
+                )
+        }
     }
 
     /// The signed-in app.
