@@ -119,6 +119,20 @@ impl ConsoleClient {
         self.finish(r).await
     }
 
+    /// `GET path` as htmx sends it (`HX-Request: true`), without reading a CSRF token from the fragment.
+    pub async fn get_htmx(&mut self, path: &str) -> Page {
+        let b = self.with_cookie(self.http.get(format!("{}{path}", self.base)));
+        let r = b
+            .header("hx-request", "true")
+            .send()
+            .await
+            .expect("the console answers");
+        let csrf = self.csrf.clone();
+        let page = self.finish(r).await;
+        self.csrf = csrf;
+        page
+    }
+
     /// `POST path` with a form of `fields` and the session's CSRF token.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = fields.to_vec();

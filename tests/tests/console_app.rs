@@ -33,6 +33,13 @@ async fn a_key_is_shown_once_works_on_the_api_and_stops_when_revoked() {
 
     let r = c.post("/console/app/keys", &[("name", "ci")]).await;
     assert_eq!(r.status, 303, "{}", r.text);
+    // Another tab's rewards list polling (htmx) in between does not take the message with the secret.
+    let poll = c.get_htmx("/console/rewards").await;
+    assert_eq!(poll.status, 200);
+    assert!(!poll.text.contains("sk_test_"), "{}", poll.text);
+    // As the API, an unknown status is refused rather than read as "any".
+    let bad = c.get("/console/rewards?status=lost").await;
+    assert!(bad.text.contains("Unknown reward status"), "{}", bad.text);
     let p = c.get("/console/app").await;
     let secret = secret_shown(&p.text).expect("the new key, this once");
     assert!(secret.starts_with("sk_test_"));

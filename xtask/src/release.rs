@@ -108,6 +108,14 @@ pub const COPIES: &[Copy] = &[
         before: "<version>",
         after: "</version>",
     },
+    // Its unit tests depend on the testing kit by version.
+    Copy {
+        path: "examples/android-kotlin/pom.xml",
+        key: "<artifactId>moments-sdk-testing</artifactId>",
+        next_line: true,
+        before: "<version>",
+        after: "</version>",
+    },
     Copy {
         path: "examples/android-kotlin/pom.xml",
         key: "<moments.sdk.jar>",

@@ -151,15 +151,55 @@ fn dollars_value(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// How many numbered slots `prefix[i].` the form has (at least `min`).
+/// The most rows of the form's moments and reward groups: the API's most reward groups (it takes at most
+/// 50 moments).
+pub const MAX_ROWS: usize = 100;
+/// The most variants of one reward group the form edits.
+pub const MAX_VARIANTS: usize = 20;
+
+/// The most rows of the list a numbered field name's last index counts (`…variants[k]` or another list).
+fn cap_of(list: &str) -> usize {
+    if list.ends_with("variants") {
+        MAX_VARIANTS
+    } else {
+        MAX_ROWS
+    }
+}
+
+/// How many numbered slots `prefix[i].` the form has (at least `min`, at most its list's cap: [`check_rows`]
+/// refuses a form naming a slot beyond it).
 fn slots(f: &FormData, prefix: &str, min: usize) -> usize {
+    let cap = cap_of(prefix);
     f.0.iter()
         .filter_map(|(k, _)| k.strip_prefix(prefix)?.strip_prefix('[')?.split_once(']'))
         .filter_map(|(n, _)| n.parse::<usize>().ok())
+        .filter(|n| *n < cap)
         .map(|n| n + 1)
         .max()
         .unwrap_or(0)
         .max(min)
+}
+
+/// Refuses a field numbered beyond its list's cap ([`MAX_ROWS`], [`MAX_VARIANTS`]), naming it, so no row of the
+/// form is dropped unread.
+fn check_rows(f: &FormData) -> Result<(), ApiError> {
+    for (key, _) in &f.0 {
+        let mut rest = key.as_str();
+        while let Some((list, after)) = rest.split_once('[') {
+            let Some((n, tail)) = after.split_once(']') else {
+                break;
+            };
+            let cap = cap_of(list);
+            if n.parse::<usize>().map_or(true, |n| n >= cap) {
+                return Err(ApiError::validation(
+                    key.clone(),
+                    format!("The form takes at most {cap} rows here, numbered from 0."),
+                ));
+            }
+            rest = tail;
+        }
+    }
+    Ok(())
 }
 
 fn blank(f: &FormData, prefix: &str) -> bool {
@@ -236,6 +276,7 @@ fn time(f: &FormData, name: &str) -> Result<DateTime<Utc>, ApiError> {
 
 /// The API's create body from the form; a field that cannot be read is a validation error naming it.
 pub fn parse(f: &FormData) -> Result<CampaignCreate, ApiError> {
+    check_rows(f)?;
     let mut moments = vec![];
     for j in 0..slots(f, "moments", 0) {
         let p = format!("moments[{j}]");
@@ -563,8 +604,8 @@ pub fn render(
     let inp =
         |label: &str, name: &str, kind: &str| layout::input(errors, label, name, f.get(name), kind);
     let extra = |what: &str| usize::from(add == Some(what));
-    let n_moments = slots(f, "moments", 1) + extra("moment");
-    let n_groups = slots(f, "reward_groups", 1) + extra("group");
+    let n_moments = (slots(f, "moments", 1) + extra("moment")).min(MAX_ROWS);
+    let n_groups = (slots(f, "reward_groups", 1) + extra("group")).min(MAX_ROWS);
     let chosen_markets = f.all("marketplaces");
     let market_options: Vec<(String, String)> =
         std::iter::once((String::new(), "(choose)".to_owned()))
@@ -625,7 +666,7 @@ pub fn render(
                 @for i in 0..n_groups {
                     @let p = format!("reward_groups[{i}]");
                     @let market = f.get(&format!("{p}.marketplace"));
-                    @let n_variants = slots(f, &format!("{p}.variants"), 0) + extra(&format!("variant:{i}"));
+                    @let n_variants = (slots(f, &format!("{p}.variants"), 0) + extra(&format!("variant:{i}"))).min(MAX_VARIANTS);
                     fieldset {
                         legend { "Reward group " (i + 1) }
                         div class="grid" {
@@ -677,6 +718,43 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn a_row_beyond_the_cap_is_refused_naming_it_and_slots_stay_bounded() {
+        let f = form(&[("moments[99999999].id", "x"), ("name", "n")]);
+        let err = parse(&f).unwrap_err();
+        assert_eq!(
+            err.param.as_deref(),
+            Some("moments[99999999].id"),
+            "{err:?}"
+        );
+        assert_eq!(slots(&f, "moments", 1), 1, "the far index adds no slots");
+        let f = form(&[("reward_groups[0].variants[20].id", "v")]);
+        let err = parse(&f).unwrap_err();
+        assert_eq!(
+            err.param.as_deref(),
+            Some("reward_groups[0].variants[20].id"),
+            "{err:?}"
+        );
+        let f = form(&[(&format!("moments[{}].id", usize::MAX), "x")]);
+        assert!(
+            parse(&f).is_err(),
+            "an index at usize::MAX is refused, not overflowed"
+        );
+        assert_eq!(slots(&f, "moments", 0), 0);
+        let f = form(&[
+            ("moments[99].id", "x"),
+            ("reward_groups[0].variants[19].id", "v"),
+        ]);
+        assert_eq!(
+            (
+                slots(&f, "moments", 0),
+                slots(&f, "reward_groups[0].variants", 0)
+            ),
+            (100, 20)
+        );
+        assert!(check_rows(&f).is_ok());
     }
 
     #[test]

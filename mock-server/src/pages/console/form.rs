@@ -6,6 +6,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+/// The most fields a posted form may have: far more than a campaign with many groups and variants needs, few
+/// enough that reading a form stays cheap.
+pub const MAX_FIELDS: usize = 10_000;
+
 /// The fields of an `application/x-www-form-urlencoded` body.
 #[derive(Clone, Debug, Default)]
 pub struct FormData(pub Vec<(String, String)>);
@@ -36,9 +40,17 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(FormData)
-            .map_err(|_| (StatusCode::BAD_REQUEST, "The form could not be read.").into_response())
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            (StatusCode::BAD_REQUEST, "The form could not be read.").into_response()
+        })?;
+        if fields.len() > MAX_FIELDS {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("The form has more than {MAX_FIELDS} fields."),
+            )
+                .into_response());
+        }
+        Ok(FormData(fields))
     }
 }
 

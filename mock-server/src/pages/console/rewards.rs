@@ -115,6 +115,10 @@ async fn list(c: Console, Query(p): Query<ListParams>) -> Response {
         Ok(cursor) => cursor,
         Err(e) => return layout::api_error_page(&e),
     };
+    // As the API: a status it does not know is refused, not read as "any status".
+    if given(&p.status).is_some() && p.status().is_none() {
+        return layout::api_error_page(&ApiError::validation("status", "Unknown reward status."));
+    }
     let (rows, moments) = {
         let g = c.app.lock();
         let moments: Vec<(String, String)> = g

@@ -180,6 +180,8 @@ pub struct Console {
     sid: String,
     sessions: Arc<Sessions>,
     secret: String,
+    /// An htmx request: its answer is cut to a fragment, so it must not take the session's message.
+    htmx: bool,
 }
 
 impl Console {
@@ -223,8 +225,12 @@ impl Console {
         self.sessions.set_flash(&self.sid, flash);
     }
 
-    /// Takes the message kept for this page.
+    /// Takes the message kept for this page (none for an htmx request, whose answer shows only a fragment:
+    /// a polling list must not swallow a secret shown once).
     pub fn take_flash(&self) -> Option<Flash> {
+        if self.htmx {
+            return None;
+        }
         self.sessions.take_flash(&self.sid)
     }
 }
@@ -264,6 +270,7 @@ impl FromRequestParts<ConsoleState> for Console {
                 sid: sid.to_owned(),
                 sessions: state.sessions.clone(),
                 secret,
+                htmx,
             }),
             _ => {
                 // The key was revoked, or a reset removed it: the session ends with it.
