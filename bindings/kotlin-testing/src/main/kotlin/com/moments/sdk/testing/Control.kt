@@ -71,6 +71,15 @@ public data class MockApp(
 public data class MockCustomerToken(public val token: String, public val expiresInSeconds: Long)
 
 /**
+ * One HTTP client for every [Control] of the process: a JDK client starts a selector thread that lives until the
+ * client is collected, so a client per mock would cost each test that thread's start and leave it behind. HTTP/1.1:
+ * the mock speaks it, and no upgrade is tried. Connections to a stopped mock are dropped from its pool when the
+ * mock closes them.
+ */
+private val sharedHttp: HttpClient =
+    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build()
+
+/**
  * A client of a mock's control API (`/_mock/…`), over HTTP: the same calls as the Rust kit's
  * `moments_mock_server::testing::Control`. [MomentsMock] is one for the mock it started; [connect] reaches a mock
  * running elsewhere (the binary, a container). The calls block and are safe from any thread.
@@ -80,7 +89,7 @@ public data class MockCustomerToken(public val token: String, public val expires
 public open class Control protected constructor(baseUrl: String) {
     public val baseUrl: String = baseUrl.trimEnd('/')
 
-    private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+    private val http: HttpClient get() = sharedHttp
 
     /** What stops with the mock ([WebhookReceiver]s). */
     internal val resources: MutableList<AutoCloseable> = java.util.concurrent.CopyOnWriteArrayList()
