@@ -26,6 +26,10 @@ public struct Metrics: Sendable, Hashable {
     public let rewardsCancelled: Int
     /// What was charged, in minor units of the campaign's currency (cents).
     public let spend: Int
+    /// Rewards flagged for fraud review.
+    public let rewardsFlagged: Int
+    /// What was refunded (expired, cancelled and blocked rewards), in minor units.
+    public let refunds: Int
 }
 
 /// What ``MockControl/report(campaignID:)`` answered.
@@ -86,11 +90,13 @@ extension MockControl {
         let o = try await call("GET", "/v1/reports?campaign_id=\(query)", bearer: key)
         let t = Obj(o.map["totals"] as? [String: Any] ?? [:])
         let spend = Obj(t.map["spend"] as? [String: Any] ?? [:])
+        let refunds = Obj(t.map["refunds"] as? [String: Any] ?? [:])
         let budget = Obj(o.map["remaining_budget"] as? [String: Any] ?? [:])
         let totals = Metrics(
             actions: try t.int("actions"), rewardsIssued: try t.int("rewards_issued"),
             rewardsRedeemed: try t.int("rewards_redeemed"), rewardsExpired: try t.int("rewards_expired"),
-            rewardsCancelled: try t.int("rewards_cancelled"), spend: try spend.int("amount")
+            rewardsCancelled: try t.int("rewards_cancelled"), spend: try spend.int("amount"),
+            rewardsFlagged: try t.int("rewards_flagged"), refunds: try refunds.int("amount")
         )
         return Report(campaignID: o.strOrNil("campaign_id"), totals: totals, remainingBudget: try budget.int("amount"))
     }

@@ -50,6 +50,12 @@ import Testing
         }
         let totals = try await mock.report(campaignID: campaign).totals
         #expect(totals.rewardsIssued == 2 && totals.rewardsRedeemed == 1)
+        #expect(totals.rewardsFlagged == 0 && totals.refunds == 0)
+
+        // Past the 30-day expiry the unredeemed reward expires and its cost is refunded.
+        _ = try await mock.clock().advance(by: 31 * 86_400)
+        let later = try await mock.report(campaignID: campaign).totals
+        #expect(later.rewardsExpired == 1 && later.refunds == later.spend / 2)
     }
 }
 

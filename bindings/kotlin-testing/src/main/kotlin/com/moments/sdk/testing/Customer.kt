@@ -24,6 +24,8 @@ public data class Redemption(
  * @property rewardsExpired rewards expired.
  * @property rewardsCancelled rewards cancelled.
  * @property spend what was charged, in minor units of the campaign's currency (cents).
+ * @property rewardsFlagged rewards flagged for fraud review.
+ * @property refunds what was refunded (expired, cancelled and blocked rewards), in minor units.
  */
 public data class Metrics(
     public val actions: Long,
@@ -32,6 +34,8 @@ public data class Metrics(
     public val rewardsExpired: Long,
     public val rewardsCancelled: Long,
     public val spend: Long,
+    public val rewardsFlagged: Long,
+    public val refunds: Long,
 )
 
 /**
@@ -67,9 +71,11 @@ internal fun report(o: Obj): Report {
     val t = obj("totals")
     @Suppress("UNCHECKED_CAST")
     val spend = Obj(t.map["spend"] as? Map<String, Any?> ?: emptyMap())
+    @Suppress("UNCHECKED_CAST")
+    val refunds = Obj(t.map["refunds"] as? Map<String, Any?> ?: emptyMap())
     val totals = Metrics(
         t.long("actions"), t.long("rewards_issued"), t.long("rewards_redeemed"), t.long("rewards_expired"),
-        t.long("rewards_cancelled"), spend.long("amount"),
+        t.long("rewards_cancelled"), spend.long("amount"), t.long("rewards_flagged"), refunds.long("amount"),
     )
     return Report(o.strOrNull("campaign_id"), totals, obj("remaining_budget").long("amount"))
 }

@@ -41,6 +41,13 @@ class CustomerTest {
             val totals = mock.report(mock.demo().campaignId).totals
             assertEquals(2L, totals.rewardsIssued)
             assertEquals(1L, totals.rewardsRedeemed)
+            assertEquals(listOf(0L, 0L), listOf(totals.rewardsFlagged, totals.refunds))
+
+            // Past the 30-day expiry the unredeemed reward expires and its cost is refunded.
+            mock.clock().advance(java.time.Duration.ofDays(31))
+            val later = mock.report(mock.demo().campaignId).totals
+            assertEquals(1L, later.rewardsExpired)
+            assertEquals(later.spend / 2, later.refunds)
         }
     }
 
