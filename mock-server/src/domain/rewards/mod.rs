@@ -91,8 +91,8 @@ impl Rewards {
         }
     }
 
-    /// Lists an issued reward (reports and lists walk them in issue order) and, when its moment
-    /// has a frequency cap, counts it for the customer (`cap_key`).
+    /// Lists an issued reward (lists walk them in issue order), counts it in the report counters and, when
+    /// its moment has a frequency cap, counts it for the customer (`cap_key`).
     pub fn list_issued(&mut self, id: &Arc<str>, cap_key: Option<u64>) {
         self.order.push(id.clone());
         if let Some(r) = self.by_id.get(id) {
