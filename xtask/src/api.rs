@@ -628,34 +628,58 @@ pub struct Row {
 /// a cell of `—` says the call has no twin on that side, which the note must explain starting with
 /// `Kotlin only:` or `Swift only:`.
 pub fn parse_table(doc: &str) -> Result<Vec<Row>> {
-    let start = doc
-        .find(TABLE_START)
-        .ok_or(format!("{PARITY_DOC} has no {TABLE_START}"))?;
-    let end = doc
-        .find(TABLE_END)
-        .ok_or(format!("{PARITY_DOC} has no {TABLE_END}"))?;
+    let rows = call_table(doc, PARITY_DOC, TABLE_START, TABLE_END, "| Kotlin", 2)?;
+    Ok(rows
+        .into_iter()
+        .map(|(calls, note)| {
+            let [kotlin, swift] = <[Vec<String>; 2]>::try_from(calls).expect("two columns");
+            Row {
+                kotlin,
+                swift,
+                note,
+            }
+        })
+        .collect())
+}
+
+/// The rows of a Markdown table of calls between the markers `start` and `end` of `doc` (named `doc_name` in
+/// errors), skipping its header (the line starting with `header`) and rule: per row, the backticked calls of each
+/// of the first `columns` cells, and the next cell as the note.
+pub fn call_table(
+    doc: &str,
+    doc_name: &str,
+    start: &str,
+    end: &str,
+    header: &str,
+    columns: usize,
+) -> Result<Vec<(Vec<Vec<String>>, String)>> {
+    let from = doc
+        .find(start)
+        .ok_or(format!("{doc_name} has no {start}"))?;
+    let to = doc.find(end).ok_or(format!("{doc_name} has no {end}"))?;
     let mut rows = Vec::new();
-    for line in doc[start..end].lines() {
+    for line in doc[from..to].lines() {
         let line = line.trim();
-        if !line.starts_with('|') || line.starts_with("| Kotlin") || line.starts_with("|--") {
+        if !line.starts_with('|') || line.starts_with(header) || line.starts_with("|--") {
             continue;
         }
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() < 2 {
-            return Err(format!("parity table row without two columns: {line}"));
+        if cells.len() < columns {
+            return Err(format!(
+                "{doc_name}: a table row without {columns} columns: {line}"
+            ));
         }
-        let calls = |cell: &str| -> Vec<String> {
-            cell.split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
-        };
-        rows.push(Row {
-            kotlin: calls(cells[0]),
-            swift: calls(cells[1]),
-            note: cells.get(2).copied().unwrap_or("").to_owned(),
-        });
+        let calls = cells[..columns]
+            .iter()
+            .map(|cell| {
+                cell.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
+        rows.push((calls, cells.get(columns).copied().unwrap_or("").to_owned()));
     }
     Ok(rows)
 }

@@ -169,35 +169,14 @@ pub struct Row {
 /// The rows between the markers: `| Rust | Kotlin | Swift | Note |`, each cell zero or more backticked calls (`—`
 /// for none).
 pub fn parse_table(doc: &str) -> Result<Vec<Row>> {
-    let start = doc
-        .find(TABLE_START)
-        .ok_or(format!("{DOC} has no {TABLE_START}"))?;
-    let end = doc
-        .find(TABLE_END)
-        .ok_or(format!("{DOC} has no {TABLE_END}"))?;
-    let mut rows = Vec::new();
-    for line in doc[start..end].lines() {
-        let line = line.trim();
-        if !line.starts_with('|') || line.starts_with("| Rust") || line.starts_with("|--") {
-            continue;
-        }
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() < 3 {
-            return Err(format!("kit parity row without three columns: {line}"));
-        }
-        let calls = |cell: &str| -> Vec<String> {
-            cell.split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
-        };
-        rows.push(Row {
-            calls: [calls(cells[0]), calls(cells[1]), calls(cells[2])],
-            note: cells.get(3).copied().unwrap_or("").to_owned(),
-        });
-    }
-    Ok(rows)
+    let rows = crate::api::call_table(doc, DOC, TABLE_START, TABLE_END, "| Rust", 3)?;
+    Ok(rows
+        .into_iter()
+        .map(|(calls, note)| Row {
+            calls: <[Vec<String>; 3]>::try_from(calls).expect("three columns"),
+            note,
+        })
+        .collect())
 }
 
 /// The table against the three kits' calls: every call in exactly one row, no row naming a call that does not

@@ -127,19 +127,26 @@ pub const COPIES: &[Copy] = &[
 
 /// `[workspace.package] version` of `root/Cargo.toml`.
 pub fn workspace_version(root: &Path) -> Result<String> {
+    workspace_package_field(root, "version")
+}
+
+/// The string `key` under `[workspace.package]` of `root/Cargo.toml`.
+pub fn workspace_package_field(root: &Path, key: &str) -> Result<String> {
     let manifest = read(&root.join("Cargo.toml"))?;
     let mut in_section = false;
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
             in_section = line == "[workspace.package]";
         } else if in_section
-            && let Some(rest) = line.strip_prefix("version")
+            && let Some(rest) = line.strip_prefix(key)
             && let Some(v) = rest.trim_start().strip_prefix('=')
         {
             return Ok(v.trim().trim_matches('"').to_owned());
         }
     }
-    Err("no `version` under [workspace.package] in the root Cargo.toml: add one".into())
+    Err(format!(
+        "no `{key}` under [workspace.package] in the root Cargo.toml: add one"
+    ))
 }
 
 /// Where `copy` is in `text`: (line index, byte range of the version in that line).

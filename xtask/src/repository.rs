@@ -20,19 +20,7 @@ pub const FILES: &[&str] = &[
 
 /// `[workspace.package] repository` of `root/Cargo.toml`.
 pub fn workspace_repository(root: &Path) -> Result<String> {
-    let manifest = read(&root.join("Cargo.toml"))?;
-    let mut in_section = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_section = line == "[workspace.package]";
-        } else if in_section
-            && let Some(rest) = line.strip_prefix("repository")
-            && let Some(v) = rest.trim_start().strip_prefix('=')
-        {
-            return Ok(v.trim().trim_matches('"').to_owned());
-        }
-    }
-    Err("no `repository` under [workspace.package] in the root Cargo.toml: add one".into())
+    crate::release::workspace_package_field(root, "repository")
 }
 
 /// Whether `url` is the placeholder that stands until the project has its public home.
