@@ -225,31 +225,10 @@ async fn every_console_answer_carries_the_policy_and_security_headers() {
 #[tokio::test]
 async fn a_revoked_key_ends_its_console_session() {
     let m = Mock::start().await;
-    let created = m
-        .call(
-            "POST",
-            "/v1/api_keys",
-            Some(&m.key),
-            Some(&m.idem()),
-            Some(&serde_json::json!({"name": "console"})),
-        )
-        .await;
-    let (id, secret) = (
-        created.body["id"].as_str().unwrap().to_string(),
-        created.body["secret"].as_str().unwrap().to_string(),
-    );
+    let (id, secret) = new_key(&m).await;
     let mut c = ConsoleClient::signed_in(&m.base, &secret).await;
     assert_eq!(c.get("/console/campaigns").await.status, 200);
-    let revoked = m
-        .call(
-            "DELETE",
-            &format!("/v1/api_keys/{id}"),
-            Some(&m.key),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status, 200);
+    revoke(&m, &id).await;
     let p = c.get("/console/campaigns").await;
     assert_eq!(
         (p.status, p.location().as_deref()),
@@ -287,19 +266,7 @@ async fn console_pages_stay_out_of_the_api_journal() {
 #[tokio::test]
 async fn a_revoked_key_ends_an_open_journal_stream() {
     let m = Mock::start().await;
-    let created = m
-        .call(
-            "POST",
-            "/v1/api_keys",
-            Some(&m.key),
-            Some(&m.idem()),
-            Some(&serde_json::json!({"name": "console"})),
-        )
-        .await;
-    let (id, secret) = (
-        created.body["id"].as_str().unwrap().to_string(),
-        created.body["secret"].as_str().unwrap().to_string(),
-    );
+    let (id, secret) = new_key(&m).await;
     let c = ConsoleClient::signed_in(&m.base, &secret).await;
     let stream = reqwest::Client::new()
         .get(format!("{}/console/journal/stream", m.base))
@@ -327,16 +294,7 @@ async fn a_revoked_key_ends_an_open_journal_stream() {
         "a row arrives while signed in"
     );
 
-    let revoked = m
-        .call(
-            "DELETE",
-            &format!("/v1/api_keys/{id}"),
-            Some(&m.key),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status, 200);
+    revoke(&m, &id).await;
     // The app's next request is not sent to the revoked session: the stream ends instead.
     m.get("/v1/campaigns?limit=2").await;
     let ended = tokio::time::timeout(
@@ -346,4 +304,36 @@ async fn a_revoked_key_ends_an_open_journal_stream() {
     .await
     .expect("the stream ends rather than waiting");
     assert!(!ended, "no row after the key was revoked");
+}
+
+/// A new secret key of the demo app: (id, secret).
+async fn new_key(m: &Mock) -> (String, String) {
+    let created = m
+        .call(
+            "POST",
+            "/v1/api_keys",
+            Some(&m.key),
+            Some(&m.idem()),
+            Some(&serde_json::json!({"name": "console"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    (
+        created.body["id"].as_str().unwrap().to_string(),
+        created.body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Revokes key `id` through the API.
+async fn revoke(m: &Mock, id: &str) {
+    let revoked = m
+        .call(
+            "DELETE",
+            &format!("/v1/api_keys/{id}"),
+            Some(&m.key),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
 }
