@@ -227,4 +227,29 @@ impl Mock {
     pub fn link_token(url: &str) -> String {
         url.rsplit('/').next().expect("token").to_string()
     }
+
+    /// The id of the first physical item a reward offers.
+    pub fn physical_item(reward: &Value) -> String {
+        reward["offer"]["items"]
+            .as_array()
+            .expect("the reward's offered items")
+            .iter()
+            .find(|item| item["kind"] == "physical")
+            .expect("a physical item on offer")["item_id"]
+            .as_str()
+            .expect("an item id")
+            .to_owned()
+    }
+
+    /// A new app (in an account of its own) made through the control API; its secret key.
+    pub async fn new_app_key(&self, name: &str) -> String {
+        let app = self
+            .control("/_mock/apps", serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(app.status, 201, "{}", app.text);
+        app.body["secret_key"]
+            .as_str()
+            .expect("a secret key")
+            .to_owned()
+    }
 }

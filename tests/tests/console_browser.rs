@@ -223,15 +223,7 @@ async fn a_brand_runs_a_campaign_in_the_console_in_chromium() {
     shot(&b, "06-rewards-live").await;
 
     // The customer redeems the physical item on the landing page.
-    let physical = reward["offer"]["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["kind"] == "physical")
-        .expect("a physical item")["item_id"]
-        .as_str()
-        .expect("item id")
-        .to_owned();
+    let physical = Mock::physical_item(&reward);
     b.goto(reward["url"].as_str().expect("a link")).await;
     let choice = b
         .expect_when(&format!("input[name='item_id'][value='{physical}']"))
@@ -329,17 +321,7 @@ async fn a_brand_runs_a_campaign_in_the_console_in_chromium() {
     );
 
     // A second app's key sees none of it.
-    let other = m
-        .call(
-            "POST",
-            "/_mock/apps",
-            None,
-            None,
-            Some(&json!({"name": "Other brand"})),
-        )
-        .await;
-    assert_eq!(other.status, 201, "{}", other.text);
-    let other_key = other.body["secret_key"].as_str().expect("a key").to_owned();
+    let other_key = m.new_app_key("Other brand").await;
     press(&b, "/console/sign-out").await;
     b.goto(&format!("{base}/console/sign-in")).await;
     fill(&b, "secret_key", &other_key).await;

@@ -6,6 +6,7 @@
 mod common;
 
 use common::browser::{Browser, start_driver};
+use moments_e2e::mock::Mock;
 use moments_mock_server::MockServer;
 use serde_json::{Value, json};
 
@@ -56,15 +57,7 @@ async fn a_customer_redeems_a_physical_item_in_chromium() {
     let reward = issue_reward(&server, "browser-customer-1").await;
     let url = reward["url"].as_str().expect("reward url").to_owned();
     let reward_id = reward["id"].as_str().expect("reward id").to_owned();
-    let physical = reward["offer"]["items"]
-        .as_array()
-        .expect("offer items")
-        .iter()
-        .find(|item| item["kind"] == "physical")
-        .expect("the demo US group offers a physical item")["item_id"]
-        .as_str()
-        .expect("item id")
-        .to_owned();
+    let physical = Mock::physical_item(&reward);
 
     let browser = Browser::open(&driver).await;
     browser.goto(&url).await;

@@ -455,15 +455,7 @@ async fn every_answer_on_a_reward_link_carries_the_security_headers() {
 
     // Error answers: a form without the address a physical item needs, JSON that does not parse,
     // a body that is not JSON, an injected fault.
-    let physical = reward["offer"]["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["kind"] == "physical")
-        .expect("a physical item")["item_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let physical = Mock::physical_item(&reward);
     let res = form(page(&token), format!("item_id={physical}"))
         .await
         .expect("form");
