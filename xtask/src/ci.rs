@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{self, Result, cargo};
-use crate::{api, kotlin, release, swift, swift_run};
+use crate::{api, kotlin, postgres, release, swift, swift_run};
 
 type Step = (&'static str, fn() -> Result);
 
@@ -22,10 +22,7 @@ const STEPS: &[Step] = &[
             "warnings",
         ]))
     }),
-    ("cargo test --workspace", || {
-        // `CI` set: a test that cannot run here (the browser test without Chromium) fails instead of skipping.
-        util::run(cargo().args(["test", "--workspace"]).env("CI", "true"))
-    }),
+    ("cargo test --workspace", cargo_test),
     ("versions agree; crates package", release::ci_check),
     ("schemathesis (bounded)", || {
         util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
@@ -56,6 +53,20 @@ fn system_packages() -> Result {
         return Ok(());
     }
     util::apt_install(&missing)
+}
+
+/// `cargo test --workspace` against a throwaway PostgreSQL (installed when missing, see [`postgres`]), its URL in
+/// `MOMENTS_TEST_POSTGRES`; the server stops when the step ends, whatever its result. `CI` set: a test that cannot
+/// run here (the browser test without Chromium) fails instead of skipping.
+fn cargo_test() -> Result {
+    postgres::ensure_installed()?;
+    let cluster = postgres::TestCluster::start()?;
+    util::run(
+        cargo()
+            .args(["test", "--workspace"])
+            .env("CI", "true")
+            .env(postgres::ENV, cluster.url()),
+    )
 }
 
 /// Every cargo-fuzz target built (unoptimized: half the build time) and run for a few seconds: each replays its

@@ -12,6 +12,7 @@ mod kit;
 mod kit_parity;
 mod kotlin;
 mod mobile;
+mod postgres;
 mod release;
 mod repository;
 mod swift;
@@ -60,6 +61,9 @@ usage: cargo xtask <task>
   android       build jniLibs per ABI with the NDK (needs ANDROID_NDK_HOME)
   xcframework   build MomentsFFI.xcframework for iOS (needs Xcode), its zip and SwiftPM checksum in target/swift/
   lib-size      build the `mobile` profile and print stripped cdylib / staticlib sizes
+  postgres      start a throwaway PostgreSQL (as `ci` does around `cargo test`; Debian's `postgresql`
+                package, installed when missing as root), print `export MOMENTS_TEST_POSTGRES=<url>` for
+                `cargo test` in another shell, and stop it at Ctrl-C
   msrv          `cargo +<rust-version> check` of the workspace (installs that toolchain; not part of `ci`)
   fuzz          every cargo-fuzz target built (unoptimized) and run 5 s, as `ci` does (installs nightly and
                 cargo-fuzz when missing); `scripts/fuzz.sh` runs them longer
@@ -87,9 +91,9 @@ usage: cargo xtask <task>
                 image, JVM jars and POM, the testing kit's jars and POM, the AAR with an NDK, the XCFramework
                 zip on macOS, release notes, SHA256SUMS); says what it skips; refuses a dirty tree and
                 disagreeing versions
-  ci            system packages, fmt, clippy, cargo test (with CI set), versions agree + cargo package of the
-                published crates, schemathesis, fuzz, bindings + public API + parity (api --check),
-                kotlin-test, swift-test; stops at the first failure
+  ci            system packages, fmt, clippy, cargo test (with CI set, against a throwaway PostgreSQL),
+                versions agree + cargo package of the published crates, schemathesis, fuzz, bindings + public
+                API + parity (api --check), kotlin-test, swift-test; stops at the first failure
 ";
 
 fn main() -> ExitCode {
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         "repository" => repository::task(&args[1..]),
         "ci" => ci::run(),
         "msrv" => ci::msrv(),
+        "postgres" => postgres::task(),
         "fuzz" => ci::fuzz_smoke(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
