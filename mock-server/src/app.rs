@@ -48,6 +48,8 @@ pub struct Shared {
     pub faults_armed: AtomicBool,
     /// The compat endpoints' rate limit (real time, outside the state: no reset or clock moves it).
     pub compat_limiter: crate::http::compat::CompatLimiter,
+    /// The persistent store and this instance's place in its log; `None` for the in-memory store.
+    pub sync: Option<Arc<crate::sync::Sync>>,
     /// When the server started, in real time (`GET /_mock/health`'s uptime; no reset or clock moves it).
     pub started: std::time::Instant,
     /// Last, so it drops after everything above: hands the freed memory back to the OS.
@@ -75,6 +77,7 @@ impl Shared {
             faults_armed: AtomicBool::new(false),
             compat_limiter: crate::http::compat::CompatLimiter::default(),
             started: std::time::Instant::now(),
+            sync: None,
             _release: crate::memory::ReleaseOnDrop,
         }
     }
@@ -86,8 +89,19 @@ pub struct AppState(pub Arc<Shared>);
 
 impl AppState {
     /// Locks the state and runs due rules.
+    ///
+    /// With a persistent store, due rules run only while an entry of its log is applied (they are
+    /// a change, and every change is an entry: [`crate::sync`]); a read locks without them.
     pub fn lock(&self) -> StateGuard<'_> {
+        if self.0.sync.is_some() && !crate::domain::applying::active() {
+            return self.lock_raw();
+        }
         self.due_run(self.lock_raw())
+    }
+
+    /// The persistent store's side of this instance, if the state is kept in one.
+    pub fn sync(&self) -> Option<&crate::sync::Sync> {
+        self.0.sync.as_deref()
     }
 
     fn guard<'a>(&'a self, state: MutexGuard<'a, Sandbox>) -> StateGuard<'a> {

@@ -40,6 +40,14 @@ struct Cli {
     /// Calls per second per legacy key allowed on the compatibility endpoints (/prod/…), in real time.
     #[arg(long, value_name = "N", default_value_t = moments_mock_server::COMPAT_RATE_PER_SECOND, env = "MOMENTS_MOCK_COMPAT_RATE")]
     compat_rate: std::num::NonZeroU32,
+    /// Where the state lives: `memory` (the default: gone when the server stops), `sqlite:PATH` (one
+    /// instance; the state survives restarts) or `postgres://USER:PASSWORD@HOST:PORT/DB` (any number of
+    /// instances sharing one database). See docs/sandbox.md.
+    #[arg(long, value_name = "STORE", default_value = "memory", env = "MOMENTS_MOCK_STORE")]
+    store: moments_mock_server::StoreSpec,
+    /// Seconds to wait at start for an unreachable database, retrying with backoff.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, env = "MOMENTS_MOCK_STORE_WAIT")]
+    store_wait: u64,
 }
 
 /// `--log-format`.
@@ -119,6 +127,8 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         fixtures,
         public_url: cli.public_url,
         compat_rate_per_second: Some(cli.compat_rate),
+        store: cli.store.clone(),
+        store_wait: Some(std::time::Duration::from_secs(cli.store_wait)),
     };
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,
@@ -151,6 +161,14 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         "  console:         {}/console (sign in with the secret key below)",
         server.base_url()
     );
+    if cli.store != moments_mock_server::StoreSpec::Memory {
+        let _ = writeln!(
+            out,
+            "  store:           {} {}",
+            cli.store.kind(),
+            cli.store.location()
+        );
+    }
     let _ = writeln!(out, "  app id:          {}", d.app_id);
     let _ = writeln!(out, "  secret key:      {}", d.secret_key);
     let _ = writeln!(out, "  legacy api key:  {}", d.api_key);

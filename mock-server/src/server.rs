@@ -45,6 +45,76 @@ pub struct MockConfig {
     /// Calls per second per legacy key that the compatibility endpoints allow (default 5, the
     /// original service's limit), counted in real time whatever the virtual clock does.
     pub compat_rate_per_second: Option<std::num::NonZeroU32>,
+    /// Where the state lives (default: in memory). See `docs/sandbox.md`.
+    pub store: crate::store::StoreSpec,
+    /// How long start-up waits for an unreachable database, retrying with backoff (default 60 s).
+    pub store_wait: Option<std::time::Duration>,
+}
+
+/// A start state: the seeded sandbox, the demo and the fixtures it was built with (their ids resolved).
+pub(crate) struct Start {
+    pub state: Sandbox,
+    pub demo: Demo,
+    pub legacy: String,
+    pub fixtures: Option<crate::control::Fixtures>,
+}
+
+/// Builds the start state: demo keys, the seeded demo, the fixtures. With a persistent store this
+/// runs in the store's genesis context ([`crate::domain::applying`]), so every instance, and every
+/// rebuild, makes the same ids and keys.
+pub(crate) fn build_start(
+    base_url: &str,
+    random_demo_keys: bool,
+    fixtures: Option<&serde_json::Value>,
+) -> std::io::Result<Start> {
+    let (secret, legacy) = if random_demo_keys {
+        (ids::secret("sk_test_", 27), ids::secret("mk_", 12))
+    } else {
+        (DEMO_SECRET_KEY.to_string(), DEMO_LEGACY_KEY.to_string())
+    };
+    let mut demo = Demo {
+        app_id: DEMO_APP_ID.into(),
+        account_id: DEMO_ACCOUNT_ID.into(),
+        api_key: legacy.clone(),
+        secret_key: secret,
+        campaign_id: DEMO_CAMPAIGN_ID.into(),
+        // Filled from the seeded campaign below (one source: `Sandbox::seeded`).
+        moment_ids: vec![],
+        moments: vec![],
+        reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
+        base_url: base_url.to_owned(),
+    };
+    let mut state = Sandbox::seeded(base_url.to_owned(), &demo, &legacy);
+    demo.moments = state.demo_moments(DEMO_CAMPAIGN_ID);
+    demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
+    let mut startup_fixtures = None;
+    if let Some(f) = fixtures {
+        let f: crate::control::Fixtures = crate::http::extract::parse_json(f.to_string().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let loaded = crate::control::load_fixtures(&mut state, f.clone())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        startup_fixtures = Some(f.resolved(&loaded));
+    }
+    Ok(Start {
+        state,
+        demo,
+        legacy,
+        fixtures: startup_fixtures,
+    })
+}
+
+/// The start state of a persistent store's sandbox, built again (a rebuild after a failed commit).
+pub(crate) fn genesis_state(app: &AppState, genesis: &crate::store::Genesis) -> Sandbox {
+    crate::domain::applying::Applying::new(genesis.created_at, genesis.seed, None, true)
+        .sync_scope(|| {
+            build_start(
+                &app.0.demo.base_url,
+                genesis.random_demo_keys,
+                genesis.fixtures.as_ref(),
+            )
+        })
+        .map(|s| s.state)
+        .unwrap_or_else(|_| Sandbox::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy))
 }
 
 /// Checks a public base URL and returns it without a trailing `/`.
@@ -124,47 +194,63 @@ impl MockServer {
         };
         let local_url = format!("http://{host}:{}", addr.port());
         let base_url = public.unwrap_or_else(|| local_url.clone());
-        let (secret, legacy) = if config.random_demo_keys {
-            (ids::secret("sk_test_", 27), ids::secret("mk_", 12))
-        } else {
-            (DEMO_SECRET_KEY.to_string(), DEMO_LEGACY_KEY.to_string())
+        let sync = match &config.store {
+            crate::store::StoreSpec::Memory => None,
+            spec => {
+                let proposal = crate::store::Genesis {
+                    seed: crate::domain::applying::new_seed(),
+                    created_at: chrono::Utc::now(),
+                    random_demo_keys: config.random_demo_keys,
+                    fixtures: config.fixtures.clone(),
+                };
+                let wait = config.store_wait.unwrap_or(std::time::Duration::from_secs(60));
+                let (store, genesis) = crate::store::Store::open(spec, proposal, wait).await?;
+                if config.fixtures.is_some() && genesis.fixtures != config.fixtures {
+                    tracing::warn!(
+                        "the store already holds a sandbox: the fixtures it was created with apply, not these"
+                    );
+                }
+                Some(crate::sync::Sync::new(store, spec.clone(), genesis))
+            }
         };
-        let mut demo = Demo {
-            app_id: DEMO_APP_ID.into(),
-            account_id: DEMO_ACCOUNT_ID.into(),
-            api_key: legacy.clone(),
-            secret_key: secret,
-            campaign_id: DEMO_CAMPAIGN_ID.into(),
-            // Filled from the seeded campaign below (one source: `Sandbox::seeded`).
-            moment_ids: vec![],
-            moments: vec![],
-            reward_group_ids: vec!["US".into(), "UK".into(), "DE".into()],
-            base_url: base_url.clone(),
-        };
-        let mut state = Sandbox::seeded(base_url, &demo, &legacy);
-        demo.moments = state.demo_moments(DEMO_CAMPAIGN_ID);
-        demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
-        let mut startup_fixtures = None;
-        if let Some(f) = config.fixtures {
-            let f: crate::control::Fixtures =
-                crate::http::extract::parse_json(f.to_string().as_bytes()).map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
-                })?;
-            let loaded = crate::control::load_fixtures(&mut state, f.clone())
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-            startup_fixtures = Some(f.resolved(&loaded));
-        }
+        let built = match &sync {
+            None => build_start(&base_url, config.random_demo_keys, config.fixtures.as_ref()),
+            Some(s) => crate::domain::applying::Applying::new(
+                s.genesis.created_at,
+                s.genesis.seed,
+                None,
+                true,
+            )
+            .sync_scope(|| {
+                build_start(
+                    &base_url,
+                    s.genesis.random_demo_keys,
+                    s.genesis.fixtures.as_ref(),
+                )
+            }),
+        }?;
+        let Start {
+            state,
+            demo,
+            legacy,
+            fixtures: startup_fixtures,
+        } = built;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
         let mut shared = Shared::new(state, demo.clone(), legacy, http);
         shared.startup_fixtures = startup_fixtures;
+        shared.sync = sync.map(Arc::new);
         if let Some(rate) = config.compat_rate_per_second {
             shared.compat_limiter = crate::http::compat::CompatLimiter::new(rate);
         }
         let app = AppState(Arc::new(shared));
         let router = crate::http::router::router(app.clone());
+        if let Some(sync) = app.sync() {
+            sync.set_replay_router(crate::http::router::replay_router(app.clone()));
+            crate::sync::replay_log(&app).await?;
+        }
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let tick_app = app.clone();
         let task = tokio::spawn(async move {
@@ -175,7 +261,13 @@ impl MockServer {
                     _ = &mut stop_rx => break,
                     _ = tick.tick() => {
                         // Background tick: run due rules and deliver due webhooks.
-                        drop(tick_app.lock());
+                        if tick_app.sync().is_some() {
+                            if let Err(e) = crate::sync::tick(&tick_app).await {
+                                tracing::warn!("tick: {e}");
+                            }
+                        } else {
+                            drop(tick_app.lock());
+                        }
                         if tick_app.outbox_pending() {
                             let a = tick_app.clone();
                             tokio::spawn(async move { crate::delivery::flush(&a).await });
@@ -279,6 +371,18 @@ impl MockServer {
 
     /// Advances the virtual clock in process (same as `POST /_mock/clock/advance`).
     pub async fn advance_clock(&self, seconds: i64) {
+        if let Some(sync) = self.app.sync() {
+            // A change, so an entry of the store's log: the control API's own request.
+            let req = axum::extract::Request::post("/_mock/clock/advance")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    serde_json::json!({ "seconds": seconds.max(0) }).to_string(),
+                ))
+                .expect("a valid request");
+            crate::sync::write_request(&self.app, sync.replay_router(), req).await;
+            crate::delivery::flush(&self.app).await;
+            return;
+        }
         crate::control::advance_by(&self.app, seconds.max(0)).await;
     }
 

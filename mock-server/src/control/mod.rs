@@ -372,19 +372,67 @@ pub struct Health {
     pub version: String,
     /// Seconds since the server started, in real time (the virtual clock does not move it).
     pub uptime_seconds: u64,
+    /// Where the state lives, and whether it answers.
+    pub store: HealthStore,
 }
 
-/// `GET /_mock/health`: readiness and container health checks. Reads no state and takes no lock, so it
-/// answers while a long request holds the state; it is kept out of the journal and faults (see
-/// [`crate::http::layers`]), so a health check every few seconds changes nothing a test reads.
+/// The store as `GET /_mock/health` reports it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthStore {
+    /// `memory`, `sqlite` or `postgres`.
+    pub kind: String,
+    /// The file, or `host:port/database` (no credentials); `memory` for the in-memory store.
+    pub location: String,
+    /// Whether the store answered just now (always `true` in memory).
+    pub reachable: bool,
+    /// Why it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last entry of the store's log this instance applied (absent in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<i64>,
+}
+
+/// `GET /_mock/health`: readiness and container health checks. Takes no lock of the state, so it
+/// answers while a long request holds it; it is kept out of the journal and faults (see
+/// [`crate::http::layers`]), so a health check every few seconds changes nothing a test reads. With a
+/// persistent store it asks the database, and answers `503` with `status: "unavailable"` while the
+/// database does not answer.
 #[utoipa::path(get, path = "/_mock/health", tag = "mock",
-    responses((status = 200, description = "The server is up and serving", body = Health)))]
-pub async fn health(S(app): S<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        uptime_seconds: app.0.started.elapsed().as_secs(),
-    })
+    responses((status = 200, description = "The server is up and serving", body = Health),
+              (status = 503, description = "The server's database does not answer", body = Health)))]
+pub async fn health(S(app): S<AppState>) -> (StatusCode, Json<Health>) {
+    let reach = crate::sync::reachable(&app).await;
+    let store = match (app.sync(), &reach) {
+        (Some(sync), Some(r)) => HealthStore {
+            kind: sync.spec.kind().into(),
+            location: sync.spec.location(),
+            reachable: r.is_ok(),
+            error: r.as_ref().err().cloned(),
+            applied: Some(sync.applied()),
+        },
+        _ => HealthStore {
+            kind: "memory".into(),
+            location: "memory".into(),
+            reachable: true,
+            error: None,
+            applied: None,
+        },
+    };
+    let ok = store.reachable;
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(Health {
+            status: if ok { "ok" } else { "unavailable" }.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            uptime_seconds: app.0.started.elapsed().as_secs(),
+            store,
+        }),
+    )
 }
 
 /// `POST /_mock/apps`

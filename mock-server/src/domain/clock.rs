@@ -49,7 +49,7 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.frozen() {
             Some(t) => at(t),
-            None => at(Utc::now().timestamp() + self.0.offset_seconds.load(SeqCst)),
+            None => at(crate::domain::applying::real_now().timestamp() + self.0.offset_seconds.load(SeqCst)),
         }
     }
 
@@ -61,7 +61,7 @@ impl Clock {
     /// Offset from real time in seconds.
     pub fn offset_seconds(&self) -> i64 {
         match self.frozen() {
-            Some(t) => t - Utc::now().timestamp(),
+            Some(t) => t - crate::domain::applying::real_now().timestamp(),
             None => self.0.offset_seconds.load(SeqCst),
         }
     }
@@ -85,7 +85,7 @@ impl Clock {
         } else {
             self.0
                 .offset_seconds
-                .store(now - Utc::now().timestamp(), SeqCst);
+                .store(now - crate::domain::applying::real_now().timestamp(), SeqCst);
             self.0.frozen_at.store(NOT_FROZEN, SeqCst);
         }
     }

@@ -8,13 +8,22 @@
 use base64::Engine;
 
 /// Fills `buf` with bytes from the OS CSPRNG.
+///
+/// While an entry of a persistent store is applied, they come from the entry's own stream instead
+/// ([`crate::domain::applying`]), so that every instance applying it makes the same ids.
 pub fn random_bytes(buf: &mut [u8]) {
+    if crate::domain::applying::fill(buf) {
+        return;
+    }
     getrandom::fill(buf).expect("the OS random source failed");
 }
 
 /// A new id: `prefix` + 16 random hex characters (64 bits: opaque, unique in practice).
 pub fn new_id(prefix: &str) -> String {
-    let b: [u8; 8] = rand::random();
+    let mut b = [0u8; 8];
+    if !crate::domain::applying::fill(&mut b) {
+        b = rand::random();
+    }
     let mut s = String::with_capacity(prefix.len() + 16);
     s.push_str(prefix);
     for byte in b {

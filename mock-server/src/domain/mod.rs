@@ -2,6 +2,7 @@
 //! goals, webhooks) and the mock's own controls (clock, faults, journal). Nothing here knows HTTP:
 //! handlers in [`crate::http`] and the control API in [`crate::control`] translate to and from it.
 
+pub mod applying;
 pub mod apps;
 pub mod campaigns;
 pub mod catalog;

@@ -100,10 +100,12 @@ pub struct WebhookJob {
 }
 
 /// A send taken out of the lock.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct PendingSend {
     /// Job.
     pub job_id: u64,
+    /// Which attempt of the job this is (1 for the first).
+    pub attempt: u32,
     /// URL.
     pub url: String,
     /// Signature header.
@@ -304,12 +306,27 @@ impl Webhooks {
         }
         self.outbox.push(PendingSend {
             job_id,
+            attempt: job.attempt,
             url: ep.e.url.clone(),
             signature: sign_all(&secrets, now.timestamp(), &job.body),
             body: job.body.to_string(),
             event_id: job.event_id.clone(),
             event_type: job.event_type.clone(),
         });
+    }
+
+    /// The sends waiting for a sender (copies; they stay in the outbox).
+    pub fn pending_sends(&self) -> Vec<PendingSend> {
+        self.outbox.clone()
+    }
+
+    /// Takes the sends `take` picks (the others stay in the outbox).
+    pub fn take_sends_where(&mut self, mut take: impl FnMut(&PendingSend) -> bool) -> Vec<PendingSend> {
+        let (taken, kept) = std::mem::take(&mut self.outbox)
+            .into_iter()
+            .partition(|s| take(s));
+        self.outbox = kept;
+        taken
     }
 
     /// Whether sends wait for a sender.

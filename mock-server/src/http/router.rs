@@ -162,8 +162,16 @@ pub fn router(app: AppState) -> Router {
         .layer(EnvelopeLayer)
         .layer(LimitsLayer)
         .layer(FaultsLayer(app.clone()))
-        .layer(IdempotencyLayer(app.clone()));
+        .layer(IdempotencyLayer(app.clone()))
+        .layer(crate::http::layers::store::StoreLayer(app.clone()));
     let api = bare_routes().layer(layers).with_state(app.clone());
     // The console beside the API, outside its layers (`pages::console`).
     crate::pages::console::router(app).merge(api)
+}
+
+/// The routes without their layers (the console's without its session guard), that a persistent
+/// store's log entries are applied with: each entry is a request these routes handled once already,
+/// past every layer ([`crate::sync`]).
+pub fn replay_router(app: AppState) -> Router {
+    crate::pages::console::replay_routes(app.clone()).merge(bare_routes().with_state(app))
 }

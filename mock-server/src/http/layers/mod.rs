@@ -7,6 +7,8 @@
 //! 4. [`limits`]: the request headers' total size and the body's.
 //! 5. [`faults`]: faults injected through `/_mock/faults` fire before the request is handled.
 //! 6. [`idempotency`]: `Idempotency-Key` replay, conflict and in-progress answers; stores the answer.
+//! 7. [`store`]: with a persistent store, a change is an entry of its log, written in the store's
+//!    transaction; a read first applies what other instances wrote (`crate::sync`).
 //!
 //! `GET /_mock/health` skips the header limit, faults and the journal (it is logged): a container
 //! probing every few seconds changes nothing a test reads, and a fault aimed at the API cannot make
@@ -24,6 +26,7 @@ pub mod idempotency;
 pub mod journal;
 pub mod limits;
 pub mod request_id;
+pub mod store;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -64,15 +64,6 @@ pub fn router(app: AppState) -> Router {
         app,
         sessions: Arc::default(),
     };
-    let sections = Router::new()
-        .merge(app::routes())
-        .merge(campaigns::routes())
-        .merge(sandbox::routes())
-        .merge(reports::routes())
-        .merge(rewards::routes())
-        .merge(webhooks::routes())
-        .merge(journal::routes());
-    // Further sections: one `.merge(<section>::routes())` line each, here.
     Router::new()
         .route("/console", get(home))
         .route("/console/", get(home))
@@ -82,9 +73,32 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/{file}", get(assets::serve))
-        .merge(sections)
+        .merge(sections())
         .route("/console/{*rest}", any(not_found))
+        .layer(crate::http::layers::store::StoreLayer(state.app.clone()))
         .layer(from_fn_with_state(state.clone(), session::csrf_guard))
         .layer(from_fn(session::security_headers))
         .with_state(state)
+}
+
+/// The console's sections without the session guard, for applying a persistent store's log
+/// entries (a console request's entry names the key its session acted with).
+pub fn replay_routes(app: AppState) -> Router {
+    let state = ConsoleState {
+        app,
+        sessions: Arc::default(),
+    };
+    sections().with_state(state)
+}
+
+fn sections() -> Router<ConsoleState> {
+    Router::new()
+        .merge(app::routes())
+        .merge(campaigns::routes())
+        .merge(sandbox::routes())
+        .merge(reports::routes())
+        .merge(rewards::routes())
+        .merge(webhooks::routes())
+        .merge(journal::routes())
+    // Further sections: one `.merge(<section>::routes())` line each, here.
 }

@@ -256,12 +256,30 @@ impl FromRequestParts<ConsoleState> for Console {
                 layout::redirect("/console/sign-in")
             }
         };
+        // Applying a persistent store's log entry: the entry names the key the session acted with.
+        if crate::domain::applying::replaying() {
+            let secret = crate::domain::applying::actor().ok_or_else(to_sign_in)?;
+            return match resolve_credential(&state.app, &secret) {
+                Ok(principal @ Principal::Secret { .. }) => Ok(Console {
+                    app: state.app.clone(),
+                    principal,
+                    csrf: String::new(),
+                    sid: String::new(),
+                    sessions: state.sessions.clone(),
+                    secret,
+                    htmx,
+                }),
+                _ => Err(to_sign_in()),
+            };
+        }
         let Some(sid) = cookie(&parts.headers, COOKIE) else {
             return Err(to_sign_in());
         };
         let Some((Some(secret), csrf)) = state.sessions.get(sid) else {
             return Err(to_sign_in());
         };
+        // Kept with the request's log entry, when the store is persistent (`crate::sync`).
+        crate::domain::applying::set_actor(&secret);
         match resolve_credential(&state.app, &secret) {
             Ok(principal @ Principal::Secret { .. }) => Ok(Console {
                 app: state.app.clone(),

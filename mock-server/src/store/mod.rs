@@ -1,0 +1,335 @@
+//! Where the sandbox's state lives: in memory (the default), in SQLite (one instance; the state
+//! survives restarts) or in PostgreSQL (any number of instances sharing one database).
+//!
+//! The persistent stores keep the sandbox as a log: every request that may change it is an
+//! [`Entry`], appended in the same database transaction that serializes it against every other
+//! change (PostgreSQL: a row lock on the `sandbox` row held until the commit; SQLite: one writer).
+//! The state in each instance's memory is the result of applying the log in order, with the
+//! domain code that serves the in-memory mock ([`crate::domain`]); applying an entry is
+//! deterministic ([`crate::domain::applying`]). So a campaign's caps, one redemption per link,
+//! frequency caps, goals and stock hold across instances exactly as in one process: each change is
+//! decided on the state every earlier change made, whichever instance made it.
+//!
+//! [`crate::http::layers::store`] runs the write transaction around a request;
+//! [`crate::sync`] keeps an instance's state caught up and its webhook sends claimed.
+
+pub mod entry;
+mod migrations;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use entry::{Command, Entry};
+
+/// Where the state lives (`--store`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// In this process's memory: nothing survives a restart (the default).
+    #[default]
+    Memory,
+    /// A SQLite file, used by one instance at a time.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`), shared by any number of instances.
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "memory" {
+            Ok(StoreSpec::Memory)
+        } else if let Some(path) = s.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`sqlite:` needs a file path: sqlite:PATH".into());
+            }
+            Ok(StoreSpec::Sqlite(PathBuf::from(path)))
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+            Ok(StoreSpec::Postgres(s.to_owned()))
+        } else {
+            Err(format!(
+                "unknown store `{s}`: use memory, sqlite:PATH or postgres://USER@HOST/DB"
+            ))
+        }
+    }
+}
+
+impl StoreSpec {
+    /// `memory`, `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreSpec::Memory => "memory",
+            StoreSpec::Sqlite(_) => "sqlite",
+            StoreSpec::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Where, without a password: a file path or `host:port/database`.
+    pub fn location(&self) -> String {
+        match self {
+            StoreSpec::Memory => "memory".into(),
+            StoreSpec::Sqlite(p) => p.display().to_string(),
+            StoreSpec::Postgres(url) => postgres::location(url),
+        }
+    }
+}
+
+/// What a store could not do.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database cannot be reached or answered with an error: retrying may help.
+    Unavailable(String),
+    /// The database cannot serve this binary (a newer schema, another instance holding a SQLite
+    /// file, a log written by a newer version): retrying does not help.
+    Refused(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(s) | StoreError::Refused(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for std::io::Error {
+    fn from(e: StoreError) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+/// The sandbox a store holds, as created by the first instance started on it: every instance
+/// builds its starting state from this, so all start alike.
+#[derive(Clone, Debug)]
+pub struct Genesis {
+    /// Seed of the start state's random stream (the demo keys, when random).
+    pub seed: [u8; 32],
+    /// When the sandbox was created (real time).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the demo keys are random instead of the documented ones.
+    pub random_demo_keys: bool,
+    /// The fixtures loaded at creation.
+    pub fixtures: Option<serde_json::Value>,
+}
+
+/// An open persistent store.
+pub enum Store {
+    /// SQLite.
+    Sqlite(sqlite::Sqlite),
+    /// PostgreSQL.
+    Postgres(postgres::Postgres),
+}
+
+/// A write transaction: the sandbox locked against every other writer until [`Txn::commit`].
+pub enum Txn {
+    /// SQLite.
+    Sqlite(sqlite::SqliteTxn),
+    /// PostgreSQL.
+    Postgres(postgres::PgTxn),
+}
+
+impl Store {
+    /// Opens the store: waits up to `wait` for the database (saying what it waits for), applies
+    /// the migrations (refusing a database of a newer schema), and creates the sandbox from
+    /// `proposal` if the store holds none yet. Returns the store and the sandbox it holds.
+    pub async fn open(
+        spec: &StoreSpec,
+        proposal: Genesis,
+        wait: Duration,
+    ) -> Result<(Store, Genesis), StoreError> {
+        match spec {
+            StoreSpec::Memory => Err(StoreError::Refused(
+                "the in-memory store is not opened".into(),
+            )),
+            StoreSpec::Sqlite(path) => {
+                let (s, g) = sqlite::Sqlite::open(path.clone(), proposal).await?;
+                Ok((Store::Sqlite(s), g))
+            }
+            StoreSpec::Postgres(url) => {
+                let (s, g) = postgres::Postgres::open(url, proposal, wait).await?;
+                Ok((Store::Postgres(s), g))
+            }
+        }
+    }
+
+    /// The entries after `seq`, in order (without locking anything).
+    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.entries_after(seq).await,
+            Store::Postgres(p) => p.entries_after(seq).await,
+        }
+    }
+
+    /// Starts a write transaction: from its start until its commit no other writer, on any
+    /// instance, changes the sandbox.
+    pub async fn begin(&self) -> Result<Txn, StoreError> {
+        match self {
+            Store::Sqlite(s) => Ok(Txn::Sqlite(s.begin())),
+            Store::Postgres(p) => Ok(Txn::Postgres(p.begin().await?)),
+        }
+    }
+
+    /// Claims the sending of one webhook delivery attempt for `instance`: `true` for the one
+    /// instance that claims it first, or that takes over a claim older than `stale` (its claimer
+    /// stopped before recording the result).
+    pub async fn claim(
+        &self,
+        send_key: &str,
+        instance: &str,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.claim(send_key, instance, stale).await,
+            Store::Postgres(p) => p.claim(send_key, instance, stale).await,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.ping().await,
+            Store::Postgres(p) => p.ping().await,
+        }
+    }
+
+    /// The idempotency keys' table.
+    pub fn idempotency(&self) -> IdemTable<'_> {
+        IdemTable(self)
+    }
+}
+
+impl Txn {
+    /// The entries after `seq` that other instances committed (none for SQLite, which has one).
+    pub async fn entries_after(&mut self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        match self {
+            Txn::Sqlite(_) => Ok(Vec::new()),
+            Txn::Postgres(t) => t.entries_after(seq).await,
+        }
+    }
+
+    /// Appends an entry (its `seq` follows the last one read).
+    pub async fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
+        match self {
+            Txn::Sqlite(t) => t.append(entry),
+            Txn::Postgres(t) => t.append(entry).await,
+        }
+    }
+
+    /// Commits: once this returns `Ok`, the entries are durable and visible to every instance.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Txn::Sqlite(t) => t.commit().await,
+            Txn::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// What the idempotency table answers when a key is first claimed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IdemClaim {
+    /// This request holds the key: handle it, then [`IdemTable::finish`] (or
+    /// [`IdemTable::release`] if it could not be answered).
+    Claimed,
+    /// Another request holds the key and has no answer yet.
+    InProgress {
+        /// Whether that request's fingerprint is this one's.
+        same: bool,
+    },
+    /// The key has an answer.
+    Answered {
+        /// Whether the answer's request had this one's fingerprint.
+        same: bool,
+        /// The stored answer.
+        answer: Vec<u8>,
+    },
+}
+
+/// The idempotency keys, in the store: one answer per key whichever instance is asked.
+pub struct IdemTable<'a>(&'a Store);
+
+impl IdemTable<'_> {
+    /// Claims `key` within `scope` for a request with `fingerprint`, or says who holds it. A claim
+    /// or answer older than `ttl` no longer counts.
+    pub async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        ttl: Duration,
+    ) -> Result<IdemClaim, StoreError> {
+        match self.0 {
+            Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, ttl).await,
+            Store::Postgres(p) => p.idem_claim(scope, key, fingerprint, ttl).await,
+        }
+    }
+
+    /// Stores the answer of a claimed key.
+    pub async fn finish(&self, scope: &str, key: &str, answer: Vec<u8>) -> Result<(), StoreError> {
+        match self.0 {
+            Store::Sqlite(s) => s.idem_finish(scope, key, Some(answer)).await,
+            Store::Postgres(p) => p.idem_finish(scope, key, Some(answer)).await,
+        }
+    }
+
+    /// Gives a claimed key up without an answer (a retry may use it again).
+    pub async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
+        match self.0 {
+            Store::Sqlite(s) => s.idem_finish(scope, key, None).await,
+            Store::Postgres(p) => p.idem_finish(scope, key, None).await,
+        }
+    }
+}
+
+/// This binary's version, written with each entry.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether an entry written by `version` may be applied by this binary: entries of this version
+/// or older (an upgraded instance applies history with its own rules), never newer ones.
+pub fn applicable(version: &str) -> bool {
+    fn parts(v: &str) -> Vec<u64> {
+        v.split(['.', '-']).map_while(|p| p.parse().ok()).collect()
+    }
+    parts(version) <= parts(VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_say_where() {
+        assert_eq!("memory".parse::<StoreSpec>(), Ok(StoreSpec::Memory));
+        assert_eq!(
+            "sqlite:/tmp/x.db".parse::<StoreSpec>(),
+            Ok(StoreSpec::Sqlite("/tmp/x.db".into()))
+        );
+        let pg: StoreSpec = "postgres://u:secret@db.example:5433/moments"
+            .parse()
+            .unwrap();
+        assert_eq!(pg.kind(), "postgres");
+        assert_eq!(pg.location(), "db.example:5433/moments");
+        assert!(!pg.location().contains("secret"));
+        assert!("sqlite:".parse::<StoreSpec>().is_err());
+        assert!(
+            "mysql://x"
+                .parse::<StoreSpec>()
+                .unwrap_err()
+                .contains("unknown store")
+        );
+    }
+
+    #[test]
+    fn newer_entries_are_not_applied() {
+        assert!(applicable(VERSION));
+        assert!(applicable("0.0.1"));
+        assert!(!applicable("999.0.0"));
+    }
+}

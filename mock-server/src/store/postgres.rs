@@ -1,0 +1,383 @@
+//! The PostgreSQL store: any number of instances on one database.
+//!
+//! A write holds the row lock of the `sandbox` row (`SELECT … FOR UPDATE`) from its start to its
+//! commit, so the changes of all instances form one order, each decided on the state all earlier
+//! ones made. Commits use the server's defaults (`synchronous_commit = on`): an answered write is
+//! durable.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use super::{Entry, Genesis, IdemClaim, StoreError};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// Connections kept per instance.
+pub const POOL_SIZE: usize = 32;
+
+/// The advisory lock instances take while one of them migrates the schema.
+const MIGRATION_LOCK: i64 = 0x6d6f_6d65_6e74;
+
+/// An open PostgreSQL store.
+pub struct Postgres {
+    pool: Pool,
+    location: String,
+}
+
+/// A write transaction on one connection, holding the sandbox row's lock. Dropped uncommitted, its
+/// connection is closed (the server rolls the transaction back).
+pub struct PgTxn {
+    client: Option<Object>,
+    last: Option<i64>,
+}
+
+/// `host:port/database` of a URL (no user, no password).
+pub fn location(url: &str) -> String {
+    let Ok(c) = url.parse::<tokio_postgres::Config>() else {
+        return "postgres (unparsable URL)".into();
+    };
+    let host = c
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", c.get_dbname().unwrap_or("postgres"))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("PostgreSQL: {e}"))
+}
+
+impl Postgres {
+    /// Connects (retrying with backoff for up to `wait`, saying what it waits for), migrates under
+    /// an advisory lock and reads or creates the sandbox.
+    pub async fn open(
+        url: &str,
+        proposal: Genesis,
+        wait: Duration,
+    ) -> Result<(Postgres, Genesis), StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Refused(format!("not a PostgreSQL URL ({e})")))?;
+        let location = location(url);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut backoff = Duration::from_millis(250);
+        let (mut client, conn) = loop {
+            match config.connect(NoTls).await {
+                Ok(c) => break c,
+                Err(e) if tokio::time::Instant::now() + backoff < deadline => {
+                    tracing::warn!(
+                        "waiting for PostgreSQL at {location}: {e}; next try in {} ms",
+                        backoff.as_millis()
+                    );
+                    eprintln!(
+                        "moments-mock-server: waiting for PostgreSQL at {location} ({e}); next try in {} ms",
+                        backoff.as_millis()
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "PostgreSQL at {location} cannot be reached ({e}); gave up after {} s",
+                        wait.as_secs()
+                    )));
+                }
+            }
+        };
+        let conn_task = tokio::spawn(conn);
+        let genesis = setup(&mut client, &proposal).await;
+        drop(client);
+        let _ = conn_task.await;
+        let genesis = genesis?;
+        let mgr = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(5)))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(unavailable)?;
+        Ok((Postgres { pool, location }, genesis))
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL at {}: {e}", self.location)))
+    }
+
+    /// Entries after `seq`.
+    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        let c = self.client().await?;
+        read_after(&c, seq).await
+    }
+
+    /// Starts a transaction and takes the sandbox row's lock.
+    pub async fn begin(&self) -> Result<PgTxn, StoreError> {
+        let c = self.client().await?;
+        let txn = PgTxn {
+            client: Some(c),
+            last: None,
+        };
+        let c = txn.client.as_ref().expect("just set");
+        c.batch_execute("BEGIN").await.map_err(unavailable)?;
+        let st = c
+            .prepare_cached("SELECT head FROM sandbox WHERE id = 1 FOR UPDATE")
+            .await
+            .map_err(unavailable)?;
+        c.query_one(&st, &[]).await.map_err(unavailable)?;
+        Ok(txn)
+    }
+
+    /// Claims a webhook send.
+    pub async fn claim(
+        &self,
+        key: &str,
+        instance: &str,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        let now = Utc::now().timestamp_millis();
+        let stale_before = now - stale.as_millis() as i64;
+        let n = c
+            .execute(
+                "INSERT INTO webhook_claims (send_key, instance, claimed_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (send_key) DO UPDATE SET instance = excluded.instance, claimed_ms = excluded.claimed_ms
+                 WHERE webhook_claims.claimed_ms < $4",
+                &[&key, &instance, &now, &stale_before],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(n == 1)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.simple_query("SELECT 1").await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Claims an idempotency key.
+    pub async fn idem_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        ttl: Duration,
+    ) -> Result<IdemClaim, StoreError> {
+        let c = self.client().await?;
+        let now = Utc::now().timestamp_millis();
+        let cutoff = now - ttl.as_millis() as i64;
+        c.execute(
+            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND created_ms < $3",
+            &[&scope, &key, &cutoff],
+        )
+        .await
+        .map_err(unavailable)?;
+        let inserted = c
+            .execute(
+                "INSERT INTO idempotency (scope, key, fingerprint, created_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (scope, key) DO NOTHING",
+                &[&scope, &key, &fingerprint, &now],
+            )
+            .await
+            .map_err(unavailable)?;
+        if inserted == 1 {
+            return Ok(IdemClaim::Claimed);
+        }
+        let row = c
+            .query_opt(
+                "SELECT fingerprint, answer FROM idempotency WHERE scope = $1 AND key = $2",
+                &[&scope, &key],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(match row {
+            // Given up between the insert and the read: the key is free again, for a retry.
+            None => IdemClaim::InProgress { same: true },
+            Some(r) => {
+                let same = r.get::<_, String>(0) == fingerprint;
+                match r.get::<_, Option<Vec<u8>>>(1) {
+                    None => IdemClaim::InProgress { same },
+                    Some(answer) => IdemClaim::Answered { same, answer },
+                }
+            }
+        })
+    }
+
+    /// Stores (or, with `None`, drops) a claimed key's answer.
+    pub async fn idem_finish(
+        &self,
+        scope: &str,
+        key: &str,
+        answer: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        match answer {
+            Some(a) => {
+                c.execute(
+                    "UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2",
+                    &[&scope, &key, &a],
+                )
+                .await
+            }
+            None => {
+                c.execute(
+                    "DELETE FROM idempotency WHERE scope = $1 AND key = $2",
+                    &[&scope, &key],
+                )
+                .await
+            }
+        }
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+async fn read_after(c: &Object, seq: i64) -> Result<Vec<Entry>, StoreError> {
+    let st = c
+        .prepare_cached(
+            "SELECT seq, at_ms, seed, version, command FROM log WHERE seq > $1 ORDER BY seq",
+        )
+        .await
+        .map_err(unavailable)?;
+    let rows = c.query(&st, &[&seq]).await.map_err(unavailable)?;
+    rows.iter()
+        .map(|r| {
+            super::sqlite::entry(
+                r.get(0),
+                r.get(1),
+                r.get::<_, &[u8]>(2),
+                r.get(3),
+                r.get::<_, &str>(4),
+            )
+        })
+        .collect()
+}
+
+impl PgTxn {
+    fn client(&self) -> &Object {
+        self.client
+            .as_ref()
+            .expect("a transaction has its connection until it ends")
+    }
+
+    /// Entries other instances committed after `seq`.
+    pub async fn entries_after(&mut self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        read_after(self.client(), seq).await
+    }
+
+    /// Appends an entry.
+    pub async fn append(&mut self, e: &Entry) -> Result<(), StoreError> {
+        let c = self.client();
+        let st = c
+            .prepare_cached(
+                "INSERT INTO log (seq, at_ms, seed, version, command) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(unavailable)?;
+        c.execute(
+            &st,
+            &[
+                &e.seq,
+                &e.at.timestamp_millis(),
+                &&e.seed[..],
+                &e.version,
+                &e.command.to_text(),
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
+        self.last = Some(e.seq);
+        Ok(())
+    }
+
+    /// Commits (and releases the lock).
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let c = self.client();
+        if let Some(last) = self.last {
+            let st = c
+                .prepare_cached("UPDATE sandbox SET head = $1 WHERE id = 1")
+                .await
+                .map_err(unavailable)?;
+            c.execute(&st, &[&last]).await.map_err(unavailable)?;
+        }
+        c.batch_execute("COMMIT").await.map_err(unavailable)?;
+        // Committed: the connection goes back to the pool.
+        self.client.take();
+        Ok(())
+    }
+}
+
+impl Drop for PgTxn {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            // Not committed: closing the connection makes the server roll back, and keeps a
+            // connection in a transaction out of the pool.
+            drop(Object::take(c));
+        }
+    }
+}
+
+async fn setup(
+    client: &mut tokio_postgres::Client,
+    proposal: &Genesis,
+) -> Result<Genesis, StoreError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(unavailable)?;
+    let migrated = embedded::migrations::runner()
+        .set_abort_missing(true)
+        .run_async(client)
+        .await;
+    let out = async {
+        super::migrations::check(migrated, "PostgreSQL")?;
+        let fixtures = proposal.fixtures.as_ref().map(|f| f.to_string());
+        client
+            .execute(
+                "INSERT INTO sandbox (id, seed, created_at_ms, random_keys, fixtures) VALUES (1, $1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &&proposal.seed[..],
+                    &proposal.created_at.timestamp_millis(),
+                    &proposal.random_demo_keys,
+                    &fixtures,
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        let r = client
+            .query_one(
+                "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox WHERE id = 1",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        super::migrations::genesis((r.get(0), r.get(1), r.get(2), r.get(3)))
+    }
+    .await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    out
+}

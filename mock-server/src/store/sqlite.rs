@@ -1,0 +1,350 @@
+//! The SQLite store: one file, one instance (the file is locked while the instance runs).
+//!
+//! WAL journal, `synchronous = NORMAL`: a commit survives the process being killed; the last
+//! commits may be lost if the machine itself stops (power loss), which a sandbox can afford.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Command, Entry, Genesis, IdemClaim, StoreError};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// An open SQLite store.
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// A write transaction: the entries to append, written at commit (the instance is the only writer).
+pub struct SqliteTxn {
+    conn: Arc<Mutex<Connection>>,
+    entries: Vec<Entry>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("SQLite: {e}"))
+}
+
+impl Sqlite {
+    /// Opens (creating) the file, locks it for this instance, migrates it and reads or creates the
+    /// sandbox.
+    pub async fn open(path: PathBuf, proposal: Genesis) -> Result<(Sqlite, Genesis), StoreError> {
+        let p = path.clone();
+        let (conn, genesis) = tokio::task::spawn_blocking(move || open_blocking(&p, proposal))
+            .await
+            .map_err(unavailable)??;
+        Ok((
+            Sqlite {
+                conn: Arc::new(Mutex::new(conn)),
+            },
+            genesis,
+        ))
+    }
+
+    async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut c)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    /// Entries after `seq`.
+    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        let rows = self
+            .with(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT seq, at_ms, seed, version, command FROM log WHERE seq > ?1 ORDER BY seq",
+                )?;
+                let rows = st
+                    .query_map([seq], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(seq, at, seed, version, command)| entry(seq, at, &seed, version, &command))
+            .collect()
+    }
+
+    /// A write transaction.
+    pub fn begin(&self) -> SqliteTxn {
+        SqliteTxn {
+            conn: self.conn.clone(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Claims a webhook send.
+    pub async fn claim(
+        &self,
+        key: &str,
+        instance: &str,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        let (key, instance) = (key.to_owned(), instance.to_owned());
+        self.with(move |c| {
+            let now = Utc::now().timestamp_millis();
+            let n = c.execute(
+                "INSERT INTO webhook_claims (send_key, instance, claimed_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (send_key) DO UPDATE SET instance = excluded.instance, claimed_ms = excluded.claimed_ms
+                 WHERE webhook_claims.claimed_ms < ?4",
+                params![key, instance, now, now - stale.as_millis() as i64],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Whether the file answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| c.query_row("SELECT head FROM sandbox", [], |r| r.get::<_, i64>(0)))
+            .await
+            .map(drop)
+    }
+
+    /// Claims an idempotency key.
+    pub async fn idem_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        ttl: Duration,
+    ) -> Result<IdemClaim, StoreError> {
+        let (scope, key, fp) = (scope.to_owned(), key.to_owned(), fingerprint.to_owned());
+        self.with(move |c| {
+            let now = Utc::now().timestamp_millis();
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_ms < ?3",
+                params![scope, key, now - ttl.as_millis() as i64],
+            )?;
+            let held: Option<(String, Option<Vec<u8>>)> = tx
+                .query_row(
+                    "SELECT fingerprint, answer FROM idempotency WHERE scope = ?1 AND key = ?2",
+                    params![scope, key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let out = match held {
+                Some((f, None)) => IdemClaim::InProgress { same: f == fp },
+                Some((f, Some(answer))) => IdemClaim::Answered {
+                    same: f == fp,
+                    answer,
+                },
+                None => {
+                    tx.execute(
+                        "INSERT INTO idempotency (scope, key, fingerprint, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                        params![scope, key, fp, now],
+                    )?;
+                    IdemClaim::Claimed
+                }
+            };
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Stores (or, with `None`, drops) a claimed key's answer.
+    pub async fn idem_finish(
+        &self,
+        scope: &str,
+        key: &str,
+        answer: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.with(move |c| {
+            match answer {
+                Some(a) => c.execute(
+                    "UPDATE idempotency SET answer = ?3 WHERE scope = ?1 AND key = ?2",
+                    params![scope, key, a],
+                )?,
+                None => c.execute(
+                    "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2",
+                    params![scope, key],
+                )?,
+            };
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl SqliteTxn {
+    /// Queues an entry for the commit.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
+        self.entries.push(entry.clone());
+        Ok(())
+    }
+
+    /// Writes the entries in one transaction.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        let SqliteTxn { conn, entries } = self;
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = c.transaction()?;
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO log (seq, at_ms, seed, version, command) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for e in &entries {
+                    ins.execute(params![
+                        e.seq,
+                        e.at.timestamp_millis(),
+                        &e.seed[..],
+                        e.version,
+                        e.command.to_text()
+                    ])?;
+                }
+            }
+            let last = entries.last().map_or(0, |e| e.seq);
+            tx.execute("UPDATE sandbox SET head = ?1", [last])?;
+            tx.commit()
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+}
+
+pub(super) fn entry(
+    seq: i64,
+    at_ms: i64,
+    seed: &[u8],
+    version: String,
+    command: &str,
+) -> Result<Entry, StoreError> {
+    let bad = |why: String| StoreError::Refused(format!("log entry {seq}: {why}"));
+    Ok(Entry {
+        seq,
+        at: DateTime::from_timestamp_millis(at_ms).ok_or_else(|| bad("bad time".into()))?,
+        seed: seed
+            .try_into()
+            .map_err(|_| bad("the seed is not 32 bytes".into()))?,
+        version,
+        command: Command::from_text(command).map_err(bad)?,
+    })
+}
+
+fn open_blocking(
+    path: &std::path::Path,
+    proposal: Genesis,
+) -> Result<(Connection, Genesis), StoreError> {
+    let refused =
+        |why: String| StoreError::Refused(format!("SQLite store {}: {why}", path.display()));
+    let mut conn = Connection::open(path).map_err(|e| refused(e.to_string()))?;
+    conn.busy_timeout(Duration::from_millis(0))
+        .map_err(|e| refused(e.to_string()))?;
+    // One instance per file: the exclusive lock is taken by the first write and held until the
+    // connection closes.
+    conn.execute_batch(
+        "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         BEGIN EXCLUSIVE; COMMIT;",
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => refused(
+            "another instance uses this file (a SQLite store serves one instance; use PostgreSQL to run several)".into(),
+        ),
+        _ => refused(e.to_string()),
+    })?;
+    super::migrations::check(
+        embedded::migrations::runner()
+            .set_abort_missing(true)
+            .run(&mut Migrations(&mut conn)),
+        "SQLite",
+    )?;
+    let seed = proposal.seed.to_vec();
+    let fixtures = proposal.fixtures.as_ref().map(|f| f.to_string());
+    conn.execute(
+        "INSERT INTO sandbox (id, seed, created_at_ms, random_keys, fixtures) VALUES (1, ?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO NOTHING",
+        params![seed, proposal.created_at.timestamp_millis(), proposal.random_demo_keys, fixtures],
+    )
+    .map_err(|e| refused(e.to_string()))?;
+    let genesis = conn
+        .query_row(
+            "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            },
+        )
+        .map_err(|e| refused(e.to_string()))?;
+    Ok((conn, super::migrations::genesis(genesis)?))
+}
+
+/// refinery's view of a rusqlite connection (refinery's own driver is for older rusqlite versions).
+struct Migrations<'a>(&'a mut Connection);
+
+impl refinery_core::traits::sync::Transaction for Migrations<'_> {
+    type Error = rusqlite::Error;
+
+    fn execute(&mut self, queries: &[&str]) -> Result<usize, Self::Error> {
+        let tx = self.0.transaction()?;
+        for q in queries {
+            tx.execute_batch(q)?;
+        }
+        tx.commit()?;
+        Ok(queries.len())
+    }
+}
+
+impl refinery_core::traits::sync::Query<Vec<refinery::Migration>> for Migrations<'_> {
+    fn query(&mut self, query: &str) -> Result<Vec<refinery::Migration>, Self::Error> {
+        let mut st = self.0.prepare(query)?;
+        let rows = st.query_map([], |r| {
+            let version: i32 = r.get(0)?;
+            let name: String = r.get(1)?;
+            let applied_on: String = r.get(2)?;
+            let checksum: String = r.get(3)?;
+            Ok((version, name, applied_on, checksum))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (version, name, applied_on, checksum) = row?;
+            let applied_on = time::OffsetDateTime::parse(
+                &applied_on,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            out.push(refinery::Migration::applied(
+                version,
+                name,
+                applied_on,
+                checksum.parse().unwrap_or_default(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl refinery::Migrate for Migrations<'_> {}

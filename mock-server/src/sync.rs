@@ -1,0 +1,372 @@
+//! An instance of a persistent sandbox ([`crate::store`]): its state caught up with the log, and
+//! the changes it makes written to it.
+//!
+//! - A request that may change the sandbox ([`write_request`]) takes this instance's write permit,
+//!   then the store's lock (no other instance writes until the commit), applies the entries other
+//!   instances committed since it last looked, handles the request, appends it to the log and
+//!   commits; only then does the client get the answer. If the commit fails, the state in memory
+//!   holds a change the log does not: it is rebuilt from the log, and the client gets
+//!   `503 service_unavailable` (retryable).
+//! - A read ([`catch_up`]) first applies what other instances committed, without the lock.
+//! - The time rules ([`tick`]) and webhook results ([`record_deliveries`]) are entries too, so they
+//!   happen once, in the log's order, whichever instance notices them.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::app::AppState;
+use crate::domain::applying::{self, Applying};
+use crate::domain::errors::ApiError;
+use crate::store::entry::{DeliveryResult, rebuild};
+use crate::store::{Command, Entry, Genesis, Store, StoreError, StoreSpec, VERSION};
+
+/// A claim on a webhook send older than this is taken over (its instance stopped before
+/// recording the result).
+pub const CLAIM_STALE: Duration = Duration::from_secs(30);
+
+/// What an instance of a persistent sandbox keeps beside its state.
+pub struct Sync {
+    /// The store.
+    pub store: Store,
+    /// Its description (`--store`).
+    pub spec: StoreSpec,
+    /// The sandbox the store holds, as created.
+    pub genesis: Genesis,
+    /// This instance's id (webhook claims name it).
+    pub instance: String,
+    /// The seq of the last entry applied to the state.
+    applied: AtomicI64,
+    /// The time of the last entry applied (ms): entries' times never go back.
+    last_at_ms: AtomicI64,
+    /// One change at a time in this instance (applying the log, or a write).
+    permit: tokio::sync::Mutex<()>,
+    /// The routes without their layers, to apply request entries to.
+    replay: OnceLock<Router>,
+    /// Set when the state could not be brought in line with the log (a failed commit whose
+    /// rebuild failed too): every request answers 503 until a rebuild succeeds.
+    stale: std::sync::atomic::AtomicBool,
+}
+
+impl Sync {
+    /// The instance state of an open store.
+    pub fn new(store: Store, spec: StoreSpec, genesis: Genesis) -> Sync {
+        let mut id = [0u8; 6];
+        crate::domain::ids::random_bytes(&mut id);
+        Sync {
+            store,
+            spec,
+            genesis,
+            instance: format!("inst_{}", hex::encode(id)),
+            applied: AtomicI64::new(0),
+            last_at_ms: AtomicI64::new(0),
+            permit: tokio::sync::Mutex::new(()),
+            replay: OnceLock::new(),
+            stale: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The seq of the last entry applied.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// The routes request entries are applied with.
+    pub fn replay_router(&self) -> Router {
+        self.replay.get().expect("set at start").clone()
+    }
+
+    /// Sets the routes request entries are applied with.
+    pub fn set_replay_router(&self, r: Router) {
+        let _ = self.replay.set(r);
+    }
+
+    fn next_at(&self) -> DateTime<Utc> {
+        let now = Utc::now().timestamp_millis();
+        let at = now.max(self.last_at_ms.load(Ordering::Acquire));
+        DateTime::from_timestamp_millis(at).unwrap_or_else(Utc::now)
+    }
+}
+
+/// The answer when the store cannot be reached: `503 service_unavailable`, retryable.
+pub fn unavailable(e: &StoreError) -> Response {
+    use axum::response::IntoResponse;
+    tracing::warn!("store unavailable: {e}");
+    ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        code: "service_unavailable",
+        message: "The sandbox's database cannot be reached; retry shortly.".into(),
+        ..ApiError::from_status(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+    }
+    .into_response()
+}
+
+/// Applies one entry to the state (the permit held).
+async fn apply(app: &AppState, sync: &Sync, e: Entry) -> Result<(), StoreError> {
+    if !crate::store::applicable(&e.version) {
+        return Err(StoreError::Refused(format!(
+            "log entry {} was written by version {}, newer than this instance's {VERSION}: \
+             upgrade this instance",
+            e.seq, e.version
+        )));
+    }
+    match &e.command {
+        Command::Request { .. } => {
+            let Some((req, actor)) = rebuild(&e.command) else {
+                return Err(StoreError::Refused(format!(
+                    "log entry {}: not a request",
+                    e.seq
+                )));
+            };
+            let router = sync.replay.get().expect("set at start").clone();
+            let _ = Applying::new(e.at, e.seed, actor, true)
+                .scope(router.oneshot(req))
+                .await;
+        }
+        Command::Tick => Applying::new(e.at, e.seed, None, true).sync_scope(|| drop(app.lock())),
+        Command::Deliveries { results } => {
+            Applying::new(e.at, e.seed, None, true).sync_scope(|| apply_deliveries(app, results))
+        }
+    }
+    sync.applied.store(e.seq, Ordering::Release);
+    sync.last_at_ms
+        .fetch_max(e.at.timestamp_millis(), Ordering::AcqRel);
+    Ok(())
+}
+
+fn apply_deliveries(app: &AppState, results: &[DeliveryResult]) {
+    let mut g = app.lock();
+    for r in results {
+        // This instance's copy of the send (made when the attempt fell due) goes: it was sent.
+        g.webhooks
+            .take_sends_where(|s| s.job_id == r.send.job_id && s.attempt == r.send.attempt);
+        crate::domain::webhooks::record_delivery(&mut g, &r.send, r.status, r.error.clone());
+    }
+}
+
+async fn apply_all(app: &AppState, sync: &Sync, entries: Vec<Entry>) -> Result<(), StoreError> {
+    for e in entries {
+        if e.seq <= sync.applied() {
+            continue;
+        }
+        apply(app, sync, e).await?;
+    }
+    Ok(())
+}
+
+/// Applies what other instances committed since this one last looked (reads call this first, so
+/// an instance answers with every change committed before the request arrived).
+pub async fn catch_up(app: &AppState) -> Result<(), StoreError> {
+    let Some(sync) = app.sync() else {
+        return Ok(());
+    };
+    if matches!(sync.store, Store::Sqlite(_)) {
+        // One instance: nothing is committed but through it.
+        return Ok(());
+    }
+    let entries = sync.store.entries_after(sync.applied()).await?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let _permit = sync.permit.lock().await;
+    apply_all(app, sync, entries).await
+}
+
+/// Applies the whole log to a state just built (at start).
+pub async fn replay_log(app: &AppState) -> Result<(), StoreError> {
+    let sync = app.sync().expect("a persistent store");
+    let _permit = sync.permit.lock().await;
+    let entries = sync.store.entries_after(0).await?;
+    apply_all(app, sync, entries).await
+}
+
+/// Handles a request that may change the sandbox as one entry of the log (see the module's text).
+pub async fn write_request<S>(app: &AppState, router: S, req: Request) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible> + Send,
+    S::Future: Send,
+{
+    let sync = app.sync().expect("a persistent store");
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            use axum::response::IntoResponse;
+            return ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+                .into_response();
+        }
+    };
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let record = |actor| Command::request(&parts, &body, peer, actor);
+    let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
+    write(app, sync, |at, seed| async move {
+        let (resp, actor) = Applying::new(at, seed, None, false)
+            .scope(router.oneshot(req))
+            .await;
+        let resp = resp.unwrap_or_else(|e| match e {});
+        // The answer is whole before the commit, so nothing of it is sent before the entry is durable.
+        let (rp, rb) = resp.into_parts();
+        let rb = rb.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        (
+            Response::from_parts(rp, axum::body::Body::from(rb)),
+            Some(record(actor)),
+        )
+    })
+    .await
+}
+
+/// Runs the time rules that fell due, as an entry, if any did (the background tick).
+pub async fn tick(app: &AppState) -> Result<(), StoreError> {
+    catch_up(app).await?;
+    if !due_now(app) {
+        return Ok(());
+    }
+    let sync = app.sync().expect("a persistent store");
+    let resp = write(app, sync, |at, seed| async move {
+        // Another instance may have run them since this one looked.
+        if !due_now(app) {
+            return (Response::default(), None);
+        }
+        Applying::new(at, seed, None, false).sync_scope(|| drop(app.lock()));
+        (Response::default(), Some(Command::Tick))
+    })
+    .await;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(
+            "the tick could not be committed".into(),
+        ))
+    }
+}
+
+fn due_now(app: &AppState) -> bool {
+    let g = app.lock_raw();
+    let now = g.now();
+    g.due
+        .peek()
+        .is_some_and(|std::cmp::Reverse((at, _, _))| *at <= now)
+}
+
+/// Records webhook results, as an entry.
+pub async fn record_deliveries(
+    app: &AppState,
+    results: Vec<DeliveryResult>,
+) -> Result<(), StoreError> {
+    let sync = app.sync().expect("a persistent store");
+    let resp = write(app, sync, |at, seed| async move {
+        let command = Command::Deliveries { results };
+        if let Command::Deliveries { results } = &command {
+            Applying::new(at, seed, None, false).sync_scope(|| apply_deliveries(app, results));
+        }
+        (Response::default(), Some(command))
+    })
+    .await;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(
+            "delivery results could not be committed".into(),
+        ))
+    }
+}
+
+/// One write: permit, lock, catch up, `change` (which applies itself and says what to append),
+/// append, commit; on a failed commit, the state is rebuilt from the log.
+async fn write<F, Fut>(app: &AppState, sync: &Sync, change: F) -> Response
+where
+    F: FnOnce(DateTime<Utc>, [u8; 32]) -> Fut,
+    Fut: std::future::Future<Output = (Response, Option<Command>)>,
+{
+    let _permit = sync.permit.lock().await;
+    if sync.stale.load(Ordering::Acquire) && rebuild_state(app, sync).await.is_err() {
+        return unavailable(&StoreError::Unavailable(
+            "the state is being rebuilt".into(),
+        ));
+    }
+    let mut txn = match sync.store.begin().await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&e),
+    };
+    let theirs = match txn.entries_after(sync.applied()).await {
+        Ok(v) => v,
+        Err(e) => return unavailable(&e),
+    };
+    if let Err(e) = apply_all(app, sync, theirs).await {
+        return unavailable(&e);
+    }
+    let at = sync.next_at();
+    let seed = applying::new_seed();
+    let (resp, command) = change(at, seed).await;
+    let Some(command) = command else {
+        // Nothing to write: the transaction ends (dropped, it rolls back).
+        return resp;
+    };
+    let entry = Entry {
+        seq: sync.applied() + 1,
+        at,
+        seed,
+        version: VERSION.to_owned(),
+        command,
+    };
+    let committed = async {
+        txn.append(&entry).await?;
+        txn.commit().await
+    }
+    .await;
+    match committed {
+        Ok(()) => {
+            sync.applied.store(entry.seq, Ordering::Release);
+            sync.last_at_ms
+                .fetch_max(at.timestamp_millis(), Ordering::AcqRel);
+            resp
+        }
+        Err(e) => {
+            // The state holds a change the log does not: start again from the log.
+            sync.stale.store(true, Ordering::Release);
+            let _ = rebuild_state(app, sync).await;
+            unavailable(&e)
+        }
+    }
+}
+
+/// Builds the state again from the store's genesis and log (the permit held).
+async fn rebuild_state(app: &AppState, sync: &Sync) -> Result<(), StoreError> {
+    let entries = sync.store.entries_after(0).await?;
+    let fresh = crate::server::genesis_state(app, &sync.genesis);
+    {
+        let mut g = app.lock_raw();
+        let mut fresh = fresh;
+        fresh.clock = g.clock.clone();
+        fresh.clock.reset();
+        fresh.credentials.continue_generation(&g.credentials);
+        let old = std::mem::replace(&mut *g, fresh);
+        drop(g);
+        drop(old);
+    }
+    sync.applied.store(0, Ordering::Release);
+    apply_all(app, sync, entries).await?;
+    sync.stale.store(false, Ordering::Release);
+    Ok(())
+}
+
+/// Whether the store answers (for `GET /_mock/health`).
+pub async fn reachable(app: &AppState) -> Option<Result<(), String>> {
+    let sync = app.sync()?;
+    Some(
+        match tokio::time::timeout(Duration::from_secs(2), sync.store.ping()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("no answer within 2 s".into()),
+        },
+    )
+}
