@@ -38,6 +38,6 @@ pub use domain::webhooks::{
 };
 pub use http::compat::DEFAULT_RATE_PER_SECOND as COMPAT_RATE_PER_SECOND;
 pub use http::{openapi, routes};
-pub use store::StoreSpec;
 pub use server::{DEMO_CAMPAIGN_ID, DEMO_LEGACY_KEY, DEMO_SECRET_KEY, MockConfig, MockServer};
+pub use store::StoreSpec;
 pub use testing::{Control, Fault, Fixtures, Route};

@@ -43,10 +43,20 @@ struct Cli {
     /// Where the state lives: `memory` (the default: gone when the server stops), `sqlite:PATH` (one
     /// instance; the state survives restarts) or `postgres://USER:PASSWORD@HOST:PORT/DB` (any number of
     /// instances sharing one database). See docs/sandbox.md.
-    #[arg(long, value_name = "STORE", default_value = "memory", env = "MOMENTS_MOCK_STORE")]
+    #[arg(
+        long,
+        value_name = "STORE",
+        default_value = "memory",
+        env = "MOMENTS_MOCK_STORE"
+    )]
     store: moments_mock_server::StoreSpec,
     /// Seconds to wait at start for an unreachable database, retrying with backoff.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, env = "MOMENTS_MOCK_STORE_WAIT")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        env = "MOMENTS_MOCK_STORE_WAIT"
+    )]
     store_wait: u64,
 }
 

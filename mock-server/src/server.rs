@@ -89,8 +89,9 @@ pub(crate) fn build_start(
     demo.moment_ids = demo.moments.iter().map(|m| m.id.clone()).collect();
     let mut startup_fixtures = None;
     if let Some(f) = fixtures {
-        let f: crate::control::Fixtures = crate::http::extract::parse_json(f.to_string().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let f: crate::control::Fixtures =
+            crate::http::extract::parse_json(f.to_string().as_bytes())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         let loaded = crate::control::load_fixtures(&mut state, f.clone())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         startup_fixtures = Some(f.resolved(&loaded));
@@ -114,7 +115,9 @@ pub(crate) fn genesis_state(app: &AppState, genesis: &crate::store::Genesis) -> 
             )
         })
         .map(|s| s.state)
-        .unwrap_or_else(|_| Sandbox::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy))
+        .unwrap_or_else(|_| {
+            Sandbox::seeded(app.0.demo.base_url.clone(), &app.0.demo, &app.0.legacy)
+        })
 }
 
 /// Checks a public base URL and returns it without a trailing `/`.
@@ -203,7 +206,9 @@ impl MockServer {
                     random_demo_keys: config.random_demo_keys,
                     fixtures: config.fixtures.clone(),
                 };
-                let wait = config.store_wait.unwrap_or(std::time::Duration::from_secs(60));
+                let wait = config
+                    .store_wait
+                    .unwrap_or(std::time::Duration::from_secs(60));
                 let (store, genesis) = crate::store::Store::open(spec, proposal, wait).await?;
                 if config.fixtures.is_some() && genesis.fixtures != config.fixtures {
                     tracing::warn!(

@@ -11,8 +11,8 @@
 //! - The time rules ([`tick`]) and webhook results ([`record_deliveries`]) are entries too, so they
 //!   happen once, in the log's order, whichever instance notices them.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -208,6 +208,7 @@ where
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
     let record = |actor| Command::request(&parts, &body, peer, actor);
+    let slot = parts.extensions.get::<crate::store::IdemSlot>().cloned();
     let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
     write(app, sync, |at, seed| async move {
         let (resp, actor) = Applying::new(at, seed, None, false)
@@ -217,9 +218,20 @@ where
         // The answer is whole before the commit, so nothing of it is sent before the entry is durable.
         let (rp, rb) = resp.into_parts();
         let rb = rb.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let answer = slot
+            .filter(|_| crate::http::layers::idempotency_shared::storable(rp.status))
+            .map(|slot| {
+                let retry_after = rp
+                    .headers
+                    .get(axum::http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok());
+                let bytes =
+                    crate::http::layers::idempotency_shared::encode(rp.status, retry_after, &rb);
+                (slot, bytes)
+            });
         (
             Response::from_parts(rp, axum::body::Body::from(rb)),
-            Some(record(actor)),
+            Some((record(actor), answer)),
         )
     })
     .await
@@ -238,7 +250,7 @@ pub async fn tick(app: &AppState) -> Result<(), StoreError> {
             return (Response::default(), None);
         }
         Applying::new(at, seed, None, false).sync_scope(|| drop(app.lock()));
-        (Response::default(), Some(Command::Tick))
+        (Response::default(), Some((Command::Tick, None)))
     })
     .await;
     if resp.status().is_success() {
@@ -269,7 +281,7 @@ pub async fn record_deliveries(
         if let Command::Deliveries { results } = &command {
             Applying::new(at, seed, None, false).sync_scope(|| apply_deliveries(app, results));
         }
-        (Response::default(), Some(command))
+        (Response::default(), Some((command, None)))
     })
     .await;
     if resp.status().is_success() {
@@ -281,12 +293,15 @@ pub async fn record_deliveries(
     }
 }
 
+/// What a write appends: its entry, and a keyed request's answer.
+type Change = (Command, Option<(crate::store::IdemSlot, Vec<u8>)>);
+
 /// One write: permit, lock, catch up, `change` (which applies itself and says what to append),
 /// append, commit; on a failed commit, the state is rebuilt from the log.
 async fn write<F, Fut>(app: &AppState, sync: &Sync, change: F) -> Response
 where
     F: FnOnce(DateTime<Utc>, [u8; 32]) -> Fut,
-    Fut: std::future::Future<Output = (Response, Option<Command>)>,
+    Fut: std::future::Future<Output = (Response, Option<Change>)>,
 {
     let _permit = sync.permit.lock().await;
     if sync.stale.load(Ordering::Acquire) && rebuild_state(app, sync).await.is_err() {
@@ -308,7 +323,7 @@ where
     let at = sync.next_at();
     let seed = applying::new_seed();
     let (resp, command) = change(at, seed).await;
-    let Some(command) = command else {
+    let Some((command, answer)) = command else {
         // Nothing to write: the transaction ends (dropped, it rolls back).
         return resp;
     };
@@ -321,6 +336,9 @@ where
     };
     let committed = async {
         txn.append(&entry).await?;
+        if let Some((slot, bytes)) = answer {
+            txn.answer(&slot, bytes).await?;
+        }
         txn.commit().await
     }
     .await;

@@ -24,13 +24,14 @@ CREATE TABLE webhook_claims (
     claimed_ms INTEGER NOT NULL
 );
 
--- Idempotency keys: one answer per key, whichever instance is asked.
+-- Idempotency keys: one answer per key, whichever instance is asked. created_ms is on the
+-- server's (virtual) clock, as retention is; claimed_real_ms in real time, to find abandoned claims.
 CREATE TABLE idempotency (
     scope       TEXT    NOT NULL,
     key         TEXT    NOT NULL,
     fingerprint TEXT    NOT NULL,
     created_ms  INTEGER NOT NULL,
-    status      INTEGER,
+    claimed_real_ms INTEGER NOT NULL,
     answer      BLOB,
     PRIMARY KEY (scope, key)
 );

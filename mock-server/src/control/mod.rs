@@ -333,6 +333,7 @@ pub fn reset_sandbox(app: &AppState) -> ApiResult<Json<Ack>> {
         fresh.clock.reset();
         // Likewise its credential generation, moved on: no credential cached before is used again.
         fresh.credentials.continue_generation(&g.credentials);
+        fresh.resets = g.resets + 1;
         app.0.idem.clear(fresh.now());
         app.journal().clear();
         std::mem::replace(&mut *g, fresh)

@@ -89,7 +89,10 @@ pub fn fill(buf: &mut [u8]) -> bool {
 /// Who a request acted as when its credentials are not in the request itself (the console's
 /// session): recorded with the entry, so that applying it again acts as the same app.
 pub fn actor() -> Option<String> {
-    APPLYING.try_with(|a| a.actor.borrow().clone()).ok().flatten()
+    APPLYING
+        .try_with(|a| a.actor.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Records who the request being applied acts as (see [`actor`]).
@@ -116,7 +119,11 @@ mod tests {
         let (a, b) = (run(), run());
         assert_eq!(a, b);
         assert_eq!(a.2, t);
-        assert_ne!(crate::domain::ids::new_id("rwd_"), a.0, "outside, ids are random");
+        assert_ne!(
+            crate::domain::ids::new_id("rwd_"),
+            a.0,
+            "outside, ids are random"
+        );
         assert!(!active());
     }
 }

@@ -49,7 +49,8 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.frozen() {
             Some(t) => at(t),
-            None => at(crate::domain::applying::real_now().timestamp() + self.0.offset_seconds.load(SeqCst)),
+            None => at(crate::domain::applying::real_now().timestamp()
+                + self.0.offset_seconds.load(SeqCst)),
         }
     }
 
@@ -83,9 +84,10 @@ impl Clock {
         if frozen {
             self.0.frozen_at.store(now, SeqCst);
         } else {
-            self.0
-                .offset_seconds
-                .store(now - crate::domain::applying::real_now().timestamp(), SeqCst);
+            self.0.offset_seconds.store(
+                now - crate::domain::applying::real_now().timestamp(),
+                SeqCst,
+            );
             self.0.frozen_at.store(NOT_FROZEN, SeqCst);
         }
     }

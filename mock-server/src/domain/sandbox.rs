@@ -125,6 +125,9 @@ pub struct Sandbox {
     pub due: BinaryHeap<Reverse<(DateTime<Utc>, u64, DueKind)>>,
     /// Sequence counter.
     pub seq: u64,
+    /// How many times the sandbox was reset: a persistent store's idempotency keys are scoped by it,
+    /// so a reset forgets them as it forgets the in-memory ones.
+    pub resets: u64,
     /// Injected faults.
     pub faults: crate::domain::faults::Faults,
 }
@@ -187,6 +190,7 @@ impl Sandbox {
             webhooks: Default::default(),
             due: BinaryHeap::new(),
             seq: 0,
+            resets: 0,
             faults: Default::default(),
         }
     }

@@ -321,7 +321,10 @@ impl Webhooks {
     }
 
     /// Takes the sends `take` picks (the others stay in the outbox).
-    pub fn take_sends_where(&mut self, mut take: impl FnMut(&PendingSend) -> bool) -> Vec<PendingSend> {
+    pub fn take_sends_where(
+        &mut self,
+        mut take: impl FnMut(&PendingSend) -> bool,
+    ) -> Vec<PendingSend> {
         let (taken, kept) = std::mem::take(&mut self.outbox)
             .into_iter()
             .partition(|s| take(s));

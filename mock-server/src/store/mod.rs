@@ -215,6 +215,14 @@ impl Txn {
         }
     }
 
+    /// Stores a keyed request's answer with the entry.
+    pub async fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            Txn::Sqlite(t) => t.answer(slot, answer),
+            Txn::Postgres(t) => t.answer(slot, answer).await,
+        }
+    }
+
     /// Appends an entry (its `seq` follows the last one read).
     pub async fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
         match self {
@@ -230,6 +238,19 @@ impl Txn {
             Txn::Postgres(t) => t.commit().await,
         }
     }
+}
+
+/// The times a claim is decided by.
+#[derive(Clone, Copy, Debug)]
+pub struct IdemClock {
+    /// The server's clock now (ms).
+    pub now_ms: i64,
+    /// Answers from before this (server clock, ms) are expired.
+    pub expired_before_ms: i64,
+    /// Real time now (ms).
+    pub real_ms: i64,
+    /// Unanswered claims from before this (real time, ms) were abandoned.
+    pub abandoned_before_ms: i64,
 }
 
 /// What the idempotency table answers when a key is first claimed.
@@ -252,38 +273,52 @@ pub enum IdemClaim {
     },
 }
 
+/// Where a keyed request's answer goes: left in the request's extensions by the idempotency layer,
+/// written by [`crate::sync::write_request`] in the same transaction as the request's entry.
+#[derive(Clone, Debug)]
+pub struct IdemSlot {
+    /// The key's scope (resets, app, customer).
+    pub scope: String,
+    /// The key.
+    pub key: String,
+}
+
 /// The idempotency keys, in the store: one answer per key whichever instance is asked.
 pub struct IdemTable<'a>(&'a Store);
 
 impl IdemTable<'_> {
     /// Claims `key` within `scope` for a request with `fingerprint`, or says who holds it. A claim
     /// or answer older than `ttl` no longer counts.
+    ///
+    /// `now` is the server's clock (retention follows it, as in memory); an unanswered claim older
+    /// than `abandoned` in real time is taken over.
     pub async fn claim(
         &self,
         scope: &str,
         key: &str,
         fingerprint: &str,
-        ttl: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: chrono::Duration,
+        abandoned: Duration,
     ) -> Result<IdemClaim, StoreError> {
+        let c = IdemClock {
+            now_ms: now.timestamp_millis(),
+            expired_before_ms: (now - ttl).timestamp_millis(),
+            real_ms: chrono::Utc::now().timestamp_millis(),
+            abandoned_before_ms: chrono::Utc::now().timestamp_millis()
+                - abandoned.as_millis() as i64,
+        };
         match self.0 {
-            Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, ttl).await,
-            Store::Postgres(p) => p.idem_claim(scope, key, fingerprint, ttl).await,
-        }
-    }
-
-    /// Stores the answer of a claimed key.
-    pub async fn finish(&self, scope: &str, key: &str, answer: Vec<u8>) -> Result<(), StoreError> {
-        match self.0 {
-            Store::Sqlite(s) => s.idem_finish(scope, key, Some(answer)).await,
-            Store::Postgres(p) => p.idem_finish(scope, key, Some(answer)).await,
+            Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, c).await,
+            Store::Postgres(p) => p.idem_claim(scope, key, fingerprint, c).await,
         }
     }
 
     /// Gives a claimed key up without an answer (a retry may use it again).
     pub async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         match self.0 {
-            Store::Sqlite(s) => s.idem_finish(scope, key, None).await,
-            Store::Postgres(p) => p.idem_finish(scope, key, None).await,
+            Store::Sqlite(s) => s.idem_release(scope, key).await,
+            Store::Postgres(p) => p.idem_release(scope, key).await,
         }
     }
 }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use super::{Entry, Genesis, IdemClaim, StoreError};
+use super::{Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -182,22 +182,27 @@ impl Postgres {
         scope: &str,
         key: &str,
         fingerprint: &str,
-        ttl: Duration,
+        clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
         let c = self.client().await?;
-        let now = Utc::now().timestamp_millis();
-        let cutoff = now - ttl.as_millis() as i64;
+        // Expired answers and abandoned claims free their key.
         c.execute(
-            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND created_ms < $3",
-            &[&scope, &key, &cutoff],
+            "DELETE FROM idempotency WHERE scope = $1 AND key = $2
+             AND (created_ms < $3 OR (answer IS NULL AND claimed_real_ms < $4))",
+            &[
+                &scope,
+                &key,
+                &clock.expired_before_ms,
+                &clock.abandoned_before_ms,
+            ],
         )
         .await
         .map_err(unavailable)?;
         let inserted = c
             .execute(
-                "INSERT INTO idempotency (scope, key, fingerprint, created_ms) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (scope, key) DO NOTHING",
-                &[&scope, &key, &fingerprint, &now],
+                "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+                &[&scope, &key, &fingerprint, &clock.now_ms, &clock.real_ms],
             )
             .await
             .map_err(unavailable)?;
@@ -212,7 +217,7 @@ impl Postgres {
             .await
             .map_err(unavailable)?;
         Ok(match row {
-            // Given up between the insert and the read: the key is free again, for a retry.
+            // Released between the insert and the read: in progress a moment ago; a retry claims it.
             None => IdemClaim::InProgress { same: true },
             Some(r) => {
                 let same = r.get::<_, String>(0) == fingerprint;
@@ -224,30 +229,14 @@ impl Postgres {
         })
     }
 
-    /// Stores (or, with `None`, drops) a claimed key's answer.
-    pub async fn idem_finish(
-        &self,
-        scope: &str,
-        key: &str,
-        answer: Option<Vec<u8>>,
-    ) -> Result<(), StoreError> {
+    /// Frees a claimed key that got no answer to keep.
+    pub async fn idem_release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         let c = self.client().await?;
-        match answer {
-            Some(a) => {
-                c.execute(
-                    "UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2",
-                    &[&scope, &key, &a],
-                )
-                .await
-            }
-            None => {
-                c.execute(
-                    "DELETE FROM idempotency WHERE scope = $1 AND key = $2",
-                    &[&scope, &key],
-                )
-                .await
-            }
-        }
+        c.execute(
+            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND answer IS NULL",
+            &[&scope, &key],
+        )
+        .await
         .map_err(unavailable)?;
         Ok(())
     }
@@ -308,6 +297,18 @@ impl PgTxn {
         .await
         .map_err(unavailable)?;
         self.last = Some(e.seq);
+        Ok(())
+    }
+
+    /// Stores a keyed request's answer with the entry.
+    pub async fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2",
+                &[&slot.scope, &slot.key, &answer],
+            )
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

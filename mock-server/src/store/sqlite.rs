@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Command, Entry, Genesis, IdemClaim, StoreError};
+use super::{Command, Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -25,6 +25,7 @@ pub struct Sqlite {
 pub struct SqliteTxn {
     conn: Arc<Mutex<Connection>>,
     entries: Vec<Entry>,
+    answers: Vec<(IdemSlot, Vec<u8>)>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -92,6 +93,7 @@ impl Sqlite {
         SqliteTxn {
             conn: self.conn.clone(),
             entries: Vec::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -129,15 +131,16 @@ impl Sqlite {
         scope: &str,
         key: &str,
         fingerprint: &str,
-        ttl: Duration,
+        c: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
         let (scope, key, fp) = (scope.to_owned(), key.to_owned(), fingerprint.to_owned());
-        self.with(move |c| {
-            let now = Utc::now().timestamp_millis();
-            let tx = c.transaction()?;
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            // Expired answers and abandoned claims free their key.
             tx.execute(
-                "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_ms < ?3",
-                params![scope, key, now - ttl.as_millis() as i64],
+                "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2
+                 AND (created_ms < ?3 OR (answer IS NULL AND claimed_real_ms < ?4))",
+                params![scope, key, c.expired_before_ms, c.abandoned_before_ms],
             )?;
             let held: Option<(String, Option<Vec<u8>>)> = tx
                 .query_row(
@@ -154,8 +157,9 @@ impl Sqlite {
                 },
                 None => {
                     tx.execute(
-                        "INSERT INTO idempotency (scope, key, fingerprint, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                        params![scope, key, fp, now],
+                        "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![scope, key, fp, c.now_ms, c.real_ms],
                     )?;
                     IdemClaim::Claimed
                 }
@@ -166,26 +170,15 @@ impl Sqlite {
         .await
     }
 
-    /// Stores (or, with `None`, drops) a claimed key's answer.
-    pub async fn idem_finish(
-        &self,
-        scope: &str,
-        key: &str,
-        answer: Option<Vec<u8>>,
-    ) -> Result<(), StoreError> {
+    /// Frees a claimed key that got no answer to keep.
+    pub async fn idem_release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
         self.with(move |c| {
-            match answer {
-                Some(a) => c.execute(
-                    "UPDATE idempotency SET answer = ?3 WHERE scope = ?1 AND key = ?2",
-                    params![scope, key, a],
-                )?,
-                None => c.execute(
-                    "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2",
-                    params![scope, key],
-                )?,
-            };
-            Ok(())
+            c.execute(
+                "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND answer IS NULL",
+                params![scope, key],
+            )
+            .map(drop)
         })
         .await
     }
@@ -198,12 +191,22 @@ impl SqliteTxn {
         Ok(())
     }
 
-    /// Writes the entries in one transaction.
+    /// Queues a keyed request's answer for the commit.
+    pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
+        self.answers.push((slot.clone(), answer));
+        Ok(())
+    }
+
+    /// Writes the entries (and answers) in one transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
         if self.entries.is_empty() {
             return Ok(());
         }
-        let SqliteTxn { conn, entries } = self;
+        let SqliteTxn {
+            conn,
+            entries,
+            answers,
+        } = self;
         tokio::task::spawn_blocking(move || {
             let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
             let tx = c.transaction()?;
@@ -220,6 +223,12 @@ impl SqliteTxn {
                         e.command.to_text()
                     ])?;
                 }
+            }
+            for (slot, answer) in &answers {
+                tx.execute(
+                    "UPDATE idempotency SET answer = ?3 WHERE scope = ?1 AND key = ?2",
+                    params![slot.scope, slot.key, answer],
+                )?;
             }
             let last = entries.last().map_or(0, |e| e.seq);
             tx.execute("UPDATE sandbox SET head = ?1", [last])?;

@@ -91,12 +91,26 @@ fn valid_key(k: &str) -> bool {
     moments_idempotency::is_valid_key(k)
 }
 
-/// Looks the key up; marks it in progress when new. Takes the state's lock only to replay a trigger's
-/// reward (the store and the credentials have their own locks).
+/// What a keyed request is: its key, whose it is, and its fingerprint (method, path with query, body).
+pub struct Keyed {
+    /// The caller.
+    pub principal: crate::domain::principal::Principal,
+    /// The key.
+    pub key: String,
+    /// The fingerprint.
+    pub fp: Fingerprint,
+}
+
+/// Reads the key of a request: `Ok(None)` to handle it normally (no key, or no credential: the
+/// handler answers the auth error), `Err` to answer at once (a trigger without a key, a bad key).
 ///
 /// The resolved caller is left in the request's extensions so the handler's [`crate::http::auth::Auth`]
 /// extractor does not resolve it again.
-pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
+pub fn keyed(
+    app: &AppState,
+    req: &mut Request<Body>,
+    body: &Bytes,
+) -> Result<Option<Keyed>, Box<Response>> {
     let is_trigger = req.uri().path() == "/v1/triggers";
     let key = req
         .headers()
@@ -118,12 +132,12 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
     let fp: Fingerprint = digest[..16].try_into().expect("16 of 32 bytes");
     let principal = match resolve_cached(app, req.headers()) {
         Ok(p) => p,
-        Err(_) => return Pre::Pass, // the handler answers the auth error
+        Err(_) => return Ok(None), // the handler answers the auth error
     };
     req.extensions_mut().insert(principal.clone());
     let key = match key {
         None if is_trigger => {
-            return Pre::Answer(
+            return Err(Box::new(
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "idempotency_key_required",
@@ -131,19 +145,73 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
                 )
                 .param("Idempotency-Key")
                 .into_response(),
-            );
+            ));
         }
-        None => return Pre::Pass,
+        None => return Ok(None),
         Some(Ok(k)) if valid_key(&k) => k,
         Some(_) => {
-            return Pre::Answer(
+            return Err(Box::new(
                 ApiError::validation(
                     "Idempotency-Key",
                     "`Idempotency-Key` must be 1–255 printable ASCII characters.",
                 )
                 .into_response(),
-            );
+            ));
         }
+    };
+    Ok(Some(Keyed { principal, key, fp }))
+}
+
+/// The answer to a key already in progress.
+pub fn in_progress() -> Response {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still being processed.",
+    )
+    .param("Idempotency-Key")
+    .into_response()
+}
+
+/// The answer to a key used with another request.
+pub fn conflict() -> Response {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        "This Idempotency-Key was used with another request (method, path or body).",
+    )
+    .param("Idempotency-Key")
+    .into_response()
+}
+
+/// A stored answer sent again: its status, bytes and `Retry-After`, marked `Idempotent-Replayed`.
+pub fn replayed(status: u16, bytes: Bytes, retry_after: Option<&str>) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        bytes,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(v).ok()) {
+        r.headers_mut().insert(header::RETRY_AFTER, ra);
+    }
+    r.extensions_mut().insert(crate::http::envelope::Enveloped);
+    r.extensions_mut().insert(Replayed);
+    r
+}
+
+/// Looks the key up; marks it in progress when new. Takes the state's lock only to replay a trigger's
+/// reward (the store and the credentials have their own locks).
+pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
+    let Keyed { principal, key, fp } = match keyed(app, req, body) {
+        Ok(Some(k)) => k,
+        Ok(None) => return Pre::Pass,
+        Err(r) => return Pre::Answer(*r),
     };
     let store = &app.0.idem;
     let scope = store.scope(principal.app_id(), principal.customer(), &key);
@@ -152,24 +220,8 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
             req.extensions_mut().insert(ticket);
             Pre::Store(ticket)
         }
-        Begin::InProgress => Pre::Answer(
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still being processed.",
-            )
-            .param("Idempotency-Key")
-            .into_response(),
-        ),
-        Begin::Conflict => Pre::Answer(
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
-                "This Idempotency-Key was used with another request (method, path or body).",
-            )
-            .param("Idempotency-Key")
-            .into_response(),
-        ),
+        Begin::InProgress => Pre::Answer(in_progress()),
+        Begin::Conflict => Pre::Answer(conflict()),
         // A reward's answer is written from its record, copied out of the state.
         Begin::Done(status, retry_after, body) => {
             let Some(bytes) = body
@@ -180,23 +232,7 @@ pub fn before(app: &AppState, req: &mut Request<Body>, body: &Bytes) -> Pre {
                     ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
                 );
             };
-            let mut r = (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                bytes,
-            )
-                .into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                r.headers_mut().insert(header::RETRY_AFTER, ra);
-            }
-            r.extensions_mut().insert(crate::http::envelope::Enveloped);
-            r.extensions_mut().insert(Replayed);
-            Pre::Answer(r)
+            Pre::Answer(replayed(status, bytes, retry_after.as_deref()))
         }
     }
 }
@@ -257,6 +293,10 @@ where
         return ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
     };
     let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+    if app.sync().is_some() {
+        // A persistent store keeps the keys, so every instance answers a key alike.
+        return crate::http::layers::idempotency_shared::handle(&app, req, &bytes, inner).await;
+    }
     match before(&app, &mut req, &bytes) {
         Pre::Pass => run(inner, req).await,
         Pre::Answer(r) => r,

@@ -23,6 +23,7 @@
 pub mod envelope;
 pub mod faults;
 pub mod idempotency;
+pub mod idempotency_shared;
 pub mod journal;
 pub mod limits;
 pub mod request_id;

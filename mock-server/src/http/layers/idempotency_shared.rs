@@ -1,0 +1,113 @@
+//! `Idempotency-Key` with a persistent store: the keys live in the store's `idempotency` table, so a
+//! key is answered alike by every instance. A key in progress on one instance is
+//! `409 idempotency_in_progress` on all; its answer is written in the same transaction as the
+//! request's log entry ([`crate::sync::write_request`]), so an answered request's key always has
+//! its answer, and a request that was never committed leaves its key free again: a claim with no
+//! answer after [`ABANDONED`] (its instance stopped) is taken over by the next request.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tower::Service;
+
+use crate::app::AppState;
+use crate::domain::errors::ApiError;
+use crate::http::layers::idempotency::{Keyed, conflict, in_progress, keyed, replayed};
+use crate::http::layers::run;
+use crate::store::{IdemClaim, IdemSlot};
+
+/// How long a key keeps its answer, on the server's clock (as in memory).
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
+/// A claim older than this, in real time, with no answer, was abandoned.
+pub const ABANDONED: Duration = Duration::from_secs(60);
+
+/// An answer as the table keeps it.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+/// Whether an answer is kept under its key: not a "retry later" (429, 5xx).
+pub fn storable(status: StatusCode) -> bool {
+    status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error()
+}
+
+/// The stored form of an answer.
+pub fn encode(status: StatusCode, retry_after: Option<&str>, body: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&Stored {
+        status: status.as_u16(),
+        retry_after: retry_after.map(str::to_owned),
+        body: base64::engine::general_purpose::STANDARD.encode(body),
+    })
+    .expect("an answer serializes")
+}
+
+fn decode(bytes: &[u8]) -> Option<(u16, Option<String>, Bytes)> {
+    let s: Stored = serde_json::from_slice(bytes).ok()?;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(s.body)
+        .ok()?;
+    Some((s.status, s.retry_after, body.into()))
+}
+
+/// The layer's work for a `POST` under `/v1/` (the body already read).
+pub async fn handle<S>(app: &AppState, mut req: Request<Body>, body: &Bytes, inner: S) -> Response
+where
+    S: Service<Request<Body>, Response = Response, Error = std::convert::Infallible>,
+{
+    let Keyed { principal, key, fp } = match keyed(app, &mut req, body) {
+        Ok(Some(k)) => k,
+        Ok(None) => return run(inner, req).await,
+        Err(r) => return *r,
+    };
+    let sync = app.sync().expect("a persistent store");
+    let (generation, now) = {
+        let g = app.lock_raw();
+        (g.resets, g.now())
+    };
+    // The sandbox's resets are part of the scope: a reset forgets every key, as in memory.
+    let scope = format!(
+        "{generation}/{}/{}",
+        principal.app_id(),
+        principal
+            .customer()
+            .map_or("-".into(), |c| format!("c:{c}"))
+    );
+    let fp = hex::encode(fp);
+    let claim = sync
+        .store
+        .idempotency()
+        .claim(&scope, &key, &fp, now, RETENTION, ABANDONED)
+        .await;
+    match claim {
+        Err(e) => crate::sync::unavailable(&e),
+        Ok(IdemClaim::InProgress { same: true }) => in_progress(),
+        Ok(IdemClaim::InProgress { same: false } | IdemClaim::Answered { same: false, .. }) => {
+            conflict()
+        }
+        Ok(IdemClaim::Answered { answer, .. }) => match decode(&answer) {
+            Some((status, retry_after, bytes)) => replayed(status, bytes, retry_after.as_deref()),
+            None => ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+        },
+        Ok(IdemClaim::Claimed) => {
+            req.extensions_mut().insert(IdemSlot {
+                scope: scope.clone(),
+                key: key.clone(),
+            });
+            let resp = run(inner, req).await;
+            if !storable(resp.status()) {
+                // Not kept: the key may run again (best effort; an abandoned claim frees itself).
+                let _ = sync.store.idempotency().release(&scope, &key).await;
+            }
+            resp
+        }
+    }
+}
