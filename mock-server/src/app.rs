@@ -48,6 +48,8 @@ pub struct Shared {
     pub faults_armed: AtomicBool,
     /// The compat endpoints' rate limit (real time, outside the state: no reset or clock moves it).
     pub compat_limiter: crate::http::compat::CompatLimiter,
+    /// Whether the sandbox is shared (`crate::tenants`): the control API then needs a secret key.
+    pub shared: bool,
     /// The persistent store and this instance's place in its log; `None` for the in-memory store.
     pub sync: Option<Arc<crate::sync::Sync>>,
     /// When the server started, in real time (`GET /_mock/health`'s uptime; no reset or clock moves it).
@@ -78,6 +80,7 @@ impl Shared {
             compat_limiter: crate::http::compat::CompatLimiter::default(),
             started: std::time::Instant::now(),
             sync: None,
+            shared: false,
             _release: crate::memory::ReleaseOnDrop,
         }
     }

@@ -35,7 +35,9 @@ pub async fn flush(app: &AppState) {
 /// The sends of this instance's outbox that it claims in the store, sent, with their results
 /// recorded as entries; the others are another instance's, whose results arrive through the log.
 async fn flush_claimed(app: &AppState, sync: &crate::sync::Sync) {
-    let key = |s: &webhooks::PendingSend| format!("{}:{}:{}", s.event_id, s.job_id, s.attempt);
+    let key = |s: &webhooks::PendingSend| {
+        format!("{}:{}:{}:{}", sync.tenant, s.event_id, s.job_id, s.attempt)
+    };
     loop {
         let pending = app.lock_raw().webhooks.pending_sends();
         let mut mine = Vec::new();

@@ -25,6 +25,7 @@ mod pages;
 mod server;
 mod store;
 mod sync;
+mod tenants;
 pub mod testing;
 
 /// The API's wire types (requests, answers, events) as the mock reads and writes them.

@@ -58,6 +58,18 @@ struct Cli {
         env = "MOMENTS_MOCK_STORE_WAIT"
     )]
     store_wait: u64,
+    /// A shared sandbox of tenants (implied by a PostgreSQL store): each tenant's control API needs
+    /// its secret key; creating tenants needs the admin key. See docs/sandbox.md.
+    #[arg(long, env = "MOMENTS_MOCK_SHARED")]
+    shared: bool,
+    /// The admin key of a shared sandbox (default: a random one, printed at start).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "MOMENTS_MOCK_ADMIN_KEY",
+        hide_env_values = true
+    )]
+    admin_key: Option<String>,
 }
 
 /// `--log-format`.
@@ -139,6 +151,8 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
         compat_rate_per_second: Some(cli.compat_rate),
         store: cli.store.clone(),
         store_wait: Some(std::time::Duration::from_secs(cli.store_wait)),
+        shared: cli.shared,
+        admin_key: cli.admin_key.clone(),
     };
     let server = match MockServer::start_with(config).await {
         Ok(s) => s,
@@ -178,6 +192,16 @@ async fn serve(cli: Cli) -> std::process::ExitCode {
             cli.store.kind(),
             cli.store.location()
         );
+    }
+    if let Some(key) = server.admin_key() {
+        let _ = writeln!(
+            out,
+            "  shared sandbox:  tenants at {}/t/ID (POST /_mock/admin/tenants)",
+            server.public_url()
+        );
+        if cli.admin_key.is_none() {
+            let _ = writeln!(out, "  admin key:       {key}");
+        }
     }
     let _ = writeln!(out, "  app id:          {}", d.app_id);
     let _ = writeln!(out, "  secret key:      {}", d.secret_key);

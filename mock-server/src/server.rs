@@ -9,9 +9,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
-use tower::ServiceExt;
 
-use crate::app::{AppState, Shared};
+use crate::app::AppState;
 use crate::domain::ids;
 use crate::domain::sandbox::{Demo, Sandbox};
 use crate::http::layers::faults::ConnCtl;
@@ -49,6 +48,10 @@ pub struct MockConfig {
     pub store: crate::store::StoreSpec,
     /// How long start-up waits for an unreachable database, retrying with backoff (default 60 s).
     pub store_wait: Option<std::time::Duration>,
+    /// A shared sandbox of tenants (implied by a PostgreSQL store): see `docs/sandbox.md`.
+    pub shared: bool,
+    /// The admin key of a shared sandbox (default: a random one, [`MockServer::admin_key`]).
+    pub admin_key: Option<String>,
 }
 
 /// A start state: the seeded sandbox, the demo and the fixtures it was built with (their ids resolved).
@@ -163,6 +166,7 @@ pub struct MockServer {
     local_url: String,
     demo: Demo,
     app: AppState,
+    admin_key: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// Expectations checked when the server drops ([`crate::testing::Expectation::mount`]).
@@ -197,67 +201,37 @@ impl MockServer {
         };
         let local_url = format!("http://{host}:{}", addr.port());
         let base_url = public.unwrap_or_else(|| local_url.clone());
-        let sync = match &config.store {
+        let store = match &config.store {
             crate::store::StoreSpec::Memory => None,
             spec => {
-                let proposal = crate::store::Genesis {
-                    seed: crate::domain::applying::new_seed(),
-                    created_at: chrono::Utc::now(),
-                    random_demo_keys: config.random_demo_keys,
-                    fixtures: config.fixtures.clone(),
-                };
                 let wait = config
                     .store_wait
                     .unwrap_or(std::time::Duration::from_secs(60));
-                let (store, genesis) = crate::store::Store::open(spec, proposal, wait).await?;
-                if config.fixtures.is_some() && genesis.fixtures != config.fixtures {
-                    tracing::warn!(
-                        "the store already holds a sandbox: the fixtures it was created with apply, not these"
-                    );
-                }
-                Some(crate::sync::Sync::new(store, spec.clone(), genesis))
+                let store = crate::store::Store::open(spec, wait).await?;
+                Some((Arc::new(store), spec.clone()))
             }
         };
-        let built = match &sync {
-            None => build_start(&base_url, config.random_demo_keys, config.fixtures.as_ref()),
-            Some(s) => crate::domain::applying::Applying::new(
-                s.genesis.created_at,
-                s.genesis.seed,
-                None,
-                true,
-            )
-            .sync_scope(|| {
-                build_start(
-                    &base_url,
-                    s.genesis.random_demo_keys,
-                    s.genesis.fixtures.as_ref(),
-                )
-            }),
-        }?;
-        let Start {
-            state,
-            demo,
-            legacy,
-            fixtures: startup_fixtures,
-        } = built;
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(std::io::Error::other)?;
-        let mut shared = Shared::new(state, demo.clone(), legacy, http);
-        shared.startup_fixtures = startup_fixtures;
-        shared.sync = sync.map(Arc::new);
-        if let Some(rate) = config.compat_rate_per_second {
-            shared.compat_limiter = crate::http::compat::CompatLimiter::new(rate);
-        }
-        let app = AppState(Arc::new(shared));
-        let router = crate::http::router::router(app.clone());
-        if let Some(sync) = app.sync() {
-            sync.set_replay_router(crate::http::router::replay_router(app.clone()));
-            crate::sync::replay_log(&app).await?;
-        }
+        let shared = config.shared || matches!(config.store, crate::store::StoreSpec::Postgres(_));
+        let admin_key = shared.then(|| {
+            config
+                .admin_key
+                .clone()
+                .unwrap_or_else(|| ids::secret("ak_", 24))
+        });
+        let tenants = crate::tenants::Tenants::start(crate::tenants::Settings {
+            shared,
+            admin_key: admin_key.clone(),
+            store,
+            public_base: base_url,
+            compat_rate: config.compat_rate_per_second,
+            random_demo_keys: config.random_demo_keys,
+            fixtures: config.fixtures.clone(),
+        })
+        .await?;
+        let app = tenants.root().app;
+        let demo = app.0.demo.clone();
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
-        let tick_app = app.clone();
+        let serving = tenants.clone();
         let task = tokio::spawn(async move {
             let graceful = GracefulShutdown::new();
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -265,28 +239,30 @@ impl MockServer {
                 tokio::select! {
                     _ = &mut stop_rx => break,
                     _ = tick.tick() => {
-                        // Background tick: run due rules and deliver due webhooks.
-                        if tick_app.sync().is_some() {
-                            if let Err(e) = crate::sync::tick(&tick_app).await {
-                                tracing::warn!("tick: {e}");
+                        // Background tick: run due rules and deliver due webhooks, for each tenant.
+                        for t in serving.loaded() {
+                            let tick_app = t.app;
+                            if tick_app.sync().is_some() {
+                                if let Err(e) = crate::sync::tick(&tick_app).await {
+                                    tracing::warn!("tick: {e}");
+                                }
+                            } else {
+                                drop(tick_app.lock());
                             }
-                        } else {
-                            drop(tick_app.lock());
-                        }
-                        if tick_app.outbox_pending() {
-                            let a = tick_app.clone();
-                            tokio::spawn(async move { crate::delivery::flush(&a).await });
+                            if tick_app.outbox_pending() {
+                                tokio::spawn(async move { crate::delivery::flush(&tick_app).await });
+                            }
                         }
                     }
                     accepted = listener.accept() => {
                         let Ok((stream, peer)) = accepted else { continue };
                         let ctl = Arc::new(Notify::new());
-                        let router = router.clone();
+                        let serving = serving.clone();
                         let ctl2 = ctl.clone();
                         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                             req.extensions_mut().insert(ConnCtl(ctl2.clone()));
                             req.extensions_mut().insert(ConnectInfo(peer));
-                            router.clone().oneshot(req)
+                            crate::tenants::dispatch(serving.clone(), req.map(axum::body::Body::new))
                         });
                         let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                             .serve_connection_with_upgrades(TokioIo::new(stream), svc)
@@ -303,7 +279,9 @@ impl MockServer {
                 }
             }
             drop(listener);
-            tick_app.0.stopping.send_replace(true);
+            for t in serving.loaded() {
+                t.app.0.stopping.send_replace(true);
+            }
             let _ =
                 tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
         });
@@ -312,6 +290,7 @@ impl MockServer {
             local_url,
             demo,
             app,
+            admin_key,
             stop: Some(stop_tx),
             task: Some(task),
             expectations: std::sync::Mutex::default(),
@@ -327,6 +306,12 @@ impl MockServer {
     /// The base of the URLs the server hands out: [`MockConfig::public_url`], else [`Self::base_url`].
     pub fn public_url(&self) -> &str {
         &self.demo.base_url
+    }
+
+    /// The admin key of a shared sandbox ([`MockConfig::shared`]): the one given, or the one made
+    /// at start.
+    pub fn admin_key(&self) -> Option<&str> {
+        self.admin_key.as_deref()
     }
 
     /// The bound address.

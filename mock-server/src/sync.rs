@@ -34,8 +34,10 @@ pub const CLAIM_STALE: Duration = Duration::from_secs(30);
 
 /// What an instance of a persistent sandbox keeps beside its state.
 pub struct Sync {
-    /// The store.
-    pub store: Store,
+    /// The store (shared by the tenants this instance serves).
+    pub store: std::sync::Arc<Store>,
+    /// The tenant whose sandbox this is.
+    pub tenant: String,
     /// Its description (`--store`).
     pub spec: StoreSpec,
     /// The sandbox the store holds, as created.
@@ -57,11 +59,17 @@ pub struct Sync {
 
 impl Sync {
     /// The instance state of an open store.
-    pub fn new(store: Store, spec: StoreSpec, genesis: Genesis) -> Sync {
+    pub fn new(
+        store: std::sync::Arc<Store>,
+        tenant: &str,
+        spec: StoreSpec,
+        genesis: Genesis,
+    ) -> Sync {
         let mut id = [0u8; 6];
         crate::domain::ids::random_bytes(&mut id);
         Sync {
             store,
+            tenant: tenant.to_owned(),
             spec,
             genesis,
             instance: format!("inst_{}", hex::encode(id)),
@@ -167,11 +175,14 @@ pub async fn catch_up(app: &AppState) -> Result<(), StoreError> {
     let Some(sync) = app.sync() else {
         return Ok(());
     };
-    if matches!(sync.store, Store::Sqlite(_)) {
+    if matches!(*sync.store, Store::Sqlite(_)) {
         // One instance: nothing is committed but through it.
         return Ok(());
     }
-    let entries = sync.store.entries_after(sync.applied()).await?;
+    let entries = sync
+        .store
+        .entries_after(&sync.tenant, sync.applied())
+        .await?;
     if entries.is_empty() {
         return Ok(());
     }
@@ -183,7 +194,7 @@ pub async fn catch_up(app: &AppState) -> Result<(), StoreError> {
 pub async fn replay_log(app: &AppState) -> Result<(), StoreError> {
     let sync = app.sync().expect("a persistent store");
     let _permit = sync.permit.lock().await;
-    let entries = sync.store.entries_after(0).await?;
+    let entries = sync.store.entries_after(&sync.tenant, 0).await?;
     apply_all(app, sync, entries).await
 }
 
@@ -309,7 +320,7 @@ where
             "the state is being rebuilt".into(),
         ));
     }
-    let mut txn = match sync.store.begin().await {
+    let mut txn = match sync.store.begin(&sync.tenant).await {
         Ok(t) => t,
         Err(e) => return unavailable(&e),
     };
@@ -360,7 +371,7 @@ where
 
 /// Builds the state again from the store's genesis and log (the permit held).
 async fn rebuild_state(app: &AppState, sync: &Sync) -> Result<(), StoreError> {
-    let entries = sync.store.entries_after(0).await?;
+    let entries = sync.store.entries_after(&sync.tenant, 0).await?;
     let fresh = crate::server::genesis_state(app, &sync.genesis);
     {
         let mut g = app.lock_raw();

@@ -1,6 +1,7 @@
--- The sandbox a store holds: created once, by the first instance to start on the store.
+-- The sandboxes a store holds (one per tenant; `default` is the one served at the root): each
+-- created once, by the first instance that needs it.
 CREATE TABLE sandbox (
-    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    tenant        TEXT    PRIMARY KEY,
     seed          BLOB    NOT NULL,
     created_at_ms INTEGER NOT NULL,
     random_keys   INTEGER NOT NULL,
@@ -8,23 +9,26 @@ CREATE TABLE sandbox (
     head          INTEGER NOT NULL DEFAULT 0
 );
 
--- Every change to the sandbox, in the order it was made: the state is the result of applying them.
+-- Every change to a sandbox, in the order it was made: its state is the result of applying them.
 CREATE TABLE log (
-    seq     INTEGER PRIMARY KEY,
+    tenant  TEXT    NOT NULL,
+    seq     INTEGER NOT NULL,
     at_ms   INTEGER NOT NULL,
     seed    BLOB    NOT NULL,
     version TEXT    NOT NULL,
-    command TEXT    NOT NULL
+    command TEXT    NOT NULL,
+    PRIMARY KEY (tenant, seq)
 );
 
--- Which instance sends each webhook delivery attempt (the first to insert its key).
+-- Which instance sends each webhook delivery attempt (the first to insert its key; keys start
+-- with the tenant).
 CREATE TABLE webhook_claims (
     send_key   TEXT    PRIMARY KEY,
     instance   TEXT    NOT NULL,
     claimed_ms INTEGER NOT NULL
 );
 
--- Idempotency keys: one answer per key, whichever instance is asked. created_ms is on the
+-- Idempotency keys: one answer per key, whichever instance is asked (scopes start with the tenant). created_ms is on the
 -- server's (virtual) clock, as retention is; claimed_real_ms in real time, to find abandoned claims.
 CREATE TABLE idempotency (
     scope       TEXT    NOT NULL,

@@ -158,6 +158,10 @@ pub fn router(app: AppState) -> Router {
             crate::pages::landing::security_headers,
         ))
         .layer(RequestIdLayer)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            shared_control_guard,
+        ))
         .layer(JournalLayer(app.clone()))
         .layer(EnvelopeLayer)
         .layer(LimitsLayer)
@@ -174,4 +178,37 @@ pub fn router(app: AppState) -> Router {
 /// past every layer ([`crate::sync`]).
 pub fn replay_router(app: AppState) -> Router {
     crate::pages::console::replay_routes(app.clone()).merge(bare_routes().with_state(app))
+}
+
+/// In a shared sandbox (`crate::tenants`), the control API (`/_mock/…` but the health check) acts
+/// only for a caller with a secret key of this tenant's sandbox: a customer token, another tenant's
+/// key or no key is refused.
+async fn shared_control_guard(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let control = path == "/_mock" || path.starts_with("/_mock/");
+    if !app.0.shared
+        || !control
+        || crate::http::layers::is_health(&req)
+        || req
+            .extensions()
+            .get::<crate::tenants::AdminCall>()
+            .is_some()
+    {
+        return next.run(req).await;
+    }
+    match crate::http::auth::resolve_cached(&app, req.headers()) {
+        Ok(crate::domain::principal::Principal::Secret { .. }) => next.run(req).await,
+        _ => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_required",
+            "In a shared sandbox the control API acts for the app whose secret key calls it: \
+             send `Authorization: Bearer sk_…` of this tenant.",
+        )
+        .into_response(),
+    }
 }

@@ -137,43 +137,55 @@ pub enum Txn {
 }
 
 impl Store {
-    /// Opens the store: waits up to `wait` for the database (saying what it waits for), applies
-    /// the migrations (refusing a database of a newer schema), and creates the sandbox from
-    /// `proposal` if the store holds none yet. Returns the store and the sandbox it holds.
-    pub async fn open(
-        spec: &StoreSpec,
-        proposal: Genesis,
-        wait: Duration,
-    ) -> Result<(Store, Genesis), StoreError> {
+    /// Opens the store: waits up to `wait` for the database (saying what it waits for) and applies
+    /// the migrations (refusing a database of a newer schema).
+    pub async fn open(spec: &StoreSpec, wait: Duration) -> Result<Store, StoreError> {
         match spec {
             StoreSpec::Memory => Err(StoreError::Refused(
                 "the in-memory store is not opened".into(),
             )),
-            StoreSpec::Sqlite(path) => {
-                let (s, g) = sqlite::Sqlite::open(path.clone(), proposal).await?;
-                Ok((Store::Sqlite(s), g))
-            }
+            StoreSpec::Sqlite(path) => Ok(Store::Sqlite(sqlite::Sqlite::open(path.clone()).await?)),
             StoreSpec::Postgres(url) => {
-                let (s, g) = postgres::Postgres::open(url, proposal, wait).await?;
-                Ok((Store::Postgres(s), g))
+                Ok(Store::Postgres(postgres::Postgres::open(url, wait).await?))
             }
         }
     }
 
-    /// The entries after `seq`, in order (without locking anything).
-    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+    /// The sandbox of `tenant` as created; created now from `proposal` if the store holds none
+    /// (and `proposal` is given). `None`: no such sandbox.
+    pub async fn sandbox(
+        &self,
+        tenant: &str,
+        proposal: Option<Genesis>,
+    ) -> Result<Option<Genesis>, StoreError> {
         match self {
-            Store::Sqlite(s) => s.entries_after(seq).await,
-            Store::Postgres(p) => p.entries_after(seq).await,
+            Store::Sqlite(s) => s.sandbox(tenant, proposal).await,
+            Store::Postgres(p) => p.sandbox(tenant, proposal).await,
         }
     }
 
-    /// Starts a write transaction: from its start until its commit no other writer, on any
-    /// instance, changes the sandbox.
-    pub async fn begin(&self) -> Result<Txn, StoreError> {
+    /// Every tenant the store holds a sandbox for.
+    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         match self {
-            Store::Sqlite(s) => Ok(Txn::Sqlite(s.begin())),
-            Store::Postgres(p) => Ok(Txn::Postgres(p.begin().await?)),
+            Store::Sqlite(s) => s.tenants().await,
+            Store::Postgres(p) => p.tenants().await,
+        }
+    }
+
+    /// The entries of `tenant`'s log after `seq`, in order (without locking anything).
+    pub async fn entries_after(&self, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.entries_after(tenant, seq).await,
+            Store::Postgres(p) => p.entries_after(tenant, seq).await,
+        }
+    }
+
+    /// Starts a write transaction on `tenant`'s sandbox: from its start until its commit no other
+    /// writer, on any instance, changes it.
+    pub async fn begin(&self, tenant: &str) -> Result<Txn, StoreError> {
+        match self {
+            Store::Sqlite(s) => Ok(Txn::Sqlite(s.begin(tenant))),
+            Store::Postgres(p) => Ok(Txn::Postgres(p.begin(tenant).await?)),
         }
     }
 

@@ -33,6 +33,7 @@ pub struct Postgres {
 /// connection is closed (the server rolls the transaction back).
 pub struct PgTxn {
     client: Option<Object>,
+    tenant: String,
     last: Option<i64>,
 }
 
@@ -61,11 +62,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 impl Postgres {
     /// Connects (retrying with backoff for up to `wait`, saying what it waits for), migrates under
     /// an advisory lock and reads or creates the sandbox.
-    pub async fn open(
-        url: &str,
-        proposal: Genesis,
-        wait: Duration,
-    ) -> Result<(Postgres, Genesis), StoreError> {
+    pub async fn open(url: &str, wait: Duration) -> Result<Postgres, StoreError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Refused(format!("not a PostgreSQL URL ({e})")))?;
@@ -96,10 +93,10 @@ impl Postgres {
             }
         };
         let conn_task = tokio::spawn(conn);
-        let genesis = setup(&mut client, &proposal).await;
+        let migrated = migrate(&mut client).await;
         drop(client);
         let _ = conn_task.await;
-        let genesis = genesis?;
+        migrated?;
         let mgr = Manager::from_config(
             config,
             NoTls,
@@ -114,7 +111,51 @@ impl Postgres {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(unavailable)?;
-        Ok((Postgres { pool, location }, genesis))
+        Ok(Postgres { pool, location })
+    }
+
+    /// The sandbox of `tenant`, created from `proposal` if there is none (and a proposal).
+    pub async fn sandbox(
+        &self,
+        tenant: &str,
+        proposal: Option<Genesis>,
+    ) -> Result<Option<Genesis>, StoreError> {
+        let c = self.client().await?;
+        if let Some(p) = &proposal {
+            let fixtures = p.fixtures.as_ref().map(|f| f.to_string());
+            c.execute(
+                "INSERT INTO sandbox (tenant, seed, created_at_ms, random_keys, fixtures)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant) DO NOTHING",
+                &[
+                    &tenant,
+                    &&p.seed[..],
+                    &p.created_at.timestamp_millis(),
+                    &p.random_demo_keys,
+                    &fixtures,
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        }
+        let row = c
+            .query_opt(
+                "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox WHERE tenant = $1",
+                &[&tenant],
+            )
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| super::migrations::genesis((r.get(0), r.get(1), r.get(2), r.get(3))))
+            .transpose()
+    }
+
+    /// Every tenant with a sandbox.
+    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT tenant FROM sandbox ORDER BY tenant", &[])
+            .await
+            .map_err(unavailable)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -125,25 +166,26 @@ impl Postgres {
     }
 
     /// Entries after `seq`.
-    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+    pub async fn entries_after(&self, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
         let c = self.client().await?;
-        read_after(&c, seq).await
+        read_after(&c, tenant, seq).await
     }
 
     /// Starts a transaction and takes the sandbox row's lock.
-    pub async fn begin(&self) -> Result<PgTxn, StoreError> {
+    pub async fn begin(&self, tenant: &str) -> Result<PgTxn, StoreError> {
         let c = self.client().await?;
         let txn = PgTxn {
             client: Some(c),
+            tenant: tenant.to_owned(),
             last: None,
         };
         let c = txn.client.as_ref().expect("just set");
         c.batch_execute("BEGIN").await.map_err(unavailable)?;
         let st = c
-            .prepare_cached("SELECT head FROM sandbox WHERE id = 1 FOR UPDATE")
+            .prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE")
             .await
             .map_err(unavailable)?;
-        c.query_one(&st, &[]).await.map_err(unavailable)?;
+        c.query_one(&st, &[&tenant]).await.map_err(unavailable)?;
         Ok(txn)
     }
 
@@ -242,14 +284,15 @@ impl Postgres {
     }
 }
 
-async fn read_after(c: &Object, seq: i64) -> Result<Vec<Entry>, StoreError> {
+async fn read_after(c: &Object, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
     let st = c
         .prepare_cached(
-            "SELECT seq, at_ms, seed, version, command FROM log WHERE seq > $1 ORDER BY seq",
+            "SELECT seq, at_ms, seed, version, command FROM log
+             WHERE tenant = $1 AND seq > $2 ORDER BY seq",
         )
         .await
         .map_err(unavailable)?;
-    let rows = c.query(&st, &[&seq]).await.map_err(unavailable)?;
+    let rows = c.query(&st, &[&tenant, &seq]).await.map_err(unavailable)?;
     rows.iter()
         .map(|r| {
             super::sqlite::entry(
@@ -272,7 +315,7 @@ impl PgTxn {
 
     /// Entries other instances committed after `seq`.
     pub async fn entries_after(&mut self, seq: i64) -> Result<Vec<Entry>, StoreError> {
-        read_after(self.client(), seq).await
+        read_after(self.client(), &self.tenant, seq).await
     }
 
     /// Appends an entry.
@@ -280,13 +323,15 @@ impl PgTxn {
         let c = self.client();
         let st = c
             .prepare_cached(
-                "INSERT INTO log (seq, at_ms, seed, version, command) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO log (tenant, seq, at_ms, seed, version, command)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .await
             .map_err(unavailable)?;
         c.execute(
             &st,
             &[
+                &self.tenant,
                 &e.seq,
                 &e.at.timestamp_millis(),
                 &&e.seed[..],
@@ -317,10 +362,12 @@ impl PgTxn {
         let c = self.client();
         if let Some(last) = self.last {
             let st = c
-                .prepare_cached("UPDATE sandbox SET head = $1 WHERE id = 1")
+                .prepare_cached("UPDATE sandbox SET head = $2 WHERE tenant = $1")
                 .await
                 .map_err(unavailable)?;
-            c.execute(&st, &[&last]).await.map_err(unavailable)?;
+            c.execute(&st, &[&self.tenant, &last])
+                .await
+                .map_err(unavailable)?;
         }
         c.batch_execute("COMMIT").await.map_err(unavailable)?;
         // Committed: the connection goes back to the pool.
@@ -339,10 +386,7 @@ impl Drop for PgTxn {
     }
 }
 
-async fn setup(
-    client: &mut tokio_postgres::Client,
-    proposal: &Genesis,
-) -> Result<Genesis, StoreError> {
+async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -351,34 +395,8 @@ async fn setup(
         .set_abort_missing(true)
         .run_async(client)
         .await;
-    let out = async {
-        super::migrations::check(migrated, "PostgreSQL")?;
-        let fixtures = proposal.fixtures.as_ref().map(|f| f.to_string());
-        client
-            .execute(
-                "INSERT INTO sandbox (id, seed, created_at_ms, random_keys, fixtures) VALUES (1, $1, $2, $3, $4)
-                 ON CONFLICT (id) DO NOTHING",
-                &[
-                    &&proposal.seed[..],
-                    &proposal.created_at.timestamp_millis(),
-                    &proposal.random_demo_keys,
-                    &fixtures,
-                ],
-            )
-            .await
-            .map_err(unavailable)?;
-        let r = client
-            .query_one(
-                "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox WHERE id = 1",
-                &[],
-            )
-            .await
-            .map_err(unavailable)?;
-        super::migrations::genesis((r.get(0), r.get(1), r.get(2), r.get(3)))
-    }
-    .await;
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;
-    out
+    super::migrations::check(migrated, "PostgreSQL")
 }

@@ -23,6 +23,7 @@ pub struct Sqlite {
 
 /// A write transaction: the entries to append, written at commit (the instance is the only writer).
 pub struct SqliteTxn {
+    tenant: String,
     conn: Arc<Mutex<Connection>>,
     entries: Vec<Entry>,
     answers: Vec<(IdemSlot, Vec<u8>)>,
@@ -35,17 +36,58 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 impl Sqlite {
     /// Opens (creating) the file, locks it for this instance, migrates it and reads or creates the
     /// sandbox.
-    pub async fn open(path: PathBuf, proposal: Genesis) -> Result<(Sqlite, Genesis), StoreError> {
-        let p = path.clone();
-        let (conn, genesis) = tokio::task::spawn_blocking(move || open_blocking(&p, proposal))
+    pub async fn open(path: PathBuf) -> Result<Sqlite, StoreError> {
+        let conn = tokio::task::spawn_blocking(move || open_blocking(&path))
             .await
             .map_err(unavailable)??;
-        Ok((
-            Sqlite {
-                conn: Arc::new(Mutex::new(conn)),
-            },
-            genesis,
-        ))
+        Ok(Sqlite {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The sandbox of `tenant`, created from `proposal` if there is none (and a proposal).
+    pub async fn sandbox(
+        &self,
+        tenant: &str,
+        proposal: Option<Genesis>,
+    ) -> Result<Option<Genesis>, StoreError> {
+        let tenant = tenant.to_owned();
+        let row = self
+            .with(move |c| {
+                if let Some(p) = &proposal {
+                    c.execute(
+                        "INSERT INTO sandbox (tenant, seed, created_at_ms, random_keys, fixtures)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant) DO NOTHING",
+                        params![
+                            tenant,
+                            &p.seed[..],
+                            p.created_at.timestamp_millis(),
+                            p.random_demo_keys,
+                            p.fixtures.as_ref().map(|f| f.to_string())
+                        ],
+                    )?;
+                }
+                c.query_row(
+                    "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox WHERE tenant = ?1",
+                    [&tenant],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+            })
+            .await?;
+        row.map(super::migrations::genesis).transpose()
+    }
+
+    /// Every tenant with a sandbox.
+    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT tenant FROM sandbox ORDER BY tenant")?;
+            let v = st
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(v)
+        })
+        .await
     }
 
     async fn with<R: Send + 'static>(
@@ -63,14 +105,16 @@ impl Sqlite {
     }
 
     /// Entries after `seq`.
-    pub async fn entries_after(&self, seq: i64) -> Result<Vec<Entry>, StoreError> {
+    pub async fn entries_after(&self, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
+        let tenant = tenant.to_owned();
         let rows = self
             .with(move |c| {
                 let mut st = c.prepare_cached(
-                    "SELECT seq, at_ms, seed, version, command FROM log WHERE seq > ?1 ORDER BY seq",
+                    "SELECT seq, at_ms, seed, version, command FROM log
+                     WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
                 )?;
                 let rows = st
-                    .query_map([seq], |r| {
+                    .query_map(params![tenant, seq], |r| {
                         Ok((
                             r.get::<_, i64>(0)?,
                             r.get::<_, i64>(1)?,
@@ -89,8 +133,9 @@ impl Sqlite {
     }
 
     /// A write transaction.
-    pub fn begin(&self) -> SqliteTxn {
+    pub fn begin(&self, tenant: &str) -> SqliteTxn {
         SqliteTxn {
+            tenant: tenant.to_owned(),
             conn: self.conn.clone(),
             entries: Vec::new(),
             answers: Vec::new(),
@@ -120,7 +165,7 @@ impl Sqlite {
 
     /// Whether the file answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|c| c.query_row("SELECT head FROM sandbox", [], |r| r.get::<_, i64>(0)))
+        self.with(|c| c.query_row("SELECT count(*) FROM sandbox", [], |r| r.get::<_, i64>(0)))
             .await
             .map(drop)
     }
@@ -203,6 +248,7 @@ impl SqliteTxn {
             return Ok(());
         }
         let SqliteTxn {
+            tenant,
             conn,
             entries,
             answers,
@@ -212,10 +258,12 @@ impl SqliteTxn {
             let tx = c.transaction()?;
             {
                 let mut ins = tx.prepare_cached(
-                    "INSERT INTO log (seq, at_ms, seed, version, command) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO log (tenant, seq, at_ms, seed, version, command)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for e in &entries {
                     ins.execute(params![
+                        tenant,
                         e.seq,
                         e.at.timestamp_millis(),
                         &e.seed[..],
@@ -231,7 +279,10 @@ impl SqliteTxn {
                 )?;
             }
             let last = entries.last().map_or(0, |e| e.seq);
-            tx.execute("UPDATE sandbox SET head = ?1", [last])?;
+            tx.execute(
+                "UPDATE sandbox SET head = ?2 WHERE tenant = ?1",
+                params![tenant, last],
+            )?;
             tx.commit()
         })
         .await
@@ -259,10 +310,7 @@ pub(super) fn entry(
     })
 }
 
-fn open_blocking(
-    path: &std::path::Path,
-    proposal: Genesis,
-) -> Result<(Connection, Genesis), StoreError> {
+fn open_blocking(path: &std::path::Path) -> Result<Connection, StoreError> {
     let refused =
         |why: String| StoreError::Refused(format!("SQLite store {}: {why}", path.display()));
     let mut conn = Connection::open(path).map_err(|e| refused(e.to_string()))?;
@@ -286,29 +334,7 @@ fn open_blocking(
             .run(&mut Migrations(&mut conn)),
         "SQLite",
     )?;
-    let seed = proposal.seed.to_vec();
-    let fixtures = proposal.fixtures.as_ref().map(|f| f.to_string());
-    conn.execute(
-        "INSERT INTO sandbox (id, seed, created_at_ms, random_keys, fixtures) VALUES (1, ?1, ?2, ?3, ?4)
-         ON CONFLICT (id) DO NOTHING",
-        params![seed, proposal.created_at.timestamp_millis(), proposal.random_demo_keys, fixtures],
-    )
-    .map_err(|e| refused(e.to_string()))?;
-    let genesis = conn
-        .query_row(
-            "SELECT seed, created_at_ms, random_keys, fixtures FROM sandbox",
-            [],
-            |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            },
-        )
-        .map_err(|e| refused(e.to_string()))?;
-    Ok((conn, super::migrations::genesis(genesis)?))
+    Ok(conn)
 }
 
 /// refinery's view of a rusqlite connection (refinery's own driver is for older rusqlite versions).

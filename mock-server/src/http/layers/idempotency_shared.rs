@@ -75,7 +75,8 @@ where
     };
     // The sandbox's resets are part of the scope: a reset forgets every key, as in memory.
     let scope = format!(
-        "{generation}/{}/{}",
+        "{}/{generation}/{}/{}",
+        sync.tenant,
         principal.app_id(),
         principal
             .customer()
