@@ -48,6 +48,8 @@ pub struct Shared {
     pub faults_armed: AtomicBool,
     /// The compat endpoints' rate limit (real time, outside the state: no reset or clock moves it).
     pub compat_limiter: crate::http::compat::CompatLimiter,
+    /// The tenant this is ([`crate::tenants`]; `default` at the root).
+    pub tenant: String,
     /// Whether the sandbox is shared (`crate::tenants`): the control API then needs a secret key.
     pub shared: bool,
     /// The persistent store and this instance's place in its log; `None` for the in-memory store.
@@ -81,6 +83,7 @@ impl Shared {
             started: std::time::Instant::now(),
             sync: None,
             shared: false,
+            tenant: crate::tenants::DEFAULT.to_owned(),
             _release: crate::memory::ReleaseOnDrop,
         }
     }

@@ -175,6 +175,14 @@ pub async fn catch_up(app: &AppState) -> Result<(), StoreError> {
     let Some(sync) = app.sync() else {
         return Ok(());
     };
+    if sync.stale.load(Ordering::Acquire) {
+        // The state holds a change the log does not (a failed commit): never answer from it.
+        let _permit = sync.permit.lock().await;
+        if sync.stale.load(Ordering::Acquire) {
+            rebuild_state(app, sync).await?;
+        }
+        return Ok(());
+    }
     if matches!(*sync.store, Store::Sqlite(_)) {
         // One instance: nothing is committed but through it.
         return Ok(());

@@ -327,6 +327,7 @@ impl Tenants {
         let mut shared = Shared::new(state, demo, legacy, self.http.clone());
         shared.startup_fixtures = startup_fixtures;
         shared.shared = self.settings.shared;
+        shared.tenant = id.to_owned();
         if let (Some((store, spec)), Some(g)) = (&self.settings.store, genesis) {
             shared.sync = Some(Arc::new(crate::sync::Sync::new(
                 store.clone(),

@@ -169,7 +169,11 @@ pub fn router(app: AppState) -> Router {
         .layer(IdempotencyLayer(app.clone()))
         .layer(crate::http::layers::store::StoreLayer(app.clone()));
     let api = bare_routes().layer(layers).with_state(app.clone());
-    // The console beside the API, outside its layers (`pages::console`).
+    // The console beside the API, outside its layers (`pages::console`). It serves the root tenant
+    // of a shared sandbox only: its pages link to `/console/…` at the root.
+    if app.0.tenant != crate::tenants::DEFAULT {
+        return api;
+    }
     crate::pages::console::router(app).merge(api)
 }
 

@@ -129,8 +129,9 @@ fn landing(v: &Redemption, token: &str, error: Option<&str>) -> String {
     if let Some(e) = error {
         b += &format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e));
     }
+    // Relative (the page's own URL), so a tenant's page (`/t/ID/r/TOKEN`) posts to its tenant.
     b += &format!(
-        "<form method=\"post\" action=\"/r/{}\"><fieldset><legend>Choose your reward</legend>",
+        "<form method=\"post\" action=\"{}\"><fieldset><legend>Choose your reward</legend>",
         esc(token)
     );
     for (i, c) in v.choices.iter().enumerate() {
