@@ -1,0 +1,387 @@
+//! Tenants of a shared sandbox (`--shared`): each a sandbox of its own under `/t/ID`. What one tenant
+//! does with its clock, reset, faults or mode never reaches another; its control API acts only for its
+//! own secret keys; creating tenants needs the admin key. (The same over PostgreSQL and several
+//! instances: `store_instances.rs`.)
+
+use moments_mock_server::{MockConfig, MockServer};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "ak_test_admin_key_for_tenants";
+
+struct Shared {
+    server: MockServer,
+    http: reqwest::Client,
+}
+
+/// A tenant as the admin API created it.
+struct TenantRef {
+    base: String,
+    key: String,
+    campaign: String,
+}
+
+impl Shared {
+    async fn start() -> Shared {
+        let server = MockServer::start_with(MockConfig {
+            shared: true,
+            admin_key: Some(ADMIN.into()),
+            ..MockConfig::default()
+        })
+        .await
+        .expect("a shared mock starts");
+        Shared {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut rb = self.http.request(method, url);
+        if let Some(k) = key {
+            rb = rb.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("the mock answers");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn tenant(&self, id: &str) -> TenantRef {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("{}/_mock/admin/tenants", self.server.base_url()),
+                Some(ADMIN),
+                Some(json!({ "id": id })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["id"], id);
+        let base = body["base_url"].as_str().unwrap().to_owned();
+        assert_eq!(base, format!("{}/t/{id}", self.server.base_url()));
+        TenantRef {
+            base,
+            key: body["demo"]["secret_key"].as_str().unwrap().to_owned(),
+            campaign: body["demo"]["campaign_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn trigger(&self, t: &TenantRef, customer: &str) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/v1/triggers", t.base))
+            .bearer_auth(&t.key)
+            .header("Idempotency-Key", format!("k-{customer}"))
+            .json(&json!({
+                "campaign_id": t.campaign, "moment_id": "first_workout",
+                "customer": {"id": customer, "marketplace": "US"},
+                "device": {"type": "Android"}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["reward"].clone()
+    }
+
+    async fn reward_status(&self, t: &TenantRef, id: &str) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/v1/rewards/{id}", t.base),
+                Some(&t.key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["status"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_tenants_clock_expires_its_rewards_and_no_one_elses() {
+    let s = Shared::start().await;
+    let (a, b) = (s.tenant("team-a").await, s.tenant("team-b").await);
+    let ra = s.trigger(&a, "cust-1").await;
+    let rb = s.trigger(&b, "cust-1").await;
+    // Each reward link is under its tenant's base URL.
+    assert!(
+        ra["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/r/", a.base))
+    );
+    assert!(
+        rb["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/r/", b.base))
+    );
+
+    let (status, clock) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/_mock/clock/advance", a.base),
+            Some(&a.key),
+            Some(json!({ "seconds": 400 * 86_400 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(
+        s.reward_status(&a, ra["id"].as_str().unwrap()).await,
+        "expired"
+    );
+    assert_eq!(
+        s.reward_status(&b, rb["id"].as_str().unwrap()).await,
+        "issued",
+        "tenant B's reward follows B's clock"
+    );
+    let (_, b_clock) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/_mock/clock", b.base),
+            Some(&b.key),
+            None,
+        )
+        .await;
+    assert_eq!(b_clock["offset_seconds"], 0);
+    // The root tenant's clock did not move either.
+    let (_, root_clock) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/_mock/clock", s.server.base_url()),
+            Some(&s.server.demo().secret_key),
+            None,
+        )
+        .await;
+    assert_eq!(root_clock["offset_seconds"], 0);
+}
+
+#[tokio::test]
+async fn a_tenants_reset_leaves_the_others_campaigns() {
+    let s = Shared::start().await;
+    let (a, b) = (s.tenant("team-a").await, s.tenant("team-b").await);
+    let create = |name: &str| {
+        json!({
+            "name": name, "brand_name": "Brand",
+            "start_at": "2030-01-01T00:00:00Z", "end_at": "2030-02-01T00:00:00Z",
+            "budget": {"amount": 10_000, "currency": "USD"},
+            "cost_per_action": {"amount": 100, "currency": "USD"},
+            "marketplaces": ["US"],
+            "reward_groups": [{"id": "US", "marketplace": "US", "items": ["itm_gc_10"]}],
+            "moments": [{"id": "m1"}],
+            "announcement_message": "Hi", "redemption_message": "Pick one"
+        })
+    };
+    for (t, name) in [(&a, "A's campaign"), (&b, "B's campaign")] {
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                &format!("{}/v1/campaigns", t.base),
+                Some(&t.key),
+                Some(create(name)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let names = |t: &TenantRef| {
+        let (url, key) = (format!("{}/v1/campaigns", t.base), t.key.clone());
+        let s = &s;
+        async move {
+            let (status, body) = s.call(reqwest::Method::GET, &url, Some(&key), None).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(names(&a).await.contains(&"A's campaign".to_owned()));
+    let (status, _) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/_mock/reset", a.base),
+            Some(&a.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(!names(&a).await.contains(&"A's campaign".to_owned()));
+    assert!(
+        names(&b).await.contains(&"B's campaign".to_owned()),
+        "A's reset leaves B's campaigns"
+    );
+    // A's key still works after its reset: a tenant's reset puts it back as it was created.
+    assert_eq!(names(&a).await.len(), 1, "the seeded demo campaign");
+}
+
+#[tokio::test]
+async fn a_tenants_control_api_acts_only_for_its_own_secret_keys() {
+    let s = Shared::start().await;
+    let (a, b) = (s.tenant("team-a").await, s.tenant("team-b").await);
+    let advance = |base: &str| format!("{base}/_mock/clock/advance");
+    let body = json!({ "seconds": 60 });
+    // Without a key, with another tenant's key, or with a customer token of its own app: refused.
+    let token = {
+        let (status, t) = s
+            .call(
+                reqwest::Method::POST,
+                &format!("{}/v1/customer_tokens", a.base),
+                Some(&a.key),
+                Some(json!({"customer_id": "cust-1", "marketplace": "US"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        t["token"].as_str().unwrap().to_owned()
+    };
+    for (who, key) in [
+        ("no key", None),
+        ("tenant B's key", Some(b.key.as_str())),
+        ("a customer token", Some(token.as_str())),
+        ("the admin key", Some(ADMIN)),
+    ] {
+        let (status, answer) = s
+            .call(
+                reqwest::Method::POST,
+                &advance(&a.base),
+                key,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 401, "{who}: {answer}");
+        assert_eq!(answer["error"]["code"], "authentication_required", "{who}");
+    }
+    // Tenant B's key is unknown in tenant A's API, and the reverse.
+    let (status, _) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/v1/rewards", a.base),
+            Some(&b.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    // Faults armed by A fail A's requests only.
+    let (status, f) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/_mock/faults", a.base),
+            Some(&a.key),
+            Some(json!({"route": "POST /v1/triggers", "status": 503, "count": 5})),
+        )
+        .await;
+    assert_eq!(status, 201, "{f}");
+    let faulted = s
+        .http
+        .post(format!("{}/v1/triggers", a.base))
+        .bearer_auth(&a.key)
+        .header("Idempotency-Key", "k-faulted")
+        .json(&json!({
+            "campaign_id": a.campaign, "moment_id": "first_workout",
+            "customer": {"id": "cust-3", "marketplace": "US"}, "device": {"type": "Android"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faulted.status(), 503, "A's fault fails A's trigger");
+    s.trigger(&b, "cust-2").await;
+    // The health check needs no key, in every tenant.
+    let (status, h) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/_mock/health", a.base),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((status, h["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_the_admin_key() {
+    let s = Shared::start().await;
+    let url = format!("{}/_mock/admin/tenants", s.server.base_url());
+    for key in [
+        None,
+        Some(s.server.demo().secret_key.as_str()),
+        Some("ak_wrong"),
+    ] {
+        let (status, body) = s
+            .call(reqwest::Method::POST, &url, key, Some(json!({"id": "x"})))
+            .await;
+        assert_eq!(status, 401, "{body}");
+    }
+    s.tenant("one").await;
+    let (status, body) = s
+        .call(
+            reqwest::Method::POST,
+            &url,
+            Some(ADMIN),
+            Some(json!({"id": "one"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("tenant_exists"))
+    );
+    for bad in ["", "UPPER", "a/b", "default"] {
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                &url,
+                Some(ADMIN),
+                Some(json!({"id": bad})),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, list) = s.call(reqwest::Method::GET, &url, Some(ADMIN), None).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["default", "one"]);
+    // An unknown tenant is a 404, not the root tenant.
+    let (status, _) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/t/nobody/v1/rewards", s.server.base_url()),
+            Some(&s.server.demo().secret_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn without_shared_there_are_no_tenants_and_the_control_api_is_open() {
+    let server = MockServer::start().await.unwrap();
+    assert!(server.admin_key().is_none());
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/_mock/admin/tenants", server.base_url()))
+        .json(&json!({"id": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(format!("{}/_mock/clock", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
