@@ -230,7 +230,7 @@ where
     let slot = parts.extensions.get::<crate::store::IdemSlot>().cloned();
     let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
     write(app, sync, |at, seed| async move {
-        let (resp, actor) = Applying::new(at, seed, None, false)
+        let (resp, outcome) = Applying::new(at, seed, None, false)
             .scope(router.oneshot(req))
             .await;
         let resp = resp.unwrap_or_else(|e| match e {});
@@ -250,7 +250,7 @@ where
             });
         (
             Response::from_parts(rp, axum::body::Body::from(rb)),
-            Some((record(actor), answer)),
+            (!outcome.unchanged).then(|| (record(outcome.actor), answer)),
         )
     })
     .await

@@ -20,7 +20,17 @@ pub struct Applying {
     now: DateTime<Utc>,
     rng: RefCell<ChaCha20Rng>,
     actor: RefCell<Option<String>>,
+    unchanged: std::cell::Cell<bool>,
     replay: bool,
+}
+
+/// What applying a request left to record: who it acted as, and whether it changed nothing.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// [`actor`].
+    pub actor: Option<String>,
+    /// [`mark_unchanged`] was called: the request changed nothing and needs no entry.
+    pub unchanged: bool,
 }
 
 tokio::task_local! {
@@ -35,17 +45,22 @@ impl Applying {
             now,
             rng: RefCell::new(ChaCha20Rng::from_seed(seed)),
             actor: RefCell::new(actor),
+            unchanged: std::cell::Cell::new(false),
             replay,
         }
     }
 
     /// Runs `fut` with this context: the clock and the random source of everything it does
     /// (across `.await`s, on whichever thread polls it) are the entry's.
-    pub async fn scope<F: std::future::Future>(self, fut: F) -> (F::Output, Option<String>) {
+    pub async fn scope<F: std::future::Future>(self, fut: F) -> (F::Output, Outcome) {
         APPLYING
             .scope(self, async move {
                 let out = fut.await;
-                (out, APPLYING.with(|a| a.actor.borrow_mut().take()))
+                let outcome = APPLYING.with(|a| Outcome {
+                    actor: a.actor.borrow_mut().take(),
+                    unchanged: a.unchanged.get(),
+                });
+                (out, outcome)
             })
             .await
     }
@@ -93,6 +108,13 @@ pub fn actor() -> Option<String> {
         .try_with(|a| a.actor.borrow().clone())
         .ok()
         .flatten()
+}
+
+/// Says that the request being applied was refused before it changed anything, for a reason that is
+/// not part of the sandbox's state (the compatibility endpoints' real-time rate limit): it gets no
+/// entry, so applying the log never meets it.
+pub fn mark_unchanged() {
+    let _ = APPLYING.try_with(|a| a.unchanged.set(true));
 }
 
 /// Records who the request being applied acts as (see [`actor`]).
