@@ -328,12 +328,8 @@ where
             "the state is being rebuilt".into(),
         ));
     }
-    let mut txn = match sync.store.begin(&sync.tenant).await {
+    let (mut txn, theirs) = match sync.store.begin(&sync.tenant, sync.applied()).await {
         Ok(t) => t,
-        Err(e) => return unavailable(&e),
-    };
-    let theirs = match txn.entries_after(sync.applied()).await {
-        Ok(v) => v,
         Err(e) => return unavailable(&e),
     };
     if let Err(e) = apply_all(app, sync, theirs).await {
@@ -353,14 +349,11 @@ where
         version: VERSION.to_owned(),
         command,
     };
-    let committed = async {
-        txn.append(&entry).await?;
-        if let Some((slot, bytes)) = answer {
-            txn.answer(&slot, bytes).await?;
-        }
-        txn.commit().await
+    txn.append(&entry);
+    if let Some((slot, bytes)) = answer {
+        txn.answer(&slot, bytes);
     }
-    .await;
+    let committed = txn.commit().await;
     match committed {
         Ok(()) => {
             sync.applied.store(entry.seq, Ordering::Release);

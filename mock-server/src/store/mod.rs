@@ -181,11 +181,15 @@ impl Store {
     }
 
     /// Starts a write transaction on `tenant`'s sandbox: from its start until its commit no other
-    /// writer, on any instance, changes it.
-    pub async fn begin(&self, tenant: &str) -> Result<Txn, StoreError> {
+    /// writer, on any instance, changes it. Also returns the entries after `after` that other
+    /// instances committed (none with SQLite, which has one instance).
+    pub async fn begin(&self, tenant: &str, after: i64) -> Result<(Txn, Vec<Entry>), StoreError> {
         match self {
-            Store::Sqlite(s) => Ok(Txn::Sqlite(s.begin(tenant))),
-            Store::Postgres(p) => Ok(Txn::Postgres(p.begin(tenant).await?)),
+            Store::Sqlite(s) => Ok((Txn::Sqlite(s.begin(tenant)), Vec::new())),
+            Store::Postgres(p) => {
+                let (t, entries) = p.begin(tenant, after).await?;
+                Ok((Txn::Postgres(t), entries))
+            }
         }
     }
 
@@ -219,27 +223,19 @@ impl Store {
 }
 
 impl Txn {
-    /// The entries after `seq` that other instances committed (none for SQLite, which has one).
-    pub async fn entries_after(&mut self, seq: i64) -> Result<Vec<Entry>, StoreError> {
-        match self {
-            Txn::Sqlite(_) => Ok(Vec::new()),
-            Txn::Postgres(t) => t.entries_after(seq).await,
-        }
-    }
-
-    /// Stores a keyed request's answer with the entry.
-    pub async fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
+    /// Stores a keyed request's answer with the entry, written at the commit.
+    pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) {
         match self {
             Txn::Sqlite(t) => t.answer(slot, answer),
-            Txn::Postgres(t) => t.answer(slot, answer).await,
+            Txn::Postgres(t) => t.answer(slot, answer),
         }
     }
 
-    /// Appends an entry (its `seq` follows the last one read).
-    pub async fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
+    /// Appends an entry (its `seq` follows the last one read), written at the commit.
+    pub fn append(&mut self, entry: &Entry) {
         match self {
             Txn::Sqlite(t) => t.append(entry),
-            Txn::Postgres(t) => t.append(entry).await,
+            Txn::Postgres(t) => t.append(entry),
         }
     }
 

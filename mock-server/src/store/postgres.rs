@@ -34,7 +34,8 @@ pub struct Postgres {
 pub struct PgTxn {
     client: Option<Object>,
     tenant: String,
-    last: Option<i64>,
+    entries: Vec<Entry>,
+    answers: Vec<(IdemSlot, Vec<u8>)>,
 }
 
 /// `host:port/database` of a URL (no user, no password).
@@ -172,21 +173,33 @@ impl Postgres {
     }
 
     /// Starts a transaction and takes the sandbox row's lock.
-    pub async fn begin(&self, tenant: &str) -> Result<PgTxn, StoreError> {
+    /// Starts a transaction, takes the sandbox row's lock and reads the entries after `after`
+    /// committed before the lock was granted: three statements sent at once (one round trip once
+    /// the lock is free).
+    pub async fn begin(&self, tenant: &str, after: i64) -> Result<(PgTxn, Vec<Entry>), StoreError> {
         let c = self.client().await?;
         let txn = PgTxn {
             client: Some(c),
             tenant: tenant.to_owned(),
-            last: None,
+            entries: Vec::new(),
+            answers: Vec::new(),
         };
         let c = txn.client.as_ref().expect("just set");
-        c.batch_execute("BEGIN").await.map_err(unavailable)?;
-        let st = c
-            .prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE")
-            .await
-            .map_err(unavailable)?;
-        c.query_one(&st, &[&tenant]).await.map_err(unavailable)?;
-        Ok(txn)
+        let (lock, read) = futures_util::future::try_join(
+            c.prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE"),
+            c.prepare_cached(READ_AFTER),
+        )
+        .await
+        .map_err(unavailable)?;
+        let (_, _, rows) = futures_util::future::try_join3(
+            c.batch_execute("BEGIN"),
+            c.query_one(&lock, &[&tenant]),
+            c.query(&read, &[&tenant, &after]),
+        )
+        .await
+        .map_err(unavailable)?;
+        let entries = rows.iter().map(row_entry).collect::<Result<_, _>>()?;
+        Ok((txn, entries))
     }
 
     /// Claims a webhook send.
@@ -227,27 +240,21 @@ impl Postgres {
         clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
         let c = self.client().await?;
-        // Expired answers and abandoned claims free their key.
-        c.execute(
-            "DELETE FROM idempotency WHERE scope = $1 AND key = $2
-             AND (created_ms < $3 OR (answer IS NULL AND claimed_real_ms < $4))",
-            &[
-                &scope,
-                &key,
-                &clock.expired_before_ms,
-                &clock.abandoned_before_ms,
-            ],
-        )
-        .await
-        .map_err(unavailable)?;
-        let inserted = c
-            .execute(
+        // Expired answers and abandoned claims free their key; then the claim. Sent at once.
+        let (_, inserted) = futures_util::future::try_join(
+            c.execute(
+                "DELETE FROM idempotency WHERE scope = $1 AND key = $2
+                 AND (created_ms < $3 OR (answer IS NULL AND claimed_real_ms < $4))",
+                &[&scope, &key, &clock.expired_before_ms, &clock.abandoned_before_ms],
+            ),
+            c.execute(
                 "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
                 &[&scope, &key, &fingerprint, &clock.now_ms, &clock.real_ms],
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
         if inserted == 1 {
             return Ok(IdemClaim::Claimed);
         }
@@ -284,92 +291,89 @@ impl Postgres {
     }
 }
 
+/// A statement's parameter.
+type Param = dyn tokio_postgres::types::ToSql + Sync;
+
+const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
+     WHERE tenant = $1 AND seq > $2 ORDER BY seq";
+
+fn row_entry(r: &tokio_postgres::Row) -> Result<Entry, StoreError> {
+    super::sqlite::entry(
+        r.get(0),
+        r.get(1),
+        r.get::<_, &[u8]>(2),
+        r.get(3),
+        r.get::<_, &str>(4),
+    )
+}
+
 async fn read_after(c: &Object, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
-    let st = c
-        .prepare_cached(
-            "SELECT seq, at_ms, seed, version, command FROM log
-             WHERE tenant = $1 AND seq > $2 ORDER BY seq",
-        )
-        .await
-        .map_err(unavailable)?;
+    let st = c.prepare_cached(READ_AFTER).await.map_err(unavailable)?;
     let rows = c.query(&st, &[&tenant, &seq]).await.map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            super::sqlite::entry(
-                r.get(0),
-                r.get(1),
-                r.get::<_, &[u8]>(2),
-                r.get(3),
-                r.get::<_, &str>(4),
-            )
-        })
-        .collect()
+    rows.iter().map(row_entry).collect()
 }
 
 impl PgTxn {
-    fn client(&self) -> &Object {
-        self.client
+    /// Queues an entry for the commit.
+    pub fn append(&mut self, e: &Entry) {
+        self.entries.push(e.clone());
+    }
+
+    /// Queues a keyed request's answer for the commit.
+    pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) {
+        self.answers.push((slot.clone(), answer));
+    }
+
+    /// Writes the entries and answers, moves the head and commits (releasing the lock): every
+    /// statement sent at once, one round trip and the commit's flush.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let c = self
+            .client
             .as_ref()
-            .expect("a transaction has its connection until it ends")
-    }
-
-    /// Entries other instances committed after `seq`.
-    pub async fn entries_after(&mut self, seq: i64) -> Result<Vec<Entry>, StoreError> {
-        read_after(self.client(), &self.tenant, seq).await
-    }
-
-    /// Appends an entry.
-    pub async fn append(&mut self, e: &Entry) -> Result<(), StoreError> {
-        let c = self.client();
-        let st = c
-            .prepare_cached(
+            .expect("a transaction has its connection until it ends");
+        let (ins, ans, head) = futures_util::future::try_join3(
+            c.prepare_cached(
                 "INSERT INTO log (tenant, seq, at_ms, seed, version, command)
                  VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .await
-            .map_err(unavailable)?;
-        c.execute(
-            &st,
-            &[
-                &self.tenant,
-                &e.seq,
-                &e.at.timestamp_millis(),
-                &&e.seed[..],
-                &e.version,
-                &e.command.to_text(),
-            ],
+            ),
+            c.prepare_cached("UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2"),
+            c.prepare_cached("UPDATE sandbox SET head = $2 WHERE tenant = $1"),
         )
         .await
         .map_err(unavailable)?;
-        self.last = Some(e.seq);
-        Ok(())
-    }
-
-    /// Stores a keyed request's answer with the entry.
-    pub async fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
-        self.client()
-            .execute(
-                "UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2",
-                &[&slot.scope, &slot.key, &answer],
-            )
+        let rows: Vec<_> = self
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    e.at.timestamp_millis(),
+                    e.seed.to_vec(),
+                    e.version.clone(),
+                    e.command.to_text(),
+                )
+            })
+            .collect();
+        let last = self.entries.last().map(|e| e.seq);
+        let mut writes: Vec<futures_util::future::BoxFuture<'_, Result<u64, tokio_postgres::Error>>> =
+            Vec::new();
+        let tenant: &Param = &self.tenant;
+        for (seq, at, seed, version, command) in &rows {
+            let params: Vec<&Param> = vec![tenant, seq, at, seed, version, command];
+            writes.push(Box::pin(c.execute_raw(&ins, params)));
+        }
+        for (slot, answer) in &self.answers {
+            let params: Vec<&Param> = vec![&slot.scope, &slot.key, answer];
+            writes.push(Box::pin(c.execute_raw(&ans, params)));
+        }
+        if let Some(last) = &last {
+            let params: Vec<&Param> = vec![tenant, last];
+            writes.push(Box::pin(c.execute_raw(&head, params)));
+        }
+        writes.push(Box::pin(async { c.batch_execute("COMMIT").await.map(|_| 0) }));
+        futures_util::future::try_join_all(writes)
             .await
             .map_err(unavailable)?;
-        Ok(())
-    }
-
-    /// Commits (and releases the lock).
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        let c = self.client();
-        if let Some(last) = self.last {
-            let st = c
-                .prepare_cached("UPDATE sandbox SET head = $2 WHERE tenant = $1")
-                .await
-                .map_err(unavailable)?;
-            c.execute(&st, &[&self.tenant, &last])
-                .await
-                .map_err(unavailable)?;
-        }
-        c.batch_execute("COMMIT").await.map_err(unavailable)?;
         // Committed: the connection goes back to the pool.
         self.client.take();
         Ok(())

@@ -231,15 +231,13 @@ impl Sqlite {
 
 impl SqliteTxn {
     /// Queues an entry for the commit.
-    pub fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
+    pub fn append(&mut self, entry: &Entry) {
         self.entries.push(entry.clone());
-        Ok(())
     }
 
     /// Queues a keyed request's answer for the commit.
-    pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) -> Result<(), StoreError> {
+    pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) {
         self.answers.push((slot.clone(), answer));
-        Ok(())
     }
 
     /// Writes the entries (and answers) in one transaction.
