@@ -132,8 +132,8 @@ pub enum Store {
 pub enum Txn {
     /// SQLite.
     Sqlite(sqlite::SqliteTxn),
-    /// PostgreSQL.
-    Postgres(postgres::PgTxn),
+    /// PostgreSQL (boxed: its pooled connection is large).
+    Postgres(Box<postgres::PgTxn>),
 }
 
 impl Store {
@@ -188,7 +188,7 @@ impl Store {
             Store::Sqlite(s) => Ok((Txn::Sqlite(s.begin(tenant)), Vec::new())),
             Store::Postgres(p) => {
                 let (t, entries) = p.begin(tenant, after).await?;
-                Ok((Txn::Postgres(t), entries))
+                Ok((Txn::Postgres(Box::new(t)), entries))
             }
         }
     }
