@@ -1,5 +1,12 @@
 //! A small harness for the mock-server tests (`tests/tests/mock_*.rs`): one isolated
 //! in-process mock per test, a reqwest client and JSON helpers.
+//!
+//! `MOMENTS_E2E_STORE` picks where a mock started with the default (in-memory) store keeps its
+//! state: unset or `memory`, in memory; `sqlite`, a fresh SQLite file in a temporary directory;
+//! `postgres`, a fresh database (`e2e_<random hex>`) created on the server `MOMENTS_TEST_POSTGRES`
+//! names (`cargo xtask postgres` starts one; `cargo xtask ci` runs the suite against each store).
+//! The file or database goes when the [`Mock`] drops. A PostgreSQL store makes the sandbox a shared
+//! one, whose control API needs a secret key: [`Mock::call`] sends the demo key there.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,6 +53,130 @@ pub struct Mock {
     /// Demo campaign.
     pub campaign: String,
     counter: AtomicU64,
+    /// The file or database of a persistent store this harness made (after `server`: dropped
+    /// once the server is told to stop).
+    _scratch: Option<Scratch>,
+}
+
+/// The environment variable choosing the store: `memory` (or unset), `sqlite` or `postgres`.
+pub const STORE_ENV: &str = "MOMENTS_E2E_STORE";
+
+/// The environment variable naming the PostgreSQL server to create the databases on
+/// (`postgres://user@host:port/database`, a user allowed to create databases).
+pub const POSTGRES_ENV: &str = "MOMENTS_TEST_POSTGRES";
+
+/// A persistent store made for one mock, removed on drop.
+enum Scratch {
+    /// The temporary directory holding the SQLite file (removed by its drop).
+    Sqlite {
+        /// The directory.
+        _dir: tempfile::TempDir,
+    },
+    /// A database created on the server of `admin` (a URL of a database to connect to).
+    Postgres {
+        /// `MOMENTS_TEST_POSTGRES`.
+        admin: String,
+        /// The database's name.
+        database: String,
+    },
+}
+
+impl Scratch {
+    /// The store `MOMENTS_E2E_STORE` asks for, made fresh, and its spec; `None` for memory.
+    async fn from_env() -> Option<(Scratch, moments_mock_server::StoreSpec)> {
+        let kind = std::env::var(STORE_ENV).unwrap_or_default();
+        match kind.as_str() {
+            "" | "memory" => None,
+            "sqlite" => {
+                let dir = tempfile::Builder::new()
+                    .prefix("moments-e2e-")
+                    .tempdir()
+                    .expect("a temporary directory for the SQLite store");
+                let spec = moments_mock_server::StoreSpec::Sqlite(dir.path().join("sandbox.db"));
+                Some((Scratch::Sqlite { _dir: dir }, spec))
+            }
+            "postgres" => {
+                let admin = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+                    panic!(
+                        "{STORE_ENV}=postgres needs {POSTGRES_ENV} (postgres://user@host:port/database): \
+                         run `cargo xtask postgres` in another shell and export the URL it prints, \
+                         or run the suite through `cargo xtask ci`"
+                    )
+                });
+                let database = format!("e2e_{}", random_hex(8));
+                let client = connect(&admin).await;
+                client
+                    .batch_execute(&format!("CREATE DATABASE {database}"))
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("CREATE DATABASE {database} on {POSTGRES_ENV}: {e}")
+                    });
+                let spec =
+                    moments_mock_server::StoreSpec::Postgres(with_database(&admin, &database));
+                Some((Scratch::Postgres { admin, database }, spec))
+            }
+            other => panic!("{STORE_ENV}={other}: use memory, sqlite or postgres"),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // The SQLite directory removes itself (`TempDir`'s drop).
+        let Scratch::Postgres { admin, database } = self else {
+            return;
+        };
+        let (admin, database) = (admin.clone(), database.clone());
+        // Best effort, blocking: a runtime of its own on a fresh thread (the test's runtime may be
+        // single-threaded or shutting down). `FORCE` ends the stopping server's connections.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("moments-e2e: could not drop a test database: {e}");
+        }
+    }
+}
+
+/// A client of `url`, its connection driven on the current runtime.
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {POSTGRES_ENV} ({url}): {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// `n` random bytes in lowercase hex.
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `url` (`postgres://user@host:port/database?options`) naming `database` instead.
+fn with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("{POSTGRES_ENV} is not a postgres:// URL: {url}"));
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let query = tail.find('?').map_or("", |i| &tail[i..]);
+    format!("{scheme}://{authority}/{database}{query}")
 }
 
 impl Mock {
@@ -54,8 +185,16 @@ impl Mock {
         Self::start_with(moments_mock_server::MockConfig::default()).await
     }
 
-    /// Starts an isolated mock with a configuration.
-    pub async fn start_with(config: moments_mock_server::MockConfig) -> Mock {
+    /// Starts an isolated mock with a configuration. With the default (in-memory) store, the store
+    /// `MOMENTS_E2E_STORE` asks for instead, made fresh for this mock (see the module's text).
+    pub async fn start_with(mut config: moments_mock_server::MockConfig) -> Mock {
+        let mut scratch = None;
+        if config.store == moments_mock_server::StoreSpec::Memory
+            && let Some((made, spec)) = Scratch::from_env().await
+        {
+            config.store = spec;
+            scratch = Some(made);
+        }
         let server = MockServer::start_with(config).await.expect("mock starts");
         let base = server.base_url();
         let key = server.demo().secret_key.clone();
@@ -67,6 +206,7 @@ impl Mock {
             key,
             campaign,
             counter: AtomicU64::new(0),
+            _scratch: scratch,
         }
     }
 
@@ -76,6 +216,9 @@ impl Mock {
     }
 
     /// A request with an optional bearer credential, idempotency key and JSON body.
+    ///
+    /// In a shared sandbox (a PostgreSQL store implies one) the control API acts only for a secret
+    /// key of the sandbox: a call to it (`/_mock/…`) without a credential carries the demo key.
     pub async fn call(
         &self,
         method: &str,
@@ -84,6 +227,12 @@ impl Mock {
         idem: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
+        let control =
+            path == "/_mock" || path.starts_with("/_mock/") || path.starts_with("/_mock?");
+        let auth = match auth {
+            None if control && self.server.admin_key().is_some() => Some(self.key.as_str()),
+            given => given,
+        };
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, format!("{}{path}", self.base));
         if let Some(a) = auth {

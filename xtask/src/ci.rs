@@ -56,8 +56,9 @@ fn system_packages() -> Result {
 }
 
 /// `cargo test --workspace` against a throwaway PostgreSQL (installed when missing, see [`postgres`]), its URL in
-/// `MOMENTS_TEST_POSTGRES`; the server stops when the step ends, whatever its result. `CI` set: a test that cannot
-/// run here (the browser test without Chromium) fails instead of skipping.
+/// `MOMENTS_TEST_POSTGRES`, then the end-to-end suite's mock tests again with the harness's mocks on SQLite and on
+/// that PostgreSQL ([`store_e2e`]); the server stops when the step ends, whatever its result. `CI` set: a test that
+/// cannot run here (the browser test without Chromium) fails instead of skipping.
 fn cargo_test() -> Result {
     postgres::ensure_installed()?;
     let cluster = postgres::TestCluster::start()?;
@@ -65,8 +66,99 @@ fn cargo_test() -> Result {
         cargo()
             .args(["test", "--workspace"])
             .env("CI", "true")
-            .env(postgres::ENV, cluster.url()),
-    )
+            .env(postgres::ENV, cluster.url())
+            // The in-memory store, whatever the calling shell says.
+            .env_remove(E2E_STORE_ENV),
+    )?;
+    // Both stores run, whatever the first's result: the summary says which failed.
+    let failed: Vec<String> = E2E_STORES
+        .iter()
+        .filter_map(|(store, skipped)| store_e2e(store, skipped, &cluster.url()).err())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+/// The harness's choice of store for the mocks it starts (`tests/src/mock.rs`): `memory`, `sqlite` or `postgres`.
+const E2E_STORE_ENV: &str = "MOMENTS_E2E_STORE";
+
+/// The test binaries of `moments-e2e` run against each persistent store: those whose mocks start through the
+/// harness. `client_flows`, `security_limits`, `security_no_secrets` and `security_webhooks` start a `MockServer`
+/// of their own, always in memory: against a store they would only run again.
+const E2E_STORE_TESTS: &[&str] = &[
+    "mock_flow",
+    "mock_money",
+    "mock_rules",
+    "mock_lifecycle",
+    "mock_control",
+    "mock_openapi",
+    "trust_boundary",
+    "security_auth_matrix",
+    "security_fraud",
+    "security_reward_links",
+    "security_token_scope",
+];
+
+/// Each persistent store, with the tests skipped against it and why: behaviour only the in-memory store has, not
+/// a fault of the store.
+const E2E_STORES: &[(&str, &[(&str, &str)])] = &[
+    ("sqlite", &[]),
+    (
+        "postgres",
+        &[
+            (
+                "forged_expired_and_cancelled_links_get_clear_pages_and_no_item",
+                "advances the clock with its own client and no key; a PostgreSQL store makes the sandbox shared, \
+                 whose control API needs a secret key",
+            ),
+            (
+                "every_answer_on_a_reward_link_carries_the_security_headers",
+                "adds a fault with its own client and no key; a PostgreSQL store makes the sandbox shared, whose \
+                 control API needs a secret key",
+            ),
+        ],
+    ),
+];
+
+/// `cargo test --workspace --test …` of [`E2E_STORE_TESTS`] (all of `moments-e2e`) with `MOMENTS_E2E_STORE=store`:
+/// each mock of the harness on a fresh SQLite file or a fresh database of `postgres_url`'s server; `skipped` left
+/// out by name. `--workspace` rather than `-p moments-e2e`: the features of the dependencies are then those of the
+/// workspace run before, so the test binaries it built are run again instead of the crates being built a second time
+/// with `moments-e2e`'s features alone (tokio, serde, hyper, … differ).
+fn store_e2e(store: &str, skipped: &[(&str, &str)], postgres_url: &str) -> Result {
+    util::header(&format!(
+        "the end-to-end mock tests against the {store} store ({E2E_STORE_ENV}={store})"
+    ));
+    for (test, why) in skipped {
+        println!("skipped against {store}: {test}: {why}");
+    }
+    let mut c = cargo();
+    // Every binary runs, whatever an earlier one's result: a store's failures show at once.
+    c.args(["test", "--workspace", "--no-fail-fast"]);
+    for test in E2E_STORE_TESTS {
+        c.args(["--test", test]);
+    }
+    if !skipped.is_empty() {
+        c.args(["--", "--exact"]);
+        for (test, _) in skipped {
+            c.args(["--skip", test]);
+        }
+    }
+    let started = Instant::now();
+    let result = util::run(
+        c.env("CI", "true")
+            .env(postgres::ENV, postgres_url)
+            .env(E2E_STORE_ENV, store),
+    );
+    println!(
+        "the end-to-end mock tests against the {store} store: {} in {:.1}s",
+        if result.is_ok() { "passed" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    result.map_err(|e| format!("against the {store} store: {e}"))
 }
 
 /// Every cargo-fuzz target built (unoptimized: half the build time) and run for a few seconds: each replays its
