@@ -7,9 +7,12 @@ use crate::domain::webhooks;
 ///
 /// With a persistent store, each attempt is sent by the one instance that claims it in the store,
 /// and its result is an entry of the log ([`crate::sync::record_deliveries`]). While an entry is
-/// applied nothing is sent: the sends wait for the next flush, after the commit.
+/// applied nothing is sent: a flush asked for then runs once the entry is committed, before the
+/// request is answered ([`crate::domain::applying::flush_after`]).
 pub async fn flush(app: &AppState) {
     if crate::domain::applying::active() {
+        // Not while the entry is applied (the sends are not committed yet): after its commit.
+        crate::domain::applying::flush_after();
         return;
     }
     let _serial = app.0.flush_lock.lock().await;

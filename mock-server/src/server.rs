@@ -370,7 +370,6 @@ impl MockServer {
                 ))
                 .expect("a valid request");
             crate::sync::write_request(&self.app, sync.replay_router(), req).await;
-            crate::delivery::flush(&self.app).await;
             return;
         }
         crate::control::advance_by(&self.app, seconds.max(0)).await;

@@ -229,10 +229,13 @@ where
     let record = |actor| Command::request(&parts, &body, peer, actor);
     let slot = parts.extensions.get::<crate::store::IdemSlot>().cloned();
     let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
-    write(app, sync, |at, seed| async move {
+    let flush = std::sync::atomic::AtomicBool::new(false);
+    let flush_ref = &flush;
+    let resp = write(app, sync, |at, seed| async move {
         let (resp, outcome) = Applying::new(at, seed, None, false)
             .scope(router.oneshot(req))
             .await;
+        flush_ref.store(outcome.flush, Ordering::Relaxed);
         let resp = resp.unwrap_or_else(|e| match e {});
         // The answer is whole before the commit, so nothing of it is sent before the entry is durable.
         let (rp, rb) = resp.into_parts();
@@ -253,7 +256,13 @@ where
             (!outcome.unchanged).then(|| (record(outcome.actor), answer)),
         )
     })
-    .await
+    .await;
+    // A clock move's answer waits for the webhooks it made due, as in memory (outside the permit:
+    // their results are entries of their own).
+    if flush.load(Ordering::Relaxed) && resp.status().is_success() {
+        crate::delivery::flush(app).await;
+    }
+    resp
 }
 
 /// Runs the time rules that fell due, as an entry, if any did (the background tick).

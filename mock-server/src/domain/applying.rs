@@ -21,6 +21,7 @@ pub struct Applying {
     rng: RefCell<ChaCha20Rng>,
     actor: RefCell<Option<String>>,
     unchanged: std::cell::Cell<bool>,
+    flush: std::cell::Cell<bool>,
     replay: bool,
 }
 
@@ -31,6 +32,8 @@ pub struct Outcome {
     pub actor: Option<String>,
     /// [`mark_unchanged`] was called: the request changed nothing and needs no entry.
     pub unchanged: bool,
+    /// [`flush_after`] was called: the request's answer waits for the webhook sends it made due.
+    pub flush: bool,
 }
 
 tokio::task_local! {
@@ -46,6 +49,7 @@ impl Applying {
             rng: RefCell::new(ChaCha20Rng::from_seed(seed)),
             actor: RefCell::new(actor),
             unchanged: std::cell::Cell::new(false),
+            flush: std::cell::Cell::new(false),
             replay,
         }
     }
@@ -59,6 +63,7 @@ impl Applying {
                 let outcome = APPLYING.with(|a| Outcome {
                     actor: a.actor.borrow_mut().take(),
                     unchanged: a.unchanged.get(),
+                    flush: a.flush.get(),
                 });
                 (out, outcome)
             })
@@ -115,6 +120,12 @@ pub fn actor() -> Option<String> {
 /// entry, so applying the log never meets it.
 pub fn mark_unchanged() {
     let _ = APPLYING.try_with(|a| a.unchanged.set(true));
+}
+
+/// Asks for the webhook sends made due while this entry is applied to be delivered once it is
+/// committed, before the request is answered (a clock move waits for them, as in memory).
+pub fn flush_after() {
+    let _ = APPLYING.try_with(|a| a.flush.set(!a.replay));
 }
 
 /// Records who the request being applied acts as (see [`actor`]).
