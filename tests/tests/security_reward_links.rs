@@ -50,6 +50,8 @@ impl LinkApi for Mock {
         let res = self
             .http
             .post(format!("{}/_mock/clock/advance", self.base))
+            // A shared sandbox's control API (a PostgreSQL store) acts for a secret key.
+            .bearer_auth(&self.key)
             .json(&json!({ "seconds": seconds }))
             .send()
             .await
@@ -478,6 +480,7 @@ async fn every_answer_on_a_reward_link_carries_the_security_headers() {
     assert_link_headers("unsupported media type", &res, 415);
     let fault = http
         .post(format!("{base}/_mock/faults"))
+        .bearer_auth(&api.key)
         .json(&json!({"route": "GET /r/{token}", "status": 503}))
         .send()
         .await
