@@ -100,6 +100,9 @@ const E2E_STORE_TESTS: &[&str] = &[
     "security_fraud",
     "security_reward_links",
     "security_token_scope",
+    "console_app",
+    "console_campaigns",
+    "console_session",
 ];
 
 /// Each persistent store, with the tests skipped against it and why: behaviour only the in-memory store has, not
