@@ -164,6 +164,15 @@ async fn apply_all(app: &AppState, sync: &Sync, entries: Vec<Entry>) -> Result<(
         if e.seq <= sync.applied() {
             continue;
         }
+        if e.seq != sync.applied() + 1 {
+            // Entries are read in order from the one after the last applied: a gap is a read
+            // that raced a rebuild; the next request reads again.
+            return Err(StoreError::Unavailable(format!(
+                "log entry {} read after entry {}",
+                e.seq,
+                sync.applied()
+            )));
+        }
         apply(app, sync, e).await?;
     }
     Ok(())
