@@ -243,12 +243,19 @@ impl MockServer {
                         for t in serving.loaded() {
                             let tick_app = t.app;
                             if tick_app.sync().is_some() {
-                                if let Err(e) = crate::sync::tick(&tick_app).await {
-                                    tracing::warn!("tick: {e}");
-                                }
-                            } else {
-                                drop(tick_app.lock());
+                                // The store's tick waits for the database: in a task of its own, so
+                                // accepting connections never waits for it (one at a time per tenant).
+                                tokio::spawn(async move {
+                                    if let Err(e) = crate::sync::tick(&tick_app).await {
+                                        tracing::warn!("tick: {e}");
+                                    }
+                                    if tick_app.outbox_pending() {
+                                        crate::delivery::flush(&tick_app).await;
+                                    }
+                                });
+                                continue;
                             }
+                            drop(tick_app.lock());
                             if tick_app.outbox_pending() {
                                 tokio::spawn(async move { crate::delivery::flush(&tick_app).await });
                             }
@@ -284,6 +291,13 @@ impl MockServer {
             }
             let _ =
                 tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+            // The stores close once nothing holds the tenants (a persistent store's instance state
+            // holds its replay routes, which hold the tenant: let them go).
+            for t in serving.loaded() {
+                if let Some(sync) = t.app.sync() {
+                    sync.close();
+                }
+            }
         });
         Ok(MockServer {
             addr,
@@ -369,7 +383,9 @@ impl MockServer {
                     serde_json::json!({ "seconds": seconds.max(0) }).to_string(),
                 ))
                 .expect("a valid request");
-            crate::sync::write_request(&self.app, sync.replay_router(), req).await;
+            if let Some(router) = sync.replay_router() {
+                crate::sync::write_request(&self.app, router, req).await;
+            }
             return;
         }
         crate::control::advance_by(&self.app, seconds.max(0)).await;

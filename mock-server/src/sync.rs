@@ -11,7 +11,6 @@
 //! - The time rules ([`tick`]) and webhook results ([`record_deliveries`]) are entries too, so they
 //!   happen once, in the log's order, whichever instance notices them.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -50,8 +49,11 @@ pub struct Sync {
     last_at_ms: AtomicI64,
     /// One change at a time in this instance (applying the log, or a write).
     permit: tokio::sync::Mutex<()>,
-    /// The routes without their layers, to apply request entries to.
-    replay: OnceLock<Router>,
+    /// The routes without their layers, to apply request entries to (they hold the tenant's
+    /// handle, which holds this: [`Sync::close`] lets them go).
+    replay: std::sync::Mutex<Option<Router>>,
+    /// One tick at a time.
+    ticking: tokio::sync::Mutex<()>,
     /// Set when the state could not be brought in line with the log (a failed commit whose
     /// rebuild failed too): every request answers 503 until a rebuild succeeds.
     stale: std::sync::atomic::AtomicBool,
@@ -76,7 +78,8 @@ impl Sync {
             applied: AtomicI64::new(0),
             last_at_ms: AtomicI64::new(0),
             permit: tokio::sync::Mutex::new(()),
-            replay: OnceLock::new(),
+            replay: std::sync::Mutex::new(None),
+            ticking: tokio::sync::Mutex::new(()),
             stale: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -86,14 +89,23 @@ impl Sync {
         self.applied.load(Ordering::Acquire)
     }
 
-    /// The routes request entries are applied with.
-    pub fn replay_router(&self) -> Router {
-        self.replay.get().expect("set at start").clone()
+    /// The routes request entries are applied with (`None` once closed).
+    pub fn replay_router(&self) -> Option<Router> {
+        self.replay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Sets the routes request entries are applied with.
     pub fn set_replay_router(&self, r: Router) {
-        let _ = self.replay.set(r);
+        *self.replay.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    }
+
+    /// Lets the replay routes go, so the tenant's handle, and with it the store's connections,
+    /// can drop (the server stopped).
+    pub fn close(&self) {
+        self.replay.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     fn next_at(&self) -> DateTime<Utc> {
@@ -133,7 +145,9 @@ async fn apply(app: &AppState, sync: &Sync, e: Entry) -> Result<(), StoreError> 
                     e.seq
                 )));
             };
-            let router = sync.replay.get().expect("set at start").clone();
+            let Some(router) = sync.replay_router() else {
+                return Err(StoreError::Unavailable("the server is stopping".into()));
+            };
             let _ = Applying::new(e.at, e.seed, actor, true)
                 .scope(router.oneshot(req))
                 .await;
@@ -276,11 +290,15 @@ where
 
 /// Runs the time rules that fell due, as an entry, if any did (the background tick).
 pub async fn tick(app: &AppState) -> Result<(), StoreError> {
+    let sync = app.sync().expect("a persistent store");
+    let Ok(_one) = sync.ticking.try_lock() else {
+        // The last tick is still waiting for the database.
+        return Ok(());
+    };
     catch_up(app).await?;
     if !due_now(app) {
         return Ok(());
     }
-    let sync = app.sync().expect("a persistent store");
     let resp = write(app, sync, |at, seed| async move {
         // Another instance may have run them since this one looked.
         if !due_now(app) {

@@ -385,3 +385,117 @@ async fn without_shared_there_are_no_tenants_and_the_control_api_is_open() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Over PostgreSQL, with two instances: a tenant created through one is served by the other, and
+/// tenant A's clock, moved through one instance, expires A's rewards on both and B's on neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_are_kept_apart_across_instances_on_postgres() {
+    let Some(admin) =
+        moments_e2e::store::postgres_or_skip("tenants_are_kept_apart_across_instances_on_postgres")
+    else {
+        return;
+    };
+    let db = moments_e2e::store::TestDb::create(&admin).await;
+    let start = || {
+        MockServer::start_with(MockConfig {
+            store: moments_mock_server::StoreSpec::Postgres(db.url.clone()),
+            admin_key: Some(ADMIN.into()),
+            public_url: Some("http://sandbox.test".into()),
+            ..MockConfig::default()
+        })
+    };
+    let one = Shared {
+        server: start().await.expect("instance 1 starts"),
+        http: reqwest::Client::new(),
+    };
+    let two = Shared {
+        server: start().await.expect("instance 2 starts"),
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(
+        one.server.admin_key(),
+        Some(ADMIN),
+        "PostgreSQL implies --shared"
+    );
+    // Created through instance one; the answer's base URL is the public one, so point it at each
+    // instance's address to reach that instance.
+    let on = |s: &Shared, t: &TenantRef| TenantRef {
+        base: t.base.replace("http://sandbox.test", &s.server.base_url()),
+        key: t.key.clone(),
+        campaign: t.campaign.clone(),
+    };
+    let created = |s: &Shared, id: &str| {
+        let url = format!("{}/_mock/admin/tenants", s.server.base_url());
+        let http = s.http.clone();
+        let id = id.to_owned();
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(ADMIN)
+                .json(&json!({ "id": id }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["base_url"], format!("http://sandbox.test/t/{id}"));
+            TenantRef {
+                base: body["base_url"].as_str().unwrap().to_owned(),
+                key: body["demo"]["secret_key"].as_str().unwrap().to_owned(),
+                campaign: body["demo"]["campaign_id"].as_str().unwrap().to_owned(),
+            }
+        }
+    };
+    let a = created(&one, "team-a").await;
+    let b = created(&two, "team-b").await;
+    // A's reward issued through instance two, B's through instance one.
+    let ra = two.trigger(&on(&two, &a), "cust-1").await;
+    let rb = one.trigger(&on(&one, &b), "cust-1").await;
+    assert!(
+        ra["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://sandbox.test/t/team-a/r/")
+    );
+    let (status, _) = one
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/_mock/clock/advance", on(&one, &a).base),
+            Some(&a.key),
+            Some(json!({ "seconds": 400 * 86_400 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for s in [&one, &two] {
+        assert_eq!(
+            s.reward_status(&on(s, &a), ra["id"].as_str().unwrap())
+                .await,
+            "expired"
+        );
+        assert_eq!(
+            s.reward_status(&on(s, &b), rb["id"].as_str().unwrap())
+                .await,
+            "issued"
+        );
+    }
+    // The list of tenants is the same through either instance.
+    for s in [&one, &two] {
+        let (status, list) = s
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/_mock/admin/tenants", s.server.base_url()),
+                Some(ADMIN),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["default", "team-a", "team-b"]);
+    }
+    drop((one, two));
+}

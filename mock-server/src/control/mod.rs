@@ -402,7 +402,8 @@ pub struct HealthStore {
 #[utoipa::path(get, path = "/_mock/health", tag = "mock",
     responses((status = 200, description = "The server is up and serving", body = Health),
               (status = 503, description = "The server's database does not answer", body = Health)))]
-pub async fn health(S(app): S<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn health(S(app): S<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let reach = crate::sync::reachable(&app).await;
     let store = match (app.sync(), &reach) {
         (Some(sync), Some(r)) => HealthStore {
@@ -421,7 +422,7 @@ pub async fn health(S(app): S<AppState>) -> (StatusCode, Json<Health>) {
         },
     };
     let ok = store.reachable;
-    (
+    let mut resp = (
         if ok {
             StatusCode::OK
         } else {
@@ -434,6 +435,11 @@ pub async fn health(S(app): S<AppState>) -> (StatusCode, Json<Health>) {
             store,
         }),
     )
+        .into_response();
+    // The health document, not an error envelope, even as a 503: it says what is unreachable.
+    resp.extensions_mut()
+        .insert(crate::http::envelope::Enveloped);
+    resp
 }
 
 /// `POST /_mock/apps`

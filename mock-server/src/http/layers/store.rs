@@ -58,7 +58,11 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if self.app.sync().is_none() || crate::domain::applying::active() {
+        // The health check reports the store itself, reachable or not.
+        if self.app.sync().is_none()
+            || crate::domain::applying::active()
+            || crate::http::layers::is_health(&req)
+        {
             return futures_util::future::Either::Left(self.inner.call(req));
         }
         let app = self.app.clone();
