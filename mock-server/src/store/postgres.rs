@@ -245,7 +245,12 @@ impl Postgres {
             c.execute(
                 "DELETE FROM idempotency WHERE scope = $1 AND key = $2
                  AND (created_ms < $3 OR (answer IS NULL AND claimed_real_ms < $4))",
-                &[&scope, &key, &clock.expired_before_ms, &clock.abandoned_before_ms],
+                &[
+                    &scope,
+                    &key,
+                    &clock.expired_before_ms,
+                    &clock.abandoned_before_ms,
+                ],
             ),
             c.execute(
                 "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms)
@@ -355,8 +360,9 @@ impl PgTxn {
             })
             .collect();
         let last = self.entries.last().map(|e| e.seq);
-        let mut writes: Vec<futures_util::future::BoxFuture<'_, Result<u64, tokio_postgres::Error>>> =
-            Vec::new();
+        let mut writes: Vec<
+            futures_util::future::BoxFuture<'_, Result<u64, tokio_postgres::Error>>,
+        > = Vec::new();
         let tenant: &Param = &self.tenant;
         for (seq, at, seed, version, command) in &rows {
             let params: Vec<&Param> = vec![tenant, seq, at, seed, version, command];
@@ -370,7 +376,9 @@ impl PgTxn {
             let params: Vec<&Param> = vec![tenant, last];
             writes.push(Box::pin(c.execute_raw(&head, params)));
         }
-        writes.push(Box::pin(async { c.batch_execute("COMMIT").await.map(|_| 0) }));
+        writes.push(Box::pin(async {
+            c.batch_execute("COMMIT").await.map(|_| 0)
+        }));
         futures_util::future::try_join_all(writes)
             .await
             .map_err(unavailable)?;
