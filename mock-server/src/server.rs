@@ -228,7 +228,7 @@ impl MockServer {
             fixtures: config.fixtures.clone(),
         })
         .await?;
-        let app = tenants.root().app;
+        let app = tenants.root().app.clone();
         let demo = app.0.demo.clone();
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let serving = tenants.clone();

@@ -64,6 +64,8 @@ pub struct Settings {
 /// The tenants this instance serves.
 pub struct Tenants {
     settings: Settings,
+    /// The root tenant (also in `map`), reached without the map's lock.
+    root: std::sync::OnceLock<Tenant>,
     http: reqwest::Client,
     map: RwLock<HashMap<String, Tenant>>,
     /// One tenant is built at a time (two requests naming a new tenant build it once).
@@ -112,6 +114,7 @@ impl Tenants {
             settings,
             http,
             map: RwLock::default(),
+            root: std::sync::OnceLock::new(),
             building: tokio::sync::Mutex::new(()),
         });
         let genesis = match &tenants.settings.store {
@@ -143,7 +146,8 @@ impl Tenants {
                 genesis,
             )
             .await?;
-        tenants.insert(DEFAULT, t);
+        tenants.insert(DEFAULT, t.clone());
+        let _ = tenants.root.set(t);
         Ok(tenants)
     }
 
@@ -153,8 +157,8 @@ impl Tenants {
     }
 
     /// The root tenant.
-    pub fn root(&self) -> Tenant {
-        self.map.read().unwrap_or_else(|p| p.into_inner())[DEFAULT].clone()
+    pub fn root(&self) -> &Tenant {
+        self.root.get().expect("built at start")
     }
 
     /// The tenants built in this instance.
@@ -403,7 +407,7 @@ pub async fn dispatch(tenants: Arc<Tenants>, mut req: Request) -> Result<Respons
             return tenant.router.oneshot(req).await;
         }
     }
-    tenants.root().router.oneshot(req).await
+    tenants.root().router.clone().oneshot(req).await
 }
 
 /// `/_mock/admin/…`: `POST tenants` (create), `GET tenants` (list), `POST reset` (every tenant back

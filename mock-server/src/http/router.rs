@@ -158,10 +158,12 @@ pub fn router(app: AppState) -> Router {
             crate::pages::landing::security_headers,
         ))
         .layer(RequestIdLayer)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            shared_control_guard,
-        ))
+        // Only in a shared sandbox: the in-memory mock's requests pass no extra layer.
+        .option_layer(
+            app.0
+                .shared
+                .then(|| axum::middleware::from_fn_with_state(app.clone(), shared_control_guard)),
+        )
         .layer(JournalLayer(app.clone()))
         .layer(EnvelopeLayer)
         .layer(LimitsLayer)
@@ -195,8 +197,7 @@ async fn shared_control_guard(
     use axum::response::IntoResponse;
     let path = req.uri().path();
     let control = path == "/_mock" || path.starts_with("/_mock/");
-    if !app.0.shared
-        || !control
+    if !control
         || crate::http::layers::is_health(&req)
         || req
             .extensions()
