@@ -7,6 +7,7 @@
 //! target/release/moments-bench load [--seconds 10] [--connections 32,128] [--no-peers]
 //! target/release/moments-bench console [--rewards 100000] [--samples 50]
 //! target/release/moments-bench startup [--runs 200] [--mocks 50]
+//! MOMENTS_TEST_POSTGRES=postgres://… target/release/moments-bench stores [--seconds 10] [--connections 32]
 //! ```
 
 mod ceiling;
@@ -19,10 +20,12 @@ const MOCK: &str = "moments mock";
 const CEILING: &str = "axum ceiling";
 /// The minimal stateful reference's name in the report.
 const MINIMAL: &str = "axum minimal stateful";
+mod pgmon;
 mod procs;
 mod scenarios;
 mod setup;
 mod startup;
+mod stores;
 mod wrk;
 
 use std::fmt::Write as _;
@@ -43,7 +46,7 @@ struct Options {
     out: PathBuf,
 }
 
-const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench console [--rewards N] [--samples N] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
+const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench console [--rewards N] [--samples N] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]\n       moments-bench stores [--seconds N] [--connections N] [--waits-seconds N] [--mock-bin PATH] [--out FILE]   (PostgreSQL: MOMENTS_TEST_POSTGRES)\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -71,6 +74,16 @@ fn known_flags(mode: &str) -> Option<(&'static [&'static str], &'static [&'stati
                 "--spawns",
                 "--mock-bin",
                 "--samples",
+                "--out",
+            ],
+            &[],
+        )),
+        "stores" => Some((
+            &[
+                "--seconds",
+                "--connections",
+                "--waits-seconds",
+                "--mock-bin",
                 "--out",
             ],
             &[],
@@ -196,6 +209,34 @@ fn main() {
                     .map_or_else(|| target.join("bench/startup.md"), PathBuf::from),
             };
             if let Err(e) = startup::run(&opts) {
+                eprintln!("moments-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        "stores" => {
+            let target = target_dir();
+            let number = |name: &str, default: u32| {
+                flag(&args, name).map_or(default, |v| v.parse().unwrap_or_else(|_| usage()))
+            };
+            let Ok(postgres) = std::env::var(stores::POSTGRES_ENV) else {
+                eprintln!(
+                    "moments-bench: set {} to a PostgreSQL server (postgres://USER@HOST:PORT/DB), or run \
+                     `cargo xtask bench stores`, which starts a throwaway one",
+                    stores::POSTGRES_ENV
+                );
+                std::process::exit(2)
+            };
+            let opts = stores::Options {
+                seconds: number("--seconds", 10),
+                connections: number("--connections", 32),
+                waits_seconds: number("--waits-seconds", 10),
+                mock_bin: flag(&args, "--mock-bin")
+                    .map_or_else(|| target.join("release/moments-mock-server"), PathBuf::from),
+                postgres,
+                out: flag(&args, "--out")
+                    .map_or_else(|| target.join("bench/stores.md"), PathBuf::from),
+            };
+            if let Err(e) = stores::run(&opts) {
                 eprintln!("moments-bench: {e}");
                 std::process::exit(1);
             }
@@ -804,6 +845,10 @@ mod tests {
         assert_eq!(check("load", &[]), ArgCheck::Run);
         assert_eq!(check("load", &["--no-peers", "--help"]), ArgCheck::Help);
         assert_eq!(check("ceiling", &["-h"]), ArgCheck::Help);
+        assert_eq!(
+            check("stores", &["--seconds", "3", "--waits-seconds", "2"]),
+            ArgCheck::Run
+        );
     }
 
     #[test]

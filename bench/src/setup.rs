@@ -4,6 +4,12 @@ use serde_json::{Value, json};
 
 use crate::scenarios::{BENCH_ITEM, Fixture, replay_body};
 
+/// A control API call (`/_mock/…`) with the demo secret key: a shared sandbox (the mock's PostgreSQL
+/// store implies one) acts only for a secret key of the sandbox; the in-memory mock accepts it too.
+fn control(req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    req.bearer_auth(moments_mock_server::DEMO_SECRET_KEY)
+}
+
 async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
     let resp = req.send().await.map_err(|e| e.to_string())?;
     let status = resp.status();
@@ -18,14 +24,16 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
 /// reward, and saves the OpenAPI document in `work` for Prism.
 pub async fn prepare(base: &str, run: &str, work: &std::path::Path) -> Result<Fixture, String> {
     let http = reqwest::Client::new();
-    call(http.post(format!("{base}/_mock/fixtures")).json(&json!({
-        "items": [{
-            "id": BENCH_ITEM, "title": "Bench e-gift code", "description": "load-test item",
-            "kind": "digital", "image_url": "https://example.invalid/bench.png",
-            "prices": {"US": {"amount": 100, "currency": "USD"}},
-            "stock": {"US": 100_000_000}
-        }]
-    })))
+    call(
+        control(http.post(format!("{base}/_mock/fixtures"))).json(&json!({
+            "items": [{
+                "id": BENCH_ITEM, "title": "Bench e-gift code", "description": "load-test item",
+                "kind": "digital", "image_url": "https://example.invalid/bench.png",
+                "prices": {"US": {"amount": 100, "currency": "USD"}},
+                "stock": {"US": 100_000_000}
+            }]
+        })),
+    )
     .await?;
 
     let campaign = new_campaign(base, run).await?;
@@ -82,14 +90,14 @@ pub struct BenchCampaign {
 pub async fn new_campaign(base: &str, run: &str) -> Result<BenchCampaign, String> {
     let http = reqwest::Client::new();
     let app = call(
-        http.post(format!("{base}/_mock/apps"))
+        control(http.post(format!("{base}/_mock/apps")))
             .json(&json!({"name": format!("bench {run}")})),
     )
     .await?;
     let sk = app["secret_key"]
         .as_str()
         .ok_or("the new app has no secret_key")?;
-    let clock = call(http.get(format!("{base}/_mock/clock"))).await?;
+    let clock = call(control(http.get(format!("{base}/_mock/clock")))).await?;
     let now = chrono_like(&clock)?;
     let campaign = call(
         http.post(format!("{base}/v1/campaigns"))
@@ -118,11 +126,8 @@ pub async fn new_campaign(base: &str, run: &str) -> Result<BenchCampaign, String
         .await?;
     }
     // `start_at` is a second ahead: move the clock past it so the campaign is live.
-    call(
-        http.post(format!("{base}/_mock/clock/advance"))
-            .json(&json!({"seconds": 120})),
-    )
-    .await?;
+    call(control(http.post(format!("{base}/_mock/clock/advance"))).json(&json!({"seconds": 120})))
+        .await?;
     Ok(BenchCampaign {
         secret_key: sk.to_owned(),
         id,
