@@ -18,6 +18,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -47,8 +48,10 @@ pub struct Sync {
     applied: AtomicI64,
     /// The time of the last entry applied (ms): entries' times never go back.
     last_at_ms: AtomicI64,
-    /// One change at a time in this instance (applying the log, or a write).
-    permit: tokio::sync::Mutex<()>,
+    /// One change at a time in this instance (applying the log, or a batch of writes).
+    permit: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Writes waiting for the permit: whoever takes it next handles them all in one transaction.
+    queue: std::sync::Mutex<Vec<Queued>>,
     /// The routes without their layers, to apply request entries to (they hold the tenant's
     /// handle, which holds this: [`Sync::close`] lets them go).
     replay: std::sync::Mutex<Option<Router>>,
@@ -77,7 +80,8 @@ impl Sync {
             instance: format!("inst_{}", hex::encode(id)),
             applied: AtomicI64::new(0),
             last_at_ms: AtomicI64::new(0),
-            permit: tokio::sync::Mutex::new(()),
+            permit: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            queue: std::sync::Mutex::new(Vec::new()),
             replay: std::sync::Mutex::new(None),
             ticking: tokio::sync::Mutex::new(()),
             stale: std::sync::atomic::AtomicBool::new(false),
@@ -232,7 +236,9 @@ pub async fn replay_log(app: &AppState) -> Result<(), StoreError> {
 /// Handles a request that may change the sandbox as one entry of the log (see the module's text).
 pub async fn write_request<S>(app: &AppState, router: S, req: Request) -> Response
 where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible> + Send,
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Send
+        + 'static,
     S::Future: Send,
 {
     let sync = app.sync().expect("a persistent store");
@@ -249,40 +255,49 @@ where
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
-    let record = |actor| Command::request(&parts, &body, peer, actor);
     let slot = parts.extensions.get::<crate::store::IdemSlot>().cloned();
     let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
-    let flush = std::sync::atomic::AtomicBool::new(false);
-    let flush_ref = &flush;
-    let resp = write(app, sync, |at, seed| async move {
-        let (resp, outcome) = Applying::new(at, seed, None, false)
-            .scope(router.oneshot(req))
-            .await;
-        flush_ref.store(outcome.flush, Ordering::Relaxed);
-        let resp = resp.unwrap_or_else(|e| match e {});
-        // The answer is whole before the commit, so nothing of it is sent before the entry is durable.
-        let (rp, rb) = resp.into_parts();
-        let rb = rb.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let answer = slot
-            .filter(|_| crate::http::layers::idempotency_shared::storable(rp.status))
-            .map(|slot| {
-                let retry_after = rp
-                    .headers
-                    .get(axum::http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok());
-                let bytes =
-                    crate::http::layers::idempotency_shared::encode(rp.status, retry_after, &rb);
-                (slot, bytes)
-            });
-        (
-            Response::from_parts(rp, axum::body::Body::from(rb)),
-            (!outcome.unchanged).then(|| (record(outcome.actor), answer)),
-        )
-    })
-    .await;
+    // The batch runs in a task of its own: the request's id goes with its job.
+    let request_id = crate::http::envelope::current_request_id();
+    let job: Job = Box::new(move |at, seed| {
+        Box::pin(async move {
+            let (resp, outcome) = crate::http::envelope::REQUEST_ID
+                .scope(
+                    request_id,
+                    Applying::new(at, seed, None, false).scope(router.oneshot(req)),
+                )
+                .await;
+            let resp = resp.unwrap_or_else(|e| match e {});
+            // The answer is whole before the commit, so nothing of it is sent before the entry is
+            // durable.
+            let (rp, rb) = resp.into_parts();
+            let rb = rb.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let answer = slot
+                .filter(|_| crate::http::layers::idempotency_shared::storable(rp.status))
+                .map(|slot| {
+                    let retry_after = rp
+                        .headers
+                        .get(axum::http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok());
+                    let bytes = crate::http::layers::idempotency_shared::encode(
+                        rp.status,
+                        retry_after,
+                        &rb,
+                    );
+                    (slot, bytes)
+                });
+            Done {
+                resp: Response::from_parts(rp, axum::body::Body::from(rb)),
+                change: (!outcome.unchanged)
+                    .then(|| (Command::request(&parts, &body, peer, outcome.actor), answer)),
+                flush: outcome.flush,
+            }
+        })
+    });
+    let (resp, flush) = write(app, sync, job).await;
     // A clock move's answer waits for the webhooks it made due, as in memory (outside the permit:
     // their results are entries of their own).
-    if flush.load(Ordering::Relaxed) && resp.status().is_success() {
+    if flush && resp.status().is_success() {
         crate::delivery::flush(app).await;
     }
     resp
@@ -299,15 +314,18 @@ pub async fn tick(app: &AppState) -> Result<(), StoreError> {
     if !due_now(app) {
         return Ok(());
     }
-    let resp = write(app, sync, |at, seed| async move {
-        // Another instance may have run them since this one looked.
-        if !due_now(app) {
-            return (Response::default(), None);
-        }
-        Applying::new(at, seed, None, false).sync_scope(|| drop(app.lock()));
-        (Response::default(), Some((Command::Tick, None)))
-    })
-    .await;
+    let a = app.clone();
+    let job: Job = Box::new(move |at, seed| {
+        Box::pin(async move {
+            // Another instance may have run them since this one looked.
+            if !due_now(&a) {
+                return Done::nothing();
+            }
+            Applying::new(at, seed, None, false).sync_scope(|| drop(a.lock()));
+            Done::change(Command::Tick)
+        })
+    });
+    let (resp, _) = write(app, sync, job).await;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -331,14 +349,14 @@ pub async fn record_deliveries(
     results: Vec<DeliveryResult>,
 ) -> Result<(), StoreError> {
     let sync = app.sync().expect("a persistent store");
-    let resp = write(app, sync, |at, seed| async move {
-        let command = Command::Deliveries { results };
-        if let Command::Deliveries { results } = &command {
-            Applying::new(at, seed, None, false).sync_scope(|| apply_deliveries(app, results));
-        }
-        (Response::default(), Some((command, None)))
-    })
-    .await;
+    let a = app.clone();
+    let job: Job = Box::new(move |at, seed| {
+        Box::pin(async move {
+            Applying::new(at, seed, None, false).sync_scope(|| apply_deliveries(&a, &results));
+            Done::change(Command::Deliveries { results })
+        })
+    });
+    let (resp, _) = write(app, sync, job).await;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -351,57 +369,144 @@ pub async fn record_deliveries(
 /// What a write appends: its entry, and a keyed request's answer.
 type Change = (Command, Option<(crate::store::IdemSlot, Vec<u8>)>);
 
-/// One write: permit, lock, catch up, `change` (which applies itself and says what to append),
-/// append, commit; on a failed commit, the state is rebuilt from the log.
-async fn write<F, Fut>(app: &AppState, sync: &Sync, change: F) -> Response
-where
-    F: FnOnce(DateTime<Utc>, [u8; 32]) -> Fut,
-    Fut: std::future::Future<Output = (Response, Option<Change>)>,
-{
-    let _permit = sync.permit.lock().await;
-    if sync.stale.load(Ordering::Acquire) && rebuild_state(app, sync).await.is_err() {
-        return unavailable(&StoreError::Unavailable(
-            "the state is being rebuilt".into(),
-        ));
+/// A write's work: given the entry's time and seed, it applies itself and says what to append.
+type Job = Box<dyn FnOnce(DateTime<Utc>, [u8; 32]) -> BoxFuture<'static, Done> + Send>;
+
+/// What a [`Job`] did.
+struct Done {
+    /// The answer to send once committed.
+    resp: Response,
+    /// What to append; `None`: nothing changed.
+    change: Option<Change>,
+    /// Deliver the webhooks it made due before answering.
+    flush: bool,
+}
+
+impl Done {
+    fn nothing() -> Done {
+        Done {
+            resp: Response::default(),
+            change: None,
+            flush: false,
+        }
+    }
+
+    fn change(command: Command) -> Done {
+        Done {
+            resp: Response::default(),
+            change: Some((command, None)),
+            flush: false,
+        }
+    }
+}
+
+/// A write waiting for the permit, and where its answer goes.
+struct Queued {
+    job: Job,
+    done: tokio::sync::oneshot::Sender<(Response, bool)>,
+}
+
+/// One write. It waits in the queue for the permit; whoever takes the permit handles every write
+/// waiting then, as one batch in one transaction (group commit: one lock, one flush to disk for
+/// the batch). The batch runs in a task of its own, so a client that goes away cannot stop it
+/// between applying a write and committing it.
+async fn write(app: &AppState, sync: &Sync, job: Job) -> (Response, bool) {
+    let (done, answer) = tokio::sync::oneshot::channel();
+    sync.queue
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Queued { job, done });
+    let permit = sync.permit.clone().lock_owned().await;
+    let batch = std::mem::take(&mut *sync.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    if batch.is_empty() {
+        // An earlier holder of the permit handled this write.
+        drop(permit);
+    } else {
+        let app = app.clone();
+        let _ = tokio::spawn(async move {
+            let sync = app.sync().expect("a persistent store");
+            run_batch(&app, sync, batch).await;
+            drop(permit);
+        })
+        .await;
+    }
+    answer.await.unwrap_or_else(|_| {
+        (
+            unavailable(&StoreError::Unavailable("the write was not run".into())),
+            false,
+        )
+    })
+}
+
+/// Handles a batch of writes (the permit held): lock, catch up, each write in turn, append, commit;
+/// then every answer. On a failed commit, the state is rebuilt from the log and every write of the
+/// batch answers 503.
+async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
+    let fail = |batch: Vec<Queued>, e: &StoreError| {
+        for q in batch {
+            let _ = q.done.send((unavailable(e), false));
+        }
+    };
+    if sync.stale.load(Ordering::Acquire)
+        && let Err(e) = rebuild_state(app, sync).await
+    {
+        return fail(batch, &e);
     }
     let (mut txn, theirs) = match sync.store.begin(&sync.tenant, sync.applied()).await {
         Ok(t) => t,
-        Err(e) => return unavailable(&e),
+        Err(e) => return fail(batch, &e),
     };
     if let Err(e) = apply_all(app, sync, theirs).await {
-        return unavailable(&e);
+        return fail(batch, &e);
     }
-    let at = sync.next_at();
-    let seed = applying::new_seed();
-    let (resp, command) = change(at, seed).await;
-    let Some((command, answer)) = command else {
+    let mut seq = sync.applied();
+    let mut last_at = None;
+    let mut answers = Vec::with_capacity(batch.len());
+    for q in batch {
+        let at = sync.next_at();
+        let seed = applying::new_seed();
+        let done = (q.job)(at, seed).await;
+        if let Some((command, answer)) = done.change {
+            seq += 1;
+            txn.append(&Entry {
+                seq,
+                at,
+                seed,
+                version: VERSION.to_owned(),
+                command,
+            });
+            if let Some((slot, bytes)) = answer {
+                txn.answer(&slot, bytes);
+            }
+            last_at = Some(at);
+        }
+        answers.push((q.done, done.resp, done.flush));
+    }
+    if last_at.is_none() {
         // Nothing to write: the transaction ends (dropped, it rolls back).
-        return resp;
-    };
-    let entry = Entry {
-        seq: sync.applied() + 1,
-        at,
-        seed,
-        version: VERSION.to_owned(),
-        command,
-    };
-    txn.append(&entry);
-    if let Some((slot, bytes)) = answer {
-        txn.answer(&slot, bytes);
+        for (tx, resp, flush) in answers {
+            let _ = tx.send((resp, flush));
+        }
+        return;
     }
-    let committed = txn.commit().await;
-    match committed {
+    match txn.commit().await {
         Ok(()) => {
-            sync.applied.store(entry.seq, Ordering::Release);
-            sync.last_at_ms
-                .fetch_max(at.timestamp_millis(), Ordering::AcqRel);
-            resp
+            sync.applied.store(seq, Ordering::Release);
+            if let Some(at) = last_at {
+                sync.last_at_ms
+                    .fetch_max(at.timestamp_millis(), Ordering::AcqRel);
+            }
+            for (tx, resp, flush) in answers {
+                let _ = tx.send((resp, flush));
+            }
         }
         Err(e) => {
-            // The state holds a change the log does not: start again from the log.
+            // The state holds changes the log does not: start again from the log.
             sync.stale.store(true, Ordering::Release);
             let _ = rebuild_state(app, sync).await;
-            unavailable(&e)
+            for (tx, _, _) in answers {
+                let _ = tx.send((unavailable(&e), false));
+            }
         }
     }
 }
