@@ -1,11 +1,12 @@
 //! An instance of a persistent sandbox ([`crate::store`]): its state caught up with the log, and
 //! the changes it makes written to it.
 //!
-//! - A request that may change the sandbox ([`write_request`]) takes this instance's write permit,
-//!   then the store's lock (no other instance writes until the commit), applies the entries other
-//!   instances committed since it last looked, handles the request, appends it to the log and
-//!   commits; only then does the client get the answer. If the commit fails, the state in memory
-//!   holds a change the log does not: it is rebuilt from the log, and the client gets
+//! - A request that may change the sandbox ([`write_request`]) waits in this instance's queue of
+//!   writes. Whoever takes the write permit handles every write waiting then, as one batch: it takes
+//!   the store's lock (no other instance writes until the commit), applies the entries other
+//!   instances committed since it last looked, handles each request in turn, appends one entry each
+//!   and commits once; only then do the clients get their answers. If the commit fails, the state in
+//!   memory holds changes the log does not: it is rebuilt from the log, and the clients get
 //!   `503 service_unavailable` (retryable).
 //! - A read ([`catch_up`]) first applies what other instances committed, without the lock.
 //! - The time rules ([`tick`]) and webhook results ([`record_deliveries`]) are entries too, so they
