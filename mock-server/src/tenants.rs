@@ -264,6 +264,9 @@ impl Tenants {
             return Err(taken());
         }
         let _one = self.building.lock().await;
+        // Fixtures that do not load refuse the tenant before the store keeps it.
+        build_start(&self.base_url(&id), true, body.fixtures.as_ref())
+            .map_err(|e| ApiError::validation("fixtures", e.to_string()))?;
         let genesis = match &self.settings.store {
             None => None,
             Some((store, _)) => {

@@ -499,3 +499,26 @@ async fn tenants_are_kept_apart_across_instances_on_postgres() {
     }
     drop((one, two));
 }
+
+#[tokio::test]
+async fn fixtures_that_do_not_load_refuse_the_tenant_and_leave_no_trace() {
+    let s = Shared::start().await;
+    let url = format!("{}/_mock/admin/tenants", s.server.base_url());
+    let (status, body) = s
+        .call(
+            reqwest::Method::POST,
+            &url,
+            Some(ADMIN),
+            Some(json!({"id": "broken", "fixtures": {"campaigns": [{"app_id": "app_nobody", "campaign": {}}]}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, list) = s.call(reqwest::Method::GET, &url, Some(ADMIN), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        !list.to_string().contains("broken"),
+        "a refused tenant is not listed: {list}"
+    );
+    // Its id is free for a tenant that loads.
+    s.tenant("broken").await;
+}
