@@ -3,7 +3,7 @@
 //!
 //! `MOMENTS_E2E_STORE` picks where a mock started with the default (in-memory) store keeps its
 //! state: unset or `memory`, in memory; `sqlite`, a fresh SQLite file in a temporary directory;
-//! `postgres`, a fresh database (`e2e_<random hex>`) created on the server `MOMENTS_TEST_POSTGRES`
+//! `postgres`, a fresh database ([`crate::store::TestDb`]) created on the server `MOMENTS_TEST_POSTGRES`
 //! names (`cargo xtask postgres` starts one; `cargo xtask ci` runs the suite against each store).
 //! The file or database goes when the [`Mock`] drops. A PostgreSQL store makes the sandbox a shared
 //! one, whose control API needs a secret key: [`Mock::call`] sends the demo key there.
@@ -61,9 +61,7 @@ pub struct Mock {
 /// The environment variable choosing the store: `memory` (or unset), `sqlite` or `postgres`.
 pub const STORE_ENV: &str = "MOMENTS_E2E_STORE";
 
-/// The environment variable naming the PostgreSQL server to create the databases on
-/// (`postgres://user@host:port/database`, a user allowed to create databases).
-pub const POSTGRES_ENV: &str = "MOMENTS_TEST_POSTGRES";
+use crate::store::{POSTGRES_ENV, TestDb};
 
 /// A persistent store made for one mock, removed on drop.
 enum Scratch {
@@ -72,13 +70,8 @@ enum Scratch {
         /// The directory.
         _dir: tempfile::TempDir,
     },
-    /// A database created on the server of `admin` (a URL of a database to connect to).
-    Postgres {
-        /// `MOMENTS_TEST_POSTGRES`.
-        admin: String,
-        /// The database's name.
-        database: String,
-    },
+    /// A database created on the server `MOMENTS_TEST_POSTGRES` names (dropped by its drop).
+    Postgres(#[allow(dead_code, reason = "held for its drop")] TestDb),
 }
 
 impl Scratch {
@@ -103,80 +96,13 @@ impl Scratch {
                          or run the suite through `cargo xtask ci`"
                     )
                 });
-                let database = format!("e2e_{}", random_hex(8));
-                let client = connect(&admin).await;
-                client
-                    .batch_execute(&format!("CREATE DATABASE {database}"))
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("CREATE DATABASE {database} on {POSTGRES_ENV}: {e}")
-                    });
-                let spec =
-                    moments_mock_server::StoreSpec::Postgres(with_database(&admin, &database));
-                Some((Scratch::Postgres { admin, database }, spec))
+                let db = TestDb::create(&admin).await;
+                let spec = moments_mock_server::StoreSpec::Postgres(db.url.clone());
+                Some((Scratch::Postgres(db), spec))
             }
             other => panic!("{STORE_ENV}={other}: use memory, sqlite or postgres"),
         }
     }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // The SQLite directory removes itself (`TempDir`'s drop).
-        let Scratch::Postgres { admin, database } = self else {
-            return;
-        };
-        let (admin, database) = (admin.clone(), database.clone());
-        // Best effort, blocking: a runtime of its own on a fresh thread (the test's runtime may be
-        // single-threaded or shutting down). `FORCE` ends the stopping server's connections.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tokio::spawn(connection);
-                client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        if let Ok(Err(e)) = dropped {
-            eprintln!("moments-e2e: could not drop a test database: {e}");
-        }
-    }
-}
-
-/// A client of `url`, its connection driven on the current runtime.
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {POSTGRES_ENV} ({url}): {e}"));
-    tokio::spawn(connection);
-    client
-}
-
-/// `n` random bytes in lowercase hex.
-fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes).expect("random bytes");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `url` (`postgres://user@host:port/database?options`) naming `database` instead.
-fn with_database(url: &str, database: &str) -> String {
-    let (scheme, rest) = url
-        .split_once("://")
-        .unwrap_or_else(|| panic!("{POSTGRES_ENV} is not a postgres:// URL: {url}"));
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let query = tail.find('?').map_or("", |i| &tail[i..]);
-    format!("{scheme}://{authority}/{database}{query}")
 }
 
 impl Mock {
