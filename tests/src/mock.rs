@@ -159,28 +159,7 @@ impl Mock {
             None if control && self.server.admin_key().is_some() => Some(self.key.as_str()),
             given => given,
         };
-        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(m, format!("{}{path}", self.base));
-        if let Some(a) = auth {
-            req = req.bearer_auth(a);
-        }
-        if let Some(k) = idem {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.expect("an HTTP answer");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            body,
-            headers,
-            text,
-        }
+        crate::store::call(&self.http, &self.base, method, path, auth, idem, body).await
     }
 
     /// GET with the demo secret key.
