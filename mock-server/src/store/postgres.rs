@@ -231,7 +231,9 @@ impl Postgres {
         Ok(())
     }
 
-    /// Claims an idempotency key.
+    /// Claims an idempotency key: one prepared statement in the common case (a fresh key, or one
+    /// whose answer expired or whose claim was abandoned, taken over in place); a key held by
+    /// another request is read back with a second one.
     pub async fn idem_claim(
         &self,
         scope: &str,
@@ -240,38 +242,32 @@ impl Postgres {
         clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
         let c = self.client().await?;
-        // Expired answers and abandoned claims free their key; then the claim. Sent at once.
-        let (_, inserted) = futures_util::future::try_join(
-            c.execute(
-                "DELETE FROM idempotency WHERE scope = $1 AND key = $2
-                 AND (created_ms < $3 OR (answer IS NULL AND claimed_real_ms < $4))",
+        let claim = c.prepare_cached(CLAIM).await.map_err(unavailable)?;
+        let claimed = c
+            .execute(
+                &claim,
                 &[
                     &scope,
                     &key,
+                    &fingerprint,
+                    &clock.now_ms,
+                    &clock.real_ms,
                     &clock.expired_before_ms,
                     &clock.abandoned_before_ms,
                 ],
-            ),
-            c.execute(
-                "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
-                &[&scope, &key, &fingerprint, &clock.now_ms, &clock.real_ms],
-            ),
-        )
-        .await
-        .map_err(unavailable)?;
-        if inserted == 1 {
-            return Ok(IdemClaim::Claimed);
-        }
-        let row = c
-            .query_opt(
-                "SELECT fingerprint, answer FROM idempotency WHERE scope = $1 AND key = $2",
-                &[&scope, &key],
             )
             .await
             .map_err(unavailable)?;
+        if claimed == 1 {
+            return Ok(IdemClaim::Claimed);
+        }
+        let held = c.prepare_cached(HELD).await.map_err(unavailable)?;
+        let row = c
+            .query_opt(&held, &[&scope, &key])
+            .await
+            .map_err(unavailable)?;
         Ok(match row {
-            // Released between the insert and the read: in progress a moment ago; a retry claims it.
+            // Released between the two statements: in progress a moment ago; a retry claims it.
             None => IdemClaim::InProgress { same: true },
             Some(r) => {
                 let same = r.get::<_, String>(0) == fingerprint;
@@ -297,7 +293,33 @@ impl Postgres {
 }
 
 /// A statement's parameter.
-type Param = dyn tokio_postgres::types::ToSql + Sync;
+type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
+
+/// A key's claim: inserted, or taken over from an expired answer or an abandoned claim; a row
+/// written (1) is a claim made.
+const CLAIM: &str =
+    "INSERT INTO idempotency AS i (scope, key, fingerprint, created_ms, claimed_real_ms)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (scope, key) DO UPDATE
+     SET fingerprint = excluded.fingerprint, created_ms = excluded.created_ms,
+         claimed_real_ms = excluded.claimed_real_ms, answer = NULL
+     WHERE i.created_ms < $6 OR (i.answer IS NULL AND i.claimed_real_ms < $7)";
+
+/// A batch's entries, in one statement; the sandbox's head moves to the last of them in the same
+/// statement.
+const APPEND: &str = "WITH appended AS (
+       INSERT INTO log (tenant, seq, at_ms, seed, version, command)
+       SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bytea[], $5::text[], $6::text[])
+       RETURNING seq)
+     UPDATE sandbox SET head = (SELECT max(seq) FROM appended) WHERE tenant = $1";
+
+/// A batch's answers to keyed requests, in one statement.
+const ANSWER: &str = "UPDATE idempotency AS i SET answer = a.answer
+     FROM unnest($1::text[], $2::text[], $3::bytea[]) AS a(scope, key, answer)
+     WHERE i.scope = a.scope AND i.key = a.key";
+
+/// What holds a key that could not be claimed.
+const HELD: &str = "SELECT fingerprint, answer FROM idempotency WHERE scope = $1 AND key = $2";
 
 const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
      WHERE tenant = $1 AND seq > $2 ORDER BY seq";
@@ -329,52 +351,49 @@ impl PgTxn {
         self.answers.push((slot.clone(), answer));
     }
 
-    /// Writes the entries and answers, moves the head and commits (releasing the lock): every
-    /// statement sent at once, one round trip and the commit's flush.
+    /// Writes the entries and answers, moves the head and commits (releasing the lock): one
+    /// statement each for the entries, the answers and the head, whatever the batch's size, all
+    /// sent at once with the `COMMIT` (one round trip and the commit's flush).
     pub async fn commit(mut self) -> Result<(), StoreError> {
         let c = self
             .client
             .as_ref()
             .expect("a transaction has its connection until it ends");
-        let (ins, ans, head) = futures_util::future::try_join3(
-            c.prepare_cached(
-                "INSERT INTO log (tenant, seq, at_ms, seed, version, command)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            ),
-            c.prepare_cached("UPDATE idempotency SET answer = $3 WHERE scope = $1 AND key = $2"),
-            c.prepare_cached("UPDATE sandbox SET head = $2 WHERE tenant = $1"),
-        )
-        .await
-        .map_err(unavailable)?;
-        let rows: Vec<_> = self
-            .entries
-            .iter()
-            .map(|e| {
-                (
-                    e.seq,
-                    e.at.timestamp_millis(),
-                    e.seed.to_vec(),
-                    e.version.clone(),
-                    e.command.to_text(),
-                )
-            })
-            .collect();
-        let last = self.entries.last().map(|e| e.seq);
+        let (ins, ans) =
+            futures_util::future::try_join(c.prepare_cached(APPEND), c.prepare_cached(ANSWER))
+                .await
+                .map_err(unavailable)?;
+        let mut seqs = Vec::with_capacity(self.entries.len());
+        let mut ats = Vec::with_capacity(self.entries.len());
+        let mut seeds = Vec::with_capacity(self.entries.len());
+        let mut versions = Vec::with_capacity(self.entries.len());
+        let mut commands = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            seqs.push(e.seq);
+            ats.push(e.at.timestamp_millis());
+            seeds.push(e.seed.to_vec());
+            versions.push(e.version.clone());
+            commands.push(e.command.to_text());
+        }
+        let mut scopes = Vec::with_capacity(self.answers.len());
+        let mut keys = Vec::with_capacity(self.answers.len());
+        let mut answers = Vec::with_capacity(self.answers.len());
+        for (slot, answer) in &self.answers {
+            scopes.push(slot.scope.as_str());
+            keys.push(slot.key.as_str());
+            answers.push(answer.as_slice());
+        }
         let mut writes: Vec<
             futures_util::future::BoxFuture<'_, Result<u64, tokio_postgres::Error>>,
         > = Vec::new();
-        let tenant: &Param = &self.tenant;
-        for (seq, at, seed, version, command) in &rows {
-            let params: Vec<&Param> = vec![tenant, seq, at, seed, version, command];
+        if !seqs.is_empty() {
+            let params: Vec<&Param<'_>> =
+                vec![&self.tenant, &seqs, &ats, &seeds, &versions, &commands];
             writes.push(Box::pin(c.execute_raw(&ins, params)));
         }
-        for (slot, answer) in &self.answers {
-            let params: Vec<&Param> = vec![&slot.scope, &slot.key, answer];
+        if !scopes.is_empty() {
+            let params: Vec<&Param<'_>> = vec![&scopes, &keys, &answers];
             writes.push(Box::pin(c.execute_raw(&ans, params)));
-        }
-        if let Some(last) = &last {
-            let params: Vec<&Param> = vec![tenant, last];
-            writes.push(Box::pin(c.execute_raw(&head, params)));
         }
         writes.push(Box::pin(async {
             c.batch_execute("COMMIT").await.map(|_| 0)
