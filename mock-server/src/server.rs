@@ -235,10 +235,22 @@ impl MockServer {
         let task = tokio::spawn(async move {
             let graceful = GracefulShutdown::new();
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            let mut pruned = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = &mut stop_rx => break,
                     _ = tick.tick() => {
+                        if pruned.elapsed() >= crate::sync::PRUNE_EVERY
+                            && let Some(sync) = serving.root().app.sync()
+                        {
+                            pruned = tokio::time::Instant::now();
+                            let store = sync.store.clone();
+                            tokio::spawn(async move {
+                                if let Err(e) = store.prune_claims(crate::sync::CLAIMS_KEPT).await {
+                                    tracing::warn!("forgetting old webhook claims: {e}");
+                                }
+                            });
+                        }
                         // Background tick: run due rules and deliver due webhooks, for each tenant.
                         for t in serving.loaded() {
                             let tick_app = t.app;

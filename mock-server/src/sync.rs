@@ -33,6 +33,13 @@ use crate::store::{Command, Entry, Genesis, Store, StoreError, StoreSpec, VERSIO
 /// recording the result).
 pub const CLAIM_STALE: Duration = Duration::from_secs(30);
 
+/// Webhook claims older than this are forgotten: the attempt's result is an entry that every
+/// instance applies within a tick, after which no instance sends that attempt again.
+pub const CLAIMS_KEPT: Duration = Duration::from_secs(3600);
+
+/// How often an instance forgets old webhook claims.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// What an instance of a persistent sandbox keeps beside its state.
 pub struct Sync {
     /// The store (shared by the tenants this instance serves).

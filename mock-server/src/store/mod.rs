@@ -208,6 +208,15 @@ impl Store {
         }
     }
 
+    /// Forgets the webhook claims made before `older_than` ago (their attempts' results are
+    /// entries every instance has applied by then); the number forgotten.
+    pub async fn prune_claims(&self, older_than: Duration) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.prune_claims(older_than).await,
+            Store::Postgres(p) => p.prune_claims(older_than).await,
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {

@@ -224,6 +224,18 @@ impl Postgres {
         Ok(n == 1)
     }
 
+    /// Forgets the webhook claims made before `older_than` ago; the number forgotten.
+    pub async fn prune_claims(&self, older_than: Duration) -> Result<u64, StoreError> {
+        let c = self.client().await?;
+        let before = Utc::now().timestamp_millis() - older_than.as_millis() as i64;
+        c.execute(
+            "DELETE FROM webhook_claims WHERE claimed_ms < $1",
+            &[&before],
+        )
+        .await
+        .map_err(unavailable)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let c = self.client().await?;

@@ -163,6 +163,19 @@ impl Sqlite {
         .await
     }
 
+    /// Forgets the webhook claims made before `older_than` ago; the number forgotten.
+    pub async fn prune_claims(&self, older_than: Duration) -> Result<u64, StoreError> {
+        self.with(move |c| {
+            let before = Utc::now().timestamp_millis() - older_than.as_millis() as i64;
+            c.execute(
+                "DELETE FROM webhook_claims WHERE claimed_ms < ?1",
+                params![before],
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
     /// Whether the file answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| c.query_row("SELECT count(*) FROM sandbox", [], |r| r.get::<_, i64>(0)))
@@ -381,3 +394,28 @@ impl refinery_core::traits::sync::Query<Vec<refinery::Migration>> for Migrations
 }
 
 impl refinery::Migrate for Migrations<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn old_webhook_claims_are_forgotten_and_new_ones_kept() {
+        let dir = std::env::temp_dir().join(format!(
+            "moments-claims-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Sqlite::open(dir.join("sandbox.db")).await.unwrap();
+        let stale = Duration::from_secs(30);
+        assert!(db.claim("t:e:j:1", "a", stale).await.unwrap());
+        assert!(!db.claim("t:e:j:1", "b", stale).await.unwrap(), "held");
+        assert_eq!(db.prune_claims(Duration::from_secs(3600)).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(db.prune_claims(Duration::ZERO).await.unwrap(), 1);
+        assert!(db.claim("t:e:j:1", "b", stale).await.unwrap(), "forgotten");
+        drop(db);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
