@@ -1,5 +1,7 @@
-//! A small harness for the mock-server tests (`tests/tests/mock_*.rs`): one isolated
-//! in-process mock per test, a reqwest client and JSON helpers.
+//! A small harness for the end-to-end tests' mocks (`tests/tests/mock_*.rs`, `security_*.rs`,
+//! `client_flows.rs`, `trust_boundary.rs`, the console's and others; the binaries `cargo xtask ci`
+//! runs against each store are `E2E_STORE_TESTS` in `xtask/src/ci.rs`): one isolated in-process
+//! mock per test, a reqwest client and JSON helpers.
 //!
 //! `MOMENTS_E2E_STORE` picks where a mock started with the default (in-memory) store keeps its
 //! state: unset or `memory`, in memory; `sqlite`, a fresh SQLite file in a temporary directory;

@@ -10,22 +10,22 @@ use moments_client::{
     BoxError, ErrorCode, MomentsClient, Redemptions, RequestOptions, RetryPolicy, TokenGrant,
     TokenProvider,
 };
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use serde_json::{Value, json};
 
 struct Env {
-    mock: MockServer,
-    http: reqwest::Client,
+    /// The harness's mock (on the store `MOMENTS_E2E_STORE` names), alive as long as the `Env`.
+    mock: Mock,
     client: MomentsClient,
 }
 
 impl Env {
     async fn start() -> Env {
-        let mock = MockServer::start().await.expect("mock starts");
+        let mock = Mock::start().await;
         let client = MomentsClient::builder()
-            .base_url(mock.base_url())
-            .secret_key(mock.demo().secret_key.clone())
-            .legacy_api_key(mock.demo().api_key.clone())
+            .base_url(mock.server.base_url())
+            .secret_key(mock.server.demo().secret_key.clone())
+            .legacy_api_key(mock.server.demo().api_key.clone())
             .retry_policy(
                 RetryPolicy::default()
                     .with_max_attempts(5)
@@ -33,35 +33,29 @@ impl Env {
             )
             .build()
             .unwrap();
-        Env {
-            mock,
-            http: reqwest::Client::new(),
-            client,
-        }
+        Env { mock, client }
     }
 
     fn campaign(&self) -> String {
-        self.mock.demo().campaign_id.clone()
+        self.mock.server.demo().campaign_id.clone()
     }
 
+    /// A call to the control API (with the demo secret key in a shared sandbox: [`Mock::call`]).
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.mock.base_url());
-        let rb = match method {
-            "POST" => self.http.post(url),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.get(url),
+        let method = match method {
+            "POST" | "DELETE" => method,
+            _ => "GET",
         };
-        let rb = match body {
-            Some(b) => rb.json(&b),
-            None => rb,
-        };
-        let resp = rb.send().await.unwrap();
+        let resp = self
+            .mock
+            .call(method, path, None, None, body.as_ref())
+            .await;
         assert!(
-            resp.status().is_success(),
+            (200..300).contains(&resp.status),
             "{method} {path}: {}",
-            resp.status()
+            resp.status
         );
-        resp.json().await.unwrap_or(Value::Null)
+        resp.body
     }
 
     async fn trigger(
@@ -98,7 +92,7 @@ impl Env {
 async fn trigger_to_redemption_with_a_secret_key() {
     let env = Env::start().await;
     let app = env.client.apps().get().await.unwrap();
-    assert_eq!(app.id, env.mock.demo().app_id);
+    assert_eq!(app.id, env.mock.server.demo().app_id);
 
     let items: Vec<Item> = env
         .client
@@ -304,7 +298,7 @@ async fn rate_limiting_is_retried_after_the_server_says() {
     .await;
     env.control("DELETE", "/_mock/journal", None).await;
     let app = env.client.apps().get().await.unwrap();
-    assert_eq!(app.id, env.mock.demo().app_id);
+    assert_eq!(app.id, env.mock.server.demo().app_id);
     let journal = env.control("GET", "/_mock/journal", None).await;
     let entries = journal
         .get("data")
@@ -348,7 +342,7 @@ async fn a_mobile_client_reports_through_customer_tokens() {
         calls: AtomicU32::new(0),
     });
     let app = MomentsClient::builder()
-        .base_url(env.mock.base_url())
+        .base_url(env.mock.server.base_url())
         .token_provider(provider.clone())
         .build()
         .unwrap();
@@ -406,7 +400,7 @@ async fn an_expired_customer_token_is_fetched_again() {
         calls: AtomicU32::new(0),
     });
     let app = MomentsClient::builder()
-        .base_url(env.mock.base_url())
+        .base_url(env.mock.server.base_url())
         .token_provider(provider.clone())
         .build()
         .unwrap();
@@ -539,7 +533,7 @@ async fn keys_webhook_endpoints_and_fraud_reviews() {
         .unwrap();
     let secret = key.secret.clone().expect("secret shown once");
     let rotated = MomentsClient::builder()
-        .base_url(env.mock.base_url())
+        .base_url(env.mock.server.base_url())
         .secret_key(secret)
         .build()
         .unwrap();
@@ -612,7 +606,7 @@ async fn keys_webhook_endpoints_and_fraud_reviews() {
 #[tokio::test]
 async fn the_compatibility_endpoints_work_through_the_client() {
     let env = Env::start().await;
-    let demo = env.mock.demo();
+    let demo = env.mock.server.demo();
     let req = LegacyRewardRequest {
         app_id: demo.app_id.clone(),
         moment_id: "first_workout".into(),

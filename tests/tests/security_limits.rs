@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use serde_json::{Value, json};
 
 mod common;
@@ -123,25 +123,21 @@ async fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     assert!(exit.success(), "the mock exits 0 after SIGTERM: {exit:?}");
 }
 
-async fn start() -> (MockServer, reqwest::Client, String, String) {
-    let server = MockServer::start().await.expect("mock");
-    let base = server.base_url();
+/// The harness's mock (on the store `MOMENTS_E2E_STORE` names; keep it as long as the server is
+/// used), a client, the base URL and the demo secret key as `/_mock/demo` tells it.
+async fn start() -> (Mock, reqwest::Client, String, String) {
+    let mock = Mock::start().await;
+    let base = mock.base.clone();
     let http = reqwest::Client::new();
-    let demo: Value = http
-        .get(format!("{base}/_mock/demo"))
-        .send()
-        .await
-        .expect("demo")
-        .json()
-        .await
-        .expect("JSON");
+    // A shared sandbox's control API asks for a secret key: `Mock::call` sends the demo key there.
+    let demo = mock.call("GET", "/_mock/demo", None, None, None).await.body;
     let secret = demo["secret_key"].as_str().expect("secret").to_owned();
-    (server, http, base, secret)
+    (mock, http, base, secret)
 }
 
 #[tokio::test]
 async fn bodies_over_64_kib_get_413_payload_too_large() {
-    let (server, http, base, secret) = start().await;
+    let (mock, http, base, secret) = start().await;
     let big = json!({"name": "x".repeat(70 * 1024)}).to_string();
     for path in ["/v1/campaigns", "/v1/triggers", "/v1/webhook_endpoints"] {
         let res = http
@@ -177,13 +173,13 @@ async fn bodies_over_64_kib_get_413_payload_too_large() {
         .expect("answer");
     assert_ne!(res.status(), 413);
     assert!(res.status().as_u16() < 500);
-    server.shutdown().await;
+    mock.server.shutdown().await;
 }
 
 /// Headers over the documented 16 KiB total are refused with `431 headers_too_large`.
 #[tokio::test]
 async fn headers_over_16_kib_get_431() {
-    let (server, http, base, secret) = start().await;
+    let (mock, http, base, secret) = start().await;
     let res = http
         .get(format!("{base}/v1/app"))
         .bearer_auth(&secret)
@@ -198,14 +194,14 @@ async fn headers_over_16_kib_get_431() {
         !v.to_string().contains(&secret),
         "the refusal does not echo the credential"
     );
-    server.shutdown().await;
+    mock.server.shutdown().await;
 }
 
 /// Far oversized headers and too many headers: a refusal or a closed connection, never a 5xx,
 /// and the server keeps serving.
 #[tokio::test]
 async fn oversized_headers_are_refused_without_harm() {
-    let (server, http, base, secret) = start().await;
+    let (mock, http, base, secret) = start().await;
     let huge = http
         .get(format!("{base}/v1/app"))
         .bearer_auth(&secret)
@@ -237,5 +233,5 @@ async fn oversized_headers_are_refused_without_harm() {
         .await
         .expect("still serving");
     assert_eq!(res.status(), 200);
-    server.shutdown().await;
+    mock.server.shutdown().await;
 }

@@ -16,7 +16,7 @@ use moments_client::models::{
     WebhookEndpointCreate,
 };
 use moments_client::{BoxError, MomentsClient, TokenGrant, TokenProvider, webhooks};
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing_subscriber::fmt::MakeWriter;
@@ -111,10 +111,11 @@ async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<(String, Bytes)>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_log_line_or_error() {
     let logs = capture();
-    let server = MockServer::start().await.expect("mock");
-    let base = server.base_url();
-    let demo = server.demo().clone();
-    let http = reqwest::Client::new();
+    // The harness's mock, on the store `MOMENTS_E2E_STORE` names (its file or database lives as
+    // long as `mock`); its control calls carry the demo key when the sandbox is a shared one.
+    let mock = Mock::start().await;
+    let base = mock.base.clone();
+    let demo = mock.server.demo().clone();
     let mut secrets: Vec<String> = vec![demo.secret_key.clone(), demo.api_key.clone()];
     let mut shown: Vec<String> = Vec::new(); // Display and Debug of errors and values
 
@@ -151,11 +152,11 @@ async fn no_secret_in_any_log_line_or_error() {
     shown.push(format!("{ep:?}"));
 
     // Retries after injected faults, then a reward.
-    http.post(format!("{base}/_mock/faults"))
-        .json(&json!({"route": "POST /v1/triggers", "count": 2, "status": 503}))
-        .send()
-        .await
-        .expect("fault");
+    mock.control(
+        "/_mock/faults",
+        json!({"route": "POST /v1/triggers", "count": 2, "status": 503}),
+    )
+    .await;
     let outcome = admin
         .moments()
         .trigger(
@@ -222,11 +223,8 @@ async fn no_secret_in_any_log_line_or_error() {
         .mine(None)
         .await
         .expect("fresh token works");
-    http.post(format!("{base}/_mock/clock/advance"))
-        .json(&json!({"seconds": 3600}))
-        .send()
-        .await
-        .expect("clock");
+    mock.control("/_mock/clock/advance", json!({"seconds": 3600}))
+        .await;
     let expired = holder.progress().mine(None).await.expect_err("expired");
     shown.push(format!("{expired} {expired:?}"));
 
@@ -301,7 +299,7 @@ async fn no_secret_in_any_log_line_or_error() {
     );
     tracing::debug!(grant = ?TokenGrant::new(ct.token.clone(), 60), "a grant");
     secrets.extend(backend.minted.lock().unwrap().iter().cloned());
-    server.shutdown().await;
+    mock.server.shutdown().await;
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).expect("UTF-8 logs");
     let lines = text.lines().count();

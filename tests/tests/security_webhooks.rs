@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use chrono::{TimeZone, Utc};
 use moments_client::webhooks;
 use moments_client::{Error, ErrorKind, WebhookSignatureError};
-use moments_mock_server::MockServer;
+use moments_e2e::mock::Mock;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -71,10 +71,11 @@ fn signature_error(r: Result<(), Error>) -> WebhookSignatureError {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_delivery_verifies_and_every_alteration_is_refused() {
-    let server = MockServer::start().await.expect("mock");
-    let base = server.base_url();
-    let secret_key = server.demo().secret_key.clone();
-    let campaign = server.demo().campaign_id.clone();
+    // The harness's mock, on the store `MOMENTS_E2E_STORE` names (alive as long as `mock`).
+    let mock = Mock::start().await;
+    let base = mock.base.clone();
+    let secret_key = mock.server.demo().secret_key.clone();
+    let campaign = mock.server.demo().campaign_id.clone();
     let http = reqwest::Client::new();
     let (url, mut rx) = receiver().await;
     let ep: Value = http
@@ -165,7 +166,7 @@ async fn a_real_delivery_verifies_and_every_alteration_is_refused() {
         signature_error(webhooks::verify(&d.body, &moved, &secret, tol, at)),
         WebhookSignatureError::NoMatchingSignature
     );
-    server.shutdown().await;
+    mock.server.shutdown().await;
 }
 
 #[test]
@@ -266,10 +267,11 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
     use moments_client::models::{EventType, WebhookEndpointCreate};
     use moments_client::{ErrorCode, MomentsClient};
 
-    let server = MockServer::start().await.expect("mock");
-    let base = server.base_url();
-    let secret_key = server.demo().secret_key.clone();
-    let campaign = server.demo().campaign_id.clone();
+    // The harness's mock, on the store `MOMENTS_E2E_STORE` names (alive as long as `mock`).
+    let mock = Mock::start().await;
+    let base = mock.base.clone();
+    let secret_key = mock.server.demo().secret_key.clone();
+    let campaign = mock.server.demo().campaign_id.clone();
     let http = reqwest::Client::new();
     let client = MomentsClient::builder()
         .base_url(&base)
@@ -277,15 +279,11 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
         .build()
         .expect("client");
     // The overlap runs on the mock's clock: freeze it, so only the test moves time.
-    let clock: Value = http
-        .post(format!("{base}/_mock/clock/set"))
-        .json(&json!({"frozen": true}))
-        .send()
+    // (Control calls through `Mock::call`: with the demo key when the sandbox is a shared one.)
+    let clock: Value = mock
+        .control("/_mock/clock/set", json!({"frozen": true}))
         .await
-        .expect("clock")
-        .json()
-        .await
-        .expect("JSON");
+        .body;
     let mut now: chrono::DateTime<Utc> = clock["now"].as_str().expect("now").parse().expect("time");
     let (url, mut rx) = receiver().await;
     let ep = client
@@ -332,25 +330,19 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
     }
     webhooks::construct_event_at(&d.body, &d.signature, &old, tol, now).expect("old secret");
     // One second before the end it still does.
-    let advanced = http
-        .post(format!("{base}/_mock/clock/advance"))
-        .json(&json!({"seconds": 3599}))
-        .send()
-        .await
-        .expect("advance");
-    assert_eq!(advanced.status(), 200);
+    let advanced = mock
+        .control("/_mock/clock/advance", json!({"seconds": 3599}))
+        .await;
+    assert_eq!(advanced.status, 200);
     now += chrono::Duration::seconds(3599);
     let d = deliver().await;
     webhooks::verify(&d.body, &d.signature, &old, tol, now).expect("old secret, last second");
 
     // From the end of the window, only the new secret signs.
-    let advanced = http
-        .post(format!("{base}/_mock/clock/advance"))
-        .json(&json!({"seconds": 1}))
-        .send()
-        .await
-        .expect("advance");
-    assert_eq!(advanced.status(), 200);
+    let advanced = mock
+        .control("/_mock/clock/advance", json!({"seconds": 1}))
+        .await;
+    assert_eq!(advanced.status, 200);
     now += chrono::Duration::seconds(1);
     let d = deliver().await;
     assert_eq!(v1_entries(&d.signature), 1, "{}", d.signature);
@@ -409,5 +401,5 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
         signature_error(webhooks::verify(&d.body, &d.signature, &new, tol, now)),
         WebhookSignatureError::NoMatchingSignature
     );
-    server.shutdown().await;
+    mock.server.shutdown().await;
 }

@@ -86,8 +86,8 @@ fn cargo_test() -> Result {
 const E2E_STORE_ENV: &str = "MOMENTS_E2E_STORE";
 
 /// The test binaries of `moments-e2e` run against each persistent store: those whose mocks start through the
-/// harness. `client_flows`, `security_limits`, `security_no_secrets` and `security_webhooks` start a `MockServer`
-/// of their own, always in memory: against a store they would only run again.
+/// harness. (`security_limits`'s two tests of the mock binary as a process, `--workers` and SIGTERM, run it in
+/// memory whatever the store: against a store they only run again.)
 const E2E_STORE_TESTS: &[&str] = &[
     "mock_flow",
     "mock_money",
@@ -96,10 +96,14 @@ const E2E_STORE_TESTS: &[&str] = &[
     "mock_control",
     "mock_openapi",
     "trust_boundary",
+    "client_flows",
     "security_auth_matrix",
     "security_fraud",
+    "security_limits",
+    "security_no_secrets",
     "security_reward_links",
     "security_token_scope",
+    "security_webhooks",
     "console_app",
     "console_campaigns",
     "console_session",
