@@ -152,11 +152,13 @@ async fn no_secret_in_any_log_line_or_error() {
     shown.push(format!("{ep:?}"));
 
     // Retries after injected faults, then a reward.
-    mock.control(
-        "/_mock/faults",
-        json!({"route": "POST /v1/triggers", "count": 2, "status": 503}),
-    )
-    .await;
+    let fault = mock
+        .control(
+            "/_mock/faults",
+            json!({"route": "POST /v1/triggers", "count": 2, "status": 503}),
+        )
+        .await;
+    assert_eq!(fault.status, 201, "fault set: {}", fault.text);
     let outcome = admin
         .moments()
         .trigger(
