@@ -5,38 +5,160 @@ use std::time::Instant;
 use crate::util::{self, Result, cargo};
 use crate::{api, kotlin, postgres, release, swift, swift_run};
 
-type Step = (&'static str, fn() -> Result);
+/// A step: its name, what it runs, and what it leaves on disk that no later step reads.
+type Step = (&'static str, fn() -> Result, &'static [Leftover]);
+
+/// Build output a passed step leaves that no later step reads, removed before the next step: a clean
+/// run builds the workspace several ways (tests, fuzz targets on nightly, release libraries for the
+/// Kotlin and Swift SDKs), and keeping all of them at once outgrew a CI machine's disk.
+#[derive(Clone, Copy, Debug)]
+enum Leftover {
+    /// The test executables in `target/debug/deps` (relinked if tests run again).
+    TestExecutables,
+    /// A directory under the target directory.
+    Target(&'static str),
+    /// A directory under the repository.
+    Repo(&'static str),
+}
 
 const STEPS: &[Step] = &[
-    ("system packages", system_packages),
-    ("cargo fmt --check", || {
-        util::run(cargo().args(["fmt", "--all", "--", "--check"]))
-    }),
-    ("cargo clippy -D warnings", || {
-        util::run(cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))
-    }),
-    ("cargo test --workspace", cargo_test),
-    ("versions agree; crates package", release::ci_check),
-    ("schemathesis (bounded)", || {
-        util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh")))
-    }),
-    ("fuzz targets (5 s each)", fuzz_smoke),
+    ("system packages", system_packages, &[]),
+    (
+        "cargo fmt --check",
+        || util::run(cargo().args(["fmt", "--all", "--", "--check"])),
+        &[],
+    ),
+    (
+        "cargo clippy -D warnings",
+        || {
+            util::run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+        &[],
+    ),
+    (
+        "cargo test --workspace",
+        cargo_test,
+        &[Leftover::TestExecutables],
+    ),
+    (
+        "versions agree; crates package",
+        release::ci_check,
+        &[Leftover::Target("package")],
+    ),
+    (
+        "schemathesis (bounded)",
+        || util::run(util::cmd("bash").arg(util::root().join("scripts/schemathesis.sh"))),
+        &[],
+    ),
+    (
+        "fuzz targets (5 s each)",
+        fuzz_smoke,
+        &[Leftover::Repo("fuzz/target")],
+    ),
     // The committed generated bindings, then the public API dumps (api/) and the Kotlin/Swift parity table.
-    ("bindings, public API, parity", api::check),
-    ("Kotlin SDK tests", kotlin::test),
-    ("Swift SDK tests", swift::test),
+    (
+        "bindings, public API, parity",
+        api::check,
+        &[Leftover::Target("api-rustdoc")],
+    ),
+    ("Kotlin SDK tests", kotlin::test, &[]),
+    ("Swift SDK tests", swift::test, &[]),
     (
         "Swift: a package outside the repository",
         swift_run::outside_package_check,
+        &[],
     ),
 ];
+
+impl Leftover {
+    /// Removes it; the bytes freed.
+    fn remove(self) -> std::io::Result<u64> {
+        match self {
+            Leftover::TestExecutables => {
+                let deps = util::target_dir().join("debug/deps");
+                let Ok(entries) = std::fs::read_dir(&deps) else {
+                    return Ok(0);
+                };
+                let mut freed = 0;
+                for entry in entries {
+                    let entry = entry?;
+                    let meta = entry.metadata()?;
+                    if is_executable(&entry.path(), &meta) {
+                        std::fs::remove_file(entry.path())?;
+                        // A binary's copy hard-linked in `target/debug` keeps its bytes.
+                        if links(&meta) == 1 {
+                            freed += meta.len();
+                        }
+                    }
+                }
+                Ok(freed)
+            }
+            Leftover::Target(dir) => remove_dir(&util::target_dir().join(dir)),
+            Leftover::Repo(dir) => remove_dir(&util::root().join(dir)),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Leftover::TestExecutables => "the test executables".into(),
+            Leftover::Target(dir) => format!("{}", util::target_dir().join(dir).display()),
+            Leftover::Repo(dir) => dir.into(),
+        }
+    }
+}
+
+/// A test executable cargo wrote: a file with no extension whose mode lets its owner run it.
+fn is_executable(path: &std::path::Path, meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    let runnable = {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o100 != 0
+    };
+    #[cfg(not(unix))]
+    let runnable = path.extension().is_some_and(|e| e == "exe");
+    meta.is_file() && runnable && (cfg!(not(unix)) || path.extension().is_none())
+}
+
+#[cfg(unix)]
+fn links(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn links(_: &std::fs::Metadata) -> u64 {
+    1
+}
+
+/// Removes a directory tree; the bytes its files held.
+fn remove_dir(dir: &std::path::Path) -> std::io::Result<u64> {
+    if !dir.exists() {
+        return Ok(0);
+    }
+    let size = dir_size(dir)?;
+    std::fs::remove_dir_all(dir)?;
+    Ok(size)
+}
+
+fn dir_size(dir: &std::path::Path) -> std::io::Result<u64> {
+    let mut size = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        size += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(size)
+}
 
 /// Chromium and chromedriver for the landing-page browser test (Debian, as root); elsewhere they must
 /// already be installed, or the browser test fails under CI with a message saying so.
@@ -200,7 +322,7 @@ pub fn run() -> Result {
     unsafe { std::env::set_var("CARGO_INCREMENTAL", "0") };
     let mut done: Vec<(&str, std::time::Duration, bool)> = Vec::new();
     let mut failure = None;
-    for (i, (name, step)) in STEPS.iter().enumerate() {
+    for (i, (name, step, leftovers)) in STEPS.iter().enumerate() {
         println!(
             "\n################ ci step {}/{}: {name} ################",
             i + 1,
@@ -213,6 +335,16 @@ pub fn run() -> Result {
             failure = Some(format!("step `{name}` failed: {err}"));
             break;
         }
+        for leftover in *leftovers {
+            match leftover.remove() {
+                Ok(freed) => println!(
+                    "removed {} ({:.1} GB): no later step reads it",
+                    leftover.describe(),
+                    freed as f64 / 1e9
+                ),
+                Err(e) => println!("could not remove {}: {e}", leftover.describe()),
+            }
+        }
     }
     println!("\n################ ci summary ################");
     for (name, took, ok) in &done {
@@ -223,7 +355,7 @@ pub fn run() -> Result {
             took.as_secs_f64()
         );
     }
-    for (name, _) in STEPS.iter().skip(done.len()) {
+    for (name, _, _) in STEPS.iter().skip(done.len()) {
         println!("{:<6} {:<28}", "skip", name);
     }
     match failure {
