@@ -12,6 +12,9 @@ pub struct Fixture {
     pub reward_token: String,
     /// Where the redemption pool's token files go: this prefix, the wrk thread's number, `.txt`.
     pub pool: String,
+    /// The path of the sandbox's base URL, before every path the scripts request: empty for the root
+    /// tenant, `/t/ID` for tenant `ID` of a shared sandbox.
+    pub base_path: String,
 }
 
 /// The digital item the bench's campaigns offer (loaded with ample stock by the setup).
@@ -84,6 +87,7 @@ impl Scenario {
     /// The wrk Lua script for this scenario.
     pub fn script(self, f: &Fixture, run: &str) -> String {
         let auth = format!("Bearer {}", f.secret_key);
+        let base = &f.base_path;
         match self {
             Scenario::Trigger => format!(
                 r#"
@@ -99,7 +103,7 @@ request = function()
   local ip = "10." .. (tid % 250) .. "." .. math.floor(counter / 250) % 250 .. "." .. counter % 250
   local body = '{{"campaign_id":"{campaign}","moment_id":"{moment}","customer":{{"id":"bench-{run}-' .. id ..
     '","marketplace":"US"}},"device":{{"type":"Android","id":"dev-{run}-' .. id .. '","ip":"' .. ip .. '"}}}}'
-  return wrk.format("POST", "/v1/triggers", {{
+  return wrk.format("POST", "{base}/v1/triggers", {{
     ["Authorization"] = "{auth}",
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = "bench-{run}-" .. id
@@ -114,7 +118,7 @@ end
                 format!(
                     r#"
 wrk.method = "POST"
-wrk.path = "/v1/triggers"
+wrk.path = "{base}/v1/triggers"
 wrk.body = '{body}'
 wrk.headers["Authorization"] = "{auth}"
 wrk.headers["Content-Type"] = "application/json"
@@ -125,7 +129,7 @@ wrk.headers["Idempotency-Key"] = "bench-replay-{run}"
             Scenario::RewardRead => format!(
                 r#"
 wrk.method = "GET"
-wrk.path = "/v1/rewards/{id}"
+wrk.path = "{base}/v1/rewards/{id}"
 wrk.headers["Authorization"] = "{auth}"
 "#,
                 id = f.reward_id
@@ -133,7 +137,7 @@ wrk.headers["Authorization"] = "{auth}"
             Scenario::Landing => format!(
                 r#"
 wrk.method = "GET"
-wrk.path = "/r/{token}"
+wrk.path = "{base}/r/{token}"
 "#,
                 token = f.reward_token
             ),
@@ -160,9 +164,9 @@ request = function()
   local token = tokens[taken]
   if token == nil then
     exhausted = true
-    return wrk.format("GET", "/v1/redemptions/{fallback}")
+    return wrk.format("GET", "{base}/v1/redemptions/{fallback}")
   end
-  return wrk.format("POST", "/v1/redemptions/" .. token,
+  return wrk.format("POST", "{base}/v1/redemptions/" .. token,
     {{["Content-Type"] = "application/json"}}, '{{"item_id":"{item}"}}')
 end
 response = function(status, headers, body)

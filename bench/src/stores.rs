@@ -1,10 +1,14 @@
 //! `moments-bench stores`: the trigger path (fresh key per request) on each of the mock's stores side
-//! by side in one run: in memory, SQLite, PostgreSQL with one instance, and PostgreSQL with two
-//! instances sharing one database (the load split between them: one wrk per instance, each with half
-//! the connections). For each: triggers/s, p50/p99, non-2xx answers (any fails the run), CPU of the
-//! mock(s) and of the PostgreSQL server per 1,000 triggers, and each as a ratio to the in-memory row.
-//! Then, where the time goes on PostgreSQL: one more short load per PostgreSQL layout with
-//! `pg_stat_activity` sampled every 100 ms.
+//! by side in one run: in memory, SQLite, PostgreSQL with one instance, PostgreSQL with two
+//! instances sharing one database and serving the same sandbox (the load split between them: one wrk
+//! per instance, each with half the connections), and PostgreSQL with two instances on one database
+//! serving a tenant each (tenant A created through the first, tenant B through the second, each
+//! instance's wrk loading its own tenant under `/t/ID`: a tenant is a sandbox of its own, with its own
+//! log and row lock, so this is how a shared sandbox used by several teams scales across instances,
+//! where the same sandbox on two serializes on its one lock). For each: triggers/s, p50/p99, non-2xx
+//! answers (any fails the run), CPU of the mock(s) and of the PostgreSQL server per 1,000 triggers,
+//! and each as a ratio to the in-memory row. Then, where the time goes on PostgreSQL: one more short
+//! load per PostgreSQL layout with `pg_stat_activity` sampled every 100 ms.
 //!
 //! PostgreSQL is the server `MOMENTS_TEST_POSTGRES` names (`cargo xtask bench stores` starts a
 //! throwaway one on this machine); each load gets a fresh database on it, dropped at the end.
@@ -44,8 +48,10 @@ enum Layout {
     Memory,
     Sqlite,
     Postgres,
-    /// Two instances on one PostgreSQL database.
+    /// Two instances on one PostgreSQL database, both serving its root sandbox.
     Postgres2,
+    /// Two instances on one PostgreSQL database, each serving a tenant of its own (created through it).
+    PostgresTenants,
 }
 
 impl Layout {
@@ -55,6 +61,7 @@ impl Layout {
             Layout::Sqlite => "SQLite",
             Layout::Postgres => "PostgreSQL, one instance",
             Layout::Postgres2 => "PostgreSQL, two instances on one database",
+            Layout::PostgresTenants => "PostgreSQL, two instances, a tenant each",
         }
     }
 
@@ -64,15 +71,27 @@ impl Layout {
             Layout::Sqlite => "sqlite",
             Layout::Postgres => "pg1",
             Layout::Postgres2 => "pg2",
+            Layout::PostgresTenants => "pg2t",
         }
     }
 
     fn instances(self) -> usize {
-        if self == Layout::Postgres2 { 2 } else { 1 }
+        match self {
+            Layout::Postgres2 | Layout::PostgresTenants => 2,
+            Layout::Memory | Layout::Sqlite | Layout::Postgres => 1,
+        }
     }
 
     fn postgres(self) -> bool {
-        matches!(self, Layout::Postgres | Layout::Postgres2)
+        matches!(
+            self,
+            Layout::Postgres | Layout::Postgres2 | Layout::PostgresTenants
+        )
+    }
+
+    /// Whether each instance serves a tenant of its own (else all serve the root sandbox).
+    fn tenants(self) -> bool {
+        self == Layout::PostgresTenants
     }
 }
 
@@ -130,7 +149,8 @@ struct Measured {
     /// CPU of the PostgreSQL server's processes, clock ticks of 10 ms.
     pg_ticks: Option<u64>,
     pg: Option<PgCounters>,
-    /// Rewards the load's campaign issued (its spend, 1 cent each), read after the load.
+    /// Rewards the load's campaign(s) issued (their spend, 1 cent each; a tenant each: summed over
+    /// the tenants), read after the load.
     rewards: u64,
 }
 
@@ -313,6 +333,7 @@ fn measure_all(
         Layout::Sqlite,
         Layout::Postgres,
         Layout::Postgres2,
+        Layout::PostgresTenants,
     ] {
         eprintln!(
             "== {}: {} s at {} connections",
@@ -335,7 +356,7 @@ fn measure_all(
         rows.push(row);
     }
     let mut waits = Vec::new();
-    for layout in [Layout::Postgres, Layout::Postgres2] {
+    for layout in [Layout::Postgres, Layout::Postgres2, Layout::PostgresTenants] {
         eprintln!(
             "== where the time goes: {}, {} s, pg_stat_activity every {} ms",
             layout.label(),
@@ -351,7 +372,9 @@ fn measure_all(
 struct Prepared {
     mocks: Vec<Server>,
     scripts: Vec<PathBuf>,
-    campaign: setup::BenchCampaign,
+    /// The campaign(s) the load triggers, each with the base URL to read it at: the root sandbox's
+    /// one on the first instance, or each tenant's on the instance that serves it.
+    campaigns: Vec<(String, setup::BenchCampaign)>,
     db: Option<String>,
     sqlite: Option<PathBuf>,
 }
@@ -370,7 +393,9 @@ impl Drop for Prepared {
 
 /// Starts the layout's mock(s) on a fresh store, puts the fixtures and a campaign of its own in it
 /// (through the first instance; the others apply them from the log) and writes each instance's
-/// trigger script (keys, customers and devices of its own).
+/// trigger script (keys, customers and devices of its own). A tenant each: each instance creates a
+/// tenant, puts the fixtures and a campaign in it, and its script loads that tenant; no instance
+/// hears of the other's tenant.
 fn prepare(
     opts: &Options,
     work: &Path,
@@ -393,7 +418,7 @@ fn prepare(
             sqlite = Some(file);
             spec
         }
-        Layout::Postgres | Layout::Postgres2 => {
+        Layout::Postgres | Layout::Postgres2 | Layout::PostgresTenants => {
             let name = format!("bench_{run}_{}_{purpose}", layout.tag());
             let url = pg.create(&name)?;
             db = Some(name);
@@ -403,18 +428,50 @@ fn prepare(
     let mut prepared = Prepared {
         mocks: Vec::new(),
         scripts: Vec::new(),
-        campaign: setup::BenchCampaign {
-            secret_key: String::new(),
-            id: String::new(),
-        },
+        campaigns: Vec::new(),
         db,
         sqlite,
     };
+    // The admin key creates the tenants (a shared sandbox needs one; the other layouts make none).
+    let admin_key = format!("bench-admin-{run}");
     for i in 0..layout.instances() {
         let mut cmd = Command::new(&opts.mock_bin);
         cmd.args(["--port", "0", "--store", &store]);
+        if layout.tenants() {
+            cmd.args(["--admin-key", &admin_key]);
+        }
         let name = format!("moments mock ({}, instance {})", layout.tag(), i + 1);
         prepared.mocks.push(Server::start(&name, cmd, None)?);
+    }
+    if layout.tenants() {
+        for (i, mock) in prepared.mocks.iter().enumerate() {
+            // Tenant `a` through the first instance, `b` through the second: each set up and loaded
+            // through the instance that created it.
+            let id = format!("bench-{}", char::from(b'a' + i as u8));
+            let tenant = rt.block_on(setup::new_tenant(&mock.url, &admin_key, &id))?;
+            let tag = format!("{run}-{}-{purpose}-{}", layout.tag(), tenant.id);
+            let mut fixture = rt.block_on(setup::prepare_in(
+                &tenant.base,
+                &tenant.secret_key,
+                &tag,
+                work,
+            ))?;
+            let campaign = rt.block_on(setup::new_campaign_in(
+                &tenant.base,
+                &tenant.secret_key,
+                &tag,
+            ))?;
+            fixture.secret_key = campaign.secret_key.clone();
+            fixture.campaign_id = campaign.id.clone();
+            let script = super::write_script(
+                work,
+                &format!("stores_{}_{purpose}_{}", layout.tag(), i + 1),
+                &Scenario::Trigger.script(&fixture, &tag),
+            )?;
+            prepared.scripts.push(script);
+            prepared.campaigns.push((tenant.base, campaign));
+        }
+        return Ok(prepared);
     }
     let first = prepared.mocks[0].url.clone();
     let mut fixture = rt.block_on(setup::prepare(&first, run, work))?;
@@ -436,7 +493,7 @@ fn prepare(
         )?;
         prepared.scripts.push(script);
     }
-    prepared.campaign = campaign;
+    prepared.campaigns.push((first, campaign));
     Ok(prepared)
 }
 
@@ -499,10 +556,10 @@ fn measure(
     let loads = load_all(&prepared, opts.connections, opts.seconds)?;
     let mock_after = mock_ticks(&prepared.mocks);
     let pg_after = pg.cpu_ticks();
-    let rewards = rt.block_on(setup::rewards_issued(
-        &prepared.mocks[0].url,
-        std::slice::from_ref(&prepared.campaign),
-    ))?;
+    let mut rewards = 0;
+    for (base, campaign) in &prepared.campaigns {
+        rewards += rt.block_on(setup::rewards_issued(base, std::slice::from_ref(campaign)))?;
+    }
     let pg_counters = match (&prepared.db, counters_before) {
         (Some(db), Some(before)) => {
             // Backends report their counts at most once a second.
@@ -646,8 +703,20 @@ fn render(
     );
     let _ = writeln!(
         out,
-        "- two instances: one wrk per instance at once, {} connections each; triggers/s is their sum, p50 and p99 are each one's\n",
+        "- two instances: one wrk per instance at once, {} connections each; triggers/s is their sum, p50 and p99 are each one's",
         opts.connections / 2
+    );
+    let _ = writeln!(
+        out,
+        "- two instances on one database: both serve the same sandbox, whose writes serialize on its one row lock"
+    );
+    let _ = writeln!(
+        out,
+        "- two instances, a tenant each: the same two instances on one database, but tenant A created through the first \
+         and tenant B through the second, and each instance's wrk loads its own tenant (`/t/ID/v1/triggers`), so \
+         each instance only loads the tenant it serves. A tenant is a sandbox of its own, with its own log and its \
+         own row lock: this row is how a shared sandbox used by several teams scales across instances. Rewards are \
+         counted per tenant and summed\n"
     );
     let _ = writeln!(
         out,
@@ -840,7 +909,7 @@ fn render_waits(out: &mut String, w: &Waits, connections: u32) {
     };
     let _ = writeln!(
         out,
-        "\n- a write transaction (holding the sandbox row, or waiting for it) was open in {:.0} % of the samples; \
+        "\n- a write transaction (holding a sandbox's row, or waiting for it) was open in {:.0} % of the samples; \
          1 ÷ triggers/s = {:.3} ms per trigger",
         100.0 * f64::from(w.with_write) / n,
         1000.0 / rate
@@ -879,12 +948,12 @@ fn render_targets(out: &mut String, opts: &Options, rows: &[Measured]) {
             .map(|l| format!("{:.0}/s", l.requests_per_sec))
             .collect();
         targets.push((
-            "PostgreSQL, two instances: ≥ 1,000 triggers/s per instance".into(),
+            "PostgreSQL, two instances on one database: ≥ 1,000 triggers/s per instance".into(),
             each.join(" / "),
             r.loads.iter().all(|l| l.requests_per_sec >= 1000.0),
         ));
         targets.push((
-            "PostgreSQL, two instances: p99 ≤ 25 ms on each".into(),
+            "PostgreSQL, two instances on one database: p99 ≤ 25 ms on each".into(),
             r.loads
                 .iter()
                 .map(|l| format!("{:.2} ms", l.p99_ms))
@@ -903,7 +972,8 @@ fn render_targets(out: &mut String, opts: &Options, rows: &[Measured]) {
     if let (Some(one), Some(two)) = (find(Layout::Postgres), find(Layout::Postgres2)) {
         let ratio = two.rate() / one.rate().max(f64::MIN_POSITIVE);
         targets.push((
-            "PostgreSQL: two instances give more triggers/s than one".into(),
+            "PostgreSQL: two instances on one database (one sandbox) give more triggers/s than one"
+                .into(),
             format!(
                 "{:.0} / {:.0} = {ratio:.2}× ({:+.0} %)",
                 two.rate(),
