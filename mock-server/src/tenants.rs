@@ -3,7 +3,8 @@
 //! A tenant is a sandbox of its own: its apps, accounts, campaigns and rewards, and its own virtual
 //! clock (its time rules follow it, no other tenant's), faults, mode, journal and reset. The
 //! tenant `default` is served at the root (`/v1/…`, `/_mock/…`, the demo); tenant `acme` under
-//! `/t/acme/…`, which is its base URL (its reward links are `…/t/acme/r/TOKEN`). In a shared
+//! `/t/acme/…`, which is its base URL (its reward links are `…/t/acme/r/TOKEN`); a request at the
+//! root with a secret key or customer token of `acme` is served by `acme` too. In a shared
 //! sandbox each tenant's control API (`/_mock/…` but the health check) acts only for a caller with
 //! a secret key of that tenant, and the operations on the whole sandbox — creating a tenant, listing
 //! them, resetting all — are under `/_mock/admin/…` and need the admin key given at start
@@ -237,6 +238,37 @@ impl Tenants {
         Ok(out)
     }
 
+    /// The tenant other than the root whose secret key or customer token `cred` is, if any. A
+    /// credential no tenant built here knows may be one another instance made: then every tenant
+    /// is loaded and brought up to date before it is looked for again.
+    async fn owner_of(&self, cred: &str) -> Option<Tenant> {
+        let knows = |t: &Tenant| crate::http::auth::resolve_credential(&t.app, cred).is_ok();
+        if knows(self.root()) {
+            return None;
+        }
+        let others = |ts: Vec<Tenant>| {
+            ts.into_iter()
+                .find(|t| !Arc::ptr_eq(&t.app.0, &self.root().app.0) && knows(t))
+        };
+        if let Some(t) = others(self.loaded()) {
+            return Some(t);
+        }
+        // Only what may be a credential is looked for further: anything else is the root's 401.
+        if !(cred.starts_with("sk_") || cred.starts_with("ct_")) || self.settings.store.is_none() {
+            return None;
+        }
+        let all: Vec<Tenant> = self.all().await.ok()?.into_iter().map(|(_, t)| t).collect();
+        for t in &all {
+            if let Err(e) = crate::sync::catch_up(&t.app).await {
+                tracing::warn!("looking for a credential's tenant: {e}");
+            }
+        }
+        if knows(self.root()) {
+            return None;
+        }
+        others(all)
+    }
+
     /// Creates a tenant (random demo keys; `fixtures` loaded).
     pub async fn create(&self, body: NewTenant) -> Result<TenantView, ApiError> {
         let id = match body.id {
@@ -382,7 +414,8 @@ fn unavailable(e: crate::store::StoreError) -> ApiError {
 pub struct AdminCall;
 
 /// Routes a request to its tenant: `/_mock/admin/…` to the admin API, `/t/{id}/…` (in a shared
-/// sandbox) to tenant `id` with the prefix taken off, anything else to the root tenant.
+/// sandbox) to tenant `id` with the prefix taken off, a request at the root with another tenant's
+/// credential to that tenant, anything else to the root tenant.
 pub async fn dispatch(tenants: Arc<Tenants>, mut req: Request) -> Result<Response, Infallible> {
     let path = req.uri().path();
     if tenants.shared() {
@@ -408,6 +441,13 @@ pub async fn dispatch(tenants: Arc<Tenants>, mut req: Request) -> Result<Respons
                 *req.uri_mut() = uri;
             }
             return tenant.router.oneshot(req).await;
+        }
+        // A credential of another tenant at the root: that tenant serves the request, as at its
+        // own base URL.
+        if let Ok(cred) = crate::http::auth::bearer(req.headers())
+            && let Some(owner) = tenants.owner_of(cred).await
+        {
+            return owner.router.oneshot(req).await;
         }
     }
     tenants.root().router.clone().oneshot(req).await

@@ -54,6 +54,17 @@ impl Shared {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET {base}{path}` with `key`.
+    async fn get(&self, base: &str, key: &str, path: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::GET,
+            &format!("{base}{path}"),
+            Some(key),
+            None,
+        )
+        .await
+    }
+
     async fn tenant(&self, id: &str) -> TenantRef {
         let (status, body) = self
             .call(
@@ -163,6 +174,126 @@ async fn a_tenants_clock_expires_its_rewards_and_no_one_elses() {
         )
         .await;
     assert_eq!(root_clock["offset_seconds"], 0);
+}
+
+#[tokio::test]
+async fn a_tenants_credentials_at_the_root_url_act_for_that_tenant_only() {
+    let s = Shared::start().await;
+    let (a, b) = (s.tenant("team-a").await, s.tenant("team-b").await);
+    let root = s.server.base_url();
+    // A's secret key at the root reaches A's demo campaign (each tenant's demo has the same ids: what
+    // is whose shows with the rewards below).
+    let (status, body) = s
+        .get(&root, &a.key, &format!("/v1/campaigns/{}", a.campaign))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A reward triggered at the root with A's key is A's: its link under A's base URL.
+    let at_root = TenantRef {
+        base: root.clone(),
+        key: a.key.clone(),
+        campaign: a.campaign.clone(),
+    };
+    let ra = s.trigger(&at_root, "cust-root").await;
+    assert!(
+        ra["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/r/", a.base)),
+        "{ra}"
+    );
+    let rb = s.trigger(&b, "cust-root").await;
+    let (ida, idb) = (ra["id"].as_str().unwrap(), rb["id"].as_str().unwrap());
+    assert_eq!(
+        s.get(&a.base, &a.key, &format!("/v1/rewards/{ida}"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.get(&b.base, &b.key, &format!("/v1/rewards/{ida}"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        s.get(&root, &a.key, &format!("/v1/rewards/{idb}")).await.0,
+        404
+    );
+    let root_key = s.server.demo().secret_key.clone();
+    assert_eq!(
+        s.get(&root, &root_key, &format!("/v1/rewards/{ida}"))
+            .await
+            .0,
+        404
+    );
+
+    // A customer token A minted at the root acts at the root for A's customer, in A.
+    let (status, token) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("{root}/v1/customer_tokens"),
+            Some(&a.key),
+            Some(json!({"customer_id": "cust-root", "marketplace": "US"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let ct = token["token"].as_str().unwrap();
+    let (status, mine) = s
+        .get(
+            &root,
+            ct,
+            &format!("/v1/rewards/{}", ra["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    let (status, _) = s
+        .get(
+            &root,
+            ct,
+            &format!("/v1/rewards/{}", rb["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 404, "B's reward is not in A's sandbox");
+
+    // The control API at the root with A's key moves A's clock: A's reward expires, B's and the
+    // root's clocks stay.
+    let (status, clock) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("{root}/_mock/clock/advance"),
+            Some(&a.key),
+            Some(json!({ "seconds": 400 * 86_400 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(
+        s.reward_status(&a, ra["id"].as_str().unwrap()).await,
+        "expired"
+    );
+    assert_eq!(
+        s.reward_status(&b, rb["id"].as_str().unwrap()).await,
+        "issued"
+    );
+    let (_, root_clock) = s
+        .get(&root, &s.server.demo().secret_key, "/_mock/clock")
+        .await;
+    assert_eq!(root_clock["offset_seconds"], 0);
+
+    // A key no tenant has is the root's 401; A's key at B's base URL is B's 401.
+    let (status, _) = s
+        .get(&root, "sk_test_not_a_key_of_anyone_at_all", "/v1/campaigns")
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/v1/campaigns", b.base),
+            Some(&a.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
 }
 
 #[tokio::test]
@@ -478,6 +609,17 @@ async fn tenants_are_kept_apart_across_instances_on_postgres() {
             "issued"
         );
     }
+    // A tenant made through instance one: its key at instance two's root, at once, is served by it.
+    let c = created(&one, "team-c").await;
+    let (status, body) = two
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/v1/campaigns/{}", two.server.base_url(), c.campaign),
+            Some(&c.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     // The list of tenants is the same through either instance.
     for s in [&one, &two] {
         let (status, list) = s
@@ -495,7 +637,7 @@ async fn tenants_are_kept_apart_across_instances_on_postgres() {
             .iter()
             .map(|t| t["id"].as_str().unwrap())
             .collect();
-        assert_eq!(ids, ["default", "team-a", "team-b"]);
+        assert_eq!(ids, ["default", "team-a", "team-b", "team-c"]);
     }
     drop((one, two));
 }

@@ -14,7 +14,7 @@ use crate::domain::principal::Principal;
 use crate::domain::shard::FastMap;
 
 /// The credential of the `Authorization: Bearer …` header.
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
