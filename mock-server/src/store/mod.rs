@@ -318,12 +318,12 @@ impl IdemTable<'_> {
         ttl: chrono::Duration,
         abandoned: Duration,
     ) -> Result<IdemClaim, StoreError> {
+        let real_ms = chrono::Utc::now().timestamp_millis();
         let c = IdemClock {
             now_ms: now.timestamp_millis(),
             expired_before_ms: (now - ttl).timestamp_millis(),
-            real_ms: chrono::Utc::now().timestamp_millis(),
-            abandoned_before_ms: chrono::Utc::now().timestamp_millis()
-                - abandoned.as_millis() as i64,
+            real_ms,
+            abandoned_before_ms: real_ms - abandoned.as_millis() as i64,
         };
         match self.0 {
             Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, c).await,

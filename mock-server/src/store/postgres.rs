@@ -27,6 +27,23 @@ const MIGRATION_LOCK: i64 = 0x6d6f_6d65_6e74;
 pub struct Postgres {
     pool: Pool,
     location: String,
+    claims: std::sync::Arc<std::sync::Mutex<ClaimQueue>>,
+}
+
+/// Idempotency claims waiting for the next group.
+#[derive(Default)]
+struct ClaimQueue {
+    waiting: Vec<PendingClaim>,
+    /// Whether a task is making groups (it takes the waiting ones until there are none).
+    running: bool,
+}
+
+struct PendingClaim {
+    scope: String,
+    key: String,
+    fingerprint: String,
+    clock: IdemClock,
+    done: tokio::sync::oneshot::Sender<Result<IdemClaim, StoreError>>,
 }
 
 /// A write transaction on one connection, holding the sandbox row's lock. Dropped uncommitted, its
@@ -112,7 +129,11 @@ impl Postgres {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(unavailable)?;
-        Ok(Postgres { pool, location })
+        Ok(Postgres {
+            pool,
+            location,
+            claims: Default::default(),
+        })
     }
 
     /// The sandbox of `tenant`, created from `proposal` if there is none (and a proposal).
@@ -243,9 +264,9 @@ impl Postgres {
         Ok(())
     }
 
-    /// Claims an idempotency key: one prepared statement in the common case (a fresh key, or one
-    /// whose answer expired or whose claim was abandoned, taken over in place); a key held by
-    /// another request is read back with a second one.
+    /// Claims an idempotency key. Claims arriving while one is being made wait and go together as
+    /// the next group: one statement and one commit for the group ([`claim_group`]), as writes go
+    /// in one transaction per batch.
     pub async fn idem_claim(
         &self,
         scope: &str,
@@ -253,42 +274,38 @@ impl Postgres {
         fingerprint: &str,
         clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
-        let c = self.client().await?;
-        let claim = c.prepare_cached(CLAIM).await.map_err(unavailable)?;
-        let claimed = c
-            .execute(
-                &claim,
-                &[
-                    &scope,
-                    &key,
-                    &fingerprint,
-                    &clock.now_ms,
-                    &clock.real_ms,
-                    &clock.expired_before_ms,
-                    &clock.abandoned_before_ms,
-                ],
-            )
-            .await
-            .map_err(unavailable)?;
-        if claimed == 1 {
-            return Ok(IdemClaim::Claimed);
-        }
-        let held = c.prepare_cached(HELD).await.map_err(unavailable)?;
-        let row = c
-            .query_opt(&held, &[&scope, &key])
-            .await
-            .map_err(unavailable)?;
-        Ok(match row {
-            // Released between the two statements: in progress a moment ago; a retry claims it.
-            None => IdemClaim::InProgress { same: true },
-            Some(r) => {
-                let same = r.get::<_, String>(0) == fingerprint;
-                match r.get::<_, Option<Vec<u8>>>(1) {
-                    None => IdemClaim::InProgress { same },
-                    Some(answer) => IdemClaim::Answered { same, answer },
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let lead = {
+            let mut q = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            q.waiting.push(PendingClaim {
+                scope: scope.to_owned(),
+                key: key.to_owned(),
+                fingerprint: fingerprint.to_owned(),
+                clock,
+                done,
+            });
+            !std::mem::replace(&mut q.running, true)
+        };
+        if lead {
+            // In a task of its own: a request that stops waiting does not stop the others' group.
+            let (pool, claims) = (self.pool.clone(), self.claims.clone());
+            tokio::spawn(async move {
+                loop {
+                    let group = {
+                        let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
+                        if q.waiting.is_empty() {
+                            q.running = false;
+                            return;
+                        }
+                        std::mem::take(&mut q.waiting)
+                    };
+                    claim_group(&pool, group).await;
                 }
-            }
-        })
+            });
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(unavailable("the claim was not made")))
     }
 
     /// Frees a claimed key that got no answer to keep.
@@ -307,15 +324,151 @@ impl Postgres {
 /// A statement's parameter.
 type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
 
-/// A key's claim: inserted, or taken over from an expired answer or an abandoned claim; a row
-/// written (1) is a claim made.
-const CLAIM: &str =
+/// A group of claims: each key inserted, or taken over from an expired answer or an abandoned claim
+/// (the thresholds are each row's own times less `$6`, the retention, and `$7`, the abandonment
+/// delay, in ms); the keys claimed are returned. Rows come sorted by scope and key, so two groups
+/// on different instances take the keys' locks in one order.
+const CLAIM_GROUP: &str =
     "INSERT INTO idempotency AS i (scope, key, fingerprint, created_ms, claimed_real_ms)
-     VALUES ($1, $2, $3, $4, $5)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
      ON CONFLICT (scope, key) DO UPDATE
      SET fingerprint = excluded.fingerprint, created_ms = excluded.created_ms,
          claimed_real_ms = excluded.claimed_real_ms, answer = NULL
-     WHERE i.created_ms < $6 OR (i.answer IS NULL AND i.claimed_real_ms < $7)";
+     WHERE i.created_ms < excluded.created_ms - $6
+        OR (i.answer IS NULL AND i.claimed_real_ms < excluded.claimed_real_ms - $7)
+     RETURNING scope, key";
+
+/// What holds the keys a group could not claim.
+const HELD: &str = "SELECT i.scope, i.key, i.fingerprint, i.answer FROM idempotency AS i
+     JOIN unnest($1::text[], $2::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key";
+
+/// What holds a key: the fingerprint of its request, and its answer once there is one.
+type Held = (String, Option<Vec<u8>>);
+
+/// Makes a group of claims and tells each waiting request what it got. Claims with other retention
+/// or abandonment delays than the first's (none, today) go in groups of their own.
+async fn claim_group(pool: &Pool, mut group: Vec<PendingClaim>) {
+    let delays = |c: &IdemClock| {
+        (
+            c.now_ms - c.expired_before_ms,
+            c.real_ms - c.abandoned_before_ms,
+        )
+    };
+    while !group.is_empty() {
+        let first = delays(&group[0].clock);
+        let (now, later): (Vec<_>, Vec<_>) =
+            group.into_iter().partition(|c| delays(&c.clock) == first);
+        group = later;
+        let results = claim_rows(pool, &now, first).await;
+        match results {
+            Ok(results) => {
+                for (pending, result) in now.into_iter().zip(results) {
+                    let _ = pending.done.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                for pending in now {
+                    let _ = pending
+                        .done
+                        .send(Err(StoreError::Unavailable(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// One statement claiming every distinct key of `claims`, then one reading what holds the others;
+/// the outcome of each claim, in order. A key twice in the group is claimed by its first request
+/// and in progress for the next.
+async fn claim_rows(
+    pool: &Pool,
+    claims: &[PendingClaim],
+    (ttl_ms, abandoned_ms): (i64, i64),
+) -> Result<Vec<IdemClaim>, StoreError> {
+    let c = pool.get().await.map_err(unavailable)?;
+    let mut order: Vec<usize> = (0..claims.len()).collect();
+    order.sort_by(|&a, &b| {
+        (&claims[a].scope, &claims[a].key).cmp(&(&claims[b].scope, &claims[b].key))
+    });
+    order.dedup_by(|a, b| claims[*a].scope == claims[*b].scope && claims[*a].key == claims[*b].key);
+    let column = |f: fn(&PendingClaim) -> &str| -> Vec<&str> {
+        order.iter().map(|&i| f(&claims[i])).collect()
+    };
+    let (scopes, keys, fps) = (
+        column(|c| &c.scope),
+        column(|c| &c.key),
+        column(|c| &c.fingerprint),
+    );
+    let created: Vec<i64> = order.iter().map(|&i| claims[i].clock.now_ms).collect();
+    let real: Vec<i64> = order.iter().map(|&i| claims[i].clock.real_ms).collect();
+    let st = c.prepare_cached(CLAIM_GROUP).await.map_err(unavailable)?;
+    let rows = c
+        .query(
+            &st,
+            &[
+                &scopes,
+                &keys,
+                &fps,
+                &created,
+                &real,
+                &ttl_ms,
+                &abandoned_ms,
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut claimed: std::collections::HashSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    let mut outcome: Vec<Option<IdemClaim>> = claims
+        .iter()
+        .map(|p| {
+            // The first request of a key it claimed takes the claim (`remove`: the next one with
+            // that key does not).
+            claimed
+                .remove(&(p.scope.clone(), p.key.clone()))
+                .then_some(IdemClaim::Claimed)
+        })
+        .collect();
+    if outcome.iter().any(Option::is_none) {
+        let (held_scopes, held_keys): (Vec<&str>, Vec<&str>) = claims
+            .iter()
+            .zip(&outcome)
+            .filter(|(_, o)| o.is_none())
+            .map(|(p, _)| (p.scope.as_str(), p.key.as_str()))
+            .unzip();
+        let st = c.prepare_cached(HELD).await.map_err(unavailable)?;
+        let rows = c
+            .query(&st, &[&held_scopes, &held_keys])
+            .await
+            .map_err(unavailable)?;
+        let held: std::collections::HashMap<(String, String), Held> = rows
+            .into_iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+            .collect();
+        for (p, o) in claims.iter().zip(outcome.iter_mut()) {
+            if o.is_some() {
+                continue;
+            }
+            *o = Some(match held.get(&(p.scope.clone(), p.key.clone())) {
+                // Released between the two statements: in progress a moment ago; a retry claims it.
+                None => IdemClaim::InProgress { same: true },
+                Some((fp, None)) => IdemClaim::InProgress {
+                    same: *fp == p.fingerprint,
+                },
+                Some((fp, Some(answer))) => IdemClaim::Answered {
+                    same: *fp == p.fingerprint,
+                    answer: answer.clone(),
+                },
+            });
+        }
+    }
+    Ok(outcome
+        .into_iter()
+        .map(|o| o.expect("every claim decided"))
+        .collect())
+}
 
 /// A batch's entries, in one statement; the sandbox's head moves to the last of them in the same
 /// statement.
@@ -329,9 +482,6 @@ const APPEND: &str = "WITH appended AS (
 const ANSWER: &str = "UPDATE idempotency AS i SET answer = a.answer
      FROM unnest($1::text[], $2::text[], $3::bytea[]) AS a(scope, key, answer)
      WHERE i.scope = a.scope AND i.key = a.key";
-
-/// What holds a key that could not be claimed.
-const HELD: &str = "SELECT fingerprint, answer FROM idempotency WHERE scope = $1 AND key = $2";
 
 const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
      WHERE tenant = $1 AND seq > $2 ORDER BY seq";
