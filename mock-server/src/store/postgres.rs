@@ -38,6 +38,20 @@ struct ClaimQueue {
     running: bool,
 }
 
+/// Held by the task making groups: if it panics, the next claim starts a task again, and the
+/// claims waiting get an error rather than no answer.
+struct Unstuck(std::sync::Arc<std::sync::Mutex<ClaimQueue>>);
+
+impl Drop for Unstuck {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            q.running = false;
+            q.waiting.clear();
+        }
+    }
+}
+
 struct PendingClaim {
     scope: String,
     key: String,
@@ -290,6 +304,7 @@ impl Postgres {
             // In a task of its own: a request that stops waiting does not stop the others' group.
             let (pool, claims) = (self.pool.clone(), self.claims.clone());
             tokio::spawn(async move {
+                let _unstuck = Unstuck(claims.clone());
                 loop {
                     let group = {
                         let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
