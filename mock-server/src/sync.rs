@@ -491,7 +491,9 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
         answers.push((q.done, done.resp, done.flush));
     }
     if last_at.is_none() {
-        // Nothing to write: the transaction ends (dropped, it rolls back).
+        // Nothing to write: the transaction ends, the lock given back (on an error, the dropped
+        // transaction rolls back with its connection).
+        let _ = txn.commit().await;
         for (tx, resp, flush) in answers {
             let _ = tx.send((resp, flush));
         }

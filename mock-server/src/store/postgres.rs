@@ -536,6 +536,12 @@ impl PgTxn {
             .client
             .as_ref()
             .expect("a transaction has its connection until it ends");
+        if self.entries.is_empty() && self.answers.is_empty() {
+            // Nothing to write: the lock is given back without a flush, and the connection with it.
+            c.batch_execute("ROLLBACK").await.map_err(unavailable)?;
+            self.client.take();
+            return Ok(());
+        }
         let (ins, ans) =
             futures_util::future::try_join(c.prepare_cached(APPEND), c.prepare_cached(ANSWER))
                 .await
