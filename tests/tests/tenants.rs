@@ -54,6 +54,17 @@ impl Shared {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST {base}/_mock/clock/advance` by `seconds` with `key`; its status and answer.
+    async fn advance(&self, base: &str, key: &str, seconds: i64) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("{base}/_mock/clock/advance"),
+            Some(key),
+            Some(json!({ "seconds": seconds })),
+        )
+        .await
+    }
+
     /// `GET {base}{path}` with `key`.
     async fn get(&self, base: &str, key: &str, path: &str) -> (u16, Value) {
         self.call(
@@ -137,14 +148,7 @@ async fn a_tenants_clock_expires_its_rewards_and_no_one_elses() {
             .starts_with(&format!("{}/r/", b.base))
     );
 
-    let (status, clock) = s
-        .call(
-            reqwest::Method::POST,
-            &format!("{}/_mock/clock/advance", a.base),
-            Some(&a.key),
-            Some(json!({ "seconds": 400 * 86_400 })),
-        )
-        .await;
+    let (status, clock) = s.advance(&a.base, &a.key, 400 * 86_400).await;
     assert_eq!(status, 200, "{clock}");
     assert_eq!(
         s.reward_status(&a, ra["id"].as_str().unwrap()).await,
@@ -258,14 +262,7 @@ async fn a_tenants_credentials_at_the_root_url_act_for_that_tenant_only() {
 
     // The control API at the root with A's key moves A's clock: A's reward expires, B's and the
     // root's clocks stay.
-    let (status, clock) = s
-        .call(
-            reqwest::Method::POST,
-            &format!("{root}/_mock/clock/advance"),
-            Some(&a.key),
-            Some(json!({ "seconds": 400 * 86_400 })),
-        )
-        .await;
+    let (status, clock) = s.advance(&root, &a.key, 400 * 86_400).await;
     assert_eq!(status, 200, "{clock}");
     assert_eq!(
         s.reward_status(&a, ra["id"].as_str().unwrap()).await,
@@ -588,14 +585,7 @@ async fn tenants_are_kept_apart_across_instances_on_postgres() {
             .unwrap()
             .starts_with("http://sandbox.test/t/team-a/r/")
     );
-    let (status, _) = one
-        .call(
-            reqwest::Method::POST,
-            &format!("{}/_mock/clock/advance", on(&one, &a).base),
-            Some(&a.key),
-            Some(json!({ "seconds": 400 * 86_400 })),
-        )
-        .await;
+    let (status, _) = one.advance(&on(&one, &a).base, &a.key, 400 * 86_400).await;
     assert_eq!(status, 200);
     for s in [&one, &two] {
         assert_eq!(
