@@ -2,7 +2,8 @@
 //! the changes it makes written to it.
 //!
 //! - A request that may change the sandbox ([`write_request`]) waits in this instance's queue of
-//!   writes. Whoever takes the write permit handles every write waiting then, as one batch: it takes
+//!   writes. A task of its own takes the write permit and handles every write waiting then, as one
+//!   batch, and the next batch after it while writes wait: it takes
 //!   the store's lock (no other instance writes until the commit), applies the entries other
 //!   instances committed since it last looked, handles each request in turn, appends one entry each
 //!   and commits once; only then do the clients get their answers. If the commit fails, the state in
@@ -58,8 +59,8 @@ pub struct Sync {
     last_at_ms: AtomicI64,
     /// One change at a time in this instance (applying the log, or a batch of writes).
     permit: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Writes waiting for the permit: whoever takes it next handles them all in one transaction.
-    queue: std::sync::Mutex<Vec<Queued>>,
+    /// Writes waiting for the next batch (see [`write`]).
+    queue: std::sync::Mutex<WriteQueue>,
     /// The routes without their layers, to apply request entries to (they hold the tenant's
     /// handle, which holds this: [`Sync::close`] lets them go).
     replay: std::sync::Mutex<Option<Router>>,
@@ -89,7 +90,7 @@ impl Sync {
             applied: AtomicI64::new(0),
             last_at_ms: AtomicI64::new(0),
             permit: std::sync::Arc::new(tokio::sync::Mutex::new(())),
-            queue: std::sync::Mutex::new(Vec::new()),
+            queue: std::sync::Mutex::new(WriteQueue::default()),
             replay: std::sync::Mutex::new(None),
             ticking: tokio::sync::Mutex::new(()),
             stale: std::sync::atomic::AtomicBool::new(false),
@@ -408,35 +409,51 @@ impl Done {
     }
 }
 
-/// A write waiting for the permit, and where its answer goes.
+/// A write waiting for its batch, and where its answer goes.
 struct Queued {
     job: Job,
     done: tokio::sync::oneshot::Sender<(Response, bool)>,
 }
 
-/// One write. It waits in the queue for the permit; whoever takes the permit handles every write
-/// waiting then, as one batch in one transaction (group commit: one lock, one flush to disk for
-/// the batch). The batch runs in a task of its own, so a client that goes away cannot stop it
-/// between applying a write and committing it.
+/// The writes waiting for the next batch, and whether a task is running batches.
+#[derive(Default)]
+struct WriteQueue {
+    waiting: Vec<Queued>,
+    writing: bool,
+}
+
+/// One write. It joins the queue and waits for its answer. The first write to find no task running
+/// batches starts one: it takes the permit, handles every write waiting then as one batch in one
+/// transaction (group commit: one lock, one flush to disk for the batch), gives the permit back,
+/// and goes on while writes wait. A write's client is answered once its batch commits, never later:
+/// no write waits for batches after its own. The batches run in a task of their own, so a client
+/// that goes away cannot stop one between applying a write and committing it.
 async fn write(app: &AppState, sync: &Sync, job: Job) -> (Response, bool) {
     let (done, answer) = tokio::sync::oneshot::channel();
-    sync.queue
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Queued { job, done });
-    let permit = sync.permit.clone().lock_owned().await;
-    let batch = std::mem::take(&mut *sync.queue.lock().unwrap_or_else(|p| p.into_inner()));
-    if batch.is_empty() {
-        // An earlier holder of the permit handled this write.
-        drop(permit);
-    } else {
+    let lead = {
+        let mut q = sync.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.waiting.push(Queued { job, done });
+        !std::mem::replace(&mut q.writing, true)
+    };
+    if lead {
         let app = app.clone();
-        let _ = tokio::spawn(async move {
+        tokio::spawn(async move {
             let sync = app.sync().expect("a persistent store");
-            run_batch(&app, sync, batch).await;
-            drop(permit);
-        })
-        .await;
+            let _unstuck = Unstuck(sync);
+            loop {
+                let permit = sync.permit.clone().lock_owned().await;
+                let batch = {
+                    let mut q = sync.queue.lock().unwrap_or_else(|p| p.into_inner());
+                    if q.waiting.is_empty() {
+                        q.writing = false;
+                        return;
+                    }
+                    std::mem::take(&mut q.waiting)
+                };
+                run_batch(&app, sync, batch).await;
+                drop(permit);
+            }
+        });
     }
     answer.await.unwrap_or_else(|_| {
         (
@@ -444,6 +461,20 @@ async fn write(app: &AppState, sync: &Sync, job: Job) -> (Response, bool) {
             false,
         )
     })
+}
+
+/// Held by the task running batches: if it panics, the next write starts a task again, and the
+/// writes waiting get `503` rather than no answer.
+struct Unstuck<'a>(&'a Sync);
+
+impl Drop for Unstuck<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.writing = false;
+            q.waiting.clear();
+        }
+    }
 }
 
 /// Handles a batch of writes (the permit held): lock, catch up, each write in turn, append, commit;
