@@ -242,7 +242,12 @@ impl Tenants {
     /// credential no tenant built here knows may be one another instance made: then every tenant
     /// is loaded and brought up to date before it is looked for again.
     async fn owner_of(&self, cred: &str) -> Option<Tenant> {
-        let knows = |t: &Tenant| crate::http::auth::resolve_credential(&t.app, cred).is_ok();
+        // An expired customer token is still its tenant's: there it answers `token_expired`, which
+        // tells the app's SDK to fetch a new one.
+        let knows = |t: &Tenant| match crate::http::auth::resolve_credential(&t.app, cred) {
+            Ok(_) => true,
+            Err(e) => e.code == "token_expired",
+        };
         if knows(self.root()) {
             return None;
         }

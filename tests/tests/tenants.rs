@@ -272,6 +272,14 @@ async fn a_tenants_credentials_at_the_root_url_act_for_that_tenant_only() {
         s.reward_status(&b, rb["id"].as_str().unwrap()).await,
         "issued"
     );
+    // A's customer token, expired on A's clock, is still A's at the root: `token_expired` (what tells an
+    // SDK to fetch a new one), not the root's "unknown".
+    let (status, expired) = s.get(&root, ct, &format!("/v1/rewards/{ida}")).await;
+    assert_eq!(
+        (status, expired["error"]["code"].as_str()),
+        (401, Some("token_expired")),
+        "{expired}"
+    );
     let (_, root_clock) = s
         .get(&root, &s.server.demo().secret_key, "/_mock/clock")
         .await;
