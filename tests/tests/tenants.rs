@@ -159,14 +159,7 @@ async fn a_tenants_clock_expires_its_rewards_and_no_one_elses() {
         "issued",
         "tenant B's reward follows B's clock"
     );
-    let (_, b_clock) = s
-        .call(
-            reqwest::Method::GET,
-            &format!("{}/_mock/clock", b.base),
-            Some(&b.key),
-            None,
-        )
-        .await;
+    let (_, b_clock) = s.get(&b.base, &b.key, "/_mock/clock").await;
     assert_eq!(b_clock["offset_seconds"], 0);
     // The root tenant's clock did not move either.
     let (_, root_clock) = s
@@ -290,14 +283,7 @@ async fn a_tenants_credentials_at_the_root_url_act_for_that_tenant_only() {
         .get(&root, "sk_test_not_a_key_of_anyone_at_all", "/v1/campaigns")
         .await;
     assert_eq!(status, 401);
-    let (status, _) = s
-        .call(
-            reqwest::Method::GET,
-            &format!("{}/v1/campaigns", b.base),
-            Some(&a.key),
-            None,
-        )
-        .await;
+    let (status, _) = s.get(&b.base, &a.key, "/v1/campaigns").await;
     assert_eq!(status, 401);
 }
 
@@ -398,14 +384,7 @@ async fn a_tenants_control_api_acts_only_for_its_own_secret_keys() {
         assert_eq!(answer["error"]["code"], "authentication_required", "{who}");
     }
     // Tenant B's key is unknown in tenant A's API, and the reverse.
-    let (status, _) = s
-        .call(
-            reqwest::Method::GET,
-            &format!("{}/v1/rewards", a.base),
-            Some(&b.key),
-            None,
-        )
-        .await;
+    let (status, _) = s.get(&a.base, &b.key, "/v1/rewards").await;
     assert_eq!(status, 401);
     // Faults armed by A fail A's requests only.
     let (status, f) = s
