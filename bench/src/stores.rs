@@ -463,12 +463,9 @@ fn prepare(
             ))?;
             fixture.secret_key = campaign.secret_key.clone();
             fixture.campaign_id = campaign.id.clone();
-            let script = super::write_script(
-                work,
-                &format!("stores_{}_{purpose}_{}", layout.tag(), i + 1),
-                &Scenario::Trigger.script(&fixture, &tag),
-            )?;
-            prepared.scripts.push(script);
+            prepared
+                .scripts
+                .push(trigger_script(work, layout, purpose, i, &fixture, &tag)?);
             prepared.campaigns.push((tenant.base, campaign));
         }
         return Ok(prepared);
@@ -486,15 +483,28 @@ fn prepare(
             std::slice::from_ref(&campaign),
         ))?;
         let tag = format!("{run}-{}-{purpose}-{}", layout.tag(), i + 1);
-        let script = super::write_script(
-            work,
-            &format!("stores_{}_{purpose}_{}", layout.tag(), i + 1),
-            &Scenario::Trigger.script(&fixture, &tag),
-        )?;
-        prepared.scripts.push(script);
+        prepared
+            .scripts
+            .push(trigger_script(work, layout, purpose, i, &fixture, &tag)?);
     }
     prepared.campaigns.push((first, campaign));
     Ok(prepared)
+}
+
+/// Writes instance `i`'s trigger script: `fixture`'s campaign, keys and customers tagged `tag`.
+fn trigger_script(
+    work: &Path,
+    layout: Layout,
+    purpose: &str,
+    i: usize,
+    fixture: &crate::scenarios::Fixture,
+    tag: &str,
+) -> Result<PathBuf, String> {
+    super::write_script(
+        work,
+        &format!("stores_{}_{purpose}_{}", layout.tag(), i + 1),
+        &Scenario::Trigger.script(fixture, tag),
+    )
 }
 
 /// Runs one wrk per instance at once (the connections split between them; 2 wrk threads in all)
@@ -584,16 +594,16 @@ fn measure(
 }
 
 /// The sampling query: every client connection of `db` but the sampler's, by what it does. The
-/// mock's write transaction is known by its state or its statements (`SELECT seq …` reads the log
-/// both inside one, with a transaction id, and alone, to catch up); anything else runs alone
-/// (idempotency claims, catch-up reads, webhook claims).
+/// mock's write transaction is known by its state or its statements (`mock-server/src/store/postgres.rs`;
+/// `SELECT seq …` reads the log both inside one, with a transaction id, and alone, to catch up);
+/// anything else runs alone (idempotency claims, catch-up reads, webhook claims).
 fn activity_query(db: &str) -> String {
     format!(
         "SELECT CASE WHEN state = 'idle' THEN 'idle in the pool' \
                      WHEN state = 'idle in transaction' THEN 'write transaction' \
                      WHEN query LIKE 'SELECT seq%' THEN \
                           CASE WHEN backend_xid IS NULL THEN 'statement alone' ELSE 'write transaction' END \
-                     WHEN query ~ '^(BEGIN|COMMIT|SELECT head |INSERT INTO log |UPDATE idempotency SET answer|UPDATE sandbox )' \
+                     WHEN query ~ '^(BEGIN|COMMIT|ROLLBACK|SELECT head |WITH appended |UPDATE idempotency AS i SET answer)' \
                           THEN 'write transaction' \
                      ELSE 'statement alone' END, \
                 coalesce(state, ''), \
