@@ -239,8 +239,9 @@ impl Tenants {
     }
 
     /// The tenant other than the root whose secret key or customer token `cred` is, if any. A
-    /// credential no tenant built here knows may be one another instance made: then every tenant
-    /// is loaded and brought up to date before it is looked for again.
+    /// credential no tenant built here knows may be one another instance made: then the tenants
+    /// this instance has not built are loaded, those whose logs moved on are brought up to date,
+    /// and it is looked for again.
     async fn owner_of(&self, cred: &str) -> Option<Tenant> {
         // An expired customer token is still its tenant's: there it answers `token_expired`, which
         // tells the app's SDK to fetch a new one.
@@ -259,14 +260,31 @@ impl Tenants {
             return Some(t);
         }
         // Only what may be a credential is looked for further: anything else is the root's 401.
-        if !(cred.starts_with("sk_") || cred.starts_with("ct_")) || self.settings.store.is_none() {
+        let Some((store, _)) = &self.settings.store else {
+            return None;
+        };
+        if !(cred.starts_with("sk_") || cred.starts_with("ct_")) {
             return None;
         }
-        let all: Vec<Tenant> = self.all().await.ok()?.into_iter().map(|(_, t)| t).collect();
-        for t in &all {
-            if let Err(e) = crate::sync::catch_up(&t.app).await {
+        // One query says which sandboxes changed since this instance last applied their logs: an
+        // unknown credential costs that query when none did.
+        let heads = match store.heads().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("looking for a credential's tenant: {e}");
+                return None;
+            }
+        };
+        let mut all = Vec::with_capacity(heads.len());
+        for (id, head) in heads {
+            let Ok(Some(t)) = self.get(&id).await else {
+                continue;
+            };
+            let behind = t.app.sync().is_some_and(|s| s.applied() < head);
+            if behind && let Err(e) = crate::sync::catch_up(&t.app).await {
                 tracing::warn!("looking for a credential's tenant: {e}");
             }
+            all.push(t);
         }
         if knows(self.root()) {
             return None;

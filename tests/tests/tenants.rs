@@ -597,6 +597,37 @@ async fn tenants_are_kept_apart_across_instances_on_postgres() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // A customer token minted through instance one for a tenant instance two has built already (its
+    // state there is behind): at instance two's root it acts for that tenant's customer.
+    let (status, token) = one
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/v1/customer_tokens", on(&one, &a).base),
+            Some(&a.key),
+            Some(json!({"customer_id": "cust-1", "marketplace": "US"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let (status, reward) = two
+        .get(
+            &two.server.base_url(),
+            token["token"].as_str().unwrap(),
+            &format!("/v1/rewards/{}", ra["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200, "{reward}");
+    assert_eq!(reward["id"], ra["id"]);
+    // A credential no tenant made is the root's 401, through either instance.
+    for s in [&one, &two] {
+        let (status, body) = s
+            .get(
+                &s.server.base_url(),
+                "sk_test_nobodys_key_000000000000",
+                "/v1/campaigns",
+            )
+            .await;
+        assert_eq!(status, 401, "{body}");
+    }
     // The list of tenants is the same through either instance.
     for s in [&one, &two] {
         let (status, list) = s

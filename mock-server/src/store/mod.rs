@@ -172,6 +172,14 @@ impl Store {
         }
     }
 
+    /// Every tenant the store holds a sandbox for, with the seq of its log's last entry.
+    pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.heads().await,
+            Store::Postgres(p) => p.heads().await,
+        }
+    }
+
     /// The entries of `tenant`'s log after `seq`, in order (without locking anything).
     pub async fn entries_after(&self, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
         match self {

@@ -90,6 +90,18 @@ impl Sqlite {
         .await
     }
 
+    /// Every tenant with a sandbox, and the seq of its log's last entry.
+    pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT tenant, head FROM sandbox ORDER BY tenant")?;
+            let v = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+            Ok(v)
+        })
+        .await
+    }
+
     async fn with<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
