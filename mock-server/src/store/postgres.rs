@@ -2,8 +2,9 @@
 //!
 //! A write holds the row lock of the `sandbox` row (`SELECT … FOR UPDATE`) from its start to its
 //! commit, so the changes of all instances form one order, each decided on the state all earlier
-//! ones made. Commits use the server's defaults (`synchronous_commit = on`): an answered write is
-//! durable.
+//! ones made. Writes commit with the server's defaults (`synchronous_commit = on`): an answered
+//! write is durable. Idempotency claims commit without waiting for the disk: a claim is only a mark
+//! that a request is being handled, and the write that answers it flushes it with its own commit.
 
 use std::time::Duration;
 
@@ -192,6 +193,16 @@ impl Postgres {
             .await
             .map_err(unavailable)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Every tenant with a sandbox, and the seq of its log's last entry.
+    pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT tenant, head FROM sandbox ORDER BY tenant", &[])
+            .await
+            .map_err(unavailable)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -417,21 +428,25 @@ async fn claim_rows(
     let created: Vec<i64> = order.iter().map(|&i| claims[i].clock.now_ms).collect();
     let real: Vec<i64> = order.iter().map(|&i| claims[i].clock.real_ms).collect();
     let st = c.prepare_cached(CLAIM_GROUP).await.map_err(unavailable)?;
-    let rows = c
-        .query(
-            &st,
-            &[
-                &scopes,
-                &keys,
-                &fps,
-                &created,
-                &real,
-                &ttl_ms,
-                &abandoned_ms,
-            ],
-        )
-        .await
-        .map_err(unavailable)?;
+    // A claim is committed without waiting for the disk: other instances see it at once, and the
+    // entry that answers it is committed (and flushed, with every WAL record before it) later.
+    // A claim lost in a crash was answered to no one: its request was not committed either.
+    let params: [&Param<'_>; 7] = [
+        &scopes,
+        &keys,
+        &fps,
+        &created,
+        &real,
+        &ttl_ms,
+        &abandoned_ms,
+    ];
+    let (_, rows, _) = futures_util::future::try_join3(
+        c.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
+        c.query(&st, &params),
+        c.batch_execute("COMMIT"),
+    )
+    .await
+    .map_err(unavailable)?;
     let mut claimed: std::collections::HashSet<(String, String)> = rows
         .iter()
         .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
