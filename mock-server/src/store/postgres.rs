@@ -96,9 +96,17 @@ impl Postgres {
     /// Connects (retrying with backoff for up to `wait`, saying what it waits for), migrates under
     /// an advisory lock and reads or creates the sandbox.
     pub async fn open(url: &str, wait: Duration) -> Result<Postgres, StoreError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Refused(format!("not a PostgreSQL URL ({e})")))?;
+        // Every statement is planned for its own parameters. A generic plan is made once, from
+        // the table as it was then: the batch's answers (a join with the batch's keys), planned
+        // while the table was small, would read the whole table for every batch as it grew.
+        let options = match config.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} -c plan_cache_mode=force_custom_plan"),
+            _ => "-c plan_cache_mode=force_custom_plan".to_owned(),
+        };
+        config.options(&options);
         let location = location(url);
         let deadline = tokio::time::Instant::now() + wait;
         let mut backoff = Duration::from_millis(250);
