@@ -113,6 +113,23 @@ impl Drop for Server {
 }
 
 /// The first `http://127.0.0.1:PORT` in a line, without a trailing slash or punctuation.
+/// The machine's CPU time so far, in clock ticks summed over its CPUs (`/proc/stat`'s `cpu` line):
+/// (busy, all), busy being everything but idle and I/O wait.
+pub fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let all: u64 = v.iter().sum();
+    // user nice system idle iowait irq softirq steal
+    let idle = v.get(3)? + v.get(4)?;
+    Some((all - idle, all))
+}
+
 pub fn find_url(line: &str) -> Option<String> {
     let start = line.find("http://127.0.0.1:")?;
     let rest = &line[start..];
@@ -148,7 +165,13 @@ pub fn free_port() -> u16 {
 
 #[cfg(test)]
 mod tests {
-    use super::find_url;
+    use super::{find_url, machine_ticks};
+
+    #[test]
+    fn reads_the_machines_cpu_time() {
+        let (busy, all) = machine_ticks().expect("/proc/stat has a cpu line");
+        assert!(all > 0 && busy <= all, "busy {busy} of {all}");
+    }
 
     #[test]
     fn finds_the_url_in_a_banner() {

@@ -152,6 +152,9 @@ struct Measured {
     /// Rewards the load's campaign(s) issued (their spend, 1 cent each; a tenant each: summed over
     /// the tenants), read after the load.
     rewards: u64,
+    /// The share of all the machine's CPU time that was busy during the load (every process:
+    /// the mocks, PostgreSQL, wrk and anything else running).
+    machine_busy: Option<f64>,
 }
 
 impl Measured {
@@ -563,7 +566,9 @@ fn measure(
     };
     let mock_before = mock_ticks(&prepared.mocks);
     let pg_before = pg.cpu_ticks();
+    let machine_before = crate::procs::machine_ticks();
     let loads = load_all(&prepared, opts.connections, opts.seconds)?;
+    let machine_after = crate::procs::machine_ticks();
     let mock_after = mock_ticks(&prepared.mocks);
     let pg_after = pg.cpu_ticks();
     let mut rewards = 0;
@@ -590,6 +595,12 @@ fn measure(
         },
         pg: pg_counters,
         rewards,
+        machine_busy: match (machine_before, machine_after) {
+            (Some((b0, a0)), Some((b1, a1))) if a1 > a0 => {
+                Some((b1 - b0) as f64 / (a1 - a0) as f64)
+            }
+            _ => None,
+        },
     })
 }
 
@@ -730,9 +741,9 @@ fn render(
     );
     let _ = writeln!(
         out,
-        "| store | triggers/s | p50 ms | p99 ms | non-2xx | socket errors | mock CPU s / 1,000 triggers | PostgreSQL CPU s / 1,000 triggers |"
+        "| store | triggers/s | p50 ms | p99 ms | non-2xx | socket errors | mock CPU s / 1,000 triggers | PostgreSQL CPU s / 1,000 triggers | machine CPU busy |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let each = |r: &Measured, f: fn(&LoadResult) -> String| {
         r.loads.iter().map(f).collect::<Vec<_>>().join(" / ")
     };
@@ -748,7 +759,7 @@ fn render(
         };
         let _ = writeln!(
             out,
-            "| {} | {rate} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {rate} | {} | {} | {} | {} | {} | {} | {} |",
             r.layout.label(),
             each(r, |l| format!("{:.2}", l.p50_ms)),
             each(r, |l| format!("{:.2}", l.p99_ms)),
@@ -756,6 +767,8 @@ fn render(
             each(r, |l| l.socket_errors.to_string()),
             fmt_opt(r.per_1000(r.mock_ticks), 3),
             fmt_opt(r.per_1000(r.pg_ticks), 3),
+            r.machine_busy
+                .map_or("–".into(), |b| format!("{:.0} %", b * 100.0)),
         );
     }
 

@@ -3,8 +3,10 @@
 //! A write holds the row lock of the `sandbox` row (`SELECT … FOR UPDATE`) from its start to its
 //! commit, so the changes of all instances form one order, each decided on the state all earlier
 //! ones made. Writes commit with the server's defaults (`synchronous_commit = on`): an answered
-//! write is durable. Idempotency claims commit without waiting for the disk: a claim is only a mark
-//! that a request is being handled, and the write that answers it flushes it with its own commit.
+//! write is durable. Idempotency claims commit without waiting for the disk, on connections of
+//! their own: a claim only marks a request being handled, and the write that answers it flushes
+//! the claim with its own commit. Every statement is planned for its own parameters
+//! (`plan_cache_mode = force_custom_plan`).
 
 use std::time::Duration;
 
@@ -21,12 +23,17 @@ mod embedded {
 /// Connections kept per instance.
 pub const POOL_SIZE: usize = 32;
 
+/// Connections kept per instance for idempotency claims (their groups are made one at a time).
+const CLAIMS_POOL_SIZE: usize = 2;
+
 /// The advisory lock instances take while one of them migrates the schema.
 const MIGRATION_LOCK: i64 = 0x6d6f_6d65_6e74;
 
 /// An open PostgreSQL store.
 pub struct Postgres {
     pool: Pool,
+    /// The connections idempotency claims are made on (`synchronous_commit = off`).
+    claims_pool: Pool,
     location: String,
     claims: std::sync::Arc<std::sync::Mutex<ClaimQueue>>,
 }
@@ -88,6 +95,33 @@ pub fn location(url: &str) -> String {
     format!("{host}:{port}/{}", c.get_dbname().unwrap_or("postgres"))
 }
 
+/// Adds `-c name=value` settings to the ones the URL gives.
+fn add_options(config: &mut tokio_postgres::Config, more: &str) {
+    let options = match config.get_options() {
+        Some(o) if !o.is_empty() => format!("{o} {more}"),
+        _ => more.to_owned(),
+    };
+    config.options(&options);
+}
+
+/// A pool of up to `size` connections made with `config`.
+fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let mgr = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(mgr)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .create_timeout(Some(Duration::from_secs(5)))
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .build()
+        .map_err(unavailable)
+}
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("PostgreSQL: {e}"))
 }
@@ -102,11 +136,7 @@ impl Postgres {
         // Every statement is planned for its own parameters. A generic plan is made once, from
         // the table as it was then: the batch's answers (a join with the batch's keys), planned
         // while the table was small, would read the whole table for every batch as it grew.
-        let options = match config.get_options() {
-            Some(o) if !o.is_empty() => format!("{o} -c plan_cache_mode=force_custom_plan"),
-            _ => "-c plan_cache_mode=force_custom_plan".to_owned(),
-        };
-        config.options(&options);
+        add_options(&mut config, "-c plan_cache_mode=force_custom_plan");
         let location = location(url);
         let deadline = tokio::time::Instant::now() + wait;
         let mut backoff = Duration::from_millis(250);
@@ -138,22 +168,15 @@ impl Postgres {
         drop(client);
         let _ = conn_task.await;
         migrated?;
-        let mgr = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(mgr)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .create_timeout(Some(Duration::from_secs(5)))
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .build()
-            .map_err(unavailable)?;
+        // Idempotency claims commit without waiting for the disk: other instances see a claim
+        // at once, and the write that answers it commits (and flushes, with every WAL record
+        // before it) later. A claim lost in a crash was answered to no one: its request's write
+        // was not committed either.
+        let mut claims_config = config.clone();
+        add_options(&mut claims_config, "-c synchronous_commit=off");
         Ok(Postgres {
-            pool,
+            pool: pool(config, POOL_SIZE)?,
+            claims_pool: pool(claims_config, CLAIMS_POOL_SIZE)?,
             location,
             claims: Default::default(),
         })
@@ -321,7 +344,7 @@ impl Postgres {
         };
         if lead {
             // In a task of its own: a request that stops waiting does not stop the others' group.
-            let (pool, claims) = (self.pool.clone(), self.claims.clone());
+            let (pool, claims) = (self.claims_pool.clone(), self.claims.clone());
             tokio::spawn(async move {
                 let _unstuck = Unstuck(claims.clone());
                 loop {
@@ -436,25 +459,21 @@ async fn claim_rows(
     let created: Vec<i64> = order.iter().map(|&i| claims[i].clock.now_ms).collect();
     let real: Vec<i64> = order.iter().map(|&i| claims[i].clock.real_ms).collect();
     let st = c.prepare_cached(CLAIM_GROUP).await.map_err(unavailable)?;
-    // A claim is committed without waiting for the disk: other instances see it at once, and the
-    // entry that answers it is committed (and flushed, with every WAL record before it) later.
-    // A claim lost in a crash was answered to no one: its request was not committed either.
-    let params: [&Param<'_>; 7] = [
-        &scopes,
-        &keys,
-        &fps,
-        &created,
-        &real,
-        &ttl_ms,
-        &abandoned_ms,
-    ];
-    let (_, rows, _) = futures_util::future::try_join3(
-        c.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
-        c.query(&st, &params),
-        c.batch_execute("COMMIT"),
-    )
-    .await
-    .map_err(unavailable)?;
+    let rows = c
+        .query(
+            &st,
+            &[
+                &scopes,
+                &keys,
+                &fps,
+                &created,
+                &real,
+                &ttl_ms,
+                &abandoned_ms,
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
     let mut claimed: std::collections::HashSet<(String, String)> = rows
         .iter()
         .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
