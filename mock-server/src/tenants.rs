@@ -225,7 +225,14 @@ impl Tenants {
             .cloned()
             .collect();
         if let Some((store, _)) = &self.settings.store {
-            ids.extend(store.tenants().await.map_err(unavailable)?);
+            ids.extend(
+                store
+                    .heads()
+                    .await
+                    .map_err(unavailable)?
+                    .into_iter()
+                    .map(|(id, _)| id),
+            );
         }
         ids.sort();
         ids.dedup();

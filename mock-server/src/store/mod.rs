@@ -164,14 +164,6 @@ impl Store {
         }
     }
 
-    /// Every tenant the store holds a sandbox for.
-    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.tenants().await,
-            Store::Postgres(p) => p.tenants().await,
-        }
-    }
-
     /// Every tenant the store holds a sandbox for, with the seq of its log's last entry.
     pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
         match self {

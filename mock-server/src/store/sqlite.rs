@@ -78,18 +78,6 @@ impl Sqlite {
         row.map(super::migrations::genesis).transpose()
     }
 
-    /// Every tenant with a sandbox.
-    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
-        self.with(|c| {
-            let mut st = c.prepare("SELECT tenant FROM sandbox ORDER BY tenant")?;
-            let v = st
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(v)
-        })
-        .await
-    }
-
     /// Every tenant with a sandbox, and the seq of its log's last entry.
     pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.with(|c| {
