@@ -5,14 +5,14 @@
 //! ones made. Writes commit with the server's defaults (`synchronous_commit = on`): an answered
 //! write is durable. Idempotency claims commit without waiting for the disk, on connections of
 //! their own: a claim only marks a request being handled, and the write that answers it flushes
-//! the claim with its own commit. Every statement is planned for its own parameters
-//! (`plan_cache_mode = force_custom_plan`).
+//! the claim with its own commit.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::Type;
 
 use super::{Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
 
@@ -130,13 +130,9 @@ impl Postgres {
     /// Connects (retrying with backoff for up to `wait`, saying what it waits for), migrates under
     /// an advisory lock and reads or creates the sandbox.
     pub async fn open(url: &str, wait: Duration) -> Result<Postgres, StoreError> {
-        let mut config: tokio_postgres::Config = url
+        let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Refused(format!("not a PostgreSQL URL ({e})")))?;
-        // Every statement is planned for its own parameters. A generic plan is made once, from
-        // the table as it was then: the batch's answers (a join with the batch's keys), planned
-        // while the table was small, would read the whole table for every batch as it grew.
-        add_options(&mut config, "-c plan_cache_mode=force_custom_plan");
         let location = location(url);
         let deadline = tokio::time::Instant::now() + wait;
         let mut backoff = Duration::from_millis(250);
@@ -216,16 +212,6 @@ impl Postgres {
             .transpose()
     }
 
-    /// Every tenant with a sandbox.
-    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
-        let c = self.client().await?;
-        let rows = c
-            .query("SELECT tenant FROM sandbox ORDER BY tenant", &[])
-            .await
-            .map_err(unavailable)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
     /// Every tenant with a sandbox, and the seq of its log's last entry.
     pub async fn heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let c = self.client().await?;
@@ -262,16 +248,14 @@ impl Postgres {
             answers: Vec::new(),
         };
         let c = txn.client.as_ref().expect("just set");
-        let (lock, read) = futures_util::future::try_join(
-            c.prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE"),
-            c.prepare_cached(READ_AFTER),
-        )
-        .await
-        .map_err(unavailable)?;
+        let lock = c
+            .prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE")
+            .await
+            .map_err(unavailable)?;
         let (_, _, rows) = futures_util::future::try_join3(
             c.batch_execute("BEGIN"),
             c.query_one(&lock, &[&tenant]),
-            c.query(&read, &[&tenant, &after]),
+            c.query_typed(READ_AFTER, &[(&tenant, Type::TEXT), (&after, Type::INT8)]),
         )
         .await
         .map_err(unavailable)?;
@@ -495,9 +479,14 @@ async fn claim_rows(
             .filter(|(_, o)| o.is_none())
             .map(|(p, _)| (p.scope.as_str(), p.key.as_str()))
             .unzip();
-        let st = c.prepare_cached(HELD).await.map_err(unavailable)?;
         let rows = c
-            .query(&st, &[&held_scopes, &held_keys])
+            .query_typed(
+                HELD,
+                &[
+                    (&held_scopes, Type::TEXT_ARRAY),
+                    (&held_keys, Type::TEXT_ARRAY),
+                ],
+            )
             .await
             .map_err(unavailable)?;
         let held: std::collections::HashMap<(String, String), Held> = rows
@@ -535,11 +524,17 @@ const APPEND: &str = "WITH appended AS (
        RETURNING seq)
      UPDATE sandbox SET head = (SELECT max(seq) FROM appended) WHERE tenant = $1";
 
-/// A batch's answers to keyed requests, in one statement.
+/// A batch's answers to keyed requests, in one statement (planned each time, see [`READ_AFTER`]).
 const ANSWER: &str = "UPDATE idempotency AS i SET answer = a.answer
      FROM unnest($1::text[], $2::text[], $3::bytea[]) AS a(scope, key, answer)
      WHERE i.scope = a.scope AND i.key = a.key";
 
+/// The log after a seq. This, [`ANSWER`] and [`HELD`] are sent unnamed with their parameters'
+/// types (`query_typed`), so PostgreSQL plans each for the values at hand and the tables as they
+/// are now. A prepared statement's generic plan is made once and kept: for the answers' join, made
+/// on a fresh database, it was a hash join over the whole table, read again for every batch as the
+/// table grew. The other statements' plans do not depend on a table's size (a key's row, an
+/// insert).
 const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
      WHERE tenant = $1 AND seq > $2 ORDER BY seq";
 
@@ -554,8 +549,10 @@ fn row_entry(r: &tokio_postgres::Row) -> Result<Entry, StoreError> {
 }
 
 async fn read_after(c: &Object, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
-    let st = c.prepare_cached(READ_AFTER).await.map_err(unavailable)?;
-    let rows = c.query(&st, &[&tenant, &seq]).await.map_err(unavailable)?;
+    let rows = c
+        .query_typed(READ_AFTER, &[(&tenant, Type::TEXT), (&seq, Type::INT8)])
+        .await
+        .map_err(unavailable)?;
     rows.iter().map(row_entry).collect()
 }
 
@@ -584,10 +581,7 @@ impl PgTxn {
             self.client.take();
             return Ok(());
         }
-        let (ins, ans) =
-            futures_util::future::try_join(c.prepare_cached(APPEND), c.prepare_cached(ANSWER))
-                .await
-                .map_err(unavailable)?;
+        let ins = c.prepare_cached(APPEND).await.map_err(unavailable)?;
         let mut seqs = Vec::with_capacity(self.entries.len());
         let mut ats = Vec::with_capacity(self.entries.len());
         let mut seeds = Vec::with_capacity(self.entries.len());
@@ -617,8 +611,14 @@ impl PgTxn {
             writes.push(Box::pin(c.execute_raw(&ins, params)));
         }
         if !scopes.is_empty() {
-            let params: Vec<&Param<'_>> = vec![&scopes, &keys, &answers];
-            writes.push(Box::pin(c.execute_raw(&ans, params)));
+            let params: [(&Param<'_>, Type); 3] = [
+                (&scopes, Type::TEXT_ARRAY),
+                (&keys, Type::TEXT_ARRAY),
+                (&answers, Type::BYTEA_ARRAY),
+            ];
+            writes.push(Box::pin(async move {
+                c.query_typed(ANSWER, &params).await.map(|_| 0)
+            }));
         }
         writes.push(Box::pin(async {
             c.batch_execute("COMMIT").await.map(|_| 0)
