@@ -736,7 +736,7 @@ fn render(
         "- two instances, a tenant each: the same two instances on one database, but tenant A created through the first \
          and tenant B through the second, and each instance's wrk loads its own tenant (`/t/ID/v1/triggers`), so \
          each instance only loads the tenant it serves. A tenant is a sandbox of its own, with its own log and its \
-         own row lock: this row is how a shared sandbox used by several teams scales across instances. Rewards are \
+         own row lock: the layout in which a second instance can add capacity. Rewards are \
          counted per tenant and summed\n"
     );
     let _ = writeln!(
