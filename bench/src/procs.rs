@@ -112,7 +112,6 @@ impl Drop for Server {
     }
 }
 
-/// The first `http://127.0.0.1:PORT` in a line, without a trailing slash or punctuation.
 /// The machine's CPU time so far, in clock ticks summed over its CPUs (`/proc/stat`'s `cpu` line):
 /// (busy, all), busy being everything but idle and I/O wait.
 pub fn machine_ticks() -> Option<(u64, u64)> {
@@ -130,6 +129,7 @@ pub fn machine_ticks() -> Option<(u64, u64)> {
     Some((all - idle, all))
 }
 
+/// The first `http://127.0.0.1:PORT` in a line, without a trailing slash or punctuation.
 pub fn find_url(line: &str) -> Option<String> {
     let start = line.find("http://127.0.0.1:")?;
     let rest = &line[start..];

@@ -2,13 +2,13 @@
 //! the changes it makes written to it.
 //!
 //! - A request that may change the sandbox ([`write_request`]) waits in this instance's queue of
-//!   writes. A task of its own takes the write permit and handles every write waiting then, as one
-//!   batch, and the next batch after it while writes wait: it takes
-//!   the store's lock (no other instance writes until the commit), applies the entries other
-//!   instances committed since it last looked, handles each request in turn, appends one entry each
-//!   and commits once; only then do the clients get their answers. If the commit fails, the state in
-//!   memory holds changes the log does not: it is rebuilt from the log, and the clients get
-//!   `503 service_unavailable` (retryable).
+//!   writes. A task of its own takes the write permit and handles every write waiting then as one
+//!   batch, then the next batch while writes wait. For each batch it takes the store's lock (no
+//!   other instance writes until the commit), applies the entries other instances committed since
+//!   it last looked, handles each request in turn, appends one entry each and commits once; only
+//!   then do the clients get their answers. If the commit fails, the state in memory holds changes
+//!   the log does not: it is rebuilt from the log, and the clients get `503 service_unavailable`
+//!   (retryable).
 //! - A read ([`catch_up`]) first applies what other instances committed, without the lock.
 //! - The time rules ([`tick`]) and webhook results ([`record_deliveries`]) are entries too, so they
 //!   happen once, in the log's order, whichever instance notices them.
