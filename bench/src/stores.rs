@@ -607,14 +607,14 @@ fn measure(
 /// The sampling query: every client connection of `db` but the sampler's, by what it does. The
 /// mock's write transaction is known by its state or its statements (`mock-server/src/store/postgres.rs`;
 /// `SELECT seq …` reads the log both inside one, with a transaction id, and alone, to catch up);
-/// anything else runs alone (idempotency claims, catch-up reads, webhook claims).
+/// anything else runs alone (idempotency claims and unlocks, catch-up reads, webhook claims).
 fn activity_query(db: &str) -> String {
     format!(
         "SELECT CASE WHEN state = 'idle' THEN 'idle in the pool' \
                      WHEN state = 'idle in transaction' THEN 'write transaction' \
                      WHEN query LIKE 'SELECT seq%' THEN \
                           CASE WHEN backend_xid IS NULL THEN 'statement alone' ELSE 'write transaction' END \
-                     WHEN query ~ '^(BEGIN|COMMIT|ROLLBACK|SELECT head |WITH appended |UPDATE idempotency AS i SET answer)' \
+                     WHEN query ~ '^(BEGIN|COMMIT|ROLLBACK|SELECT head |WITH appended |INSERT INTO idempotency |SELECT i.scope)' \
                           THEN 'write transaction' \
                      ELSE 'statement alone' END, \
                 coalesce(state, ''), \

@@ -265,6 +265,7 @@ where
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
     let slot = parts.extensions.get::<crate::store::IdemSlot>().cloned();
+    let key = slot.clone();
     let req = Request::from_parts(parts.clone(), axum::body::Body::from(body.clone()));
     // The batch runs in a task of its own: the request's id goes with its job.
     let request_id = crate::http::envelope::current_request_id();
@@ -303,7 +304,7 @@ where
             }
         })
     });
-    let (resp, flush) = write(app, sync, job).await;
+    let (resp, flush) = write(app, sync, job, key).await;
     // A clock move's answer waits for the webhooks it made due, as in memory (outside the permit:
     // their results are entries of their own).
     if flush && resp.status().is_success() {
@@ -334,7 +335,7 @@ pub async fn tick(app: &AppState) -> Result<(), StoreError> {
             Done::change(Command::Tick)
         })
     });
-    let (resp, _) = write(app, sync, job).await;
+    let (resp, _) = write(app, sync, job, None).await;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -365,7 +366,7 @@ pub async fn record_deliveries(
             Done::change(Command::Deliveries { results })
         })
     });
-    let (resp, _) = write(app, sync, job).await;
+    let (resp, _) = write(app, sync, job, None).await;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -412,6 +413,8 @@ impl Done {
 /// A write waiting for its batch, and where its answer goes.
 struct Queued {
     job: Job,
+    /// The idempotency key the request claimed, if it did.
+    key: Option<crate::store::IdemSlot>,
     done: tokio::sync::oneshot::Sender<(Response, bool)>,
 }
 
@@ -428,11 +431,16 @@ struct WriteQueue {
 /// and goes on while writes wait. A write's client is answered once its batch commits, never later:
 /// no write waits for batches after its own. The batches run in a task of their own, so a client
 /// that goes away cannot stop one between applying a write and committing it.
-async fn write(app: &AppState, sync: &Sync, job: Job) -> (Response, bool) {
+async fn write(
+    app: &AppState,
+    sync: &Sync,
+    job: Job,
+    key: Option<crate::store::IdemSlot>,
+) -> (Response, bool) {
     let (done, answer) = tokio::sync::oneshot::channel();
     let lead = {
         let mut q = sync.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.waiting.push(Queued { job, done });
+        q.waiting.push(Queued { job, key, done });
         !std::mem::replace(&mut q.writing, true)
     };
     if lead {
@@ -491,7 +499,9 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
     {
         return fail(batch, &e);
     }
-    let (mut txn, theirs) = match sync.store.begin(&sync.tenant, sync.applied()).await {
+    let keys: Vec<&crate::store::IdemSlot> = batch.iter().filter_map(|q| q.key.as_ref()).collect();
+    let begun = sync.store.begin(&sync.tenant, sync.applied(), &keys).await;
+    let (mut txn, theirs, mut answered) = match begun {
         Ok(t) => t,
         Err(e) => return fail(batch, &e),
     };
@@ -502,6 +512,19 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
     let mut last_at = None;
     let mut answers = Vec::with_capacity(batch.len());
     for q in batch {
+        // A key answered since it was claimed (by a request on another instance that held the
+        // key after this one's claim lost its lock, or earlier in this batch): its answer, not a
+        // second handling.
+        if let Some(k) = &q.key
+            && let Some((fp, answer)) = answered.get(&(k.scope.clone(), k.key.clone()))
+        {
+            let resp = crate::http::layers::idempotency_shared::stored_answer(
+                answer,
+                *fp == k.fingerprint,
+            );
+            answers.push((q.done, resp, false));
+            continue;
+        }
         let at = sync.next_at();
         let seed = applying::new_seed();
         let done = (q.job)(at, seed).await;
@@ -515,6 +538,10 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
                 command,
             });
             if let Some((slot, bytes)) = answer {
+                answered.insert(
+                    (slot.scope.clone(), slot.key.clone()),
+                    (slot.fingerprint.clone(), bytes.clone()),
+                );
                 txn.answer(&slot, bytes);
             }
             last_at = Some(at);

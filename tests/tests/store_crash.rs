@@ -3,8 +3,9 @@
 //! the spend is the rewards' cost, and no idempotency key ever gets two rewards.
 //!
 //! The kill times come from a seeded random stream; the seed is printed, and `STORE_CRASH_SEED`
-//! replays it. The PostgreSQL test needs `MOMENTS_TEST_POSTGRES` (`cargo xtask postgres` prints
-//! it): without it, it is skipped, loudly, or fails when `CI` is set.
+//! replays it. Beside them, a key held by an instance killed before answering is free at once on
+//! another. The PostgreSQL tests need `MOMENTS_TEST_POSTGRES` (`cargo xtask postgres` prints
+//! it): without it, they are skipped, loudly, or fail when `CI` is set.
 
 mod common;
 
@@ -228,8 +229,8 @@ async fn crash_and_restart(store: &str, label: &str, actions: i64) {
     }
 
     // Each unanswered key, sent again: its original reward (committed, the answer lost), a fresh
-    // one, a refusal, or "in progress" (claimed by the killed process, not committed: the claim is
-    // taken over a minute later); never a second reward.
+    // one, a refusal, or (SQLite) "in progress" (claimed by the killed process, not committed: the
+    // claim is taken over a minute later); never a second reward.
     let mut pending = HashSet::new();
     let mut retried: HashMap<&str, String> = HashMap::new();
     for s in &unanswered {
@@ -350,4 +351,127 @@ async fn postgres_killed_and_restarted_keeps_every_answered_reward() {
     let db = TestDb::create(&admin).await;
     // PostgreSQL, committing each trigger, fewer.
     crash_and_restart(&db.url, "postgres", 150).await;
+}
+
+/// Polls `sql` (one count) on `db` until `done` says yes; panics after 20 s.
+async fn wait_for_count(db: &tokio_postgres::Client, sql: &str, done: impl Fn(i64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n: i64 = db.query_one(sql, &[]).await.expect(sql).get(0);
+        if done(n) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still {n} after 20 s: {sql}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_held_by_a_killed_instance_is_free_at_once_on_another() {
+    let Some(admin) = postgres_or_skip("a_key_held_by_a_killed_instance_is_free_at_once") else {
+        return;
+    };
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::create(&admin).await;
+    let bin = tokio::task::spawn_blocking(mock_binary)
+        .await
+        .expect("the mock binary");
+    let http = http_client(Duration::from_secs(20));
+    let mut a = start(&bin, &db.url).await;
+    let b = start(&bin, &db.url).await;
+    let now = server_now(&http, &a.base, KEY).await;
+    let camp = launch_campaign(
+        &http,
+        &a.base,
+        KEY,
+        "held",
+        &campaign_body(now, 10 * COST, COST),
+    )
+    .await;
+    // This database's advisory locks (the server may serve other tests at the same time).
+    let advisory = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let sql = moments_e2e::store::connect(&db.url).await;
+    wait_for_count(&sql, advisory, |n| n == 0).await;
+
+    // The sandbox's row lock taken here: a write on either instance waits for it.
+    sql.batch_execute("BEGIN; SELECT head FROM sandbox WHERE tenant = 'default' FOR UPDATE")
+        .await
+        .expect("the sandbox's lock");
+    let body = trigger_body(&camp, "m1", "held-key");
+    let on_a = {
+        let (http, base, body) = (http.clone(), a.base.clone(), body.clone());
+        tokio::spawn(async move {
+            try_call(
+                &http,
+                &base,
+                "POST",
+                "/v1/triggers",
+                Some(KEY),
+                Some("held-key"),
+                Some(&body),
+            )
+            .await
+        })
+    };
+    // A holds the key (and waits for the sandbox): B says so.
+    wait_for_count(&sql, advisory, |n| n == 1).await;
+    let busy = call(
+        &http,
+        &b.base,
+        "POST",
+        "/v1/triggers",
+        Some(KEY),
+        Some("held-key"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        (busy.status, busy.code()),
+        (409, "idempotency_in_progress"),
+        "{}",
+        busy.text
+    );
+
+    // A dies holding it, before committing anything: its lock goes with its session.
+    a.kill();
+    assert!(
+        on_a.await.expect("the task").is_err(),
+        "A answered before it was killed"
+    );
+    wait_for_count(&sql, advisory, |n| n == 0).await;
+    sql.batch_execute("ROLLBACK").await.expect("rollback");
+
+    // B takes the key at once (not after an abandonment delay) and answers it once.
+    let first = call(
+        &http,
+        &b.base,
+        "POST",
+        "/v1/triggers",
+        Some(KEY),
+        Some("held-key"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let again = call(
+        &http,
+        &b.base,
+        "POST",
+        "/v1/triggers",
+        Some(KEY),
+        Some("held-key"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!((again.status, &again.text), (200, &first.text), "replayed");
+    let mine: Vec<Value> = all_rewards(&http, &b.base, KEY, &camp)
+        .await
+        .into_iter()
+        .filter(|r| r["customer_id"] == "held-key")
+        .collect();
+    assert_eq!(mine.len(), 1, "one reward for the key: {mine:#?}");
+    assert_eq!(mine[0]["id"], first.body["reward"]["id"]);
+    // Every key B held is given back.
+    wait_for_count(&sql, advisory, |n| n == 0).await;
 }

@@ -182,13 +182,19 @@ impl Store {
 
     /// Starts a write transaction on `tenant`'s sandbox: from its start until its commit no other
     /// writer, on any instance, changes it. Also returns the entries after `after` that other
-    /// instances committed (none with SQLite, which has one instance).
-    pub async fn begin(&self, tenant: &str, after: i64) -> Result<(Txn, Vec<Entry>), StoreError> {
+    /// instances committed (none with SQLite, which has one instance), and which of `keys` have an
+    /// answer now ([`Answered`]; with SQLite, whose claims are exact in its one instance, none).
+    pub async fn begin(
+        &self,
+        tenant: &str,
+        after: i64,
+        keys: &[&IdemSlot],
+    ) -> Result<(Txn, Vec<Entry>, Answered), StoreError> {
         match self {
-            Store::Sqlite(s) => Ok((Txn::Sqlite(s.begin(tenant)), Vec::new())),
+            Store::Sqlite(s) => Ok((Txn::Sqlite(s.begin(tenant)), Vec::new(), Answered::new())),
             Store::Postgres(p) => {
-                let (t, entries) = p.begin(tenant, after).await?;
-                Ok((Txn::Postgres(Box::new(t)), entries))
+                let (t, entries, answered) = p.begin(tenant, after, keys).await?;
+                Ok((Txn::Postgres(Box::new(t)), entries, answered))
             }
         }
     }
@@ -258,7 +264,7 @@ impl Txn {
 }
 
 /// The times a claim is decided by.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdemClock {
     /// The server's clock now (ms).
     pub now_ms: i64,
@@ -270,15 +276,38 @@ pub struct IdemClock {
     pub abandoned_before_ms: i64,
 }
 
+impl IdemClock {
+    /// The times for a claim made now: `now` on the server's clock (retention follows it, as in
+    /// memory), answers kept for `ttl`, an unanswered claim abandoned after `abandoned` in real
+    /// time.
+    pub fn new(
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: chrono::Duration,
+        abandoned: Duration,
+    ) -> IdemClock {
+        let real_ms = chrono::Utc::now().timestamp_millis();
+        IdemClock {
+            now_ms: now.timestamp_millis(),
+            expired_before_ms: (now - ttl).timestamp_millis(),
+            real_ms,
+            abandoned_before_ms: real_ms - abandoned.as_millis() as i64,
+        }
+    }
+}
+
+/// The keys that have an answer, by scope and key: the fingerprint of the request answered, and
+/// the stored answer.
+pub type Answered = std::collections::HashMap<(String, String), (String, Vec<u8>)>;
+
 /// What the idempotency table answers when a key is first claimed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum IdemClaim {
-    /// This request holds the key: handle it, then [`IdemTable::finish`] (or
-    /// [`IdemTable::release`] if it could not be answered).
+    /// This request holds the key: handle it, then [`IdemTable::release`] it.
     Claimed,
     /// Another request holds the key and has no answer yet.
     InProgress {
-        /// Whether that request's fingerprint is this one's.
+        /// Whether that request's fingerprint is this one's (`true` when unknown: a request on
+        /// another PostgreSQL instance holds it).
         same: bool,
     },
     /// The key has an answer.
@@ -294,48 +323,53 @@ pub enum IdemClaim {
 /// written by [`crate::sync::write_request`] in the same transaction as the request's entry.
 #[derive(Clone, Debug)]
 pub struct IdemSlot {
-    /// The key's scope (resets, app, customer).
+    /// The key's scope (tenant, resets, app, customer).
     pub scope: String,
     /// The key.
     pub key: String,
+    /// The request's fingerprint (method, path, body).
+    pub fingerprint: String,
+    /// The times the key was claimed at.
+    pub clock: IdemClock,
 }
 
 /// The idempotency keys, in the store: one answer per key whichever instance is asked.
 pub struct IdemTable<'a>(&'a Store);
 
 impl IdemTable<'_> {
-    /// Claims `key` within `scope` for a request with `fingerprint`, or says who holds it. A claim
-    /// or answer older than `ttl` no longer counts.
-    ///
-    /// `now` is the server's clock (retention follows it, as in memory); an unanswered claim older
-    /// than `abandoned` in real time is taken over.
+    /// Claims `key` within `scope` for a request with `fingerprint`, or says who holds it. An
+    /// answer older than the clock's retention no longer counts.
     pub async fn claim(
         &self,
         scope: &str,
         key: &str,
         fingerprint: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        ttl: chrono::Duration,
-        abandoned: Duration,
+        clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
-        let real_ms = chrono::Utc::now().timestamp_millis();
-        let c = IdemClock {
-            now_ms: now.timestamp_millis(),
-            expired_before_ms: (now - ttl).timestamp_millis(),
-            real_ms,
-            abandoned_before_ms: real_ms - abandoned.as_millis() as i64,
-        };
         match self.0 {
-            Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, c).await,
-            Store::Postgres(p) => p.idem_claim(scope, key, fingerprint, c).await,
+            Store::Sqlite(s) => s.idem_claim(scope, key, fingerprint, clock).await,
+            Store::Postgres(p) => p.idem_claim(scope, key, fingerprint, clock).await,
         }
     }
 
-    /// Gives a claimed key up without an answer (a retry may use it again).
-    pub async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
+    /// Lets a claimed key go once its request is done: `kept` if its answer was committed with
+    /// its entry (the key answers with it from now on), otherwise a retry may use the key again
+    /// once this returns.
+    pub async fn release(&self, scope: &str, key: &str, kept: bool) -> Result<(), StoreError> {
         match self.0 {
+            Store::Sqlite(_) if kept => Ok(()),
             Store::Sqlite(s) => s.idem_release(scope, key).await,
-            Store::Postgres(p) => p.idem_release(scope, key).await,
+            Store::Postgres(p) => p.idem_release(scope, key, kept).await,
+        }
+    }
+
+    /// What to do when a claimed key's request stops before [`IdemTable::release`] (its client
+    /// went away; its write, if queued, still runs): PostgreSQL lets the key's lock go at once
+    /// (the write transaction checks the key again, under the sandbox's lock); SQLite keeps the
+    /// claim until it is abandoned.
+    pub fn forget(&self, scope: &str, key: &str) {
+        if let Store::Postgres(p) = self.0 {
+            p.idem_forget(scope, key);
         }
     }
 }

@@ -3,18 +3,23 @@
 //! A write holds the row lock of the `sandbox` row (`SELECT … FOR UPDATE`) from its start to its
 //! commit, so the changes of all instances form one order, each decided on the state all earlier
 //! ones made. Writes commit with the server's defaults (`synchronous_commit = on`): an answered
-//! write is durable. Idempotency claims commit without waiting for the disk, on connections of
-//! their own: a claim only marks a request being handled, and the write that answers it flushes
-//! the claim with its own commit.
+//! write is durable.
+//!
+//! An idempotency key is claimed with a session-level advisory lock on a connection of the
+//! instance's own ([`Postgres::idem_claim`]): other instances see it at once, nothing is written,
+//! and the lock goes with the connection if the instance stops. The key's answer is a row of
+//! `idempotency` inserted by the write transaction that handled the request, which first checks,
+//! under the sandbox's lock, that no other request answered the key: so one answer per key holds by
+//! the row lock and the key's primary key alone, and the advisory lock only makes a key in
+//! progress on one instance `409 idempotency_in_progress` on the others.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
-use tokio_postgres::types::Type;
 
-use super::{Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
+use super::{Answered, Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -23,8 +28,9 @@ mod embedded {
 /// Connections kept per instance.
 pub const POOL_SIZE: usize = 32;
 
-/// Connections kept per instance for idempotency claims (their groups are made one at a time).
-const CLAIMS_POOL_SIZE: usize = 2;
+/// The connection idempotency keys' advisory locks are taken and let go on (session-level
+/// locks belong to one connection).
+const LOCKS_POOL_SIZE: usize = 1;
 
 /// The advisory lock instances take while one of them migrates the schema.
 const MIGRATION_LOCK: i64 = 0x6d6f_6d65_6e74;
@@ -32,18 +38,24 @@ const MIGRATION_LOCK: i64 = 0x6d6f_6d65_6e74;
 /// An open PostgreSQL store.
 pub struct Postgres {
     pool: Pool,
-    /// The connections idempotency claims are made on (`synchronous_commit = off`).
-    claims_pool: Pool,
+    /// The connection idempotency keys are locked on.
+    locks_pool: Pool,
     location: String,
     claims: std::sync::Arc<std::sync::Mutex<ClaimQueue>>,
 }
 
-/// Idempotency claims waiting for the next group.
+/// Idempotency claims and unlocks waiting for the next group, and the keys this instance holds.
 #[derive(Default)]
 struct ClaimQueue {
     waiting: Vec<PendingClaim>,
+    /// Locks to let go, each with who waits for it (if anyone does).
+    unlocks: Vec<(i64, Option<tokio::sync::oneshot::Sender<()>>)>,
     /// Whether a task is making groups (it takes the waiting ones until there are none).
     running: bool,
+    /// The keys (scope, key) claimed through this instance and not yet let go, with their
+    /// requests' fingerprints: a second request for one is in progress here without asking the
+    /// database (the session's advisory locks are re-entrant).
+    held: std::collections::HashMap<(String, String), String>,
 }
 
 /// Held by the task making groups: if it panics, the next claim starts a task again, and the
@@ -56,6 +68,7 @@ impl Drop for Unstuck {
             let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
             q.running = false;
             q.waiting.clear();
+            q.unlocks.clear();
         }
     }
 }
@@ -64,6 +77,7 @@ struct PendingClaim {
     scope: String,
     key: String,
     fingerprint: String,
+    lock: i64,
     clock: IdemClock,
     done: tokio::sync::oneshot::Sender<Result<IdemClaim, StoreError>>,
 }
@@ -164,15 +178,13 @@ impl Postgres {
         drop(client);
         let _ = conn_task.await;
         migrated?;
-        // Idempotency claims commit without waiting for the disk: other instances see a claim
-        // at once, and the write that answers it commits (and flushes, with every WAL record
-        // before it) later. A claim lost in a crash was answered to no one: its request's write
-        // was not committed either.
-        let mut claims_config = config.clone();
-        add_options(&mut claims_config, "-c synchronous_commit=off");
+        // Every statement finds its rows by a key or a range of one: its prepared plan is to read
+        // an index, whatever the tables held when it was planned (see `READ_AFTER`).
+        let mut config = config;
+        add_options(&mut config, "-c enable_seqscan=off");
         Ok(Postgres {
+            locks_pool: pool(config.clone(), LOCKS_POOL_SIZE)?,
             pool: pool(config, POOL_SIZE)?,
-            claims_pool: pool(claims_config, CLAIMS_POOL_SIZE)?,
             location,
             claims: Default::default(),
         })
@@ -235,11 +247,15 @@ impl Postgres {
         read_after(&c, tenant, seq).await
     }
 
-    /// Starts a transaction and takes the sandbox row's lock.
-    /// Starts a transaction, takes the sandbox row's lock and reads the entries after `after`
-    /// committed before the lock was granted: three statements sent at once (one round trip once
-    /// the lock is free).
-    pub async fn begin(&self, tenant: &str, after: i64) -> Result<(PgTxn, Vec<Entry>), StoreError> {
+    /// Starts a transaction, takes the sandbox row's lock, and reads the entries after `after`
+    /// and the answers `keys` have, as committed before the lock was granted: the statements are
+    /// sent at once (one round trip once the lock is free).
+    pub async fn begin(
+        &self,
+        tenant: &str,
+        after: i64,
+        keys: &[&IdemSlot],
+    ) -> Result<(PgTxn, Vec<Entry>, Answered), StoreError> {
         let c = self.client().await?;
         let txn = PgTxn {
             client: Some(c),
@@ -252,15 +268,31 @@ impl Postgres {
             .prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE")
             .await
             .map_err(unavailable)?;
-        let (_, _, rows) = futures_util::future::try_join3(
+        let answers_st = c.prepare_cached(ANSWERS).await.map_err(unavailable)?;
+        let after_st = c.prepare_cached(READ_AFTER).await.map_err(unavailable)?;
+        let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        let expired: Vec<i64> = keys.iter().map(|k| k.clock.expired_before_ms).collect();
+        let answers = async {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            c.query(&answers_st, &[&scopes, &names, &expired]).await
+        };
+        let (_, _, rows, answers) = futures_util::future::try_join4(
             c.batch_execute("BEGIN"),
             c.query_one(&lock, &[&tenant]),
-            c.query_typed(READ_AFTER, &[(&tenant, Type::TEXT), (&after, Type::INT8)]),
+            c.query(&after_st, &[&tenant, &after]),
+            answers,
         )
         .await
         .map_err(unavailable)?;
         let entries = rows.iter().map(row_entry).collect::<Result<_, _>>()?;
-        Ok((txn, entries))
+        let answered = answers
+            .into_iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+            .collect();
+        Ok((txn, entries, answered))
     }
 
     /// Claims a webhook send.
@@ -304,9 +336,10 @@ impl Postgres {
         Ok(())
     }
 
-    /// Claims an idempotency key. Claims arriving while one is being made wait and go together as
-    /// the next group: one statement and one commit for the group ([`claim_group`]), as writes go
-    /// in one transaction per batch.
+    /// Claims an idempotency key: its advisory lock taken on this instance's locks connection, and
+    /// its answer read. A key this instance holds already is in progress without asking. Claims
+    /// (and unlocks) arriving while a group is being made wait and go together as the next group:
+    /// one round trip for the group ([`claim_group`]).
     pub async fn idem_claim(
         &self,
         scope: &str,
@@ -315,204 +348,250 @@ impl Postgres {
         clock: IdemClock,
     ) -> Result<IdemClaim, StoreError> {
         let (done, answer) = tokio::sync::oneshot::channel();
-        let lead = {
+        let id = (scope.to_owned(), key.to_owned());
+        {
             let mut q = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(fp) = q.held.get(&id) {
+                return Ok(IdemClaim::InProgress {
+                    same: fp == fingerprint,
+                });
+            }
+            q.held.insert(id.clone(), fingerprint.to_owned());
             q.waiting.push(PendingClaim {
                 scope: scope.to_owned(),
                 key: key.to_owned(),
                 fingerprint: fingerprint.to_owned(),
+                lock: lock_id(scope, key),
                 clock,
                 done,
             });
-            !std::mem::replace(&mut q.running, true)
-        };
-        if lead {
-            // In a task of its own: a request that stops waiting does not stop the others' group.
-            let (pool, claims) = (self.claims_pool.clone(), self.claims.clone());
-            tokio::spawn(async move {
-                let _unstuck = Unstuck(claims.clone());
-                loop {
-                    let group = {
-                        let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
-                        if q.waiting.is_empty() {
-                            q.running = false;
-                            return;
-                        }
-                        std::mem::take(&mut q.waiting)
-                    };
-                    claim_group(&pool, group).await;
-                }
-            });
         }
-        answer
+        // Until the claim is decided the key is this request's; if the request stops waiting,
+        // the key is let go (and its lock, if the group took it: see `claim_group`).
+        let mut waiting = Waiting {
+            pg: self,
+            id: Some(id),
+            answer: Some(answer),
+        };
+        self.run_groups();
+        let claim = waiting
+            .answer
+            .as_mut()
+            .expect("set above")
             .await
-            .unwrap_or_else(|_| Err(unavailable("the claim was not made")))
+            .unwrap_or_else(|_| Err(unavailable("the claim was not made")));
+        waiting.answer = None;
+        if matches!(claim, Ok(IdemClaim::Claimed)) {
+            waiting.id = None;
+        }
+        claim
     }
 
-    /// Frees a claimed key that got no answer to keep.
-    pub async fn idem_release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        let c = self.client().await?;
-        c.execute(
-            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND answer IS NULL",
-            &[&scope, &key],
-        )
-        .await
-        .map_err(unavailable)?;
+    /// Lets a claimed key go: its lock is given back in the next group. If its answer was not
+    /// `kept`, this waits until the lock is given back, so a retry anywhere may claim the key.
+    pub async fn idem_release(&self, scope: &str, key: &str, kept: bool) -> Result<(), StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.let_go(scope, key, (!kept).then_some(tx));
+        if !kept {
+            rx.await
+                .map_err(|_| unavailable("the key's lock was not given back"))?;
+        }
         Ok(())
     }
+
+    /// Lets a claimed key go without waiting (its request stopped).
+    pub fn idem_forget(&self, scope: &str, key: &str) {
+        self.let_go(scope, key, None);
+    }
+
+    fn let_go(&self, scope: &str, key: &str, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        {
+            let mut q = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            q.held.remove(&(scope.to_owned(), key.to_owned()));
+            q.unlocks.push((lock_id(scope, key), done));
+        }
+        self.run_groups();
+    }
+
+    /// Starts the task making groups, unless it runs.
+    fn run_groups(&self) {
+        {
+            let mut q = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            if std::mem::replace(&mut q.running, true) {
+                return;
+            }
+        }
+        // In a task of its own: a request that stops waiting does not stop the others' group.
+        let (pool, claims) = (self.locks_pool.clone(), self.claims.clone());
+        tokio::spawn(async move {
+            let _unstuck = Unstuck(claims.clone());
+            loop {
+                let (group, unlocks) = {
+                    let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
+                    if q.waiting.is_empty() && q.unlocks.is_empty() {
+                        q.running = false;
+                        return;
+                    }
+                    (
+                        std::mem::take(&mut q.waiting),
+                        std::mem::take(&mut q.unlocks),
+                    )
+                };
+                claim_group(&pool, &claims, group, unlocks).await;
+            }
+        });
+    }
+}
+
+/// A claim being decided. Dropped with `id` set, the key is not this instance's any more: if the
+/// group took its lock for a request that stopped waiting before reading it, the lock is given
+/// back here; if the group had not answered yet, it gives the lock back itself (its answer finds no
+/// one).
+struct Waiting<'a> {
+    pg: &'a Postgres,
+    id: Option<(String, String)>,
+    answer: Option<tokio::sync::oneshot::Receiver<Result<IdemClaim, StoreError>>>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let Some((scope, key)) = self.id.take() else {
+            return;
+        };
+        let unread = self.answer.take().map(|mut a| a.try_recv());
+        if matches!(unread, Some(Ok(Ok(IdemClaim::Claimed)))) {
+            self.pg.let_go(&scope, &key, None);
+        } else {
+            let mut q = self.pg.claims.lock().unwrap_or_else(|p| p.into_inner());
+            q.held.remove(&(scope, key));
+        }
+    }
+}
+
+/// The advisory lock of a key: the first 8 bytes of the SHA-256 of its scope and key. Two keys
+/// sharing one (about one pair in 2^64) are in progress while either is.
+fn lock_id(scope: &str, key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(scope.as_bytes());
+    h.update([0u8]);
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
 /// A statement's parameter.
 type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
 
-/// A group of claims: each key inserted, or taken over from an expired answer or an abandoned claim
-/// (the thresholds are each row's own times less `$6`, the retention, and `$7`, the abandonment
-/// delay, in ms); the keys claimed are returned. Rows come sorted by scope and key, so two groups
-/// on different instances take the keys' locks in one order.
-const CLAIM_GROUP: &str =
-    "INSERT INTO idempotency AS i (scope, key, fingerprint, created_ms, claimed_real_ms)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-     ON CONFLICT (scope, key) DO UPDATE
-     SET fingerprint = excluded.fingerprint, created_ms = excluded.created_ms,
-         claimed_real_ms = excluded.claimed_real_ms, answer = NULL
-     WHERE i.created_ms < excluded.created_ms - $6
-        OR (i.answer IS NULL AND i.claimed_real_ms < excluded.claimed_real_ms - $7)
-     RETURNING scope, key";
+/// A group's claims: each key's advisory lock tried, and its answer if it has one still kept
+/// (`$4`: answers from before this, on the server's clock, expired), in the group's order. The
+/// answer is read with the statement's snapshot, taken before the lock: an answer committed in
+/// between is missed here and found by the write transaction's check ([`ANSWERS`]).
+const CLAIM_GROUP: &str = "SELECT pg_try_advisory_lock(k.lock), i.fingerprint, i.answer
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+          WITH ORDINALITY AS k(lock, scope, key, expired, n)
+     LEFT JOIN idempotency AS i ON i.scope = k.scope AND i.key = k.key
+          AND i.answer IS NOT NULL AND i.created_ms >= k.expired
+     ORDER BY k.n";
 
-/// What holds the keys a group could not claim.
-const HELD: &str = "SELECT i.scope, i.key, i.fingerprint, i.answer FROM idempotency AS i
-     JOIN unnest($1::text[], $2::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key";
+/// Lets advisory locks go (one each).
+const UNLOCK: &str = "SELECT pg_advisory_unlock(l) FROM unnest($1::bigint[]) AS l";
 
-/// What holds a key: the fingerprint of its request, and its answer once there is one.
-type Held = (String, Option<Vec<u8>>);
+/// The keys of a batch that have an answer still kept, read under the sandbox's lock.
+const ANSWERS: &str = "SELECT i.scope, i.key, i.fingerprint, i.answer
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(scope, key, expired)
+     JOIN idempotency AS i ON i.scope = k.scope AND i.key = k.key
+          AND i.answer IS NOT NULL AND i.created_ms >= k.expired";
 
-/// Makes a group of claims and tells each waiting request what it got. Claims with other retention
-/// or abandonment delays than the first's (none, today) go in groups of their own.
-async fn claim_group(pool: &Pool, mut group: Vec<PendingClaim>) {
-    let delays = |c: &IdemClock| {
-        (
-            c.now_ms - c.expired_before_ms,
-            c.real_ms - c.abandoned_before_ms,
-        )
-    };
-    while !group.is_empty() {
-        let first = delays(&group[0].clock);
-        let (now, later): (Vec<_>, Vec<_>) =
-            group.into_iter().partition(|c| delays(&c.clock) == first);
-        group = later;
-        let results = claim_rows(pool, &now, first).await;
-        match results {
-            Ok(results) => {
-                for (pending, result) in now.into_iter().zip(results) {
-                    let _ = pending.done.send(Ok(result));
-                }
-            }
-            Err(e) => {
-                for pending in now {
-                    let _ = pending
-                        .done
-                        .send(Err(StoreError::Unavailable(e.to_string())));
-                }
-            }
+/// Makes a group: the unlocks, then the claims, in one round trip on the locks connection; tells
+/// each waiting request what it got. A key found answered has its lock (if taken) given back in
+/// the next group; so has a key claimed for a request that stopped waiting.
+async fn claim_group(
+    pool: &Pool,
+    claims: &std::sync::Mutex<ClaimQueue>,
+    group: Vec<PendingClaim>,
+    unlocks: Vec<(i64, Option<tokio::sync::oneshot::Sender<()>>)>,
+) {
+    let result = group_rows(pool, &group, &unlocks).await;
+    // A failed unlock's lock went with its connection, or is given back with the connection that
+    // replaces it: either way the waiter may go on.
+    for (_, done) in unlocks {
+        if let Some(done) = done {
+            let _ = done.send(());
         }
+    }
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => {
+            let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
+            for p in group {
+                q.held.remove(&(p.scope, p.key));
+                let _ = p.done.send(Err(StoreError::Unavailable(e.to_string())));
+            }
+            return;
+        }
+    };
+    let mut again = Vec::new();
+    for (p, (locked, held)) in group.into_iter().zip(rows) {
+        let claim = match held {
+            Some((fp, answer)) => IdemClaim::Answered {
+                same: fp == p.fingerprint,
+                answer,
+            },
+            None if locked => IdemClaim::Claimed,
+            None => IdemClaim::InProgress { same: true },
+        };
+        let claimed = claim == IdemClaim::Claimed;
+        let lock = p.lock;
+        let taken = p.done.send(Ok(claim)).is_ok();
+        if locked && !(claimed && taken) {
+            again.push((lock, None));
+        }
+    }
+    if !again.is_empty() {
+        let mut q = claims.lock().unwrap_or_else(|p| p.into_inner());
+        q.unlocks.extend(again);
     }
 }
 
-/// One statement claiming every distinct key of `claims`, then one reading what holds the others;
-/// the outcome of each claim, in order. A key twice in the group is claimed by its first request
-/// and in progress for the next.
-async fn claim_rows(
+/// Whether each claim's lock was taken, and its answer (fingerprint, answer) if it has one.
+type ClaimRow = (bool, Option<(String, Vec<u8>)>);
+
+async fn group_rows(
     pool: &Pool,
-    claims: &[PendingClaim],
-    (ttl_ms, abandoned_ms): (i64, i64),
-) -> Result<Vec<IdemClaim>, StoreError> {
+    group: &[PendingClaim],
+    unlocks: &[(i64, Option<tokio::sync::oneshot::Sender<()>>)],
+) -> Result<Vec<ClaimRow>, StoreError> {
     let c = pool.get().await.map_err(unavailable)?;
-    let mut order: Vec<usize> = (0..claims.len()).collect();
-    order.sort_by(|&a, &b| {
-        (&claims[a].scope, &claims[a].key).cmp(&(&claims[b].scope, &claims[b].key))
-    });
-    order.dedup_by(|a, b| claims[*a].scope == claims[*b].scope && claims[*a].key == claims[*b].key);
-    let column = |f: fn(&PendingClaim) -> &str| -> Vec<&str> {
-        order.iter().map(|&i| f(&claims[i])).collect()
+    let ids: Vec<i64> = unlocks.iter().map(|(l, _)| *l).collect();
+    let locks: Vec<i64> = group.iter().map(|p| p.lock).collect();
+    let scopes: Vec<&str> = group.iter().map(|p| p.scope.as_str()).collect();
+    let keys: Vec<&str> = group.iter().map(|p| p.key.as_str()).collect();
+    let expired: Vec<i64> = group.iter().map(|p| p.clock.expired_before_ms).collect();
+    let unlock = async {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let st = c.prepare_cached(UNLOCK).await?;
+        c.query(&st, &[&ids]).await.map(|_| ())
     };
-    let (scopes, keys, fps) = (
-        column(|c| &c.scope),
-        column(|c| &c.key),
-        column(|c| &c.fingerprint),
-    );
-    let created: Vec<i64> = order.iter().map(|&i| claims[i].clock.now_ms).collect();
-    let real: Vec<i64> = order.iter().map(|&i| claims[i].clock.real_ms).collect();
-    let st = c.prepare_cached(CLAIM_GROUP).await.map_err(unavailable)?;
-    let rows = c
-        .query(
-            &st,
-            &[
-                &scopes,
-                &keys,
-                &fps,
-                &created,
-                &real,
-                &ttl_ms,
-                &abandoned_ms,
-            ],
-        )
+    let claim = async {
+        if group.is_empty() {
+            return Ok(Vec::new());
+        }
+        let st = c.prepare_cached(CLAIM_GROUP).await?;
+        c.query(&st, &[&locks, &scopes, &keys, &expired]).await
+    };
+    let (_, rows) = futures_util::future::try_join(unlock, claim)
         .await
         .map_err(unavailable)?;
-    let mut claimed: std::collections::HashSet<(String, String)> = rows
+    Ok(rows
         .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
-        .collect();
-    let mut outcome: Vec<Option<IdemClaim>> = claims
-        .iter()
-        .map(|p| {
-            // The first request of a key it claimed takes the claim (`remove`: the next one with
-            // that key does not).
-            claimed
-                .remove(&(p.scope.clone(), p.key.clone()))
-                .then_some(IdemClaim::Claimed)
+        .map(|r| {
+            let fp: Option<String> = r.get(1);
+            let answer: Option<Vec<u8>> = r.get(2);
+            (r.get(0), fp.zip(answer))
         })
-        .collect();
-    if outcome.iter().any(Option::is_none) {
-        let (held_scopes, held_keys): (Vec<&str>, Vec<&str>) = claims
-            .iter()
-            .zip(&outcome)
-            .filter(|(_, o)| o.is_none())
-            .map(|(p, _)| (p.scope.as_str(), p.key.as_str()))
-            .unzip();
-        let rows = c
-            .query_typed(
-                HELD,
-                &[
-                    (&held_scopes, Type::TEXT_ARRAY),
-                    (&held_keys, Type::TEXT_ARRAY),
-                ],
-            )
-            .await
-            .map_err(unavailable)?;
-        let held: std::collections::HashMap<(String, String), Held> = rows
-            .into_iter()
-            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
-            .collect();
-        for (p, o) in claims.iter().zip(outcome.iter_mut()) {
-            if o.is_some() {
-                continue;
-            }
-            *o = Some(match held.get(&(p.scope.clone(), p.key.clone())) {
-                // Released between the two statements: in progress a moment ago; a retry claims it.
-                None => IdemClaim::InProgress { same: true },
-                Some((fp, None)) => IdemClaim::InProgress {
-                    same: *fp == p.fingerprint,
-                },
-                Some((fp, Some(answer))) => IdemClaim::Answered {
-                    same: *fp == p.fingerprint,
-                    answer: answer.clone(),
-                },
-            });
-        }
-    }
-    Ok(outcome
-        .into_iter()
-        .map(|o| o.expect("every claim decided"))
         .collect())
 }
 
@@ -524,17 +603,22 @@ const APPEND: &str = "WITH appended AS (
        RETURNING seq)
      UPDATE sandbox SET head = (SELECT max(seq) FROM appended) WHERE tenant = $1";
 
-/// A batch's answers to keyed requests, in one statement (planned each time, see [`READ_AFTER`]).
-const ANSWER: &str = "UPDATE idempotency AS i SET answer = a.answer
-     FROM unnest($1::text[], $2::text[], $3::bytea[]) AS a(scope, key, answer)
-     WHERE i.scope = a.scope AND i.key = a.key";
+/// A batch's answers to keyed requests, in one statement. A key whose answer expired (or that a
+/// claim row of an earlier version holds) gets this one instead.
+const ANSWER: &str = "INSERT INTO idempotency AS i
+       (scope, key, fingerprint, created_ms, claimed_real_ms, answer)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[])
+     ON CONFLICT (scope, key) DO UPDATE
+     SET fingerprint = excluded.fingerprint, created_ms = excluded.created_ms,
+         claimed_real_ms = excluded.claimed_real_ms, answer = excluded.answer";
 
-/// The log after a seq. This, [`ANSWER`] and [`HELD`] are sent unnamed with their parameters'
-/// types (`query_typed`), so PostgreSQL plans each for the values at hand and the tables as they
-/// are now. A prepared statement's generic plan is made once and kept: for the answers' join, made
-/// on a fresh database, it was a hash join over the whole table, read again for every batch as the
-/// table grew. The other statements' plans do not depend on a table's size (a key's row, an
-/// insert).
+/// The log after a seq.
+///
+/// Every statement is prepared, and its plan made once (PostgreSQL keeps a generic plan after five
+/// runs). The connections set `enable_seqscan = off`, so the plans of the statements that join a
+/// batch's keys with a table, or read a range of the log, read the tables' primary keys whatever
+/// the tables held when they were planned: made on a fresh database otherwise, the plan of a join
+/// was a hash join over the whole table, read again for every batch as the table grew.
 const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
      WHERE tenant = $1 AND seq > $2 ORDER BY seq";
 
@@ -549,10 +633,8 @@ fn row_entry(r: &tokio_postgres::Row) -> Result<Entry, StoreError> {
 }
 
 async fn read_after(c: &Object, tenant: &str, seq: i64) -> Result<Vec<Entry>, StoreError> {
-    let rows = c
-        .query_typed(READ_AFTER, &[(&tenant, Type::TEXT), (&seq, Type::INT8)])
-        .await
-        .map_err(unavailable)?;
+    let st = c.prepare_cached(READ_AFTER).await.map_err(unavailable)?;
+    let rows = c.query(&st, &[&tenant, &seq]).await.map_err(unavailable)?;
     rows.iter().map(row_entry).collect()
 }
 
@@ -582,6 +664,7 @@ impl PgTxn {
             return Ok(());
         }
         let ins = c.prepare_cached(APPEND).await.map_err(unavailable)?;
+        let answer = c.prepare_cached(ANSWER).await.map_err(unavailable)?;
         let mut seqs = Vec::with_capacity(self.entries.len());
         let mut ats = Vec::with_capacity(self.entries.len());
         let mut seeds = Vec::with_capacity(self.entries.len());
@@ -594,12 +677,23 @@ impl PgTxn {
             versions.push(e.version.clone());
             commands.push(e.command.to_text());
         }
-        let mut scopes = Vec::with_capacity(self.answers.len());
-        let mut keys = Vec::with_capacity(self.answers.len());
-        let mut answers = Vec::with_capacity(self.answers.len());
+        let n = self.answers.len();
+        let (mut scopes, mut keys, mut fps) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut created, mut real, mut answers) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (slot, answer) in &self.answers {
             scopes.push(slot.scope.as_str());
             keys.push(slot.key.as_str());
+            fps.push(slot.fingerprint.as_str());
+            created.push(slot.clock.now_ms);
+            real.push(slot.clock.real_ms);
             answers.push(answer.as_slice());
         }
         let mut writes: Vec<
@@ -611,14 +705,8 @@ impl PgTxn {
             writes.push(Box::pin(c.execute_raw(&ins, params)));
         }
         if !scopes.is_empty() {
-            let params: [(&Param<'_>, Type); 3] = [
-                (&scopes, Type::TEXT_ARRAY),
-                (&keys, Type::TEXT_ARRAY),
-                (&answers, Type::BYTEA_ARRAY),
-            ];
-            writes.push(Box::pin(async move {
-                c.query_typed(ANSWER, &params).await.map(|_| 0)
-            }));
+            let params: Vec<&Param<'_>> = vec![&scopes, &keys, &fps, &created, &real, &answers];
+            writes.push(Box::pin(c.execute_raw(&answer, params)));
         }
         writes.push(Box::pin(async {
             c.batch_execute("COMMIT").await.map(|_| 0)

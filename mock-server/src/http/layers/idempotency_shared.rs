@@ -1,9 +1,11 @@
-//! `Idempotency-Key` with a persistent store: the keys live in the store's `idempotency` table, so a
-//! key is answered alike by every instance. A key in progress on one instance is
+//! `Idempotency-Key` with a persistent store: the keys' answers live in the store's `idempotency`
+//! table, so a key is answered alike by every instance. A key in progress on one instance is
 //! `409 idempotency_in_progress` on all; its answer is written in the same transaction as the
 //! request's log entry ([`crate::sync::write_request`]), so an answered request's key always has
-//! its answer, and a request that was never committed leaves its key free again: a claim with no
-//! answer after [`ABANDONED`] (its instance stopped) is taken over by the next request.
+//! its answer, and a request that was never committed leaves its key free again. How a key is
+//! held while its request runs is the store's: with PostgreSQL an advisory lock of the instance's
+//! session, gone with the session if the instance stops (`store/postgres.rs`); with SQLite a
+//! row without an answer, taken over after [`ABANDONED`].
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use crate::app::AppState;
 use crate::domain::errors::ApiError;
 use crate::http::layers::idempotency::{Keyed, conflict, in_progress, keyed, replayed};
 use crate::http::layers::run;
-use crate::store::{IdemClaim, IdemSlot};
+use crate::store::{IdemClaim, IdemClock, IdemSlot};
 
 /// How long a key keeps its answer, on the server's clock (as in memory).
 pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
@@ -83,32 +85,68 @@ where
             .map_or("-".into(), |c| format!("c:{c}"))
     );
     let fp = hex::encode(fp);
+    let clock = IdemClock::new(now, RETENTION, ABANDONED);
     let claim = sync
         .store
         .idempotency()
-        .claim(&scope, &key, &fp, now, RETENTION, ABANDONED)
+        .claim(&scope, &key, &fp, clock)
         .await;
     match claim {
         Err(e) => crate::sync::unavailable(&e),
         Ok(IdemClaim::InProgress { same: true }) => in_progress(),
-        Ok(IdemClaim::InProgress { same: false } | IdemClaim::Answered { same: false, .. }) => {
-            conflict()
-        }
-        Ok(IdemClaim::Answered { answer, .. }) => match decode(&answer) {
-            Some((status, retry_after, bytes)) => replayed(status, bytes, retry_after.as_deref()),
-            None => ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
-        },
+        Ok(IdemClaim::InProgress { same: false }) => conflict(),
+        Ok(IdemClaim::Answered { same, answer }) => stored_answer(&answer, same),
         Ok(IdemClaim::Claimed) => {
             req.extensions_mut().insert(IdemSlot {
                 scope: scope.clone(),
                 key: key.clone(),
+                fingerprint: fp,
+                clock,
             });
+            let mut holding = Holding {
+                app,
+                scope: &scope,
+                key: &key,
+                running: true,
+            };
             let resp = run(inner, req).await;
-            if !storable(resp.status()) {
-                // Not kept: the key may run again (best effort; an abandoned claim frees itself).
-                let _ = sync.store.idempotency().release(&scope, &key).await;
-            }
+            holding.running = false;
+            // Kept: committed with the request's entry. Otherwise the key may run again.
+            let kept = storable(resp.status());
+            let _ = sync.store.idempotency().release(&scope, &key, kept).await;
             resp
+        }
+    }
+}
+
+/// The answer to a request whose key has `answer` stored: replayed if the request is the one
+/// answered (`same`), otherwise `409 idempotency_conflict`.
+pub fn stored_answer(answer: &[u8], same: bool) -> Response {
+    if !same {
+        return conflict();
+    }
+    match decode(answer) {
+        Some((status, retry_after, bytes)) => replayed(status, bytes, retry_after.as_deref()),
+        None => ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+    }
+}
+
+/// A claimed key while its request runs: if the request stops before its answer (its client went
+/// away), the store is told ([`crate::store::IdemTable::forget`]).
+struct Holding<'a> {
+    app: &'a AppState,
+    scope: &'a str,
+    key: &'a str,
+    /// Whether the request is still running.
+    running: bool,
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        if self.running
+            && let Some(sync) = self.app.sync()
+        {
+            sync.store.idempotency().forget(self.scope, self.key);
         }
     }
 }
