@@ -46,7 +46,7 @@ struct Options {
     out: PathBuf,
 }
 
-const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench console [--rewards N] [--samples N] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]\n       moments-bench stores [--seconds N] [--connections N] [--waits-seconds N] [--mock-bin PATH] [--out FILE]   (PostgreSQL: MOMENTS_TEST_POSTGRES)\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
+const USAGE: &str = "usage: moments-bench load [--seconds N] [--connections 32,128] [--no-peers] [--paths trigger,replay,read,landing,redemption] [--mock-bin PATH] [--out FILE]\n       moments-bench console [--rewards N] [--samples N] [--mock-bin PATH] [--out FILE]\n       moments-bench startup [--runs N] [--mocks N] [--spawns N] [--mock-bin PATH] [--samples FILE]... [--out FILE]\n       moments-bench stores [--seconds N] [--connections N] [--waits-seconds N] [--layouts mem,sqlite,pg1,pg2,pg2t] [--mock-bin PATH] [--out FILE]   (PostgreSQL: MOMENTS_TEST_POSTGRES)\n       moments-bench ceiling --port N --body-bytes N\n       moments-bench stateful --port N --body-bytes N";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -83,6 +83,7 @@ fn known_flags(mode: &str) -> Option<(&'static [&'static str], &'static [&'stati
                 "--seconds",
                 "--connections",
                 "--waits-seconds",
+                "--layouts",
                 "--mock-bin",
                 "--out",
             ],
@@ -226,7 +227,16 @@ fn main() {
                 );
                 std::process::exit(2)
             };
+            let layouts = match flag(&args, "--layouts").map(stores::parse_layouts) {
+                None => stores::LAYOUTS.to_vec(),
+                Some(Ok(l)) => l,
+                Some(Err(e)) => {
+                    eprintln!("moments-bench: {e}");
+                    std::process::exit(2)
+                }
+            };
             let opts = stores::Options {
+                layouts,
                 seconds: number("--seconds", 10),
                 connections: number("--connections", 32),
                 waits_seconds: number("--waits-seconds", 10),
@@ -846,7 +856,10 @@ mod tests {
         assert_eq!(check("load", &["--no-peers", "--help"]), ArgCheck::Help);
         assert_eq!(check("ceiling", &["-h"]), ArgCheck::Help);
         assert_eq!(
-            check("stores", &["--seconds", "3", "--waits-seconds", "2"]),
+            check(
+                "stores",
+                &["--seconds", "3", "--waits-seconds", "2", "--layouts", "pg1"]
+            ),
             ArgCheck::Run
         );
     }

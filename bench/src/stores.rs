@@ -40,11 +40,40 @@ pub struct Options {
     /// The PostgreSQL server (any database of it: each load creates its own).
     pub postgres: String,
     pub out: PathBuf,
+    /// The layouts to load, in the report's order (`--layouts`; all by default).
+    pub layouts: Vec<Layout>,
+}
+
+/// Every layout, in the report's order.
+pub const LAYOUTS: [Layout; 5] = [
+    Layout::Memory,
+    Layout::Sqlite,
+    Layout::Postgres,
+    Layout::Postgres2,
+    Layout::PostgresTenants,
+];
+
+/// The layouts named in `list` (`mem,sqlite,pg1,pg2,pg2t`), in the report's order.
+pub fn parse_layouts(list: &str) -> Result<Vec<Layout>, String> {
+    let tags: Vec<&str> = list.split(',').map(str::trim).collect();
+    if let Some(bad) = tags
+        .iter()
+        .find(|t| !LAYOUTS.iter().any(|l| l.tag() == **t))
+    {
+        return Err(format!(
+            "--layouts: unknown layout `{bad}` (known: {})",
+            LAYOUTS.map(|l| l.tag()).join(", ")
+        ));
+    }
+    Ok(LAYOUTS
+        .into_iter()
+        .filter(|l| tags.contains(&l.tag()))
+        .collect())
 }
 
 /// A store layout under test.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Layout {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Layout {
     Memory,
     Sqlite,
     Postgres,
@@ -331,13 +360,7 @@ fn measure_all(
         .build()
         .map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
-    for layout in [
-        Layout::Memory,
-        Layout::Sqlite,
-        Layout::Postgres,
-        Layout::Postgres2,
-        Layout::PostgresTenants,
-    ] {
+    for &layout in &opts.layouts {
         eprintln!(
             "== {}: {} s at {} connections",
             layout.label(),
@@ -359,7 +382,11 @@ fn measure_all(
         rows.push(row);
     }
     let mut waits = Vec::new();
-    for layout in [Layout::Postgres, Layout::Postgres2, Layout::PostgresTenants] {
+    let sampled = opts
+        .layouts
+        .iter()
+        .filter(|l| !matches!(l, Layout::Memory | Layout::Sqlite));
+    for &layout in sampled.filter(|_| opts.waits_seconds > 0) {
         eprintln!(
             "== where the time goes: {}, {} s, pg_stat_activity every {} ms",
             layout.label(),
@@ -1032,5 +1059,24 @@ fn render_targets(out: &mut String, opts: &Options, rows: &[Measured]) {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_parse_in_the_reports_order_and_unknown_ones_are_refused() {
+        assert_eq!(
+            parse_layouts("pg2t,pg1").unwrap(),
+            vec![Layout::Postgres, Layout::PostgresTenants]
+        );
+        assert_eq!(
+            parse_layouts("mem, sqlite,pg1,pg2,pg2t").unwrap(),
+            LAYOUTS.to_vec()
+        );
+        let e = parse_layouts("pg1,pg3").unwrap_err();
+        assert!(e.contains("`pg3`") && e.contains("pg2t"), "{e}");
     }
 }
