@@ -410,12 +410,15 @@ impl Done {
     }
 }
 
+/// Where a write's answer (and whether to deliver the webhooks it made due first) goes.
+type Reply = tokio::sync::oneshot::Sender<(Response, bool)>;
+
 /// A write waiting for its batch, and where its answer goes.
 struct Queued {
     job: Job,
     /// The idempotency key the request claimed, if it did.
     key: Option<crate::store::IdemSlot>,
-    done: tokio::sync::oneshot::Sender<(Response, bool)>,
+    done: Reply,
 }
 
 /// The writes waiting for the next batch, and whether a task is running batches.
@@ -510,8 +513,35 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
     }
     let mut seq = sync.applied();
     let mut last_at = None;
-    let mut answers = Vec::with_capacity(batch.len());
-    for q in batch {
+    let mut answers: Vec<(Reply, Response, bool)> = Vec::with_capacity(batch.len());
+    for mut q in batch {
+        // A key claimed before a reset that is now applied (committed by another instance, or
+        // earlier in this batch) belongs to the scope of the resets now.
+        if let Some(k) = &q.key {
+            let generation = app.lock_raw().resets;
+            if k.generation != generation {
+                let k = k.rescoped(generation);
+                let id = (k.scope.clone(), k.key.clone());
+                if !answered.contains_key(&id) {
+                    match txn.answered(&[&k]).await {
+                        Ok(found) => answered.extend(found),
+                        Err(e) => {
+                            // Nothing of the batch is committed: the state goes back to the log
+                            // (the writes still queued in it answer 503 as they are dropped).
+                            drop(txn);
+                            sync.stale.store(true, Ordering::Release);
+                            let _ = rebuild_state(app, sync).await;
+                            let _ = q.done.send((unavailable(&e), false));
+                            for (tx, _, _) in answers {
+                                let _ = tx.send((unavailable(&e), false));
+                            }
+                            return;
+                        }
+                    }
+                }
+                q.key = Some(k);
+            }
+        }
         // A key answered since it was claimed (by a request on another instance that held the
         // key after this one's claim lost its lock, or earlier in this batch): its answer, not a
         // second handling.
@@ -537,7 +567,9 @@ async fn run_batch(app: &AppState, sync: &Sync, batch: Vec<Queued>) {
                 version: VERSION.to_owned(),
                 command,
             });
-            if let Some((slot, bytes)) = answer {
+            if let Some((claimed, bytes)) = answer {
+                // Under the scope the key was handled in (see above).
+                let slot = q.key.clone().unwrap_or(claimed);
                 answered.insert(
                     (slot.scope.clone(), slot.key.clone()),
                     (slot.fingerprint.clone(), bytes.clone()),

@@ -542,3 +542,95 @@ async fn a_second_instance_on_a_sqlite_file_does_not_start() {
     assert_eq!(h["store"]["reachable"], true);
     first.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reset_on_one_instance_forgets_the_keys_on_the_others_at_once() {
+    let Some(admin) = postgres_or_skip("a_reset_on_one_instance_forgets_the_keys") else {
+        return;
+    };
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::create(&admin).await;
+    let ms = three(&db).await;
+    let (a, b) = (&ms[0], &ms[1]);
+    let campaign = moments_mock_server::DEMO_CAMPAIGN_ID;
+    let before = format!("kept-{}", random_hex());
+    let fresh = format!("fresh-{}", random_hex());
+    let old = post(
+        a,
+        "/v1/triggers",
+        &before,
+        &trigger_body(campaign, "level_5", &before),
+    )
+    .await;
+    assert_eq!(old.status, 200, "{}", old.text);
+    // B has seen the answer (and so the sandbox before the reset).
+    let seen = post(
+        b,
+        "/v1/triggers",
+        &before,
+        &trigger_body(campaign, "level_5", &before),
+    )
+    .await;
+    assert_eq!(seen.text, old.text, "replayed on B");
+
+    let reset = a
+        .call("POST", "/_mock/reset", Some(&a.key), None, None)
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+
+    // At once on B, which has not read since: the key answered before the reset runs again, as
+    // in one process (a reset forgets every key), rather than replaying a reward the reset removed.
+    let again = post(
+        b,
+        "/v1/triggers",
+        &before,
+        &trigger_body(campaign, "level_5", &before),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_ne!(
+        again.body["reward"]["id"], old.body["reward"]["id"],
+        "a new reward after the reset: {}",
+        again.text
+    );
+    // A key first sent to B just after the reset is answered once, under the sandbox after it:
+    // A, which made the reset, replays B's answer.
+    let on_b = post(
+        b,
+        "/v1/triggers",
+        &fresh,
+        &trigger_body(campaign, "level_5", &fresh),
+    )
+    .await;
+    assert_eq!(on_b.status, 200, "{}", on_b.text);
+    let on_a = post(
+        a,
+        "/v1/triggers",
+        &fresh,
+        &trigger_body(campaign, "level_5", &fresh),
+    )
+    .await;
+    assert_eq!(on_a.text, on_b.text, "replayed on A");
+    let on_a = post(
+        a,
+        "/v1/triggers",
+        &before,
+        &trigger_body(campaign, "level_5", &before),
+    )
+    .await;
+    assert_eq!(on_a.text, again.text, "the post-reset answer replayed on A");
+    for m in &ms {
+        let rewards = all_rewards(&m.http, &m.base, &m.key, campaign).await;
+        for customer in [&before, &fresh] {
+            let mine: Vec<&Value> = rewards
+                .iter()
+                .filter(|r| r["customer_id"] == customer.as_str())
+                .collect();
+            assert_eq!(
+                mine.len(),
+                1,
+                "{customer}: one reward after the reset: {mine:#?}"
+            );
+        }
+    }
+}

@@ -238,6 +238,15 @@ impl Store {
 }
 
 impl Txn {
+    /// Which of `keys` have an answer, read in this transaction (for a key rescoped after a reset
+    /// the batch applied: [`IdemSlot::rescoped`]).
+    pub async fn answered(&self, keys: &[&IdemSlot]) -> Result<Answered, StoreError> {
+        match self {
+            Txn::Sqlite(t) => t.answered(keys).await,
+            Txn::Postgres(t) => t.answered(keys).await,
+        }
+    }
+
     /// Stores a keyed request's answer with the entry, written at the commit.
     pub fn answer(&mut self, slot: &IdemSlot, answer: Vec<u8>) {
         match self {
@@ -323,14 +332,39 @@ pub enum IdemClaim {
 /// written by [`crate::sync::write_request`] in the same transaction as the request's entry.
 #[derive(Clone, Debug)]
 pub struct IdemSlot {
-    /// The key's scope (tenant, resets, app, customer).
+    /// The key's scope ([`IdemSlot::scope_of`]).
     pub scope: String,
+    /// The tenant, the sandbox's reset count and the caller (app and customer) the scope was made
+    /// of: a reset forgets every key, so a request claimed before a reset it is handled after is
+    /// answered under the scope of the resets then ([`IdemSlot::rescoped`]).
+    pub tenant: String,
+    /// See [`IdemSlot::tenant`].
+    pub generation: u64,
+    /// See [`IdemSlot::tenant`].
+    pub caller: String,
     /// The key.
     pub key: String,
     /// The request's fingerprint (method, path, body).
     pub fingerprint: String,
     /// The times the key was claimed at.
     pub clock: IdemClock,
+}
+
+impl IdemSlot {
+    /// The scope of keys sent by `caller` (app and customer) to `tenant`'s sandbox after its
+    /// `generation`-th reset.
+    pub fn scope_of(tenant: &str, generation: u64, caller: &str) -> String {
+        format!("{tenant}/{generation}/{caller}")
+    }
+
+    /// The same key under the scope of the sandbox after its `generation`-th reset.
+    pub fn rescoped(&self, generation: u64) -> IdemSlot {
+        IdemSlot {
+            scope: IdemSlot::scope_of(&self.tenant, generation, &self.caller),
+            generation,
+            ..self.clone()
+        }
+    }
 }
 
 /// The idempotency keys, in the store: one answer per key whichever instance is asked.

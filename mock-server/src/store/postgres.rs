@@ -639,6 +639,26 @@ async fn read_after(c: &Object, tenant: &str, seq: i64) -> Result<Vec<Entry>, St
 }
 
 impl PgTxn {
+    /// Which of `keys` have an answer kept.
+    pub async fn answered(&self, keys: &[&IdemSlot]) -> Result<Answered, StoreError> {
+        let c = self
+            .client
+            .as_ref()
+            .expect("a transaction has its connection until it ends");
+        let st = c.prepare_cached(ANSWERS).await.map_err(unavailable)?;
+        let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        let expired: Vec<i64> = keys.iter().map(|k| k.clock.expired_before_ms).collect();
+        let rows = c
+            .query(&st, &[&scopes, &names, &expired])
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+            .collect())
+    }
+
     /// Queues an entry for the commit.
     pub fn append(&mut self, e: &Entry) {
         self.entries.push(e.clone());

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Command, Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
+use super::{Answered, Command, Entry, Genesis, IdemClaim, IdemClock, IdemSlot, StoreError};
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -243,6 +243,36 @@ impl Sqlite {
 }
 
 impl SqliteTxn {
+    /// Which of `keys` have an answer kept.
+    pub async fn answered(&self, keys: &[&IdemSlot]) -> Result<Answered, StoreError> {
+        let keys: Vec<(String, String, i64)> = keys
+            .iter()
+            .map(|k| (k.scope.clone(), k.key.clone(), k.clock.expired_before_ms))
+            .collect();
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut out = Answered::new();
+            for (scope, key, expired) in keys {
+                let row: Option<(String, Vec<u8>)> = c
+                    .query_row(
+                        "SELECT fingerprint, answer FROM idempotency
+                         WHERE scope = ?1 AND key = ?2 AND answer IS NOT NULL AND created_ms >= ?3",
+                        params![scope, key, expired],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some(held) = row {
+                    out.insert((scope, key), held);
+                }
+            }
+            Ok::<_, rusqlite::Error>(out)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
     /// Queues an entry for the commit.
     pub fn append(&mut self, entry: &Entry) {
         self.entries.push(entry.clone());
@@ -284,9 +314,19 @@ impl SqliteTxn {
                 }
             }
             for (slot, answer) in &answers {
+                // The claim's row, or (a key rescoped after a reset) a row of its own.
                 tx.execute(
-                    "UPDATE idempotency SET answer = ?3 WHERE scope = ?1 AND key = ?2",
-                    params![slot.scope, slot.key, answer],
+                    "INSERT INTO idempotency (scope, key, fingerprint, created_ms, claimed_real_ms, answer)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (scope, key) DO UPDATE SET answer = excluded.answer",
+                    params![
+                        slot.scope,
+                        slot.key,
+                        slot.fingerprint,
+                        slot.clock.now_ms,
+                        slot.clock.real_ms,
+                        answer
+                    ],
                 )?;
             }
             let last = entries.last().map_or(0, |e| e.seq);

@@ -71,52 +71,70 @@ where
         Err(r) => return *r,
     };
     let sync = app.sync().expect("a persistent store");
-    let (generation, now) = {
-        let g = app.lock_raw();
-        (g.resets, g.now())
-    };
-    // The sandbox's resets are part of the scope: a reset forgets every key, as in memory.
-    let scope = format!(
-        "{}/{generation}/{}/{}",
-        sync.tenant,
+    let caller = format!(
+        "{}/{}",
         principal.app_id(),
         principal
             .customer()
             .map_or("-".into(), |c| format!("c:{c}"))
     );
     let fp = hex::encode(fp);
-    let clock = IdemClock::new(now, RETENTION, ABANDONED);
-    let claim = sync
-        .store
-        .idempotency()
-        .claim(&scope, &key, &fp, clock)
-        .await;
-    match claim {
-        Err(e) => crate::sync::unavailable(&e),
-        Ok(IdemClaim::InProgress { same: true }) => in_progress(),
-        Ok(IdemClaim::InProgress { same: false }) => conflict(),
-        Ok(IdemClaim::Answered { same, answer }) => stored_answer(&answer, same),
-        Ok(IdemClaim::Claimed) => {
-            req.extensions_mut().insert(IdemSlot {
-                scope: scope.clone(),
-                key: key.clone(),
-                fingerprint: fp,
-                clock,
-            });
-            let mut holding = Holding {
-                app,
-                scope: &scope,
-                key: &key,
-                running: true,
-            };
-            let resp = run(inner, req).await;
-            holding.running = false;
-            // Kept: committed with the request's entry. Otherwise the key may run again.
-            let kept = storable(resp.status());
-            let _ = sync.store.idempotency().release(&scope, &key, kept).await;
-            resp
+    // An answer found is replayed only if no reset came after the count this instance has seen
+    // (a reset forgets every key, as in memory): otherwise the instance catches up, and the key is
+    // claimed again under the scope of the resets now.
+    let mut checked = false;
+    let (scope, generation, clock) = loop {
+        let (generation, now) = {
+            let g = app.lock_raw();
+            (g.resets, g.now())
+        };
+        let scope = IdemSlot::scope_of(&sync.tenant, generation, &caller);
+        let clock = IdemClock::new(now, RETENTION, ABANDONED);
+        let claim = sync
+            .store
+            .idempotency()
+            .claim(&scope, &key, &fp, clock)
+            .await;
+        match claim {
+            Err(e) => return crate::sync::unavailable(&e),
+            Ok(IdemClaim::InProgress { same: true }) => return in_progress(),
+            Ok(IdemClaim::InProgress { same: false }) => return conflict(),
+            Ok(IdemClaim::Answered { same, answer }) => {
+                if checked {
+                    return stored_answer(&answer, same);
+                }
+                if let Err(e) = crate::sync::catch_up(app).await {
+                    return crate::sync::unavailable(&e);
+                }
+                if app.lock_raw().resets == generation {
+                    return stored_answer(&answer, same);
+                }
+                checked = true;
+            }
+            Ok(IdemClaim::Claimed) => break (scope, generation, clock),
         }
-    }
+    };
+    req.extensions_mut().insert(IdemSlot {
+        scope: scope.clone(),
+        key: key.clone(),
+        fingerprint: fp,
+        clock,
+        tenant: sync.tenant.clone(),
+        generation,
+        caller,
+    });
+    let mut holding = Holding {
+        app,
+        scope: &scope,
+        key: &key,
+        running: true,
+    };
+    let resp = run(inner, req).await;
+    holding.running = false;
+    // Kept: committed with the request's entry. Otherwise the key may run again.
+    let kept = storable(resp.status());
+    let _ = sync.store.idempotency().release(&scope, &key, kept).await;
+    resp
 }
 
 /// The answer to a request whose key has `answer` stored: replayed if the request is the one
