@@ -414,18 +414,20 @@ async fn a_key_held_by_a_killed_instance_is_free_at_once_on_another() {
             .await
         })
     };
+    let to_b = || {
+        call(
+            &http,
+            &b.base,
+            "POST",
+            "/v1/triggers",
+            Some(KEY),
+            Some("held-key"),
+            Some(&body),
+        )
+    };
     // A holds the key (and waits for the sandbox): B says so.
     wait_for_count(&sql, advisory, |n| n == 1).await;
-    let busy = call(
-        &http,
-        &b.base,
-        "POST",
-        "/v1/triggers",
-        Some(KEY),
-        Some("held-key"),
-        Some(&body),
-    )
-    .await;
+    let busy = to_b().await;
     assert_eq!(
         (busy.status, busy.code()),
         (409, "idempotency_in_progress"),
@@ -443,27 +445,9 @@ async fn a_key_held_by_a_killed_instance_is_free_at_once_on_another() {
     sql.batch_execute("ROLLBACK").await.expect("rollback");
 
     // B takes the key at once (not after an abandonment delay) and answers it once.
-    let first = call(
-        &http,
-        &b.base,
-        "POST",
-        "/v1/triggers",
-        Some(KEY),
-        Some("held-key"),
-        Some(&body),
-    )
-    .await;
+    let first = to_b().await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let again = call(
-        &http,
-        &b.base,
-        "POST",
-        "/v1/triggers",
-        Some(KEY),
-        Some("held-key"),
-        Some(&body),
-    )
-    .await;
+    let again = to_b().await;
     assert_eq!((again.status, &again.text), (200, &first.text), "replayed");
     let mine: Vec<Value> = all_rewards(&http, &b.base, KEY, &camp)
         .await

@@ -543,6 +543,12 @@ async fn a_second_instance_on_a_sqlite_file_does_not_start() {
     first.shutdown().await;
 }
 
+/// A trigger of the demo campaign by customer `key`, with `key` as its idempotency key.
+async fn demo_trigger(m: &Mock, key: &str) -> Answer {
+    let body = trigger_body(moments_mock_server::DEMO_CAMPAIGN_ID, "level_5", key);
+    post(m, "/v1/triggers", key, &body).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reset_on_one_instance_forgets_the_keys_on_the_others_at_once() {
     let Some(admin) = postgres_or_skip("a_reset_on_one_instance_forgets_the_keys") else {
@@ -555,22 +561,10 @@ async fn a_reset_on_one_instance_forgets_the_keys_on_the_others_at_once() {
     let campaign = moments_mock_server::DEMO_CAMPAIGN_ID;
     let before = format!("kept-{}", random_hex());
     let fresh = format!("fresh-{}", random_hex());
-    let old = post(
-        a,
-        "/v1/triggers",
-        &before,
-        &trigger_body(campaign, "level_5", &before),
-    )
-    .await;
+    let old = demo_trigger(a, &before).await;
     assert_eq!(old.status, 200, "{}", old.text);
     // B has seen the answer (and so the sandbox before the reset).
-    let seen = post(
-        b,
-        "/v1/triggers",
-        &before,
-        &trigger_body(campaign, "level_5", &before),
-    )
-    .await;
+    let seen = demo_trigger(b, &before).await;
     assert_eq!(seen.text, old.text, "replayed on B");
 
     let reset = a
@@ -580,13 +574,7 @@ async fn a_reset_on_one_instance_forgets_the_keys_on_the_others_at_once() {
 
     // At once on B, which has not read since: the key answered before the reset runs again, as
     // in one process (a reset forgets every key), rather than replaying a reward the reset removed.
-    let again = post(
-        b,
-        "/v1/triggers",
-        &before,
-        &trigger_body(campaign, "level_5", &before),
-    )
-    .await;
+    let again = demo_trigger(b, &before).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_ne!(
         again.body["reward"]["id"], old.body["reward"]["id"],
@@ -595,29 +583,11 @@ async fn a_reset_on_one_instance_forgets_the_keys_on_the_others_at_once() {
     );
     // A key first sent to B just after the reset is answered once, under the sandbox after it:
     // A, which made the reset, replays B's answer.
-    let on_b = post(
-        b,
-        "/v1/triggers",
-        &fresh,
-        &trigger_body(campaign, "level_5", &fresh),
-    )
-    .await;
+    let on_b = demo_trigger(b, &fresh).await;
     assert_eq!(on_b.status, 200, "{}", on_b.text);
-    let on_a = post(
-        a,
-        "/v1/triggers",
-        &fresh,
-        &trigger_body(campaign, "level_5", &fresh),
-    )
-    .await;
+    let on_a = demo_trigger(a, &fresh).await;
     assert_eq!(on_a.text, on_b.text, "replayed on A");
-    let on_a = post(
-        a,
-        "/v1/triggers",
-        &before,
-        &trigger_body(campaign, "level_5", &before),
-    )
-    .await;
+    let on_a = demo_trigger(a, &before).await;
     assert_eq!(on_a.text, again.text, "the post-reset answer replayed on A");
     for m in &ms {
         let rewards = all_rewards(&m.http, &m.base, &m.key, campaign).await;
