@@ -332,7 +332,7 @@ pub enum IdemClaim {
 /// written by [`crate::sync::write_request`] in the same transaction as the request's entry.
 #[derive(Clone, Debug)]
 pub struct IdemSlot {
-    /// The key's scope ([`IdemSlot::scope_of`]).
+    /// The key's scope ([`IdemSlot::scope_of`] of the three below; made by [`IdemSlot::new`]).
     pub scope: String,
     /// The tenant, the sandbox's reset count and the caller (app and customer) the scope was made
     /// of: a reset forgets every key, so a request claimed before a reset it is handled after is
@@ -357,13 +357,36 @@ impl IdemSlot {
         format!("{tenant}/{generation}/{caller}")
     }
 
+    /// The slot of `key` sent by `caller` to `tenant`'s sandbox after its `generation`-th reset.
+    pub fn new(
+        tenant: &str,
+        generation: u64,
+        caller: String,
+        key: String,
+        fingerprint: String,
+        clock: IdemClock,
+    ) -> IdemSlot {
+        IdemSlot {
+            scope: IdemSlot::scope_of(tenant, generation, &caller),
+            tenant: tenant.to_owned(),
+            generation,
+            caller,
+            key,
+            fingerprint,
+            clock,
+        }
+    }
+
     /// The same key under the scope of the sandbox after its `generation`-th reset.
     pub fn rescoped(&self, generation: u64) -> IdemSlot {
-        IdemSlot {
-            scope: IdemSlot::scope_of(&self.tenant, generation, &self.caller),
+        IdemSlot::new(
+            &self.tenant,
             generation,
-            ..self.clone()
-        }
+            self.caller.clone(),
+            self.key.clone(),
+            self.fingerprint.clone(),
+            self.clock,
+        )
     }
 }
 

@@ -268,30 +268,16 @@ impl Postgres {
             .prepare_cached("SELECT head FROM sandbox WHERE tenant = $1 FOR UPDATE")
             .await
             .map_err(unavailable)?;
-        let answers_st = c.prepare_cached(ANSWERS).await.map_err(unavailable)?;
         let after_st = c.prepare_cached(READ_AFTER).await.map_err(unavailable)?;
-        let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
-        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-        let expired: Vec<i64> = keys.iter().map(|k| k.clock.expired_before_ms).collect();
-        let answers = async {
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            c.query(&answers_st, &[&scopes, &names, &expired]).await
-        };
-        let (_, _, rows, answers) = futures_util::future::try_join4(
+        let (_, _, rows, answered) = futures_util::future::try_join4(
             c.batch_execute("BEGIN"),
             c.query_one(&lock, &[&tenant]),
             c.query(&after_st, &[&tenant, &after]),
-            answers,
+            answers_of(c, keys),
         )
         .await
         .map_err(unavailable)?;
         let entries = rows.iter().map(row_entry).collect::<Result<_, _>>()?;
-        let answered = answers
-            .into_iter()
-            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
-            .collect();
         Ok((txn, entries, answered))
     }
 
@@ -622,6 +608,22 @@ const ANSWER: &str = "INSERT INTO idempotency AS i
 const READ_AFTER: &str = "SELECT seq, at_ms, seed, version, command FROM log
      WHERE tenant = $1 AND seq > $2 ORDER BY seq";
 
+/// Which of `keys` have an answer kept ([`ANSWERS`]); no statement for none.
+async fn answers_of(c: &Object, keys: &[&IdemSlot]) -> Result<Answered, tokio_postgres::Error> {
+    if keys.is_empty() {
+        return Ok(Answered::new());
+    }
+    let st = c.prepare_cached(ANSWERS).await?;
+    let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    let expired: Vec<i64> = keys.iter().map(|k| k.clock.expired_before_ms).collect();
+    let rows = c.query(&st, &[&scopes, &names, &expired]).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+        .collect())
+}
+
 fn row_entry(r: &tokio_postgres::Row) -> Result<Entry, StoreError> {
     super::sqlite::entry(
         r.get(0),
@@ -645,18 +647,7 @@ impl PgTxn {
             .client
             .as_ref()
             .expect("a transaction has its connection until it ends");
-        let st = c.prepare_cached(ANSWERS).await.map_err(unavailable)?;
-        let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
-        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-        let expired: Vec<i64> = keys.iter().map(|k| k.clock.expired_before_ms).collect();
-        let rows = c
-            .query(&st, &[&scopes, &names, &expired])
-            .await
-            .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
-            .collect())
+        answers_of(c, keys).await.map_err(unavailable)
     }
 
     /// Queues an entry for the commit.

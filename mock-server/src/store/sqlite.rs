@@ -29,6 +29,21 @@ pub struct SqliteTxn {
     answers: Vec<(IdemSlot, Vec<u8>)>,
 }
 
+/// Runs `f` on the connection, on a blocking thread.
+async fn on<R: Send + 'static>(
+    conn: &Arc<Mutex<Connection>>,
+    f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+) -> Result<R, StoreError> {
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c)
+    })
+    .await
+    .map_err(unavailable)?
+    .map_err(unavailable)
+}
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("SQLite: {e}"))
 }
@@ -94,14 +109,7 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut c)
-        })
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+        on(&self.conn, f).await
     }
 
     /// Entries after `seq`.
@@ -249,9 +257,7 @@ impl SqliteTxn {
             .iter()
             .map(|k| (k.scope.clone(), k.key.clone(), k.clock.expired_before_ms))
             .collect();
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        on(&self.conn, move |c| {
             let mut out = Answered::new();
             for (scope, key, expired) in keys {
                 let row: Option<(String, Vec<u8>)> = c
@@ -266,11 +272,9 @@ impl SqliteTxn {
                     out.insert((scope, key), held);
                 }
             }
-            Ok::<_, rusqlite::Error>(out)
+            Ok(out)
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 
     /// Queues an entry for the commit.
@@ -294,8 +298,7 @@ impl SqliteTxn {
             entries,
             answers,
         } = self;
-        tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        on(&conn, move |c| {
             let tx = c.transaction()?;
             {
                 let mut ins = tx.prepare_cached(
@@ -337,8 +340,6 @@ impl SqliteTxn {
             tx.commit()
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 }
 

@@ -114,15 +114,14 @@ where
             Ok(IdemClaim::Claimed) => break (scope, generation, clock),
         }
     };
-    req.extensions_mut().insert(IdemSlot {
-        scope: scope.clone(),
-        key: key.clone(),
-        fingerprint: fp,
-        clock,
-        tenant: sync.tenant.clone(),
+    req.extensions_mut().insert(IdemSlot::new(
+        &sync.tenant,
         generation,
         caller,
-    });
+        key.clone(),
+        fp,
+        clock,
+    ));
     let mut holding = Holding {
         app,
         scope: &scope,
